@@ -1,0 +1,14 @@
+/* The `floe` command: one entry point per subcommand. Each returns the process exit
+ * status (0 success, 1 failure, 2 usage error). */
+#ifndef FLOE_APP_CMD_H
+#define FLOE_APP_CMD_H
+
+int floe_cmd_stun(int argc, char **argv);
+int floe_cmd_server(int argc, char **argv);
+int floe_cmd_bench(int argc, char **argv);
+
+/* Prints "floe <sub>: <message>" on stderr (printf format) and returns 2: one clear line
+ * for a usage error. */
+int floe_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package floe needs to build, test, fuzz and benchmark.
+# Safe to run again: apt-get skips what is already installed.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+pkgs=(
+  # build
+  build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+  # libraries floe links
+  libssl-dev zlib1g-dev libidn-dev libcmocka-dev
+  # real peers and tools the tests and benchmarks use
+  coturn tshark openssl iproute2 nftables util-linux procps python3
+)
+
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer it up front.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all packages present" >&2
+fi

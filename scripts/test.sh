@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The whole floe test suite, from a fresh Debian 12 machine (as root):
+#   1. install every package (scripts/install-deps.sh)
+#   2. build and run every test (unit, vectors, system, interop with coturn/tshark) in the
+#      dev preset, then again under ASan+UBSan
+#   3. build the libFuzzer targets and run each for FLOE_FUZZ_SECONDS (default 60)
+# Exit status is non-zero if anything fails. Output ends with one summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+fuzz_seconds=${FLOE_FUZZ_SECONDS:-60}
+jobs=${FLOE_JOBS:-2}
+log() { printf '\n==> %s\n' "$*"; }
+
+log "installing packages"
+bash scripts/install-deps.sh
+
+log "clang-format check"
+bad=$(find include src rt apps tests bench -name '*.[ch]' -print0 2>/dev/null |
+      xargs -0 -r clang-format --dry-run -Werror 2>&1 | grep -c 'error:' || true)
+if [ "$bad" != "0" ]; then
+  find include src rt apps tests bench -name '*.[ch]' -print0 | xargs -0 -r clang-format --dry-run -Werror
+  echo "clang-format: $bad formatting problems (run clang-format -i on the files above)" >&2
+  exit 1
+fi
+
+passed=0
+failed=0
+run_suite() {
+  local preset=$1
+  log "build ($preset)"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j"$jobs"
+  log "tests ($preset)"
+  if ctest --preset "$preset" -j1 --timeout 600; then :; else
+    echo "tests failed in preset $preset" >&2
+    failed=$((failed + 1))
+    return 0
+  fi
+  passed=$((passed + 1))
+}
+
+run_suite dev
+run_suite asan
+
+log "fuzz (${fuzz_seconds}s per target)"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j"$jobs"
+for fz in build/fuzz/fuzz/fuzz_*; do
+  name=$(basename "$fz")
+  work=$(mktemp -d)
+  if [ -d "tests/fuzz/corpus/$name" ]; then cp -r "tests/fuzz/corpus/$name/." "$work/"; fi
+  echo "-- $name"
+  if "$fz" -max_total_time="$fuzz_seconds" -print_final_stats=1 -artifact_prefix="$work/" \
+        "$work" >"$work/log" 2>&1; then
+    grep -E 'stat::number_of_executed_units' "$work/log" || true
+    passed=$((passed + 1))
+  else
+    tail -n 40 "$work/log" >&2
+    echo "fuzzer $name found a problem" >&2
+    failed=$((failed + 1))
+  fi
+  rm -rf "$work"
+done
+
+echo
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
