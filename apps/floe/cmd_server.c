@@ -23,9 +23,9 @@
 #include "rt_udp.h"
 #include "server_config.h"
 
-#define UDP_RX_SIZE 4096    /* larger datagrams are counted as oversize and dropped */
-#define UDP_TX_SIZE 1024    /* every response floe builds fits */
-#define UDP_ROUNDS 8        /* batches per readiness event before yielding to the loop */
+#define UDP_RX_SIZE 4096 /* larger datagrams are counted as oversize and dropped */
+#define UDP_TX_SIZE 1024 /* every response floe builds fits */
+#define UDP_ROUNDS 8     /* batches per readiness event before yielding to the loop */
 #define STREAM_RBUF_MIN 2048
 #define STREAM_RBUF_MAX (FLOE_STUN_HEADER_LEN + FLOE_STUN_MAX_MSG)
 #define STREAM_WBUF_MAX 65536 /* a client that does not read its answers is cut off */
@@ -44,8 +44,8 @@ enum rt_counter {
     RTC_COUNT
 };
 static const char *const rt_counter_names[RTC_COUNT] = {
-    "udp_send_dropped",        "streams_accepted",         "streams_rejected",
-    "streams_closed_idle",     "streams_closed_not_stun",  "streams_closed_slow_reader",
+    "udp_send_dropped",     "streams_accepted",        "streams_rejected",
+    "streams_closed_idle",  "streams_closed_not_stun", "streams_closed_slow_reader",
     "tls_handshake_failed",
 };
 
@@ -104,16 +104,16 @@ struct app {
 
 static size_t stats_json(const app *a, char *buf, size_t cap) {
     size_t n = 0;
-#define PUT(...)                                                                                \
-    do {                                                                                        \
-        int k = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__);                          \
-        if (k > 0) n += (size_t)k;                                                              \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int k = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__);                             \
+        if (k > 0) n += (size_t)k;                                                                 \
     } while (0)
     uint64_t drops = 0;
     for (int i = 0; i < FLOE_SRV_COUNTER_COUNT; i++)
         if (floe_stun_server_counter_is_drop(i)) drops += a->core.counters[i];
-    PUT("{\"uptime_s\":%.3f,\"pid\":%d,\"counters\":{",
-        (double)(floe_rt_now() - a->started) / 1e9, (int)getpid());
+    PUT("{\"uptime_s\":%.3f,\"pid\":%d,\"counters\":{", (double)(floe_rt_now() - a->started) / 1e9,
+        (int)getpid());
     for (int i = 0; i < FLOE_SRV_COUNTER_COUNT; i++)
         PUT("%s\"%s\":%llu", i ? "," : "", floe_stun_server_counter_name(i),
             (unsigned long long)a->core.counters[i]);
@@ -496,7 +496,8 @@ static int print_remote_stats(const char *path) {
     char buf[8192];
     size_t n = 0;
     ssize_t k;
-    while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)k;
+    while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)k;
     close(fd);
     if (n == 0) {
         fprintf(stderr, "floe server: the server on %s sent no counters\n", path);
@@ -518,9 +519,12 @@ static void on_signal(void *arg, int signo) {
 }
 
 static void app_free(app *a) {
-    while (a->streams) stream_close(a->streams);
-    for (size_t i = 0; i < a->n_udp; i++) close(a->udp[i].fd);
-    for (size_t i = 0; i < a->n_lst; i++) close(a->lst[i].fd);
+    while (a->streams)
+        stream_close(a->streams);
+    for (size_t i = 0; i < a->n_udp; i++)
+        close(a->udp[i].fd);
+    for (size_t i = 0; i < a->n_lst; i++)
+        close(a->lst[i].fd);
     if (a->control_bound) {
         close(a->control_fd);
         unlink(a->set.control);

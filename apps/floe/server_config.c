@@ -134,10 +134,10 @@ static int apply(server_settings *s, const char *key, const char *v, char *err, 
     if (!strcmp(key, "listen")) return server_settings_add_listen(s, v, err, errcap);
     if (!strcmp(key, "tls-cert") || !strcmp(key, "tls-key") || !strcmp(key, "control") ||
         !strcmp(key, "software")) {
-        char *dst = !strcmp(key, "tls-cert")   ? s->tls_cert
-                    : !strcmp(key, "tls-key")  ? s->tls_key
-                    : !strcmp(key, "control")  ? s->control
-                                               : s->software;
+        char *dst = !strcmp(key, "tls-cert")  ? s->tls_cert
+                    : !strcmp(key, "tls-key") ? s->tls_key
+                    : !strcmp(key, "control") ? s->control
+                                              : s->software;
         size_t cap = !strcmp(key, "software") ? sizeof s->software : sizeof s->tls_cert;
         if (copy_str(dst, cap, v) == 0) return 0;
         snprintf(err, errcap, "%s value is too long (at most %zu bytes)", key, cap - 1);
@@ -169,9 +169,11 @@ static int apply(server_settings *s, const char *key, const char *v, char *err, 
 }
 
 static char *trim(char *p) {
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     char *e = p + strlen(p);
-    while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) *--e = 0;
+    while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+        *--e = 0;
     return p;
 }
 
@@ -212,8 +214,20 @@ static int load_file(server_settings *s, const char *path) {
     return rc;
 }
 
-enum { OPT_TLS_CERT = 256, OPT_TLS_KEY, OPT_RFC5780, OPT_ALT, OPT_SOFTWARE, OPT_NO_CLASSIC,
-       OPT_CONFIG, OPT_CONTROL, OPT_STATS, OPT_CHECK, OPT_MAX_STREAMS, OPT_STREAM_IDLE };
+enum {
+    OPT_TLS_CERT = 256,
+    OPT_TLS_KEY,
+    OPT_RFC5780,
+    OPT_ALT,
+    OPT_SOFTWARE,
+    OPT_NO_CLASSIC,
+    OPT_CONFIG,
+    OPT_CONTROL,
+    OPT_STATS,
+    OPT_CHECK,
+    OPT_MAX_STREAMS,
+    OPT_STREAM_IDLE
+};
 
 int server_settings_parse(server_settings *s, int argc, char **argv) {
     static const struct option opts[] = {

@@ -64,10 +64,10 @@ enum floe_addr_class {
     FLOE_ADDR_DOCUMENTATION = 1u << 6, /* 192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32,
                                           3fff::/20 */
     FLOE_ADDR_BROADCAST = 1u << 7,     /* 255.255.255.255 */
-    FLOE_ADDR_RESERVED = 1u << 8, /* 240/4, 192.0.0/24, 198.18/15 (benchmarking), 100::/64
-                                     (discard), fec0::/10 (site-local), 2001::/23 IETF
-                                     protocol assignments other than Teredo, and other
-                                     IANA special-purpose blocks not reachable globally */
+    FLOE_ADDR_RESERVED = 1u << 8,      /* 240/4, 192.0.0/24, 198.18/15 (benchmarking), 100::/64
+                                          (discard), fec0::/10 (site-local), 2001::/23 IETF
+                                          protocol assignments other than Teredo, and other
+                                          IANA special-purpose blocks not reachable globally */
     /* The encoding: an IPv6 address that carries an IPv4 address. */
     FLOE_ADDR_V4_MAPPED = 1u << 12,     /* ::ffff:a.b.c.d (and ::ffff:0:a.b.c.d, RFC 2765) */
     FLOE_ADDR_V4_COMPATIBLE = 1u << 13, /* ::a.b.c.d (deprecated) */
@@ -78,16 +78,16 @@ enum floe_addr_class {
 };
 
 /* Flags that make an address unsuitable as a globally reachable peer. */
-#define FLOE_ADDR_NOT_GLOBAL                                                                      \
-    (FLOE_ADDR_UNSPECIFIED | FLOE_ADDR_LOOPBACK | FLOE_ADDR_PRIVATE | FLOE_ADDR_CGNAT |           \
-     FLOE_ADDR_LINK_LOCAL | FLOE_ADDR_MULTICAST | FLOE_ADDR_DOCUMENTATION | FLOE_ADDR_BROADCAST | \
+#define FLOE_ADDR_NOT_GLOBAL                                                                       \
+    (FLOE_ADDR_UNSPECIFIED | FLOE_ADDR_LOOPBACK | FLOE_ADDR_PRIVATE | FLOE_ADDR_CGNAT |            \
+     FLOE_ADDR_LINK_LOCAL | FLOE_ADDR_MULTICAST | FLOE_ADDR_DOCUMENTATION | FLOE_ADDR_BROADCAST |  \
      FLOE_ADDR_RESERVED | FLOE_ADDR_NAT64_LOCAL)
 
 typedef struct floe_addr_info {
-    uint32_t flags;          /* enum floe_addr_class bits */
-    int n_embedded;          /* how many IPv4 addresses the IPv6 form carries (0..2) */
-    floe_addr embedded[2];   /* those IPv4 addresses (port copied from the input);
-                                Teredo carries two: the server and the client */
+    uint32_t flags;        /* enum floe_addr_class bits */
+    int n_embedded;        /* how many IPv4 addresses the IPv6 form carries (0..2) */
+    floe_addr embedded[2]; /* those IPv4 addresses (port copied from the input);
+                              Teredo carries two: the server and the client */
 } floe_addr_info;
 
 /* Classifies a; info may be NULL. Returns the flags. A FLOE_AF_NONE address returns

@@ -30,15 +30,15 @@
 extern "C" {
 #endif
 
-#define FLOE_STUN_MAGIC_COOKIE 0x2112A442u /* RFC 8489 §5 */
-#define FLOE_STUN_HEADER_LEN 20            /* RFC 8489 §5 */
-#define FLOE_STUN_TID_LEN 12               /* RFC 8489 §5 */
-#define FLOE_STUN_CLASSIC_TID_LEN 16       /* RFC 3489 §11.1: 128-bit transaction ID */
-#define FLOE_STUN_PORT 3478                /* RFC 8489 §18.6 */
-#define FLOE_STUNS_PORT 5349               /* RFC 8489 §18.6, STUN over TLS/DTLS */
-#define FLOE_STUN_MAX_MSG 65535            /* a message length field is 16 bits */
-#define FLOE_STUN_MAX_ATTRS 48             /* decode cap: more attributes is FLOE_ERR_LIMIT */
-#define FLOE_STUN_MAX_UNKNOWN 16           /* unknown comprehension-required types kept */
+#define FLOE_STUN_MAGIC_COOKIE 0x2112A442u    /* RFC 8489 §5 */
+#define FLOE_STUN_HEADER_LEN 20               /* RFC 8489 §5 */
+#define FLOE_STUN_TID_LEN 12                  /* RFC 8489 §5 */
+#define FLOE_STUN_CLASSIC_TID_LEN 16          /* RFC 3489 §11.1: 128-bit transaction ID */
+#define FLOE_STUN_PORT 3478                   /* RFC 8489 §18.6 */
+#define FLOE_STUNS_PORT 5349                  /* RFC 8489 §18.6, STUN over TLS/DTLS */
+#define FLOE_STUN_MAX_MSG 65535               /* a message length field is 16 bits */
+#define FLOE_STUN_MAX_ATTRS 48                /* decode cap: more attributes is FLOE_ERR_LIMIT */
+#define FLOE_STUN_MAX_UNKNOWN 16              /* unknown comprehension-required types kept */
 #define FLOE_STUN_FINGERPRINT_XOR 0x5354554Eu /* RFC 8489 §14.7 */
 
 /* Length limits of RFC 8489 §14 (bytes, after UTF-8 encoding). */
@@ -70,38 +70,38 @@ enum floe_stun_method {
 
 enum floe_stun_attr_type {
     /* comprehension-required (0x0000-0x7FFF) */
-    FLOE_STUN_ATTR_MAPPED_ADDRESS = 0x0001,            /* RFC 8489 §14.1 */
-    FLOE_STUN_ATTR_RESPONSE_ADDRESS = 0x0002,          /* RFC 3489 §11.2.2 */
-    FLOE_STUN_ATTR_CHANGE_REQUEST = 0x0003,            /* RFC 5780 §7.2 */
-    FLOE_STUN_ATTR_SOURCE_ADDRESS = 0x0004,            /* RFC 3489 §11.2.5 */
-    FLOE_STUN_ATTR_CHANGED_ADDRESS = 0x0005,           /* RFC 3489 §11.2.3 */
-    FLOE_STUN_ATTR_USERNAME = 0x0006,                  /* RFC 8489 §14.3 */
-    FLOE_STUN_ATTR_PASSWORD = 0x0007,                  /* RFC 3489 §11.2.7 */
-    FLOE_STUN_ATTR_MESSAGE_INTEGRITY = 0x0008,         /* RFC 8489 §14.5 */
-    FLOE_STUN_ATTR_ERROR_CODE = 0x0009,                /* RFC 8489 §14.8 */
-    FLOE_STUN_ATTR_UNKNOWN_ATTRIBUTES = 0x000A,        /* RFC 8489 §14.13 */
-    FLOE_STUN_ATTR_REFLECTED_FROM = 0x000B,            /* RFC 3489 §11.2.11 */
-    FLOE_STUN_ATTR_CHANNEL_NUMBER = 0x000C,            /* RFC 8656 §18.1 */
-    FLOE_STUN_ATTR_LIFETIME = 0x000D,                  /* RFC 8656 §18.2 */
-    FLOE_STUN_ATTR_XOR_PEER_ADDRESS = 0x0012,          /* RFC 8656 §18.3 */
-    FLOE_STUN_ATTR_DATA = 0x0013,                      /* RFC 8656 §18.4 */
-    FLOE_STUN_ATTR_REALM = 0x0014,                     /* RFC 8489 §14.9 */
-    FLOE_STUN_ATTR_NONCE = 0x0015,                     /* RFC 8489 §14.10 */
-    FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS = 0x0016,       /* RFC 8656 §18.5 */
-    FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY = 0x0017,  /* RFC 8656 §18.6 */
-    FLOE_STUN_ATTR_EVEN_PORT = 0x0018,                 /* RFC 8656 §18.7 */
-    FLOE_STUN_ATTR_REQUESTED_TRANSPORT = 0x0019,       /* RFC 8656 §18.8 */
-    FLOE_STUN_ATTR_DONT_FRAGMENT = 0x001A,             /* RFC 8656 §18.9 */
-    FLOE_STUN_ATTR_MESSAGE_INTEGRITY_SHA256 = 0x001C,  /* RFC 8489 §14.6 */
-    FLOE_STUN_ATTR_PASSWORD_ALGORITHM = 0x001D,        /* RFC 8489 §14.12 */
-    FLOE_STUN_ATTR_USERHASH = 0x001E,                  /* RFC 8489 §14.4 */
-    FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS = 0x0020,        /* RFC 8489 §14.2 */
-    FLOE_STUN_ATTR_RESERVATION_TOKEN = 0x0022,         /* RFC 8656 §18.10 */
-    FLOE_STUN_ATTR_PRIORITY = 0x0024,                  /* RFC 8445 §16.1 */
-    FLOE_STUN_ATTR_USE_CANDIDATE = 0x0025,             /* RFC 8445 §16.1 */
-    FLOE_STUN_ATTR_PADDING = 0x0026,                   /* RFC 5780 §7.6 */
-    FLOE_STUN_ATTR_RESPONSE_PORT = 0x0027,             /* RFC 5780 §7.5 */
-    FLOE_STUN_ATTR_CONNECTION_ID = 0x002A,             /* RFC 6062 §6.2.1 */
+    FLOE_STUN_ATTR_MAPPED_ADDRESS = 0x0001,           /* RFC 8489 §14.1 */
+    FLOE_STUN_ATTR_RESPONSE_ADDRESS = 0x0002,         /* RFC 3489 §11.2.2 */
+    FLOE_STUN_ATTR_CHANGE_REQUEST = 0x0003,           /* RFC 5780 §7.2 */
+    FLOE_STUN_ATTR_SOURCE_ADDRESS = 0x0004,           /* RFC 3489 §11.2.5 */
+    FLOE_STUN_ATTR_CHANGED_ADDRESS = 0x0005,          /* RFC 3489 §11.2.3 */
+    FLOE_STUN_ATTR_USERNAME = 0x0006,                 /* RFC 8489 §14.3 */
+    FLOE_STUN_ATTR_PASSWORD = 0x0007,                 /* RFC 3489 §11.2.7 */
+    FLOE_STUN_ATTR_MESSAGE_INTEGRITY = 0x0008,        /* RFC 8489 §14.5 */
+    FLOE_STUN_ATTR_ERROR_CODE = 0x0009,               /* RFC 8489 §14.8 */
+    FLOE_STUN_ATTR_UNKNOWN_ATTRIBUTES = 0x000A,       /* RFC 8489 §14.13 */
+    FLOE_STUN_ATTR_REFLECTED_FROM = 0x000B,           /* RFC 3489 §11.2.11 */
+    FLOE_STUN_ATTR_CHANNEL_NUMBER = 0x000C,           /* RFC 8656 §18.1 */
+    FLOE_STUN_ATTR_LIFETIME = 0x000D,                 /* RFC 8656 §18.2 */
+    FLOE_STUN_ATTR_XOR_PEER_ADDRESS = 0x0012,         /* RFC 8656 §18.3 */
+    FLOE_STUN_ATTR_DATA = 0x0013,                     /* RFC 8656 §18.4 */
+    FLOE_STUN_ATTR_REALM = 0x0014,                    /* RFC 8489 §14.9 */
+    FLOE_STUN_ATTR_NONCE = 0x0015,                    /* RFC 8489 §14.10 */
+    FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS = 0x0016,      /* RFC 8656 §18.5 */
+    FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY = 0x0017, /* RFC 8656 §18.6 */
+    FLOE_STUN_ATTR_EVEN_PORT = 0x0018,                /* RFC 8656 §18.7 */
+    FLOE_STUN_ATTR_REQUESTED_TRANSPORT = 0x0019,      /* RFC 8656 §18.8 */
+    FLOE_STUN_ATTR_DONT_FRAGMENT = 0x001A,            /* RFC 8656 §18.9 */
+    FLOE_STUN_ATTR_MESSAGE_INTEGRITY_SHA256 = 0x001C, /* RFC 8489 §14.6 */
+    FLOE_STUN_ATTR_PASSWORD_ALGORITHM = 0x001D,       /* RFC 8489 §14.12 */
+    FLOE_STUN_ATTR_USERHASH = 0x001E,                 /* RFC 8489 §14.4 */
+    FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS = 0x0020,       /* RFC 8489 §14.2 */
+    FLOE_STUN_ATTR_RESERVATION_TOKEN = 0x0022,        /* RFC 8656 §18.10 */
+    FLOE_STUN_ATTR_PRIORITY = 0x0024,                 /* RFC 8445 §16.1 */
+    FLOE_STUN_ATTR_USE_CANDIDATE = 0x0025,            /* RFC 8445 §16.1 */
+    FLOE_STUN_ATTR_PADDING = 0x0026,                  /* RFC 5780 §7.6 */
+    FLOE_STUN_ATTR_RESPONSE_PORT = 0x0027,            /* RFC 5780 §7.5 */
+    FLOE_STUN_ATTR_CONNECTION_ID = 0x002A,            /* RFC 6062 §6.2.1 */
     /* comprehension-optional (0x8000-0xFFFF) */
     FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY = 0x8000, /* RFC 8656 §18.11 */
     FLOE_STUN_ATTR_ADDRESS_ERROR_CODE = 0x8001,        /* RFC 8656 §18.12 */
@@ -185,28 +185,28 @@ int floe_stun_frame_len(const uint8_t *p, size_t len, size_t *need);
 
 typedef struct floe_stun_attr {
     uint16_t type;
-    uint16_t len;        /* value length, without padding */
-    const uint8_t *val;  /* points into the message buffer */
+    uint16_t len;       /* value length, without padding */
+    const uint8_t *val; /* points into the message buffer */
 } floe_stun_attr;
 
 /* Decode flags. */
 #define FLOE_STUN_DECODE_CLASSIC 0x1u /* accept RFC 3489 messages (no magic cookie) */
 
 typedef struct floe_stun_msg {
-    uint16_t type;         /* the raw 14-bit message type */
+    uint16_t type; /* the raw 14-bit message type */
     uint16_t method;
     floe_stun_class cls;
-    bool classic;          /* RFC 3489 message: no magic cookie, 16-byte transaction ID */
+    bool classic; /* RFC 3489 message: no magic cookie, 16-byte transaction ID */
     uint8_t tid[FLOE_STUN_CLASSIC_TID_LEN]; /* 12 bytes; 16 for a classic message */
-    const uint8_t *raw;    /* the whole message */
-    size_t raw_len;        /* header + body, as announced by the length field */
-    size_t n_attrs;        /* attributes that count (those after the integrity ones do not) */
+    const uint8_t *raw;                     /* the whole message */
+    size_t raw_len;                         /* header + body, as announced by the length field */
+    size_t n_attrs; /* attributes that count (those after the integrity ones do not) */
     floe_stun_attr attrs[FLOE_STUN_MAX_ATTRS];
-    int16_t mi;            /* index in attrs of MESSAGE-INTEGRITY, or -1 */
-    int16_t mi256;         /* index of MESSAGE-INTEGRITY-SHA256, or -1 */
-    int16_t fp;            /* index of FINGERPRINT, or -1 */
-    uint16_t n_ignored;    /* attributes after MESSAGE-INTEGRITY* that RFC 8489 says to ignore */
-    uint16_t n_unknown;    /* unknown comprehension-required attributes (first ones kept) */
+    int16_t mi;         /* index in attrs of MESSAGE-INTEGRITY, or -1 */
+    int16_t mi256;      /* index of MESSAGE-INTEGRITY-SHA256, or -1 */
+    int16_t fp;         /* index of FINGERPRINT, or -1 */
+    uint16_t n_ignored; /* attributes after MESSAGE-INTEGRITY* that RFC 8489 says to ignore */
+    uint16_t n_unknown; /* unknown comprehension-required attributes (first ones kept) */
     uint16_t unknown[FLOE_STUN_MAX_UNKNOWN];
 } floe_stun_msg;
 
@@ -233,8 +233,7 @@ int floe_stun_msg_get_u32(const floe_stun_msg *m, uint16_t type, uint32_t *out);
 int floe_stun_msg_get_u64(const floe_stun_msg *m, uint16_t type, uint64_t *out);
 /* A text attribute (USERNAME, REALM, NONCE, SOFTWARE, ...): pointer into the message,
  * not NUL-terminated. */
-int floe_stun_msg_get_string(const floe_stun_msg *m, uint16_t type, const char **s,
-                             size_t *len);
+int floe_stun_msg_get_string(const floe_stun_msg *m, uint16_t type, const char **s, size_t *len);
 /* ERROR-CODE: code 300..699 and reason phrase (not NUL-terminated). */
 int floe_stun_msg_get_error(const floe_stun_msg *m, int *code, const char **reason,
                             size_t *reason_len);
@@ -272,8 +271,8 @@ typedef struct floe_stun_builder {
 int floe_stun_builder_init(floe_stun_builder *b, uint8_t *buf, size_t cap, uint16_t method,
                            floe_stun_class cls, const uint8_t tid[FLOE_STUN_TID_LEN]);
 /* Starts an RFC 3489 message with a 16-byte transaction ID (no magic cookie). */
-int floe_stun_builder_init_classic(floe_stun_builder *b, uint8_t *buf, size_t cap,
-                                   uint16_t method, floe_stun_class cls,
+int floe_stun_builder_init_classic(floe_stun_builder *b, uint8_t *buf, size_t cap, uint16_t method,
+                                   floe_stun_class cls,
                                    const uint8_t tid[FLOE_STUN_CLASSIC_TID_LEN]);
 
 /* Appends an attribute (value padded to 4 bytes with zeros). Errors are sticky in b->err

@@ -51,8 +51,8 @@ typedef struct floe_stun_pwalg {
 } floe_stun_pwalg;
 
 /* Reads PASSWORD-ALGORITHMS into out (up to max entries). */
-int floe_stun_msg_get_password_algorithms(const floe_stun_msg *m, floe_stun_pwalg *out,
-                                          size_t max, size_t *n);
+int floe_stun_msg_get_password_algorithms(const floe_stun_msg *m, floe_stun_pwalg *out, size_t max,
+                                          size_t *n);
 /* Reads PASSWORD-ALGORITHM. */
 int floe_stun_msg_get_password_algorithm(const floe_stun_msg *m, floe_stun_pwalg *out);
 /* Appends PASSWORD-ALGORITHMS listing algs (no parameters). */

@@ -35,11 +35,11 @@ typedef enum floe_transport {
 const char *floe_transport_name(floe_transport t);
 
 typedef struct floe_stun_server_config {
-    bool rfc5780;          /* answer CHANGE-REQUEST / RESPONSE-PORT, add OTHER-ADDRESS */
-    floe_addr primary;     /* with rfc5780: the primary IP and port */
-    floe_addr alternate;   /* with rfc5780: the alternate IP and port (both must differ) */
-    bool classic;          /* answer RFC 3489 requests without the magic cookie */
-    const char *software;  /* SOFTWARE in responses; NULL (the default) sends none */
+    bool rfc5780;         /* answer CHANGE-REQUEST / RESPONSE-PORT, add OTHER-ADDRESS */
+    floe_addr primary;    /* with rfc5780: the primary IP and port */
+    floe_addr alternate;  /* with rfc5780: the alternate IP and port (both must differ) */
+    bool classic;         /* answer RFC 3489 requests without the magic cookie */
+    const char *software; /* SOFTWARE in responses; NULL (the default) sends none */
 } floe_stun_server_config;
 
 /* Defaults: RFC 5780 off, classic on, no SOFTWARE. */
@@ -79,10 +79,10 @@ typedef struct floe_stun_server {
 int floe_stun_server_init(floe_stun_server *srv, const floe_stun_server_config *cfg);
 
 typedef struct floe_stun_server_reply {
-    size_t len;        /* bytes of response in the output buffer; 0 = send nothing */
-    floe_addr to;      /* where to send it (the source, or its RESPONSE-PORT) */
-    unsigned from;     /* FLOE_STUN_CHANGE_IP / _PORT bits: which of the four sockets */
-    int counter;       /* the counter this input was accounted under */
+    size_t len;    /* bytes of response in the output buffer; 0 = send nothing */
+    floe_addr to;  /* where to send it (the source, or its RESPONSE-PORT) */
+    unsigned from; /* FLOE_STUN_CHANGE_IP / _PORT bits: which of the four sockets */
+    int counter;   /* the counter this input was accounted under */
 } floe_stun_server_reply;
 
 /* Handles one input. local is the address that received it. Returns FLOE_OK (reply

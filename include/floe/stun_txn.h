@@ -38,8 +38,8 @@ typedef enum floe_stun_txn_state {
 
 typedef enum floe_stun_txn_event {
     FLOE_STUN_TXN_EV_START,
-    FLOE_STUN_TXN_EV_TIMER,     /* a retransmission timer expired with sends left */
-    FLOE_STUN_TXN_EV_LAST_TIMER,/* the final wait expired */
+    FLOE_STUN_TXN_EV_TIMER,      /* a retransmission timer expired with sends left */
+    FLOE_STUN_TXN_EV_LAST_TIMER, /* the final wait expired */
     FLOE_STUN_TXN_EV_RESPONSE,
     FLOE_STUN_TXN_EV_CANCEL,
 } floe_stun_txn_event;
@@ -54,9 +54,9 @@ typedef enum floe_stun_txn_action {
 typedef struct floe_stun_txn {
     floe_stun_txn_state state;
     bool reliable;
-    unsigned sends;      /* requests sent so far */
-    floe_time_ns rto;    /* initial RTO */
-    floe_time_ns next;   /* next retransmission or the give-up time */
+    unsigned sends;    /* requests sent so far */
+    floe_time_ns rto;  /* initial RTO */
+    floe_time_ns next; /* next retransmission or the give-up time */
     floe_time_ns started;
 } floe_stun_txn;
 

@@ -13,8 +13,8 @@ typedef uint64_t floe_time_ns;
 #define FLOE_NS_PER_US UINT64_C(1000)
 #define FLOE_NS_PER_MS UINT64_C(1000000)
 #define FLOE_NS_PER_S UINT64_C(1000000000)
-#define FLOE_MS(x) ((floe_time_ns)(x) * FLOE_NS_PER_MS)
-#define FLOE_S(x) ((floe_time_ns)(x) * FLOE_NS_PER_S)
+#define FLOE_MS(x) ((floe_time_ns)(x)*FLOE_NS_PER_MS)
+#define FLOE_S(x) ((floe_time_ns)(x)*FLOE_NS_PER_S)
 #define FLOE_TIME_NEVER UINT64_MAX
 
 #endif

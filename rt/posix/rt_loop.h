@@ -62,8 +62,9 @@ int floe_rt_loop_unwatch(floe_rt_loop *loop, int fd);
 
 /* Calls cb(arg, signo) from the loop whenever signo arrives, via a signalfd; the signal is
  * blocked in the calling thread (register before starting other threads so they inherit
- * the mask). cb NULL removes the handler and unblocks the signal if the loop blocked it.
- * Returns FLOE_OK, FLOE_ERR_INVAL (SIGKILL, SIGSTOP, out of range) or FLOE_ERR_IO. */
+ * the mask). Give each signal to one loop only: a delivery wakes just one signalfd. cb NULL removes
+ * the handler and unblocks the signal if the loop blocked it. Returns FLOE_OK, FLOE_ERR_INVAL
+ * (SIGKILL, SIGSTOP, out of range) or FLOE_ERR_IO. */
 int floe_rt_loop_on_signal(floe_rt_loop *loop, int signo, floe_rt_signal_cb cb, void *arg);
 
 /* Runs rounds until floe_rt_loop_stop() is called (FLOE_OK), nothing is left that could

@@ -73,19 +73,14 @@ int floe_rt_err_from_errno(int e) {
     case ENETDOWN:
     case EHOSTUNREACH:
     case EHOSTDOWN:
-    case ETIMEDOUT:
-        return FLOE_ERR_UNREACHABLE;
-    case ENOMEM:
-        return FLOE_ERR_NOMEM;
+    case ETIMEDOUT: return FLOE_ERR_UNREACHABLE;
+    case ENOMEM: return FLOE_ERR_NOMEM;
     case EMFILE:
-    case ENFILE:
-        return FLOE_ERR_LIMIT;
+    case ENFILE: return FLOE_ERR_LIMIT;
     case EAFNOSUPPORT:
     case EPROTONOSUPPORT:
-    case EOPNOTSUPP:
-        return FLOE_ERR_UNSUPPORTED;
-    default:
-        return FLOE_ERR_IO;
+    case EOPNOTSUPP: return FLOE_ERR_UNSUPPORTED;
+    default: return FLOE_ERR_IO;
     }
 }
 
@@ -198,10 +193,8 @@ static bool sock_append(const floe_addr *a, floe_addr *out, size_t max, size_t *
 
 static int sock_gai_error(int e) {
     switch (e) {
-    case EAI_MEMORY:
-        return FLOE_ERR_NOMEM;
-    case EAI_SYSTEM:
-        return FLOE_ERR_IO;
+    case EAI_MEMORY: return FLOE_ERR_NOMEM;
+    case EAI_SYSTEM: return FLOE_ERR_IO;
     default: /* EAI_NONAME, EAI_NODATA, EAI_ADDRFAMILY, EAI_AGAIN, EAI_FAIL, ... */
         return FLOE_ERR_RESOLVE;
     }

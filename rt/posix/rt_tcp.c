@@ -53,15 +53,13 @@ int floe_rt_tcp_accept(int lfd, int *fd_out, floe_addr *peer) {
         if (fd < 0) {
             switch (errno) {
             case EINTR:
-            case ECONNABORTED: /* the peer gave up while queued: try the next one */
-                continue;
+            case ECONNABORTED: /* the peer gave up while queued: try the next one */ continue;
             case EAGAIN:
 #if EWOULDBLOCK != EAGAIN
             case EWOULDBLOCK:
 #endif
                 return 0;
-            default:
-                return floe_rt_err_from_errno(errno);
+            default: return floe_rt_err_from_errno(errno);
             }
         }
         tcp_nodelay(fd);

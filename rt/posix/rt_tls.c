@@ -183,9 +183,15 @@ int floe_rt_tls_new_server(floe_rt_tls **out, floe_rt_tls_ctx *ctx, int fd) {
     return FLOE_OK;
 }
 
-/* True when host is an IPv4 or IPv6 literal (an IPv6 zone suffix is allowed). */
+/* True when host is an IPv4 or IPv6 literal, copying it without "[...]" or a "%zone". */
 static bool tls_is_ip_literal(const char *host, char *ip, size_t cap) {
-    size_t len = strcspn(host, "%");
+    size_t len = strlen(host);
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host++;
+        len -= 2;
+    }
+    size_t zone = strcspn(host, "%");
+    if (zone < len) len = zone;
     if (len >= cap) return false;
     memcpy(ip, host, len);
     ip[len] = '\0';
@@ -234,15 +240,9 @@ static int tls_outcome(floe_rt_tls *t, int ret, const char *what, floe_rt_tls_wa
     int saved_errno = errno;
     int e = SSL_get_error(t->ssl, ret);
     switch (e) {
-    case SSL_ERROR_WANT_READ:
-        *want = FLOE_RT_TLS_WANT_READ;
-        return FLOE_OK;
-    case SSL_ERROR_WANT_WRITE:
-        *want = FLOE_RT_TLS_WANT_WRITE;
-        return FLOE_OK;
-    case SSL_ERROR_ZERO_RETURN:
-        *want = FLOE_RT_TLS_CLOSED;
-        return FLOE_OK;
+    case SSL_ERROR_WANT_READ: *want = FLOE_RT_TLS_WANT_READ; return FLOE_OK;
+    case SSL_ERROR_WANT_WRITE: *want = FLOE_RT_TLS_WANT_WRITE; return FLOE_OK;
+    case SSL_ERROR_ZERO_RETURN: *want = FLOE_RT_TLS_CLOSED; return FLOE_OK;
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0) {
             ERR_clear_error();
@@ -252,8 +252,9 @@ static int tls_outcome(floe_rt_tls *t, int ret, const char *what, floe_rt_tls_wa
         }
         /* fall through */
     default: {
+        /* Without SSL_VERIFY_PEER a verify result is recorded but not enforced. */
         long vr = SSL_get_verify_result(t->ssl);
-        if (vr != X509_V_OK)
+        if (vr != X509_V_OK && (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER))
             tls_describe(t->err, sizeof t->err, "%s: certificate verify failed: %s", what,
                          X509_verify_cert_error_string(vr));
         else

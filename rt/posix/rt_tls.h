@@ -51,7 +51,7 @@ void floe_rt_tls_ctx_free(floe_rt_tls_ctx *ctx);
  * FLOE_ERR_INVAL or FLOE_ERR_NOMEM. */
 int floe_rt_tls_new_server(floe_rt_tls **out, floe_rt_tls_ctx *ctx, int fd);
 /* Client side on fd. host (may be NULL) is the server's name, sent as SNI and, when the
- * context verifies, matched against the certificate; an IP literal ("192.0.2.1", "::1") is
+ * context verifies, matched against the certificate; an IP literal ("192.0.2.1", "::1", "[::1]") is
  * matched against IP subjectAltNames and not sent as SNI. With verify but no host only the
  * chain is checked. Returns FLOE_OK, FLOE_ERR_INVAL, FLOE_ERR_NOMEM or FLOE_ERR_TLS. */
 int floe_rt_tls_new_client(floe_rt_tls **out, floe_rt_tls_ctx *ctx, int fd, const char *host);

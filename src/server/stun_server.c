@@ -88,8 +88,8 @@ static int decode_drop_counter(int rc) {
     }
 }
 
-static void start_response(floe_stun_builder *b, const floe_stun_msg *m, uint8_t *out,
-                           size_t cap, floe_stun_class cls) {
+static void start_response(floe_stun_builder *b, const floe_stun_msg *m, uint8_t *out, size_t cap,
+                           floe_stun_class cls) {
     if (m->classic)
         floe_stun_builder_init_classic(b, out, cap, m->method, cls, m->tid);
     else
@@ -109,9 +109,9 @@ static int finish(floe_stun_server *srv, floe_stun_builder *b, const floe_stun_m
     return count(srv, reply, counter);
 }
 
-static int error_response(floe_stun_server *srv, const floe_stun_msg *m, uint8_t *out,
-                          size_t cap, floe_stun_server_reply *reply, int code,
-                          const uint16_t *unknown, size_t n_unknown) {
+static int error_response(floe_stun_server *srv, const floe_stun_msg *m, uint8_t *out, size_t cap,
+                          floe_stun_server_reply *reply, int code, const uint16_t *unknown,
+                          size_t n_unknown) {
     floe_stun_builder b;
     start_response(&b, m, out, cap, FLOE_STUN_ERROR);
     /* Reason phrases only when SOFTWARE is configured: unauthenticated answers stay small. */
@@ -142,14 +142,15 @@ int floe_stun_server_handle(floe_stun_server *srv, const uint8_t *p, size_t len,
     size_t n_unknown = m.n_unknown;
     memcpy(unknown, m.unknown, sizeof(uint16_t) * m.n_unknown);
     bool discovery = srv->cfg.rfc5780 && tr == FLOE_TRANSPORT_UDP;
-    static const uint16_t discovery_attrs[] = {FLOE_STUN_ATTR_CHANGE_REQUEST,
-                                               FLOE_STUN_ATTR_RESPONSE_PORT,
-                                               FLOE_STUN_ATTR_PADDING};
+    static const uint16_t discovery_attrs[] = {
+        FLOE_STUN_ATTR_CHANGE_REQUEST, FLOE_STUN_ATTR_RESPONSE_PORT, FLOE_STUN_ATTR_PADDING};
     if (!discovery)
         for (size_t i = 0; i < 3; i++)
-            if (floe_stun_msg_find(&m, discovery_attrs[i])) unknown[n_unknown++] = discovery_attrs[i];
+            if (floe_stun_msg_find(&m, discovery_attrs[i]))
+                unknown[n_unknown++] = discovery_attrs[i];
     if (n_unknown) return error_response(srv, &m, out, cap, reply, 420, unknown, n_unknown);
-    if (m.method != FLOE_STUN_BINDING) return error_response(srv, &m, out, cap, reply, 400, NULL, 0);
+    if (m.method != FLOE_STUN_BINDING)
+        return error_response(srv, &m, out, cap, reply, 400, NULL, 0);
 
     unsigned from = 0;
     if (discovery) {

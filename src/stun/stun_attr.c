@@ -84,7 +84,8 @@ int floe_stun_attr_check(const floe_stun_attr *a) {
         return (n >= 16 && n <= 32 && n % 4 == 0) ? FLOE_OK : FLOE_ERR_MALFORMED;
     case FLOE_STUN_ATTR_ERROR_CODE:
     case FLOE_STUN_ATTR_ADDRESS_ERROR_CODE:
-        if (a->type == FLOE_STUN_ATTR_ADDRESS_ERROR_CODE && n >= 4 && (a->val[0] != 0x01 && a->val[0] != 0x02))
+        if (a->type == FLOE_STUN_ATTR_ADDRESS_ERROR_CODE && n >= 4 &&
+            (a->val[0] != 0x01 && a->val[0] != 0x02))
             return FLOE_ERR_MALFORMED;
         return check_error_code(a);
     case FLOE_STUN_ATTR_UNKNOWN_ATTRIBUTES: return n % 2 == 0 ? FLOE_OK : FLOE_ERR_MALFORMED;
@@ -109,7 +110,7 @@ int floe_stun_attr_check(const floe_stun_attr *a) {
     case FLOE_STUN_ATTR_ICE_CONTROLLING: return n == 8 ? FLOE_OK : FLOE_ERR_MALFORMED;
     case FLOE_STUN_ATTR_PASSWORD_ALGORITHM:
         return (n >= 4 && (size_t)n == 4u + floe_get_u16(a->val + 2)) ? FLOE_OK
-                                                                       : FLOE_ERR_MALFORMED;
+                                                                      : FLOE_ERR_MALFORMED;
     case FLOE_STUN_ATTR_PASSWORD_ALGORITHMS: return check_password_algorithms(a);
     }
     return FLOE_OK; /* DATA, PADDING, PASSWORD and unknown types: any length */
@@ -128,7 +129,8 @@ int floe_stun_attr_addr(const floe_stun_msg *m, const floe_stun_attr *a, floe_ad
         floe_put_u32(pad, FLOE_STUN_MAGIC_COOKIE);
         memcpy(pad + 4, m->tid, FLOE_STUN_TID_LEN);
         port ^= (uint16_t)(FLOE_STUN_MAGIC_COOKIE >> 16);
-        for (size_t i = 0; i < n; i++) out->ip[i] ^= pad[i];
+        for (size_t i = 0; i < n; i++)
+            out->ip[i] ^= pad[i];
     }
     out->port = port;
     return FLOE_OK;

@@ -81,7 +81,8 @@ static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0
 
 void floe_stun_nonce_cookie(uint32_t features, char out[FLOE_STUN_NONCE_COOKIE_LEN]) {
     memcpy(out, FLOE_STUN_NONCE_COOKIE, 9);
-    for (int i = 0; i < 4; i++) out[9 + i] = b64[(features >> (18 - 6 * i)) & 0x3f];
+    for (int i = 0; i < 4; i++)
+        out[9 + i] = b64[(features >> (18 - 6 * i)) & 0x3f];
 }
 
 bool floe_stun_nonce_features(const char *nonce, size_t len, uint32_t *features) {
@@ -97,8 +98,8 @@ bool floe_stun_nonce_features(const char *nonce, size_t len, uint32_t *features)
     return true;
 }
 
-int floe_stun_msg_get_password_algorithms(const floe_stun_msg *m, floe_stun_pwalg *out,
-                                          size_t max, size_t *n) {
+int floe_stun_msg_get_password_algorithms(const floe_stun_msg *m, floe_stun_pwalg *out, size_t max,
+                                          size_t *n) {
     const floe_stun_attr *a = floe_stun_msg_find(m, FLOE_STUN_ATTR_PASSWORD_ALGORITHMS);
     if (!a) return FLOE_ERR_NOT_FOUND;
     floe_rd r = floe_rd_init(a->val, a->len);

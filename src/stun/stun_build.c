@@ -34,8 +34,8 @@ int floe_stun_builder_init(floe_stun_builder *b, uint8_t *buf, size_t cap, uint1
     return b->err;
 }
 
-int floe_stun_builder_init_classic(floe_stun_builder *b, uint8_t *buf, size_t cap,
-                                   uint16_t method, floe_stun_class cls,
+int floe_stun_builder_init_classic(floe_stun_builder *b, uint8_t *buf, size_t cap, uint16_t method,
+                                   floe_stun_class cls,
                                    const uint8_t tid[FLOE_STUN_CLASSIC_TID_LEN]) {
     if (init_common(b, buf, cap, method, cls) != FLOE_OK) return b->err;
     b->classic = true;
@@ -103,7 +103,8 @@ static void add_address(floe_stun_builder *b, uint16_t type, const floe_addr *a,
         floe_put_u32(pad, FLOE_STUN_MAGIC_COOKIE);
         memcpy(pad + 4, b->w.p + 8, FLOE_STUN_TID_LEN);
         port ^= (uint16_t)(FLOE_STUN_MAGIC_COOKIE >> 16);
-        for (size_t i = 0; i < n; i++) q[4 + i] ^= pad[i];
+        for (size_t i = 0; i < n; i++)
+            q[4 + i] ^= pad[i];
     }
     floe_put_u16(q + 2, port);
 }
@@ -135,7 +136,8 @@ void floe_stun_add_error(floe_stun_builder *b, int code, const char *reason) {
 void floe_stun_add_unknown(floe_stun_builder *b, const uint16_t *types, size_t n) {
     uint8_t *q = reserve(b, FLOE_STUN_ATTR_UNKNOWN_ATTRIBUTES, 2 * n);
     if (!q) return;
-    for (size_t i = 0; i < n; i++) floe_put_u16(q + 2 * i, types[i]);
+    for (size_t i = 0; i < n; i++)
+        floe_put_u16(q + 2 * i, types[i]);
 }
 
 static void add_mac(floe_stun_builder *b, uint16_t type, const char *digest, const uint8_t *key,

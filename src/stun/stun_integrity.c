@@ -23,8 +23,8 @@ uint32_t floe_stun_fingerprint(const uint8_t *p, size_t len) {
 }
 
 int floe_stun_hmac(const char *digest, const uint8_t *key, size_t key_len, const uint8_t *hdr,
-                   uint16_t patched_len, const uint8_t *rest, size_t rest_len,
-                   uint8_t out[32], size_t *out_len) {
+                   uint16_t patched_len, const uint8_t *rest, size_t rest_len, uint8_t out[32],
+                   size_t *out_len) {
     /* The HMAC covers the header with its length field replaced by patched_len, then
      * everything after the header up to the integrity attribute. */
     uint8_t head[FLOE_STUN_HEADER_LEN];

@@ -37,7 +37,8 @@ int floe_stun_msg_decode(const uint8_t *p, size_t len, unsigned flags, floe_stun
     m->n_attrs = 0;
     m->mi = m->mi256 = m->fp = -1;
     m->n_ignored = m->n_unknown = 0;
-    if (len < FLOE_STUN_HEADER_LEN) return len > 0 && p[0] >= 4 ? FLOE_ERR_NOT_STUN : FLOE_ERR_TRUNCATED;
+    if (len < FLOE_STUN_HEADER_LEN)
+        return len > 0 && p[0] >= 4 ? FLOE_ERR_NOT_STUN : FLOE_ERR_TRUNCATED;
     if ((p[0] & 0xc0) != 0) return FLOE_ERR_NOT_STUN; /* RFC 8489 §5: top two bits zero */
     uint16_t body = floe_get_u16(p + 2);
     bool cookie = floe_get_u32(p + 4) == FLOE_STUN_MAGIC_COOKIE;
@@ -82,7 +83,8 @@ int floe_stun_msg_decode(const uint8_t *p, size_t len, unsigned flags, floe_stun
             if (floe_stun_attr_required(a.type) && !is_known(a.type) &&
                 m->n_unknown < FLOE_STUN_MAX_UNKNOWN) {
                 bool dup = false;
-                for (unsigned i = 0; i < m->n_unknown; i++) dup |= m->unknown[i] == a.type;
+                for (unsigned i = 0; i < m->n_unknown; i++)
+                    dup |= m->unknown[i] == a.type;
                 if (!dup) m->unknown[m->n_unknown++] = a.type;
             }
         }
@@ -123,8 +125,7 @@ int floe_stun_msg_get_u64(const floe_stun_msg *m, uint16_t type, uint64_t *out) 
     return FLOE_OK;
 }
 
-int floe_stun_msg_get_string(const floe_stun_msg *m, uint16_t type, const char **s,
-                             size_t *len) {
+int floe_stun_msg_get_string(const floe_stun_msg *m, uint16_t type, const char **s, size_t *len) {
     const floe_stun_attr *a = floe_stun_msg_find(m, type);
     if (!a) return FLOE_ERR_NOT_FOUND;
     *s = (const char *)a->val;
@@ -147,7 +148,8 @@ int floe_stun_msg_get_unknown(const floe_stun_msg *m, uint16_t *out, size_t max,
     const floe_stun_attr *a = floe_stun_msg_find(m, FLOE_STUN_ATTR_UNKNOWN_ATTRIBUTES);
     if (!a) return FLOE_ERR_NOT_FOUND;
     size_t k = 0;
-    for (size_t i = 0; i + 1 < a->len && k < max; i += 2) out[k++] = floe_get_u16(a->val + i);
+    for (size_t i = 0; i + 1 < a->len && k < max; i += 2)
+        out[k++] = floe_get_u16(a->val + i);
     *n = k;
     return FLOE_OK;
 }

@@ -5,8 +5,8 @@
 uint16_t floe_stun_type(uint16_t method, floe_stun_class cls) {
     /* RFC 8489 §5: M11..M7 C1 M6..M4 C0 M3..M0 */
     unsigned m = method & 0xfffu, c = (unsigned)cls & 3u;
-    return (uint16_t)((m & 0x000f) | ((m & 0x0070) << 1) | ((m & 0x0f80) << 2) |
-                      ((c & 1u) << 4) | ((c & 2u) << 7));
+    return (uint16_t)((m & 0x000f) | ((m & 0x0070) << 1) | ((m & 0x0f80) << 2) | ((c & 1u) << 4) |
+                      ((c & 2u) << 7));
 }
 
 uint16_t floe_stun_type_method(uint16_t type) {

@@ -50,8 +50,7 @@ floe_stun_txn_action floe_stun_txn_tick(floe_stun_txn *t, floe_time_ns now) {
     t->state = floe_stun_txn_step(t->state, FLOE_STUN_TXN_EV_TIMER);
     t->sends++;
     /* The interval doubles after each send; after the Rc-th send the wait is Rm * RTO. */
-    floe_time_ns wait = t->sends >= FLOE_STUN_RC ? FLOE_STUN_RM * t->rto
-                                                  : t->rto << (t->sends - 1);
+    floe_time_ns wait = t->sends >= FLOE_STUN_RC ? FLOE_STUN_RM * t->rto : t->rto << (t->sends - 1);
     t->next += wait;
     return FLOE_STUN_TXN_SEND;
 }

@@ -304,6 +304,7 @@ static void test_tls_verify_fails_for_other_name(void **state) {
     fixture *fx = *state;
     expect_verify_failure(fx, "other.example", "hostname mismatch");
     expect_verify_failure(fx, "127.0.0.2", "IP address mismatch");
+    expect_verify_failure(fx, "[::1]", "IP address mismatch"); /* bracketed IPv6 literal */
 }
 
 static void test_tls_no_verify_accepts_any_name(void **state) {
