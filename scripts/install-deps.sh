@@ -14,7 +14,7 @@ pkgs=(
   # libraries floe links
   libssl-dev zlib1g-dev libidn-dev libcmocka-dev
   # real peers and tools the tests and benchmarks use
-  coturn tshark openssl iproute2 nftables util-linux procps python3
+  coturn tshark openssl iproute2 nftables util-linux procps python3 libnice-dev
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -55,18 +55,18 @@ extern "C" {
 
 /* The tests, in the order they may run. */
 typedef enum floe_stun_behavior_test {
-    FLOE_STUN_BT_I = 0,        /* RFC 5780 §4.3/§4.4 test I: plain Binding, primary */
-    FLOE_STUN_BT_FILTER_II,    /* RFC 5780 §4.4 test II: change IP and port */
-    FLOE_STUN_BT_FILTER_III,   /* RFC 5780 §4.4 test III: change port */
-    FLOE_STUN_BT_MAP_II,       /* RFC 5780 §4.3 test II: alternate IP, primary port */
-    FLOE_STUN_BT_MAP_III,      /* RFC 5780 §4.3 test III: alternate IP and port */
+    FLOE_STUN_BT_I = 0,      /* RFC 5780 §4.3/§4.4 test I: plain Binding, primary */
+    FLOE_STUN_BT_FILTER_II,  /* RFC 5780 §4.4 test II: change IP and port */
+    FLOE_STUN_BT_FILTER_III, /* RFC 5780 §4.4 test III: change port */
+    FLOE_STUN_BT_MAP_II,     /* RFC 5780 §4.3 test II: alternate IP, primary port */
+    FLOE_STUN_BT_MAP_III,    /* RFC 5780 §4.3 test III: alternate IP and port */
     FLOE_STUN_BT_COUNT
 } floe_stun_behavior_test;
 
 /* RFC 4787 behaviour classes, shared by mapping and filtering. */
 typedef enum floe_nat_behavior {
-    FLOE_NAT_UNKNOWN = 0,                    /* not determined */
-    FLOE_NAT_ENDPOINT_INDEPENDENT,           /* RFC 4787 §4.1 / §5 */
+    FLOE_NAT_UNKNOWN = 0,          /* not determined */
+    FLOE_NAT_ENDPOINT_INDEPENDENT, /* RFC 4787 §4.1 / §5 */
     FLOE_NAT_ADDRESS_DEPENDENT,
     FLOE_NAT_ADDRESS_AND_PORT_DEPENDENT,
 } floe_nat_behavior;
@@ -112,14 +112,14 @@ typedef struct floe_stun_behavior_result {
     bool nat_known; /* the local address was given and test I answered */
     bool nat;       /* the mapped address of test I differs from the local address */
     floe_addr local, server;
-    floe_addr mapped; /* from test I */
-    floe_addr other;  /* OTHER-ADDRESS from test I */
-    floe_addr origin; /* RESPONSE-ORIGIN from test I */
+    floe_addr mapped;           /* from test I */
+    floe_addr other;            /* OTHER-ADDRESS from test I */
+    floe_addr origin;           /* RESPONSE-ORIGIN from test I */
     bool server_ignored_change; /* a CHANGE-REQUEST answer came from the primary address:
                                    the server did not honour it, filtering is unknown */
     int error_code;             /* for FLOE_STUN_BEHAVIOR_ERROR with an error response */
     char reason[FLOE_STUN_CLIENT_REASON_MAX];
-    int err;                    /* floe_err detail for ERROR */
+    int err;                             /* floe_err detail for ERROR */
     floe_stun_behavior_test failed_test; /* which test ended the run early */
     floe_stun_behavior_step steps[FLOE_STUN_BT_COUNT];
 } floe_stun_behavior_result;
@@ -182,8 +182,8 @@ int floe_stun_behavior_start(floe_stun_behavior *b, floe_time_ns now);
 
 /* The same contract as the client's functions of the same names. */
 void floe_stun_behavior_tick(floe_stun_behavior *b, floe_time_ns now);
-int floe_stun_behavior_next_send(floe_stun_behavior *b, floe_time_ns now, uint8_t *buf,
-                                 size_t cap, size_t *len, floe_addr *dest);
+int floe_stun_behavior_next_send(floe_stun_behavior *b, floe_time_ns now, uint8_t *buf, size_t cap,
+                                 size_t *len, floe_addr *dest);
 bool floe_stun_behavior_on_recv(floe_stun_behavior *b, floe_time_ns now, const uint8_t *p,
                                 size_t len, const floe_addr *src);
 floe_time_ns floe_stun_behavior_deadline(const floe_stun_behavior *b);

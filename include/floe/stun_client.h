@@ -72,21 +72,22 @@ typedef int (*floe_stun_rand_fn)(void *ctx, void *buf, size_t len);
  * defaults shown. */
 typedef struct floe_stun_client_timing {
     floe_time_ns rto;      /* initial RTO; 0 = FLOE_STUN_RTO_DEFAULT (500 ms) */
-    unsigned max_requests; /* Rc, requests sent in all over UDP (1..FLOE_STUN_RC);
+    unsigned max_requests; /* Rc, requests sent in all over UDP (1..FLOE_STUN_RC_MAX);
                               0 = FLOE_STUN_RC (7) */
-    unsigned last_wait;    /* Rm, the wait after the last request in RTOs; 0 = FLOE_STUN_RM */
+    unsigned last_wait;    /* Rm, the wait after the last request in RTOs (..FLOE_STUN_RM_MAX); 0 =
+                              FLOE_STUN_RM */
     floe_time_ns timeout;  /* if non-zero, give up this long after the first send even
                               when the schedule has requests left (the only limit over a
                               reliable transport besides Ti) */
 } floe_stun_client_timing;
 
 typedef struct floe_stun_client_config {
-    floe_addr server;          /* where requests go unless a request names another place */
-    bool reliable;             /* TCP or TLS: send once, wait Ti, no retransmissions */
+    floe_addr server; /* where requests go unless a request names another place */
+    bool reliable;    /* TCP or TLS: send once, wait Ti, no retransmissions */
     floe_stun_client_timing timing;
-    const char *software;      /* SOFTWARE attribute in requests; NULL sends none */
-    bool fingerprint;          /* add FINGERPRINT to requests (default true) */
-    floe_stun_rand_fn rand;    /* required: transaction IDs */
+    const char *software;   /* SOFTWARE attribute in requests; NULL sends none */
+    bool fingerprint;       /* add FINGERPRINT to requests (default true) */
+    floe_stun_rand_fn rand; /* required: transaction IDs */
     void *rand_ctx;
 } floe_stun_client_config;
 
@@ -117,20 +118,20 @@ typedef struct floe_stun_client_result {
     floe_time_ns started;           /* first send */
     floe_time_ns finished;          /* response arrival or give-up time */
 
-    floe_addr from;    /* source address of the response */
-    floe_addr mapped;  /* XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS (RFC 8489 §14.1-2) */
-    bool mapped_xor;   /* mapped came from XOR-MAPPED-ADDRESS */
-    floe_addr other;   /* OTHER-ADDRESS (RFC 5780 §7.4) */
-    floe_addr origin;  /* RESPONSE-ORIGIN (RFC 5780 §7.3) */
+    floe_addr from;   /* source address of the response */
+    floe_addr mapped; /* XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS (RFC 8489 §14.1-2) */
+    bool mapped_xor;  /* mapped came from XOR-MAPPED-ADDRESS */
+    floe_addr other;  /* OTHER-ADDRESS (RFC 5780 §7.4) */
+    floe_addr origin; /* RESPONSE-ORIGIN (RFC 5780 §7.3) */
 
     floe_time_ns rtt_ns;      /* response time minus first send (see the header comment) */
     floe_time_ns rtt_last_ns; /* response time minus most recent send */
     bool rtt_exact;           /* exactly one request was sent: rtt_ns is the RTT */
 
-    int error_code;                            /* 300..699 for an error response */
-    char reason[FLOE_STUN_CLIENT_REASON_MAX];  /* its reason phrase; control characters
-                                                  replaced by '?', NUL-terminated */
-    uint16_t unknown[4];                       /* UNKNOWN-ATTRIBUTES of a 420, first few */
+    int error_code;                           /* 300..699 for an error response */
+    char reason[FLOE_STUN_CLIENT_REASON_MAX]; /* its reason phrase; control characters
+                                                 replaced by '?', NUL-terminated */
+    uint16_t unknown[4];                      /* UNKNOWN-ATTRIBUTES of a 420, first few */
     unsigned n_unknown;
     int err; /* FLOE_STUN_CLIENT_EV_FAILED: FLOE_ERR_UNKNOWN_ATTR (the response holds an
                 unknown comprehension-required attribute), FLOE_ERR_MALFORMED (no usable
@@ -145,14 +146,14 @@ typedef struct floe_stun_client_event {
 /* Counters: every datagram given to on_recv lands in exactly one drop_* counter or in
  * rx_matched, so rx == rx_matched + sum(drop_*). */
 typedef struct floe_stun_client_stats {
-    uint64_t transactions;       /* transactions started */
-    uint64_t tx;                 /* requests handed out by next_send, copies included */
-    uint64_t rx;                 /* datagrams given to on_recv */
-    uint64_t rx_matched;         /* responses that ended a transaction */
-    uint64_t drop_malformed;     /* not STUN, bad framing, bad FINGERPRINT */
-    uint64_t drop_not_response;  /* requests and indications */
-    uint64_t drop_unmatched;     /* no outstanding transaction with that ID and method */
-    uint64_t events_dropped;     /* outcomes lost because nobody pulled events */
+    uint64_t transactions;      /* transactions started */
+    uint64_t tx;                /* requests handed out by next_send, copies included */
+    uint64_t rx;                /* datagrams given to on_recv */
+    uint64_t rx_matched;        /* responses that ended a transaction */
+    uint64_t drop_malformed;    /* not STUN, bad framing, bad FINGERPRINT */
+    uint64_t drop_not_response; /* requests and indications */
+    uint64_t drop_unmatched;    /* no outstanding transaction with that ID and method */
+    uint64_t events_dropped;    /* outcomes lost because nobody pulled events */
 } floe_stun_client_stats;
 
 typedef struct floe_stun_client {
@@ -160,7 +161,6 @@ typedef struct floe_stun_client {
     floe_stun_client_state state;
     floe_stun_txn txn;
     floe_stun_client_timing timing; /* resolved for the current transaction */
-    floe_time_ns give_up;           /* after the last request: when to stop waiting */
     floe_time_ns last_send;         /* when the latest copy went out */
     bool send_pending;              /* a copy of the request is owed to next_send */
     uint8_t req[FLOE_STUN_CLIENT_MAX_REQUEST];
@@ -208,8 +208,8 @@ int floe_stun_client_next_send(floe_stun_client *c, floe_time_ns now, uint8_t *b
 /* Feeds one received datagram (or one framed stream message) from src. Input that is
  * not a response to the outstanding transaction is dropped and counted; it never
  * fails. Returns true when it ended the transaction (an event is then queued). */
-bool floe_stun_client_on_recv(floe_stun_client *c, floe_time_ns now, const uint8_t *p,
-                              size_t len, const floe_addr *src);
+bool floe_stun_client_on_recv(floe_stun_client *c, floe_time_ns now, const uint8_t *p, size_t len,
+                              const floe_addr *src);
 
 /* When tick must next run, or FLOE_TIME_NEVER with no transaction outstanding. */
 floe_time_ns floe_stun_client_deadline(const floe_stun_client *c);

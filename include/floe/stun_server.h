@@ -19,20 +19,12 @@
 #include <stdint.h>
 
 #include "floe/addr.h"
+#include "floe/transport.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef enum floe_transport {
-    FLOE_TRANSPORT_UDP = 0,
-    FLOE_TRANSPORT_TCP = 1,
-    FLOE_TRANSPORT_TLS = 2,
-    FLOE_TRANSPORT_DTLS = 3,
-} floe_transport;
-
-/* "udp", "tcp", "tls", "dtls". */
-const char *floe_transport_name(floe_transport t);
 
 typedef struct floe_stun_server_config {
     bool rfc5780;         /* answer CHANGE-REQUEST / RESPONSE-PORT, add OTHER-ADDRESS */

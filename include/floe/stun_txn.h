@@ -26,6 +26,8 @@ extern "C" {
 #define FLOE_STUN_RTO_DEFAULT FLOE_MS(500) /* RFC 8489 §6.2.1: initial RTO 500 ms */
 #define FLOE_STUN_RC 7                     /* RFC 8489 §6.2.1: Rc, requests sent in all */
 #define FLOE_STUN_RM 16                    /* RFC 8489 §6.2.1: Rm, last wait = Rm * RTO */
+#define FLOE_STUN_RC_MAX 16                /* floe's cap on a configured Rc */
+#define FLOE_STUN_RM_MAX 1000              /* floe's cap on a configured Rm */
 #define FLOE_STUN_TI FLOE_MS(39500)        /* RFC 8489 §6.2.2: Ti over TCP/TLS, 39.5 s */
 
 typedef enum floe_stun_txn_state {
@@ -55,6 +57,8 @@ typedef struct floe_stun_txn {
     floe_stun_txn_state state;
     bool reliable;
     unsigned sends;    /* requests sent so far */
+    unsigned rc;       /* requests to send in all (Rc) */
+    unsigned rm;       /* the last wait, in RTOs (Rm) */
     floe_time_ns rto;  /* initial RTO */
     floe_time_ns next; /* next retransmission or the give-up time */
     floe_time_ns started;
@@ -66,6 +70,11 @@ floe_stun_txn_state floe_stun_txn_step(floe_stun_txn_state s, floe_stun_txn_even
 /* Starts the transaction at now; the caller sends the request at once. rto 0 means
  * FLOE_STUN_RTO_DEFAULT. Returns FLOE_OK or FLOE_ERR_STATE. */
 int floe_stun_txn_start(floe_stun_txn *t, floe_time_ns now, floe_time_ns rto, bool reliable);
+/* The same with a schedule of one's own: rc requests (1..FLOE_STUN_RC_MAX) and a last wait
+ * of rm RTOs (1..FLOE_STUN_RM_MAX); 0 means the RFC value. Used where RFC 8489 §6.2.1's
+ * "Rc SHOULD be configurable" applies, e.g. short behaviour-discovery probes. */
+int floe_stun_txn_start_ex(floe_stun_txn *t, floe_time_ns now, floe_time_ns rto, unsigned rc,
+                           unsigned rm, bool reliable);
 /* Advances time; returns what to do. */
 floe_stun_txn_action floe_stun_txn_tick(floe_stun_txn *t, floe_time_ns now);
 /* A response matching the transaction arrived. */

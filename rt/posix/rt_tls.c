@@ -44,8 +44,14 @@ static void tls_describe(char *buf, size_t cap, const char *fmt, ...) {
     const char *sep = ": ";
     unsigned long e;
     while ((e = ERR_get_error()) != 0) {
+        /* The reason alone ("certificate verify failed") reads better in a one-line error
+         * than OpenSSL's full "error:0A000086:SSL routines::..." form. */
         char one[160];
-        ERR_error_string_n(e, one, sizeof one);
+        const char *reason = ERR_reason_error_string(e);
+        if (reason)
+            snprintf(one, sizeof one, "%s", reason);
+        else
+            ERR_error_string_n(e, one, sizeof one);
         if (used + 1 < cap) {
             w = snprintf(buf + used, cap - used, "%s%s", sep, one);
             used = w < 0 ? used : used + (size_t)w >= cap ? cap - 1 : used + (size_t)w;
@@ -254,11 +260,13 @@ static int tls_outcome(floe_rt_tls *t, int ret, const char *what, floe_rt_tls_wa
     default: {
         /* Without SSL_VERIFY_PEER a verify result is recorded but not enforced. */
         long vr = SSL_get_verify_result(t->ssl);
-        if (vr != X509_V_OK && (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER))
-            tls_describe(t->err, sizeof t->err, "%s: certificate verify failed: %s", what,
-                         X509_verify_cert_error_string(vr));
-        else
+        if (vr != X509_V_OK && (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER)) {
+            ERR_clear_error(); /* the queue only repeats "certificate verify failed" */
+            snprintf(t->err, sizeof t->err, "%s: certificate verify failed: %s", what,
+                     X509_verify_cert_error_string(vr));
+        } else {
             tls_describe(t->err, sizeof t->err, "%s", what);
+        }
         break;
     }
     }

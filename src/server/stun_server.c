@@ -5,16 +5,6 @@
 #include "floe/stun.h"
 #include "floe/stun_server.h"
 
-const char *floe_transport_name(floe_transport t) {
-    switch (t) {
-    case FLOE_TRANSPORT_UDP: return "udp";
-    case FLOE_TRANSPORT_TCP: return "tcp";
-    case FLOE_TRANSPORT_TLS: return "tls";
-    case FLOE_TRANSPORT_DTLS: return "dtls";
-    }
-    return "unknown";
-}
-
 static const char *const counter_names[FLOE_SRV_COUNTER_COUNT] = {
     [FLOE_SRV_RX] = "rx",
     [FLOE_SRV_BINDING_OK] = "binding_ok",

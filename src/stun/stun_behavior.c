@@ -233,8 +233,7 @@ static floe_stun_behavior_input judge(floe_stun_behavior *b, floe_stun_behavior_
     case FLOE_STUN_BT_FILTER_II:
     case FLOE_STUN_BT_FILTER_III:
         if (silent) {
-            if (t == FLOE_STUN_BT_FILTER_III)
-                res->filtering = FLOE_NAT_ADDRESS_AND_PORT_DEPENDENT;
+            if (t == FLOE_STUN_BT_FILTER_III) res->filtering = FLOE_NAT_ADDRESS_AND_PORT_DEPENDENT;
             return FLOE_STUN_BI_SILENCE;
         }
         if (floe_addr_equal(&r->from, &b->cfg.server)) {
@@ -306,8 +305,8 @@ void floe_stun_behavior_tick(floe_stun_behavior *b, floe_time_ns now) {
     pump(b, now);
 }
 
-int floe_stun_behavior_next_send(floe_stun_behavior *b, floe_time_ns now, uint8_t *buf,
-                                 size_t cap, size_t *len, floe_addr *dest) {
+int floe_stun_behavior_next_send(floe_stun_behavior *b, floe_time_ns now, uint8_t *buf, size_t cap,
+                                 size_t *len, floe_addr *dest) {
     floe_stun_behavior_tick(b, now);
     return floe_stun_client_next_send(&b->client, now, buf, cap, len, dest);
 }
@@ -320,8 +319,7 @@ bool floe_stun_behavior_on_recv(floe_stun_behavior *b, floe_time_ns now, const u
 }
 
 floe_time_ns floe_stun_behavior_deadline(const floe_stun_behavior *b) {
-    return b->state == FLOE_STUN_BS_DONE ? FLOE_TIME_NEVER
-                                         : floe_stun_client_deadline(&b->client);
+    return b->state == FLOE_STUN_BS_DONE ? FLOE_TIME_NEVER : floe_stun_client_deadline(&b->client);
 }
 
 bool floe_stun_behavior_next_event(floe_stun_behavior *b, floe_stun_behavior_event *ev) {

@@ -101,7 +101,9 @@ static void add_address(floe_stun_builder *b, uint16_t type, const floe_addr *a,
     if (xor) {
         uint8_t pad[16];
         floe_put_u32(pad, FLOE_STUN_MAGIC_COOKIE);
-        memcpy(pad + 4, b->w.p + 8, FLOE_STUN_TID_LEN);
+        /* the first 12 bytes of the transaction ID, as floe_stun_attr_addr() reads them
+         * (a classic message's ID starts at byte 4) */
+        memcpy(pad + 4, b->w.p + (b->classic ? 4 : 8), FLOE_STUN_TID_LEN);
         port ^= (uint16_t)(FLOE_STUN_MAGIC_COOKIE >> 16);
         for (size_t i = 0; i < n; i++)
             q[4 + i] ^= pad[i];

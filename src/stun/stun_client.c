@@ -16,8 +16,7 @@ static int resolve_timing(const floe_stun_client_timing *in, floe_stun_client_ti
     if (t.rto == 0) t.rto = FLOE_STUN_RTO_DEFAULT;
     if (t.max_requests == 0) t.max_requests = FLOE_STUN_RC;
     if (t.last_wait == 0) t.last_wait = FLOE_STUN_RM;
-    /* floe_stun_txn schedules at most Rc sends; a longer schedule is not ours to make. */
-    if (t.max_requests > FLOE_STUN_RC || t.last_wait > 1000 || t.rto > FLOE_S(60))
+    if (t.max_requests > FLOE_STUN_RC_MAX || t.last_wait > FLOE_STUN_RM_MAX || t.rto > FLOE_S(60))
         return FLOE_ERR_INVAL;
     *out = t;
     return FLOE_OK;
@@ -98,9 +97,9 @@ int floe_stun_client_start(floe_stun_client *c, floe_time_ns now,
     c->req_len = n;
     c->timing = timing;
     memset(&c->txn, 0, sizeof c->txn);
-    floe_stun_txn_start(&c->txn, now, timing.rto, c->cfg.reliable);
+    floe_stun_txn_start_ex(&c->txn, now, timing.rto, timing.max_requests, timing.last_wait,
+                           c->cfg.reliable);
     c->last_send = now;
-    c->give_up = now + (floe_time_ns)timing.last_wait * timing.rto; /* used when Rc == 1 */
     c->send_pending = true;
     c->state = FLOE_STUN_CLIENT_WAITING;
     c->stats.transactions++;
@@ -112,13 +111,6 @@ void floe_stun_client_cancel(floe_stun_client *c) {
     floe_stun_txn_cancel(&c->txn);
     c->state = FLOE_STUN_CLIENT_IDLE;
     c->send_pending = false;
-}
-
-/* Over UDP, once Rc requests are out the client waits Rm * RTO from the last one
- * (RFC 8489 §6.2.1); floe_stun_txn does the same for the RFC's Rc and Rm, but the
- * client may run a shorter schedule, so it keeps that last wait itself. */
-static bool schedule_done(const floe_stun_client *c) {
-    return !c->cfg.reliable && c->txn.sends >= c->timing.max_requests;
 }
 
 static floe_time_ns overall_limit(const floe_stun_client *c) {
@@ -133,15 +125,6 @@ void floe_stun_client_tick(floe_stun_client *c, floe_time_ns now) {
             finish(c, FLOE_STUN_CLIENT_EV_TIMEOUT, now);
             return;
         }
-        if (schedule_done(c)) {
-            if (now >= c->give_up) {
-                floe_stun_txn_cancel(&c->txn);
-                c->cur.err = FLOE_ERR_TIMEOUT;
-                finish(c, FLOE_STUN_CLIENT_EV_TIMEOUT, now);
-            }
-            return;
-        }
-        floe_time_ns due = c->txn.next;
         switch (floe_stun_txn_tick(&c->txn, now)) {
         case FLOE_STUN_TXN_NONE: return;
         case FLOE_STUN_TXN_TIMEOUT:
@@ -151,8 +134,6 @@ void floe_stun_client_tick(floe_stun_client *c, floe_time_ns now) {
         case FLOE_STUN_TXN_SEND:
             /* When tick runs late, several due copies collapse into one. */
             c->send_pending = true;
-            if (schedule_done(c))
-                c->give_up = due + (floe_time_ns)c->timing.last_wait * c->timing.rto;
             break;
         }
     }
@@ -176,7 +157,7 @@ int floe_stun_client_next_send(floe_stun_client *c, floe_time_ns now, uint8_t *b
 
 floe_time_ns floe_stun_client_deadline(const floe_stun_client *c) {
     if (c->state != FLOE_STUN_CLIENT_WAITING) return FLOE_TIME_NEVER;
-    floe_time_ns d = schedule_done(c) ? c->give_up : floe_stun_txn_deadline(&c->txn);
+    floe_time_ns d = floe_stun_txn_deadline(&c->txn);
     floe_time_ns limit = overall_limit(c);
     return limit < d ? limit : d;
 }
@@ -194,7 +175,8 @@ bool floe_stun_client_next_event(floe_stun_client *c, floe_stun_client_event *ev
 static void copy_reason(char *dst, size_t cap, const char *src, size_t len) {
     if (len > cap - 1) {
         len = cap - 1;
-        while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80) len--;
+        while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
+            len--;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)src[i];
@@ -239,8 +221,8 @@ static void read_error(floe_stun_client *c, const floe_stun_msg *m, floe_time_ns
     finish(c, FLOE_STUN_CLIENT_EV_ERROR_RESPONSE, now);
 }
 
-bool floe_stun_client_on_recv(floe_stun_client *c, floe_time_ns now, const uint8_t *p,
-                              size_t len, const floe_addr *src) {
+bool floe_stun_client_on_recv(floe_stun_client *c, floe_time_ns now, const uint8_t *p, size_t len,
+                              const floe_addr *src) {
     c->stats.rx++;
     floe_stun_msg m;
     /* Our requests carry the magic cookie, so a classic RFC 3489 answer cannot match. */

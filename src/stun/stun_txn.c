@@ -31,26 +31,34 @@ floe_time_ns floe_stun_txn_timeout_total(floe_time_ns rto, bool reliable) {
 }
 
 int floe_stun_txn_start(floe_stun_txn *t, floe_time_ns now, floe_time_ns rto, bool reliable) {
+    return floe_stun_txn_start_ex(t, now, rto, 0, 0, reliable);
+}
+
+int floe_stun_txn_start_ex(floe_stun_txn *t, floe_time_ns now, floe_time_ns rto, unsigned rc,
+                           unsigned rm, bool reliable) {
     if (t->state != FLOE_STUN_TXN_IDLE) return FLOE_ERR_STATE;
+    if (rc > FLOE_STUN_RC_MAX || rm > FLOE_STUN_RM_MAX) return FLOE_ERR_INVAL;
+    t->rc = rc ? rc : FLOE_STUN_RC;
+    t->rm = rm ? rm : FLOE_STUN_RM;
     t->state = floe_stun_txn_step(t->state, FLOE_STUN_TXN_EV_START);
     t->reliable = reliable;
     t->rto = rto ? rto : FLOE_STUN_RTO_DEFAULT;
     t->sends = 1;
     t->started = now;
-    t->next = now + (reliable ? FLOE_STUN_TI : t->rto);
+    t->next = now + (reliable ? FLOE_STUN_TI : t->rc == 1 ? t->rm * t->rto : t->rto);
     return FLOE_OK;
 }
 
 floe_stun_txn_action floe_stun_txn_tick(floe_stun_txn *t, floe_time_ns now) {
     if (t->state != FLOE_STUN_TXN_WAITING || now < t->next) return FLOE_STUN_TXN_NONE;
-    if (t->reliable || t->sends >= FLOE_STUN_RC) {
+    if (t->reliable || t->sends >= t->rc) {
         t->state = floe_stun_txn_step(t->state, FLOE_STUN_TXN_EV_LAST_TIMER);
         return FLOE_STUN_TXN_TIMEOUT;
     }
     t->state = floe_stun_txn_step(t->state, FLOE_STUN_TXN_EV_TIMER);
     t->sends++;
     /* The interval doubles after each send; after the Rc-th send the wait is Rm * RTO. */
-    floe_time_ns wait = t->sends >= FLOE_STUN_RC ? FLOE_STUN_RM * t->rto : t->rto << (t->sends - 1);
+    floe_time_ns wait = t->sends >= t->rc ? t->rm * t->rto : t->rto << (t->sends - 1);
     t->next += wait;
     return FLOE_STUN_TXN_SEND;
 }
