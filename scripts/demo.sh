@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"${FLOE_JOBS:-2}"
+cmake --build build -j"${FLOE_JOBS:-2}" --target floe
 floe=build/bin/floe
 
 work=$(mktemp -d)
@@ -32,9 +32,11 @@ server_pid=$!
 for _ in $(seq 50); do [ -S "$work/control.sock" ] && break; sleep 0.1; done
 
 for t in udp tcp tls; do
-  port=3478; [ "$t" = tls ] && port=5349
-  echo "==> floe stun --transport $t 127.0.0.1:$port"
-  "$floe" stun --transport "$t" --ca "$work/cert.pem" "127.0.0.1:$port"
+  args=(--transport "$t")
+  port=3478
+  if [ "$t" = tls ]; then port=5349; args+=(--ca "$work/cert.pem"); fi
+  echo "==> floe stun ${args[*]} 127.0.0.1:$port"
+  "$floe" stun "${args[@]}" "127.0.0.1:$port"
 done
 echo "==> server counters"
 "$floe" server --stats --control "$work/control.sock"
