@@ -27,7 +27,7 @@
 #define UDP_TX_SIZE 1024 /* every response floe builds fits */
 #define UDP_ROUNDS 8     /* batches per readiness event before yielding to the loop */
 #define STREAM_RBUF_MIN 2048
-#define STREAM_RBUF_MAX (FLOE_STUN_HEADER_LEN + FLOE_STUN_MAX_MSG)
+#define STREAM_RBUF_MAX FLOE_STUN_MAX_MSG
 #define STREAM_WBUF_MAX 65536 /* a client that does not read its answers is cut off */
 #define SWEEP_INTERVAL FLOE_S(5)
 #define MAX_UDP (SERVER_MAX_LISTEN + 3)

@@ -30,13 +30,13 @@
 extern "C" {
 #endif
 
-#define FLOE_STUN_MAGIC_COOKIE 0x2112A442u    /* RFC 8489 §5 */
-#define FLOE_STUN_HEADER_LEN 20               /* RFC 8489 §5 */
-#define FLOE_STUN_TID_LEN 12                  /* RFC 8489 §5 */
-#define FLOE_STUN_CLASSIC_TID_LEN 16          /* RFC 3489 §11.1: 128-bit transaction ID */
-#define FLOE_STUN_PORT 3478                   /* RFC 8489 §18.6 */
-#define FLOE_STUNS_PORT 5349                  /* RFC 8489 §18.6, STUN over TLS/DTLS */
-#define FLOE_STUN_MAX_MSG 65535               /* a message length field is 16 bits */
+#define FLOE_STUN_MAGIC_COOKIE 0x2112A442u /* RFC 8489 §5 */
+#define FLOE_STUN_HEADER_LEN 20            /* RFC 8489 §5 */
+#define FLOE_STUN_TID_LEN 12               /* RFC 8489 §5 */
+#define FLOE_STUN_CLASSIC_TID_LEN 16       /* RFC 3489 §11.1: 128-bit transaction ID */
+#define FLOE_STUN_PORT 3478                /* RFC 8489 §18.6 */
+#define FLOE_STUNS_PORT 5349               /* RFC 8489 §18.6, STUN over TLS/DTLS */
+#define FLOE_STUN_MAX_MSG (FLOE_STUN_HEADER_LEN + 65532) /* 16-bit length, a multiple of 4 */
 #define FLOE_STUN_MAX_ATTRS 48                /* decode cap: more attributes is FLOE_ERR_LIMIT */
 #define FLOE_STUN_MAX_UNKNOWN 16              /* unknown comprehension-required types kept */
 #define FLOE_STUN_FINGERPRINT_XOR 0x5354554Eu /* RFC 8489 §14.7 */
@@ -264,7 +264,8 @@ uint32_t floe_stun_fingerprint(const uint8_t *p, size_t len);
 typedef struct floe_stun_builder {
     floe_wr w;
     bool classic;
-    int err; /* first error met; FLOE_OK while all is well */
+    uint8_t pad; /* the byte attribute values are padded with (0 unless set) */
+    int err;     /* first error met; FLOE_OK while all is well */
 } floe_stun_builder;
 
 /* Starts a message with a 12-byte transaction ID (RFC 8489). */
@@ -275,7 +276,11 @@ int floe_stun_builder_init_classic(floe_stun_builder *b, uint8_t *buf, size_t ca
                                    floe_stun_class cls,
                                    const uint8_t tid[FLOE_STUN_CLASSIC_TID_LEN]);
 
-/* Appends an attribute (value padded to 4 bytes with zeros). Errors are sticky in b->err
+/* Chooses the byte that pads the attributes appended from now on (RFC 8489 §14: any value;
+ * zero by default). RFC 5769's vectors pad with spaces. */
+void floe_stun_builder_set_pad(floe_stun_builder *b, uint8_t pad);
+
+/* Appends an attribute (value padded to 4 bytes with the pad byte). Errors are sticky in b->err
  * and reported by floe_stun_builder_finish(). */
 void floe_stun_add(floe_stun_builder *b, uint16_t type, const void *val, size_t len);
 void floe_stun_add_u32(floe_stun_builder *b, uint16_t type, uint32_t v);

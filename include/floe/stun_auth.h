@@ -23,8 +23,10 @@ extern "C" {
  * 24 bits of security features. */
 #define FLOE_STUN_NONCE_COOKIE "obMatJos2"
 #define FLOE_STUN_NONCE_COOKIE_LEN 13 /* the 9-byte prefix + 4 base64 characters */
-#define FLOE_STUN_FEATURE_PASSWORD_ALGORITHMS 0x800000u /* RFC 8489 §18.1, bit 0 */
-#define FLOE_STUN_FEATURE_USERNAME_ANONYMITY 0x400000u  /* RFC 8489 §18.1, bit 1 */
+/* RFC 8489 §18.1 numbers the bits from the least significant end (erratum 6290), which
+ * the Appendix B.1 nonce "obMatJos2AAAC..." (username anonymity only) confirms. */
+#define FLOE_STUN_FEATURE_PASSWORD_ALGORITHMS 0x000001u /* bit 0 */
+#define FLOE_STUN_FEATURE_USERNAME_ANONYMITY 0x000002u  /* bit 1 */
 
 /* Short-term key (RFC 8489 §9.1.1): the prepared password. *len gets its length.
  * FLOE_ERR_INVAL when the password holds text SASLprep prohibits. */

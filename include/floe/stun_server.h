@@ -25,7 +25,6 @@
 extern "C" {
 #endif
 
-
 typedef struct floe_stun_server_config {
     bool rfc5780;         /* answer CHANGE-REQUEST / RESPONSE-PORT, add OTHER-ADDRESS */
     floe_addr primary;    /* with rfc5780: the primary IP and port */

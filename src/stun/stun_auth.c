@@ -71,10 +71,12 @@ int floe_stun_key_long_term(uint16_t alg, const char *username, const char *real
 }
 
 int floe_stun_userhash(const char *username, const char *realm, uint8_t out[32]) {
-    char r[FLOE_STUN_MAX_REALM + 1];
-    int rc = prep(realm, r, sizeof r);
+    /* RFC 8489 §14.4: SHA-256 of the prepared username and realm. */
+    char u[FLOE_STUN_MAX_USERNAME + 1], r[FLOE_STUN_MAX_REALM + 1];
+    int rc = prep(username, u, sizeof u);
+    if (rc == FLOE_OK) rc = prep(realm, r, sizeof r);
     if (rc != FLOE_OK) return rc;
-    return digest3("SHA256", username, r, NULL, out, NULL);
+    return digest3("SHA256", u, r, NULL, out, NULL);
 }
 
 static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

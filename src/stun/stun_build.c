@@ -44,6 +44,10 @@ int floe_stun_builder_init_classic(floe_stun_builder *b, uint8_t *buf, size_t ca
     return b->err;
 }
 
+void floe_stun_builder_set_pad(floe_stun_builder *b, uint8_t pad) {
+    b->pad = pad;
+}
+
 /* Reserves an attribute header plus padded value; returns the value pointer. */
 static uint8_t *reserve(floe_stun_builder *b, uint16_t type, size_t len) {
     if (b->err) return NULL;
@@ -59,7 +63,7 @@ static uint8_t *reserve(floe_stun_builder *b, uint16_t type, size_t len) {
     }
     floe_put_u16(q, type);
     floe_put_u16(q + 2, (uint16_t)len);
-    memset(q + 4 + len, 0, padded - len);
+    memset(q + 4 + len, b->pad, padded - len);
     set_len(b);
     return q + 4;
 }

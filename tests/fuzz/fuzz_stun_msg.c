@@ -203,8 +203,7 @@ static void reencode(const floe_stun_msg *m, unsigned flags) {
     }
     size_t len = 0;
     rc = floe_stun_builder_finish(&b, &len);
-    /* the builder writes at most FLOE_STUN_MAX_MSG bytes; a decoded message may be a
-     * little longer (20-byte header + a 65532-byte body) */
+    /* a decoded message is at most FLOE_STUN_MAX_MSG bytes, as is a built one */
     if (rc == FLOE_ERR_NOSPACE) {
         CHECK(m->raw_len > FLOE_STUN_MAX_MSG);
         return;

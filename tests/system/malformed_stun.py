@@ -28,7 +28,6 @@ Python 3 standard library only. Usage:
 
 import argparse
 import binascii
-import errno
 import hashlib
 import json
 import random
@@ -823,7 +822,10 @@ def k_mutated_valid(g):
             del d[r.randrange(1, len(d)):]
         else:  # overwrite a length field (header or an attribute)
             if len(d) >= 4:
-                off = 2 if r.randrange(2) or len(d) < 26 else 20 + 4 * r.randrange((len(d) - 20) // 4) + 2
+                if r.randrange(2) or len(d) < 26:
+                    off = 2
+                else:
+                    off = HDR + 4 * r.randrange((len(d) - HDR) // 4) + 2
                 if off + 2 <= len(d):
                     struct.pack_into(">H", d, off, r.choice([0, 4, r.randrange(0x10000),
                                                              len(d) - HDR]) & 0xFFFF)
@@ -1084,7 +1086,11 @@ def run(args, items):
         pause = 0.0005
         while True:
             rx.drain()
-            seen = read_stats(args.control)["counters"]["rx"] - base
+            try:
+                seen = read_stats(args.control)["counters"]["rx"] - base
+            except (OSError, ValueError) as e:
+                raise SystemExit("the server stopped answering on its control socket after %d "
+                                 "datagrams (crashed?): %s" % (target, e))
             polls += 1
             if seen == target:
                 return

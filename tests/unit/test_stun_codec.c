@@ -1120,20 +1120,20 @@ static void test_builder_nospace(void **state) {
 
 static void test_builder_large_message(void **state) {
     (void)state;
-    /* the builder never uses more than FLOE_STUN_MAX_MSG (65535) bytes of its buffer,
-     * so the largest message it writes is 65532 bytes (body 65512) */
+    /* the largest message has a 65532-byte body (the length field is 16 bits and a
+     * multiple of 4): FLOE_STUN_MAX_MSG bytes in all */
     static uint8_t buf[70000];
     static uint8_t data[65536];
     floe_stun_builder b;
     start(&b, buf, sizeof buf);
-    floe_stun_add(&b, FLOE_STUN_ATTR_DATA, data, 65508);
+    floe_stun_add(&b, FLOE_STUN_ATTR_DATA, data, 65528);
     size_t len = finish(&b);
-    assert_int_equal(len, 65532);
+    assert_int_equal(len, FLOE_STUN_MAX_MSG);
     floe_stun_msg m;
     decode_ok(buf, len, &m);
-    assert_int_equal(m.attrs[0].len, 65508);
+    assert_int_equal(m.attrs[0].len, 65528);
     start(&b, buf, sizeof buf);
-    floe_stun_add(&b, FLOE_STUN_ATTR_DATA, data, 65512);
+    floe_stun_add(&b, FLOE_STUN_ATTR_DATA, data, 65529);
     assert_int_equal(floe_stun_builder_finish(&b, &len), FLOE_ERR_NOSPACE);
 }
 
@@ -1379,11 +1379,12 @@ static void test_nonce_cookie(void **state) {
     char nonce[FLOE_STUN_NONCE_COOKIE_LEN];
     floe_stun_nonce_cookie(0, nonce);
     assert_memory_equal(nonce, "obMatJos2AAAA", 13);
+    /* bit 0 is the least significant (RFC 8489 erratum 6290) */
     floe_stun_nonce_cookie(FLOE_STUN_FEATURE_PASSWORD_ALGORITHMS, nonce);
-    assert_memory_equal(nonce, "obMatJos2gAAA", 13);
+    assert_memory_equal(nonce, "obMatJos2AAAB", 13);
     floe_stun_nonce_cookie(
         FLOE_STUN_FEATURE_PASSWORD_ALGORITHMS | FLOE_STUN_FEATURE_USERNAME_ANONYMITY, nonce);
-    assert_memory_equal(nonce, "obMatJos2wAAA", 13);
+    assert_memory_equal(nonce, "obMatJos2AAAD", 13);
     floe_stun_nonce_cookie(0xffffff, nonce);
     assert_memory_equal(nonce, "obMatJos2////", 13);
     /* bits above 24 are not encoded */

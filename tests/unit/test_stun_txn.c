@@ -286,6 +286,40 @@ static void test_reliable(void **state) {
 
 /* ---- timeout_total -------------------------------------------------------------- */
 
+/* A schedule of one's own (floe_stun_txn_start_ex): Rc 4, Rm 4, RTO 100 ms sends at 0,
+ * 100, 300 and 700 ms and gives up at 1100 ms; Rc 1 waits Rm * RTO after its only send. */
+static void test_custom_rc_rm(void **state) {
+    (void)state;
+    floe_stun_txn t;
+    uint64_t sends[16];
+    size_t n = 0;
+    memset(&t, 0, sizeof t);
+    assert_int_equal(floe_stun_txn_start_ex(&t, FLOE_S(5), FLOE_MS(100), 4, 4, false), FLOE_OK);
+    assert_int_equal(run_to_timeout(&t, FLOE_S(5), sends, 16, &n), 1100);
+    static const uint64_t want[] = {0, 100, 300, 700};
+    assert_int_equal(n, 4);
+    assert_memory_equal(sends, want, sizeof want);
+
+    memset(&t, 0, sizeof t);
+    assert_int_equal(floe_stun_txn_start_ex(&t, 0, FLOE_MS(100), 1, 3, false), FLOE_OK);
+    assert_int_equal(run_to_timeout(&t, 0, sends, 16, &n), 300);
+    assert_int_equal(n, 1);
+
+    /* 0 takes the RFC values */
+    memset(&t, 0, sizeof t);
+    assert_int_equal(floe_stun_txn_start_ex(&t, 0, 0, 0, 0, false), FLOE_OK);
+    assert_int_equal(run_to_timeout(&t, 0, sends, 16, &n), 39500);
+    assert_int_equal(n, FLOE_STUN_RC);
+
+    /* out of range */
+    memset(&t, 0, sizeof t);
+    assert_int_equal(floe_stun_txn_start_ex(&t, 0, 0, FLOE_STUN_RC_MAX + 1, 0, false),
+                     FLOE_ERR_INVAL);
+    assert_int_equal(floe_stun_txn_start_ex(&t, 0, 0, 0, FLOE_STUN_RM_MAX + 1, false),
+                     FLOE_ERR_INVAL);
+    assert_int_equal(t.state, FLOE_STUN_TXN_IDLE);
+}
+
 static void test_timeout_total(void **state) {
     (void)state;
     assert_true(floe_stun_txn_timeout_total(FLOE_MS(500), false) == FLOE_MS(39500));
@@ -321,6 +355,7 @@ int main(void) {
         cmocka_unit_test(test_response_stops_it),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_reliable),
+        cmocka_unit_test(test_custom_rc_rm),
         cmocka_unit_test(test_timeout_total),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,19 +12,13 @@
  * given the same attributes in the same order and the same key, writes the same bytes.
  *
  * About padding: RFC 5769 §2.1-2.3 pad USERNAME and SOFTWARE with spaces (0x20) where
- * floe's builder pads with zeros, and MESSAGE-INTEGRITY and FINGERPRINT cover those
- * padding bytes. The public builder API has no way to choose the pad byte, so for those
- * three vectors the tests check two things and say which is which:
- *   - through the API alone, the rebuilt message equals the vector everywhere except
- *     the space padding and the MESSAGE-INTEGRITY and FINGERPRINT values that depend
+ * floe's builder pads with zeros by default, and MESSAGE-INTEGRITY and FINGERPRINT cover
+ * those padding bytes. For those three vectors the tests check two things:
+ *   - with the default zero padding, the rebuilt message equals the vector everywhere
+ *     except the padding and the MESSAGE-INTEGRITY and FINGERPRINT values that depend
  *     on it (and the rebuilt message verifies on its own);
- *   - when the test itself writes the RFC's 0x20 pad bytes into its own output buffer
- *     right after the builder appended the padded attribute (before the integrity and
- *     fingerprint are computed over the buffer), the result is the vector byte for
- *     byte. That relies on the builder computing the MAC over the buffer contents, so
- *     it proves the MAC/CRC computation exact, not that the API can emit space padding.
- * RFC 5769 §2.4 and RFC 8489 B.1 pad with zeros and are reproduced through the API
- * alone. */
+ *   - with floe_stun_builder_set_pad(b, 0x20), the result is the vector byte for byte.
+ * RFC 5769 §2.4 and RFC 8489 B.1 pad with zeros and are reproduced with the defaults. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -263,8 +257,7 @@ static void test_rfc5769_request_integrity(void **state) {
     assert_every_flip_breaks_integrity(copy, n, key, key_len);
 }
 
-/* Builds §2.1 through the API; when spaces is true, writes the RFC's 0x20 padding into
- * the output buffer right after USERNAME is appended (see the header comment). */
+/* Builds §2.1; when spaces is true, pads with the RFC's 0x20 (see the header comment). */
 static size_t build_rfc5769_request(uint8_t *out, size_t cap, bool spaces) {
     floe_stun_builder b;
     assert_int_equal(
@@ -273,8 +266,8 @@ static size_t build_rfc5769_request(uint8_t *out, size_t cap, bool spaces) {
     floe_stun_add_string(&b, FLOE_STUN_ATTR_SOFTWARE, "STUN test client");
     floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 0x6e0001ffu);
     floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLED, UINT64_C(0x932ff9b151263b36));
+    if (spaces) floe_stun_builder_set_pad(&b, 0x20);
     floe_stun_add_string(&b, FLOE_STUN_ATTR_USERNAME, "evtj:h6vY");
-    if (spaces) memset(out + b.w.len - 3, 0x20, 3);
     floe_stun_add_integrity(&b, (const uint8_t *)short_term_password, strlen(short_term_password));
     floe_stun_add_fingerprint(&b);
     size_t len = 0;
@@ -287,7 +280,7 @@ static void test_rfc5769_request_rebuild(void **state) {
     uint8_t v[256], out[256];
     size_t len = load_hex("rfc5769_2_1_request.hex", v, sizeof v);
 
-    /* API only: zero padding, so the pad bytes and both checksums differ. */
+    /* Zero padding: the pad bytes and both checksums differ. */
     size_t n = build_rfc5769_request(out, sizeof out, false);
     assert_int_equal(n, len);
     floe_stun_msg vm;
@@ -306,7 +299,7 @@ static void test_rfc5769_request_rebuild(void **state) {
                                                    strlen(short_term_password)),
                      FLOE_OK);
 
-    /* With the RFC's space padding placed in the buffer: byte for byte. */
+    /* With the RFC's space padding: byte for byte. */
     n = build_rfc5769_request(out, sizeof out, true);
     assert_int_equal(n, len);
     assert_memory_equal(out, v, len);
@@ -357,15 +350,16 @@ static void check_response(const char *file, size_t want_len, const floe_addr *w
     size_t n = strip_fingerprint(&m, copy);
     assert_every_flip_breaks_integrity(copy, n, key, key_len);
 
-    /* Rebuild: API only (zero pad after SOFTWARE), then with the RFC's space. */
+    /* Rebuild: zero pad after SOFTWARE, then with the RFC's space. */
     for (int spaces = 0; spaces < 2; spaces++) {
         uint8_t out[256];
         floe_stun_builder b;
         assert_int_equal(floe_stun_builder_init(&b, out, sizeof out, FLOE_STUN_BINDING,
                                                 FLOE_STUN_SUCCESS, rfc5769_tid),
                          FLOE_OK);
+        if (spaces) floe_stun_builder_set_pad(&b, 0x20);
         floe_stun_add_string(&b, FLOE_STUN_ATTR_SOFTWARE, "test vector");
-        if (spaces) out[b.w.len - 1] = 0x20;
+        floe_stun_builder_set_pad(&b, 0);
         floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, want_addr);
         floe_stun_add_integrity(&b, key, key_len);
         floe_stun_add_fingerprint(&b);
@@ -532,11 +526,12 @@ static void test_rfc8489_b1_decode(void **state) {
     assert_string_attr(&m, FLOE_STUN_ATTR_NONCE, b1_nonce);
     assert_string_attr(&m, FLOE_STUN_ATTR_REALM, lt_realm);
     /* The nonce carries the RFC 8489 cookie. Its four base64 characters "AAAC" decode
-     * to 0x000002; with floe's numbering (bit 0 = most significant, 0x800000) that is
-     * neither the PASSWORD-ALGORITHMS nor the USERNAME-ANONYMITY bit. */
+     * to 0x000002: bit 1 counted from the least significant end (erratum 6290), username
+     * anonymity, which the printed message uses (USERHASH). */
     uint32_t features = 0xffffffffu;
     assert_true(floe_stun_nonce_features(b1_nonce, strlen(b1_nonce), &features));
     assert_int_equal(features, 0x000002u);
+    assert_int_equal(features, FLOE_STUN_FEATURE_USERNAME_ANONYMITY);
 
     floe_stun_pwalg alg;
     assert_int_equal(floe_stun_msg_get_password_algorithm(&m, &alg), FLOE_OK);
