@@ -628,6 +628,20 @@ int floe_cmd_server(int argc, char **argv) {
         return rc;
     }
     if (a->set.check_config) {
+        /* The certificate and key must load, not just be named. */
+        for (size_t i = 0; i < a->set.n_listen; i++) {
+            if (a->set.listen[i].transport != FLOE_TRANSPORT_TLS) continue;
+            char err[512];
+            floe_rt_tls_ctx *ctx = NULL;
+            rc = floe_rt_tls_ctx_new_server(&ctx, a->set.tls_cert, a->set.tls_key, err, sizeof err);
+            floe_rt_tls_ctx_free(ctx);
+            if (rc != FLOE_OK) {
+                fprintf(stderr, "floe server: TLS: %s\n", err);
+                free(a);
+                return 1;
+            }
+            break;
+        }
         check_config_print(&a->set);
         free(a);
         return 0;

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "floe/err.h"
+#include "floe/stun.h"
 
 static const char usage_text[] =
     "usage: floe server [options]\n"
@@ -18,9 +19,10 @@ static const char usage_text[] =
     "A STUN server (RFC 8489, with RFC 5389 and RFC 3489 clients) over UDP, TCP and TLS.\n"
     "\n"
     "listening:\n"
-    "  --listen [SCHEME://]ADDR:PORT  listen here; repeat for more addresses. Without a\n"
+    "  --listen [SCHEME://]ADDR[:PORT]  listen here; repeat for more addresses. Without a\n"
     "                          scheme: UDP and TCP on that address. Schemes: udp, tcp, tls.\n"
-    "                          IPv6 addresses go in brackets: --listen [::1]:3478.\n"
+    "                          IPv6 addresses go in brackets: --listen [::1]:3478. The port\n"
+    "                          defaults to 3478 (5349 for tls); :0 picks a free one.\n"
     "                          Default: 0.0.0.0:3478 and [::]:3478 (UDP and TCP).\n"
     "  --tls-cert FILE         certificate chain (PEM) for tls:// listeners\n"
     "  --tls-key FILE          private key (PEM) for tls:// listeners\n"
@@ -86,10 +88,16 @@ int server_settings_add_listen(server_settings *s, const char *spec, char *err, 
     const char *sep = strstr(spec, "://");
     const char *hostport = sep ? sep + 3 : spec;
     floe_addr a;
-    if (floe_addr_parse(hostport, &a) != FLOE_OK || a.port == 0) {
-        snprintf(err, errcap, "listen address '%s' is not IP:PORT (IPv6 as [ADDR]:PORT)", spec);
+    if (floe_addr_parse(hostport, &a) != FLOE_OK) {
+        snprintf(err, errcap, "listen address '%s' is not IP[:PORT] (IPv6 as [ADDR]:PORT)", spec);
         return -1;
     }
+    /* No port: the standard one. An explicit ":0" asks the kernel for a free port (the
+     * start-up line shows which). */
+    size_t hl = strlen(hostport);
+    bool explicit_zero = hl >= 2 && !strcmp(hostport + hl - 2, ":0");
+    if (a.port == 0 && !explicit_zero)
+        a.port = sep && !strncmp(spec, "tls", 3) ? FLOE_STUNS_PORT : FLOE_STUN_PORT;
     if (!sep) {
         if (add_one(s, FLOE_TRANSPORT_UDP, &a, err, errcap)) return -1;
         return add_one(s, FLOE_TRANSPORT_TCP, &a, err, errcap);

@@ -48,10 +48,16 @@ static void tls_describe(char *buf, size_t cap, const char *fmt, ...) {
          * than OpenSSL's full "error:0A000086:SSL routines::..." form. */
         char one[160];
         const char *reason = ERR_reason_error_string(e);
-        if (reason)
+        if (ERR_SYSTEM_ERROR(e))
+            snprintf(one, sizeof one, "%s", strerror(ERR_GET_REASON(e)));
+        else if (reason)
             snprintf(one, sizeof one, "%s", reason);
         else
             ERR_error_string_n(e, one, sizeof one);
+        /* OpenSSL often queues the same reason at several levels: say it once; and its
+         * "system lib" / "PEM lib" entries only say which library passed the error up. */
+        size_t ol = strlen(one);
+        if (strstr(buf, one) || (ol > 4 && !strcmp(one + ol - 4, " lib"))) continue;
         if (used + 1 < cap) {
             w = snprintf(buf + used, cap - used, "%s%s", sep, one);
             used = w < 0 ? used : used + (size_t)w >= cap ? cap - 1 : used + (size_t)w;

@@ -37,8 +37,10 @@ int floe_stun_msg_decode(const uint8_t *p, size_t len, unsigned flags, floe_stun
     m->n_attrs = 0;
     m->mi = m->mi256 = m->fp = -1;
     m->n_ignored = m->n_unknown = 0;
+    /* One rule for short and full input alike, as in the stream framer: the top two bits
+     * of a STUN message are zero (RFC 8489 §5). */
     if (len < FLOE_STUN_HEADER_LEN)
-        return len > 0 && p[0] >= 4 ? FLOE_ERR_NOT_STUN : FLOE_ERR_TRUNCATED;
+        return len > 0 && (p[0] & 0xc0) ? FLOE_ERR_NOT_STUN : FLOE_ERR_TRUNCATED;
     if ((p[0] & 0xc0) != 0) return FLOE_ERR_NOT_STUN; /* RFC 8489 §5: top two bits zero */
     uint16_t body = floe_get_u16(p + 2);
     bool cookie = floe_get_u32(p + 4) == FLOE_STUN_MAGIC_COOKIE;

@@ -225,7 +225,7 @@ def decode(d):
     'fingerprint', 'limit'."""
     n = len(d)
     if n < HDR:
-        return ("not_stun" if n > 0 and d[0] >= 4 else "truncated"), None
+        return ("not_stun" if n > 0 and d[0] >= 0x40 else "truncated"), None
     if d[0] & 0xC0:
         return "not_stun", None
     body = u16(d, 2)
@@ -506,12 +506,12 @@ def k_truncated_header_short(g):
     n = 0 if r.randrange(25) == 0 else r.randint(1, HDR - 1)
     if n and r.randrange(2):  # a prefix of a real request
         return message(stun_type(BINDING, REQUEST), g.benigns(0, 2), g.head(), fp=True)[:n]
-    return bytes([r.randint(0, 3)]) + g.bytes(n - 1) if n else b""
+    return bytes([r.randint(0, 0x3F)]) + g.bytes(n - 1) if n else b""
 
 
 def k_truncated_header_not_stun(g):
     r = g.r
-    return bytes([r.randint(4, 255)]) + g.bytes(r.randint(0, HDR - 2))
+    return bytes([r.randint(0x40, 255)]) + g.bytes(r.randint(0, HDR - 2))
 
 
 def k_length_past_end(g):
