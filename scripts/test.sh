@@ -16,11 +16,11 @@ log "installing packages"
 bash scripts/install-deps.sh
 
 log "clang-format check"
-bad=$(find include src rt apps tests bench -name '*.[ch]' -print0 2>/dev/null |
-      xargs -0 -r clang-format --dry-run -Werror 2>&1 | grep -c 'error:' || true)
-if [ "$bad" != "0" ]; then
-  find include src rt apps tests bench -name '*.[ch]' -print0 | xargs -0 -r clang-format --dry-run -Werror
-  echo "clang-format: $bad formatting problems (run clang-format -i on the files above)" >&2
+fmt_out=$(find include src rt apps tests bench -name '*.[ch]' -print0 2>/dev/null |
+          xargs -0 -r clang-format --dry-run -Werror 2>&1 || true)
+if [ -n "$fmt_out" ]; then
+  echo "$fmt_out" | grep 'error:' | cut -d: -f1 | sort | uniq -c >&2
+  echo "clang-format: the files above are not formatted (run clang-format -i on them)" >&2
   exit 1
 fi
 
