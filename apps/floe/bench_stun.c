@@ -44,8 +44,6 @@
 #include "rt_sys.h"
 #include "rt_udp.h"
 
-int floe_bench_stun(int argc, char **argv); /* called by cmd_bench.c */
-
 /* Defaults: see bench/README.md for why these values. */
 #define GEN_DEFAULT_SECONDS 10.0
 #define GEN_DEFAULT_SOCKETS 4u
@@ -237,22 +235,12 @@ static int gen_parse(gen *g, int argc, char **argv) {
             else
                 return floe_usage_error("bench stun", "--poll wants busy or epoll");
             break;
-        case O_ECHO:
-            g->accept_echo = true;
-            break;
-        case O_REMOTE:
-            g->allow_remote = true;
-            break;
-        case O_JSON:
-            g->json = g->quiet = true;
-            break;
-        case O_QUIET:
-            g->quiet = true;
-            break;
+        case O_ECHO: g->accept_echo = true; break;
+        case O_REMOTE: g->allow_remote = true; break;
+        case O_JSON: g->json = g->quiet = true; break;
+        case O_QUIET: g->quiet = true; break;
         case 'h':
-        case O_HELP:
-            gen_usage(stdout);
-            return 0;
+        case O_HELP: gen_usage(stdout); return 0;
         default:
             if (optopt && optopt < 256)
                 return floe_usage_error("bench stun", "unknown option '-%c'", optopt);

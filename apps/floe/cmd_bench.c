@@ -29,8 +29,6 @@
 #include "rt_sock.h"
 #include "rt_udp.h"
 
-int floe_bench_stun(int argc, char **argv); /* bench_stun.c */
-
 #define ECHO_DEFAULT_BATCH 64u
 #define ECHO_MAX_BATCH 256u
 #define ECHO_BUF 2048u   /* bytes kept of each datagram; longer ones are cut */
@@ -114,9 +112,7 @@ static int bench_echo(int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case O_LISTEN:
-            listen = optarg;
-            break;
+        case O_LISTEN: listen = optarg; break;
         case O_BATCH: {
             char *end;
             errno = 0;
@@ -126,16 +122,10 @@ static int bench_echo(int argc, char **argv) {
             batch = (unsigned)v;
             break;
         }
-        case O_REMOTE:
-            allow_remote = true;
-            break;
-        case O_QUIET:
-            quiet = true;
-            break;
+        case O_REMOTE: allow_remote = true; break;
+        case O_QUIET: quiet = true; break;
         case 'h':
-        case O_HELP:
-            echo_usage(stdout);
-            return 0;
+        case O_HELP: echo_usage(stdout); return 0;
         default:
             return floe_usage_error("bench echo", "unknown or incomplete option '%s'",
                                     argv[optind - 1]);

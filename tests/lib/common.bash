@@ -1,0 +1,424 @@
+# shellcheck shell=bash
+# Helpers shared by the tests/system and tests/interop scripts. Source it after
+# `set -euo pipefail`:
+#
+#     . "$FLOE_SRC/tests/lib/common.bash"
+#
+# What it gives a test:
+#   - ft_say / ft_check / ft_ok / ft_fail / ft_skip: one line per step, loud failures;
+#   - a private work directory $FT_TMP (kept on failure, or with FLOE_KEEP_TMP=1);
+#   - ft_start: background processes whose PIDs are recorded; the EXIT trap stops those
+#     PIDs, and only those (never by name);
+#   - ft_free_ports: free UDP+TCP ports on the loopback addresses;
+#   - ft_wait_*: bounded waits for a listening port, a socket file or a log line;
+#   - ft_make_cert: a self-signed certificate for 127.0.0.1 and localhost;
+#   - ft_capture_*: a dumpcap capture on `lo` limited to the test's own ports, and a
+#     tshark check that every packet decodes as STUN (or TLS), with no malformed packet
+#     and no expert info of severity warning or error.
+#
+# Network safety: everything here binds, connects and captures on loopback only.
+
+if [ -n "${FT_COMMON_LOADED:-}" ]; then return 0; fi
+FT_COMMON_LOADED=1
+
+: "${FLOE_SRC:?FLOE_SRC must point at the floe source tree}"
+FLOE_BUILD=${FLOE_BUILD:-$FLOE_SRC/build/dev}
+FLOE=${FLOE:-$FLOE_BUILD/bin/floe}
+FT_NAME=${FT_NAME:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}
+FT_EXIT_SKIP=200
+
+FT_PIDS=()        # every PID ft_start recorded, in start order
+declare -A FT_PID_NAME=() # PID -> name (its log is $FT_TMP/<name>.log)
+declare -A FT_NAME_PID=() # name -> PID
+FT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/floe-${FT_NAME}.XXXXXX")
+FT_FAILED=0
+FT_DECODE=() # tshark decode-as options, set by ft_capture_check
+
+# ---- messages -----------------------------------------------------------------------
+
+ft_say() { printf '[%s] %s\n' "$FT_NAME" "$*"; }
+ft_check() { printf '[%s] check: %s\n' "$FT_NAME" "$*"; }
+ft_ok() { printf '[%s]   ok: %s\n' "$FT_NAME" "$*"; }
+
+# ft_fail MESSAGE: prints the message and the tail of every recorded process log, exits 1.
+ft_fail() {
+  FT_FAILED=1
+  {
+    printf '\n[%s] FAIL: %s\n' "$FT_NAME" "$*"
+    local name
+    for name in "${!FT_NAME_PID[@]}"; do
+      if [ -s "$FT_TMP/$name.log" ]; then
+        printf -- '--- last lines of %s (pid %s) ---\n' "$name" "${FT_NAME_PID[$name]}"
+        tail -n 25 "$FT_TMP/$name.log"
+      fi
+    done
+  } >&2
+  exit 1
+}
+
+# ft_skip REASON: the test cannot run here (exit 200, which ctest reports as skipped).
+ft_skip() {
+  printf '[%s] SKIP: %s\n' "$FT_NAME" "$*"
+  exit "$FT_EXIT_SKIP"
+}
+
+# ft_need_cmd CMD...: each command must exist. Missing in CI (CI=true) is a failure,
+# since scripts/install-deps.sh installs everything there; elsewhere it is a skip.
+ft_need_cmd() {
+  local c
+  for c in "$@"; do
+    command -v "$c" >/dev/null 2>&1 && continue
+    if [ "${CI:-}" = "true" ]; then
+      ft_fail "required command '$c' is missing (scripts/install-deps.sh installs it)"
+    fi
+    ft_skip "required command '$c' is not installed (run scripts/install-deps.sh)"
+  done
+}
+
+# ft_need_file PATH WHAT: like ft_need_cmd for a built artefact.
+ft_need_file() {
+  [ -e "$1" ] && return 0
+  if [ "${CI:-}" = "true" ]; then ft_fail "$2 is missing: $1"; fi
+  ft_skip "$2 is missing: $1"
+}
+
+# ft_need_capture: packet capture on lo needs root (or CAP_NET_RAW for dumpcap).
+ft_need_capture() {
+  ft_need_cmd dumpcap tshark
+  if ! dumpcap -D 2>/dev/null | grep -qw lo; then
+    if [ "${CI:-}" = "true" ]; then ft_fail "dumpcap cannot open the loopback interface lo"; fi
+    ft_skip "dumpcap cannot open the loopback interface lo (needs root or CAP_NET_RAW)"
+  fi
+}
+
+# ---- processes ----------------------------------------------------------------------
+
+# ft_start NAME CMD [ARGS...]: runs CMD in the background with stdout+stderr in
+# $FT_TMP/NAME.log and records its PID (in FT_LAST_PID and for the EXIT trap).
+ft_start() {
+  local name=$1
+  shift
+  [ -z "${FT_NAME_PID[$name]:-}" ] || ft_fail "internal: process name '$name' used twice"
+  "$@" >"$FT_TMP/$name.log" 2>&1 </dev/null &
+  FT_LAST_PID=$!
+  FT_PIDS+=("$FT_LAST_PID")
+  FT_PID_NAME[$FT_LAST_PID]=$name
+  FT_NAME_PID[$name]=$FT_LAST_PID
+}
+
+ft_pid() { printf '%s' "${FT_NAME_PID[$1]:?no process named $1}"; }
+ft_log_of() { printf '%s' "$FT_TMP/$1.log"; }
+ft_alive() { kill -0 "$1" 2>/dev/null; }
+
+# ft_stop NAME [SIGNAL]: sends SIGNAL (default TERM) to that one recorded PID and waits
+# for it (5 s, then SIGKILL). Sets FT_STOP_STATUS to its exit status.
+ft_stop() {
+  local name=$1 sig=${2:-TERM} pid i
+  pid=$(ft_pid "$name")
+  FT_STOP_STATUS=0
+  if ft_alive "$pid"; then
+    kill "-$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+      ft_alive "$pid" || break
+      sleep 0.1
+    done
+    if ft_alive "$pid"; then
+      ft_say "$name (pid $pid) ignored SIG$sig for 5 s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || FT_STOP_STATUS=$?
+  return 0
+}
+
+# The EXIT trap: stop every recorded PID that still runs (TERM, then KILL), keep the
+# work directory when the test failed.
+ft_cleanup() {
+  local rc=$? pid i alive
+  trap - EXIT
+  for pid in "${FT_PIDS[@]}"; do
+    ft_alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for ((i = 0; i < 30; i++)); do
+    alive=0
+    for pid in "${FT_PIDS[@]}"; do ft_alive "$pid" && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${FT_PIDS[@]}"; do
+    ft_alive "$pid" && kill -KILL "$pid" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne "$FT_EXIT_SKIP" ] || [ "$FT_FAILED" = 1 ] ||
+    [ "${FLOE_KEEP_TMP:-0}" = 1 ]; then
+    printf '[%s] work directory kept: %s\n' "$FT_NAME" "$FT_TMP" >&2
+  else
+    rm -rf "$FT_TMP"
+  fi
+  exit "$rc"
+}
+trap ft_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- ports and waits ----------------------------------------------------------------
+
+# ft_free_ports N [IP...]: prints N consecutive port numbers that are free for both UDP
+# and TCP on every IP given (default 127.0.0.1 and 127.0.0.2). The ports come from
+# 20000-32767, below Linux's ephemeral range, so client sockets do not take them.
+ft_free_ports() {
+  local n=$1
+  shift
+  local ips=("$@")
+  [ "${#ips[@]}" -gt 0 ] || ips=(127.0.0.1 127.0.0.2)
+  python3 - "$n" "${ips[@]}" <<'EOF'
+import random, socket, sys
+n, ips = int(sys.argv[1]), sys.argv[2:]
+def free(port):
+    socks = []
+    try:
+        for ip in ips:
+            for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind((ip, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for s in socks:
+            s.close()
+rng = random.SystemRandom()
+for _ in range(200):
+    base = rng.randrange(20000, 32768 - n)
+    if all(free(base + i) for i in range(n)):
+        print(" ".join(str(base + i) for i in range(n)))
+        sys.exit(0)
+sys.exit("no free port range found")
+EOF
+}
+
+# ft_wait_listen PROTO IP PORT [PID] [SECONDS]: waits until something listens on
+# PROTO (udp|tcp) IP:PORT; fails early if PID died. Bounded (default 10 s).
+ft_wait_listen() {
+  local proto=$1 ip=$2 port=$3 pid=${4:-} secs=${5:-10} i flag
+  [ "$proto" = udp ] && flag=-Hlnu || flag=-Hlnt
+  for ((i = 0; i < secs * 20; i++)); do
+    if ss "$flag" "src $ip:$port" 2>/dev/null | grep -q .; then return 0; fi
+    if [ -n "$pid" ] && ! ft_alive "$pid"; then
+      ft_fail "process ${FT_PID_NAME[$pid]:-$pid} exited before listening on $proto $ip:$port"
+    fi
+    sleep 0.05
+  done
+  ft_fail "nothing listens on $proto $ip:$port after ${secs}s"
+}
+
+# ft_wait_file PATH [PID] [SECONDS]: waits for PATH (a file or a Unix socket) to exist.
+ft_wait_file() {
+  local path=$1 pid=${2:-} secs=${3:-10} i
+  for ((i = 0; i < secs * 20; i++)); do
+    [ -e "$path" ] && return 0
+    if [ -n "$pid" ] && ! ft_alive "$pid"; then
+      ft_fail "process ${FT_PID_NAME[$pid]:-$pid} exited before creating $path"
+    fi
+    sleep 0.05
+  done
+  ft_fail "$path did not appear after ${secs}s"
+}
+
+# ft_wait_log NAME ERE [SECONDS]: waits until the log of process NAME matches ERE.
+ft_wait_log() {
+  local name=$1 re=$2 secs=${3:-10} i pid
+  pid=$(ft_pid "$name")
+  for ((i = 0; i < secs * 20; i++)); do
+    grep -qE -- "$re" "$FT_TMP/$name.log" 2>/dev/null && return 0
+    ft_alive "$pid" || ft_fail "$name exited before logging /$re/"
+    sleep 0.05
+  done
+  ft_fail "$name did not log /$re/ within ${secs}s"
+}
+
+# ft_sockets_of PID: "proto local-address" of every UDP and TCP socket of PID.
+ft_sockets_of() {
+  ss -Hanptu 2>/dev/null | awk -v p="pid=$1," 'index($0, p) { print $1, $5 }'
+}
+
+# ft_assert_loopback_only PID WHAT: every socket of PID is bound to 127.0.0.0/8 or ::1.
+ft_assert_loopback_only() {
+  local pid=$1 what=$2 socks bad
+  socks=$(ft_sockets_of "$pid")
+  [ -n "$socks" ] || ft_fail "$what (pid $pid) has no listening socket"
+  bad=$(printf '%s\n' "$socks" | awk '{ if ($2 !~ /^127\./ && $2 !~ /^\[::1\]:/) print }')
+  [ -z "$bad" ] || ft_fail "$what listens outside loopback:
+$bad"
+  ft_ok "$what listens on loopback only ($(printf '%s' "$socks" | wc -l) sockets)"
+}
+
+# ---- assertions ---------------------------------------------------------------------
+
+# ft_expect_eq ACTUAL EXPECTED WHAT
+ft_expect_eq() {
+  [ "$1" = "$2" ] || ft_fail "$3: got '$1', expected '$2'"
+  ft_ok "$3 = $2"
+}
+
+# ft_json FILE EXPR: evaluates a Python expression over the JSON document j in FILE and
+# prints the result (True/False print as true/false). Fails if FILE is not JSON.
+ft_json() {
+  python3 - "$1" "$2" <<'EOF' || ft_fail "cannot evaluate '$2' over the JSON in $1: $(head -c 600 "$1")"
+import json, sys
+with open(sys.argv[1]) as f:
+    j = json.load(f)
+v = eval(sys.argv[2], {"j": j})
+print(json.dumps(v) if isinstance(v, bool) or v is None else v)
+EOF
+}
+
+# ---- TLS ----------------------------------------------------------------------------
+
+# ft_make_cert DIR: writes DIR/cert.pem and DIR/key.pem, a self-signed P-256 certificate
+# for CN=localhost with subjectAltName IP:127.0.0.1 and DNS:localhost, valid 2 days.
+ft_make_cert() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+    -addext "basicConstraints=critical,CA:FALSE" >"$dir/openssl.log" 2>&1 ||
+    ft_fail "openssl could not make a test certificate: $(cat "$dir/openssl.log")"
+}
+
+# ---- packet capture -----------------------------------------------------------------
+
+# ft_capture_start NAME BPF: captures on lo with the capture filter BPF (which must
+# name the test's own ports) into $FT_TMP/NAME.pcapng. Waits until dumpcap captures.
+# dumpcap stops by itself after 120 s in case the test forgets it.
+ft_capture_start() {
+  local name=$1 bpf=$2 pid i
+  ft_start "$name" dumpcap -q -i lo -f "$bpf" -a duration:120 -w "$FT_TMP/$name.pcapng"
+  pid=$FT_LAST_PID
+  for ((i = 0; i < 200; i++)); do
+    if grep -q "Capturing on" "$FT_TMP/$name.log" 2>/dev/null && [ -s "$FT_TMP/$name.pcapng" ]; then
+      sleep 0.2 # dumpcap says it captures just before the filter is attached
+      return 0
+    fi
+    ft_alive "$pid" || ft_fail "dumpcap did not start: $(cat "$FT_TMP/$name.log")"
+    sleep 0.05
+  done
+  ft_fail "dumpcap did not start capturing on lo within 10 s"
+}
+
+# ft_capture_stop NAME: lets the last packets arrive, stops dumpcap, checks the file.
+ft_capture_stop() {
+  local name=$1
+  sleep 0.3
+  ft_stop "$name" INT
+  [ -s "$FT_TMP/$name.pcapng" ] || ft_fail "capture $name is empty or missing"
+}
+
+# ft_tshark CAPTURE [tshark args]: reads $FT_TMP/CAPTURE.pcapng with the decode-as
+# rules set by ft_capture_check (FT_DECODE), fails on a tshark error.
+ft_tshark() {
+  local cap=$1
+  shift
+  local err="$FT_TMP/tshark.err"
+  if ! tshark -n -r "$FT_TMP/$cap.pcapng" "${FT_DECODE[@]}" "$@" 2>"$err"; then
+    ft_fail "tshark failed on $cap: $(grep -v 'Running as user' "$err" | head -5)"
+  fi
+}
+
+# ft_capture_count CAPTURE DISPLAY-FILTER: prints how many packets match.
+ft_capture_count() {
+  local out
+  out=$(ft_tshark "$1" -Y "$2" -T fields -e frame.number) || exit 1
+  [ -n "$out" ] || { echo 0; return 0; }
+  printf '%s\n' "$out" | wc -l
+}
+
+# ft_capture_fields CAPTURE DISPLAY-FILTER FIELD...: one line per matching packet.
+ft_capture_fields() {
+  local cap=$1 filter=$2
+  shift 2
+  local args=() f
+  for f in "$@"; do args+=(-e "$f"); done
+  ft_tshark "$cap" -Y "$filter" -T fields -E separator=' ' "${args[@]}"
+}
+
+# ft_capture_expect_none CAPTURE DISPLAY-FILTER WHAT: no packet may match; on failure
+# prints the matching packets in full (-V).
+ft_capture_expect_none() {
+  local cap=$1 filter=$2 what=$3 n
+  n=$(ft_capture_count "$cap" "$filter")
+  if [ "$n" != 0 ]; then
+    ft_tshark "$cap" -Y "$filter" -V | head -n 400 >&2
+    ft_fail "capture $cap: $n packet(s) with $what (filter: $filter); shown above"
+  fi
+  ft_ok "capture $cap: no packet with $what"
+}
+
+# Severity values of _ws.expert.severity in this tshark (4.0: Comment 0x100000,
+# Chat 0x200000, Note 0x400000, Warning 0x600000, Error 0x800000). Read from tshark
+# itself so another version cannot silently change the meaning of the check.
+ft_expert_warning_level() {
+  local v
+  v=$(tshark -G values 2>/dev/null | awk -F'\t' '$2 == "_ws.expert.severity" && $4 == "Warning" { print $3 }')
+  [ -n "$v" ] || ft_fail "this tshark has no Warning value for _ws.expert.severity"
+  printf '%s' "$v"
+}
+
+# ft_capture_check CAPTURE [--udp P]... [--tcp P]... [--tls P]... [--min N]
+#   --udp P   UDP port P carries STUN: every UDP packet must decode as STUN
+#   --tcp P   TCP port P carries STUN: every TCP segment with payload must be STUN
+#             (or part of a reassembled STUN message)
+#   --tls P   TCP port P carries TLS: every segment with payload must be TLS, and the
+#             capture must hold a ClientHello and a ServerHello, and no fatal alert
+#   --min N   at least N packets in the capture (default 2), so an empty one fails
+# For all: no malformed packet and no expert info of severity warning or error.
+ft_capture_check() {
+  local cap=$1
+  shift
+  local min=2 udp=() tcp=() tls=() p n level
+  FT_DECODE=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+    --udp) udp+=("$2"); FT_DECODE+=(-d "udp.port==$2,stun"); shift 2 ;;
+    --tcp) tcp+=("$2"); FT_DECODE+=(-d "tcp.port==$2,stun"); shift 2 ;;
+    --tls) tls+=("$2"); FT_DECODE+=(-d "tcp.port==$2,tls"); shift 2 ;;
+    --min) min=$2; shift 2 ;;
+    *) ft_fail "internal: ft_capture_check: unknown option $1" ;;
+    esac
+  done
+  local total
+  total=$(ft_capture_count "$cap" "frame")
+  ft_check "capture $cap: $total packets, at least $min; decoded as STUN on udp ${udp[*]:-none} tcp ${tcp[*]:-none}, TLS on tcp ${tls[*]:-none}"
+  [ "$total" -ge "$min" ] || ft_fail "capture $cap holds $total packets, expected at least $min"
+  local port_filter
+  for p in "${udp[@]}"; do
+    port_filter="udp.port == $p"
+    ft_capture_expect_none "$cap" "$port_filter && !stun" "UDP port $p payload that is not STUN"
+    n=$(ft_capture_count "$cap" "$port_filter && stun")
+    [ "$n" -gt 0 ] || ft_fail "capture $cap: no STUN at all on UDP port $p"
+  done
+  for p in "${tcp[@]}"; do
+    port_filter="tcp.port == $p"
+    ft_capture_expect_none "$cap" "$port_filter && tcp.len > 0 && !stun && !tcp.reassembled_in" \
+      "TCP port $p payload that is not STUN"
+    n=$(ft_capture_count "$cap" "$port_filter && stun")
+    [ "$n" -gt 0 ] || ft_fail "capture $cap: no STUN at all on TCP port $p"
+  done
+  for p in "${tls[@]}"; do
+    port_filter="tcp.port == $p"
+    ft_capture_expect_none "$cap" "$port_filter && tcp.len > 0 && !tls && !tcp.reassembled_in" \
+      "TCP port $p payload that is not TLS"
+    n=$(ft_capture_count "$cap" "$port_filter && tls.handshake.type == 1")
+    [ "$n" -gt 0 ] || ft_fail "capture $cap: no TLS ClientHello on TCP port $p"
+    n=$(ft_capture_count "$cap" "$port_filter && tls.handshake.type == 2")
+    [ "$n" -gt 0 ] || ft_fail "capture $cap: no TLS ServerHello on TCP port $p"
+    ft_capture_expect_none "$cap" "$port_filter && tls.alert_message.level == 2" "a fatal TLS alert"
+  done
+  ft_capture_expect_none "$cap" "_ws.malformed" "a malformed packet"
+  level=$(ft_expert_warning_level)
+  ft_capture_expect_none "$cap" "_ws.expert.severity >= $level" \
+    "an expert info of severity warning or error"
+  ft_capture_expect_none "$cap" "stun.att.crc32.bad" "a bad STUN FINGERPRINT"
+}
