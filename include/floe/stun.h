@@ -242,6 +242,10 @@ int floe_stun_msg_get_unknown(const floe_stun_msg *m, uint16_t *out, size_t max,
 
 /* Decoders of one attribute value (used by the above and by the attribute walk). */
 int floe_stun_attr_addr(const floe_stun_msg *m, const floe_stun_attr *a, floe_addr *out);
+/* True for the attribute types whose value is a transport address; the XOR ones are
+ * XOR-encoded with the magic cookie and transaction ID (RFC 8489 §14.2). */
+bool floe_stun_attr_is_address(uint16_t type);
+bool floe_stun_attr_is_xor_address(uint16_t type);
 /* Checks a known attribute's value length (and fixed fields); unknown types pass. */
 int floe_stun_attr_check(const floe_stun_attr *a);
 

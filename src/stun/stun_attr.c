@@ -22,7 +22,7 @@ int floe_stun_attr_next(floe_rd *body, floe_stun_attr *out) {
     return FLOE_OK;
 }
 
-static bool is_addr_type(uint16_t t) {
+bool floe_stun_attr_is_address(uint16_t t) {
     switch (t) {
     case FLOE_STUN_ATTR_MAPPED_ADDRESS:
     case FLOE_STUN_ATTR_RESPONSE_ADDRESS:
@@ -39,7 +39,7 @@ static bool is_addr_type(uint16_t t) {
     return false;
 }
 
-static bool is_xor_type(uint16_t t) {
+bool floe_stun_attr_is_xor_address(uint16_t t) {
     return t == FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS || t == FLOE_STUN_ATTR_XOR_PEER_ADDRESS ||
            t == FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS;
 }
@@ -67,7 +67,7 @@ static int check_error_code(const floe_stun_attr *a) {
 
 int floe_stun_attr_check(const floe_stun_attr *a) {
     uint16_t n = a->len;
-    if (is_addr_type(a->type)) {
+    if (floe_stun_attr_is_address(a->type)) {
         if (n < 4) return FLOE_ERR_MALFORMED;
         if (a->val[1] == 0x01) return n == 8 ? FLOE_OK : FLOE_ERR_MALFORMED;
         if (a->val[1] == 0x02) return n == 20 ? FLOE_OK : FLOE_ERR_MALFORMED;
@@ -117,13 +117,14 @@ int floe_stun_attr_check(const floe_stun_attr *a) {
 }
 
 int floe_stun_attr_addr(const floe_stun_msg *m, const floe_stun_attr *a, floe_addr *out) {
-    if (!is_addr_type(a->type) || floe_stun_attr_check(a) != FLOE_OK) return FLOE_ERR_MALFORMED;
+    if (!floe_stun_attr_is_address(a->type) || floe_stun_attr_check(a) != FLOE_OK)
+        return FLOE_ERR_MALFORMED;
     memset(out, 0, sizeof *out);
     uint16_t port = floe_get_u16(a->val + 2);
     size_t n = a->val[1] == 0x01 ? 4 : 16;
     memcpy(out->ip, a->val + 4, n);
     out->family = n == 4 ? FLOE_AF_INET4 : FLOE_AF_INET6;
-    if (is_xor_type(a->type)) {
+    if (floe_stun_attr_is_xor_address(a->type)) {
         /* RFC 8489 §14.2: XOR with the magic cookie, then (IPv6) the transaction ID. */
         uint8_t pad[16];
         floe_put_u32(pad, FLOE_STUN_MAGIC_COOKIE);

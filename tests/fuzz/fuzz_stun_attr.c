@@ -30,28 +30,6 @@
 
 static volatile uint8_t sink;
 
-static bool is_addr_type(uint16_t t) {
-    switch (t) {
-    case FLOE_STUN_ATTR_MAPPED_ADDRESS:
-    case FLOE_STUN_ATTR_RESPONSE_ADDRESS:
-    case FLOE_STUN_ATTR_SOURCE_ADDRESS:
-    case FLOE_STUN_ATTR_CHANGED_ADDRESS:
-    case FLOE_STUN_ATTR_REFLECTED_FROM:
-    case FLOE_STUN_ATTR_XOR_PEER_ADDRESS:
-    case FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS:
-    case FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS:
-    case FLOE_STUN_ATTR_ALTERNATE_SERVER:
-    case FLOE_STUN_ATTR_RESPONSE_ORIGIN:
-    case FLOE_STUN_ATTR_OTHER_ADDRESS: return true;
-    }
-    return false;
-}
-
-static bool is_xor_type(uint16_t t) {
-    return t == FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS || t == FLOE_STUN_ATTR_XOR_PEER_ADDRESS ||
-           t == FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS;
-}
-
 /* The address decoded from attribute a, encoded again by the builder, must give the
  * same value bytes (apart from the reserved first byte, which the builder zeroes). */
 static void addr_round_trip(const floe_stun_msg *dummy, const floe_stun_attr *a,
@@ -60,7 +38,7 @@ static void addr_round_trip(const floe_stun_msg *dummy, const floe_stun_attr *a,
     floe_stun_builder b;
     CHECK(floe_stun_builder_init(&b, buf, sizeof buf, FLOE_STUN_BINDING, FLOE_STUN_SUCCESS,
                                  dummy->tid) == FLOE_OK);
-    if (is_xor_type(a->type))
+    if (floe_stun_attr_is_xor_address(a->type))
         floe_stun_add_xor_addr(&b, a->type, ad);
     else
         floe_stun_add_addr(&b, a->type, ad);
@@ -125,7 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         floe_addr ad;
         int ra = floe_stun_attr_addr(&dummy, &c, &ad);
         CHECK(ra == FLOE_OK || ra == FLOE_ERR_MALFORMED);
-        CHECK((ra == FLOE_OK) == (ck == FLOE_OK && is_addr_type(a.type)));
+        CHECK((ra == FLOE_OK) == (ck == FLOE_OK && floe_stun_attr_is_address(a.type)));
         if (ra == FLOE_OK) {
             CHECK(ad.family == FLOE_AF_INET4 || ad.family == FLOE_AF_INET6);
             CHECK(a.len == (ad.family == FLOE_AF_INET4 ? 8 : 20));

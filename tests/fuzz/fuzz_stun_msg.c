@@ -34,23 +34,6 @@ static const uint8_t fkey[] = "fuzzing key";
 
 static volatile uint8_t sink;
 
-static bool is_addr_type(uint16_t t) {
-    switch (t) {
-    case FLOE_STUN_ATTR_MAPPED_ADDRESS:
-    case FLOE_STUN_ATTR_RESPONSE_ADDRESS:
-    case FLOE_STUN_ATTR_SOURCE_ADDRESS:
-    case FLOE_STUN_ATTR_CHANGED_ADDRESS:
-    case FLOE_STUN_ATTR_REFLECTED_FROM:
-    case FLOE_STUN_ATTR_XOR_PEER_ADDRESS:
-    case FLOE_STUN_ATTR_XOR_RELAYED_ADDRESS:
-    case FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS:
-    case FLOE_STUN_ATTR_ALTERNATE_SERVER:
-    case FLOE_STUN_ATTR_RESPONSE_ORIGIN:
-    case FLOE_STUN_ATTR_OTHER_ADDRESS: return true;
-    }
-    return false;
-}
-
 /* Runs every getter on the first attribute of type t (which is `first`). */
 static void exercise_type(const floe_stun_msg *m, const floe_stun_attr *first) {
     uint16_t t = first->type;
@@ -58,7 +41,7 @@ static void exercise_type(const floe_stun_msg *m, const floe_stun_attr *first) {
 
     floe_addr ad;
     rc = floe_stun_msg_get_addr(m, t, &ad);
-    if (is_addr_type(t)) {
+    if (floe_stun_attr_is_address(t)) {
         CHECK(rc == FLOE_OK);
         CHECK(ad.family == FLOE_AF_INET4 || ad.family == FLOE_AF_INET6);
         CHECK(first->len == (ad.family == FLOE_AF_INET4 ? 8 : 20));
@@ -147,7 +130,7 @@ static void check_view(const floe_stun_msg *m, const uint8_t *data, size_t size)
         (void)floe_stun_attr_required(a->type);
         floe_addr ad;
         int rc = floe_stun_attr_addr(m, a, &ad);
-        CHECK(rc == (is_addr_type(a->type) ? FLOE_OK : FLOE_ERR_MALFORMED));
+        CHECK(rc == (floe_stun_attr_is_address(a->type) ? FLOE_OK : FLOE_ERR_MALFORMED));
         const floe_stun_attr *first = floe_stun_msg_find(m, a->type);
         CHECK(first != NULL && first <= a && first->type == a->type);
         if (first == a) exercise_type(m, a);
