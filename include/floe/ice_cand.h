@@ -35,13 +35,13 @@ typedef enum floe_ice_cand_type {
 
 typedef struct floe_ice_cand {
     floe_ice_cand_type type;
-    floe_transport transport;  /* UDP (TCP candidates, RFC 6544, are not gathered yet) */
-    uint8_t component;         /* 1 (RTP) or 2 (RTCP) */
+    floe_transport transport; /* UDP (TCP candidates, RFC 6544, are not gathered yet) */
+    uint8_t component;        /* 1 (RTP) or 2 (RTCP) */
     uint32_t priority;
     char foundation[FLOE_ICE_FOUNDATION_MAX + 1];
-    floe_addr addr;            /* the transport address */
-    floe_addr related;         /* base / related address (raddr, rport); FLOE_AF_NONE if none */
-    uint16_t local_pref;       /* the local preference that went into the priority */
+    floe_addr addr;      /* the transport address */
+    floe_addr related;   /* base / related address (raddr, rport); FLOE_AF_NONE if none */
+    uint16_t local_pref; /* the local preference that went into the priority */
 } floe_ice_cand;
 
 /* "host", "srflx", "prflx", "relay" (the SDP spellings, RFC 8839 §5.1). */
