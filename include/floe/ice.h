@@ -16,6 +16,20 @@
  * Application data goes out on floe_ice_agent_data_path(), which only answers while the
  * selected pair has consent (RFC 7675): when consent is lost, data must stop.
  *
+ * How it behaves (docs/adr/0005 has the reasons):
+ *   - checks: one new transaction per Ta over all checklists (triggered ones first), each
+ *     retransmitted with RTO = MAX(500 ms, Ta x (Waiting + In-Progress pairs)) and
+ *     FLOE_ICE_CHECK_RC requests; a pair whose check gets no answer fails after 9.5 s;
+ *   - nomination (controlling side, regular): the best valid pair of a component, at once
+ *     when no better pair can still succeed, else after at most FLOE_ICE_NOMINATE_WAIT_MAX;
+ *   - a component with no pair left to try fails the agent (FLOE_ICE_EV_FAILED with a
+ *     sentence naming the stream and component); a component that never got a pair fails
+ *     after the time one check takes;
+ *   - consent: a request every 4..6 s on each selected pair, lost after 30 s without an
+ *     authenticated answer (FLOE_ICE_EV_CONSENT_LOST, then FAILED);
+ *   - ICE-lite (cfg.lite): host candidates only, always controlled, no checks, answers
+ *     checks and selects on USE-CANDIDATE, sends keepalives but no consent requests.
+ *
  * Typical offerer (controlling) flow:
  *   floe_ice_agent_new(&a, &cfg);                    // cfg.controlling = true
  *   floe_ice_agent_add_host(a, 0, 1, &bound, "eth0", &base);   // per socket
@@ -51,15 +65,47 @@ extern "C" {
 #define FLOE_ICE_CONSENT_JITTER_PCT 20      /* RFC 7675 §5.1: ... +-20 % randomised */
 #define FLOE_ICE_CONSENT_TIMEOUT FLOE_S(30) /* RFC 7675 §5.1: consent expires */
 #define FLOE_ICE_MAX_PAIRS_DEFAULT 100      /* RFC 8445 §6.1.2.5: checklist cap */
+#define FLOE_ICE_MAX_PAIRS_LIMIT 1000       /* floe: largest max_pairs accepted */
 #define FLOE_ICE_UFRAG_LEN 8                /* >= 4 ice-chars (RFC 8445 §5.3) */
 #define FLOE_ICE_PWD_LEN 24                 /* >= 22 ice-chars (RFC 8445 §5.3) */
 #define FLOE_ICE_MAX_STREAMS 8
-#define FLOE_ICE_MAX_BASES 32  /* local sockets over all streams */
-#define FLOE_ICE_MAX_LOCAL 64  /* local candidates over all streams */
-#define FLOE_ICE_MAX_REMOTE 64 /* remote candidates over all streams */
+#define FLOE_ICE_MAX_BASES 32  /* local sockets and relayed addresses (and at most max_local) */
+#define FLOE_ICE_MAX_LOCAL 64  /* local candidates over all streams (default and largest cap) */
+#define FLOE_ICE_MAX_REMOTE 64 /* remote candidates over all streams (default and largest cap) */
 #define FLOE_ICE_MAX_STUN_SERVERS 4
 #define FLOE_ICE_MAX_PREFER_IFACES 4
 #define FLOE_ICE_IFNAME_MAX 16
+#define FLOE_ICE_MAX_EVENTS 32 /* events waiting to be pulled (see next_event) */
+/* Longest remote ufrag and password floe keeps. RFC 8839 §5.4 allows up to 256
+ * ice-chars; deployed agents use 4..32. Longer ones are refused with FLOE_ERR_LIMIT. */
+#define FLOE_ICE_REMOTE_CRED_MAX 128
+/* A send buffer of this size always holds what next_send writes. */
+#define FLOE_ICE_SEND_MAX 512
+
+/* Transaction schedules (RFC 8489 §6.2.1 Rc/Rm, chosen by floe; docs/adr/0005). */
+#define FLOE_ICE_CHECK_RC 5   /* check requests sent in all: at 0, 1, 3, 7, 15 RTO */
+#define FLOE_ICE_CHECK_RM 4   /* then wait 4 RTO: 9.5 s with the 500 ms floor */
+#define FLOE_ICE_GATHER_RC 3  /* server-reflexive requests: at 0, 0.5, 1.5 s ... */
+#define FLOE_ICE_GATHER_RM 2  /* ... and give up at 2.5 s (RTO 500 ms, RFC 8445 §14.3) */
+#define FLOE_ICE_CONSENT_RC 4 /* consent requests: at 0, 0.5, 1.5, 3.5 s ... */
+#define FLOE_ICE_CONSENT_RM 1 /* ... over after 4 s, before the next one is due */
+/* Regular nomination (RFC 8445 §8.1.1): the controlling agent waits for better pairs at
+ * most clamp(4 x RTT of the first valid pair, 2 x Ta, FLOE_ICE_NOMINATE_WAIT_MAX). */
+#define FLOE_ICE_NOMINATE_RTT_FACTOR 4
+#define FLOE_ICE_NOMINATE_WAIT_MAX FLOE_MS(500)
+
+/* ---- pacing shared between agents ------------------------------------------------- */
+
+/* RFC 8445 §14.2: all the transactions of all the agents of a process must not start
+ * more often than once every 5 ms. Agents that share one floe_ice_pacer (through
+ * floe_ice_config.pacer) respect its spacing on top of their own Ta. Zero-initialise it;
+ * `interval` 0 means FLOE_ICE_TA_MIN (set it to a larger value for a global Ta). The agents
+ * sharing it must be driven from one thread. */
+typedef struct floe_ice_pacer {
+    floe_time_ns last;     /* when the last transaction started through this pacer */
+    uint64_t started;      /* transactions started through it (0: `last` is unset) */
+    floe_time_ns interval; /* minimum spacing; 0 = FLOE_ICE_TA_MIN */
+} floe_ice_pacer;
 
 /* ---- configuration --------------------------------------------------------------- */
 
@@ -69,7 +115,9 @@ typedef struct floe_ice_config {
     unsigned n_streams; /* 1..FLOE_ICE_MAX_STREAMS */
     unsigned components[FLOE_ICE_MAX_STREAMS]; /* 1 or 2 per stream (0 = 1) */
     floe_time_ns ta;        /* 0 = FLOE_ICE_TA_DEFAULT; never below FLOE_ICE_TA_MIN */
-    unsigned max_pairs;     /* 0 = FLOE_ICE_MAX_PAIRS_DEFAULT */
+    unsigned max_pairs;     /* 0 = FLOE_ICE_MAX_PAIRS_DEFAULT; at most FLOE_ICE_MAX_PAIRS_LIMIT */
+    unsigned max_local;     /* 0 = FLOE_ICE_MAX_LOCAL (also the largest value) */
+    unsigned max_remote;    /* 0 = FLOE_ICE_MAX_REMOTE (also the largest value) */
     bool consent;           /* RFC 7675 consent freshness; set true by _config_default */
     floe_time_ns keepalive; /* 0 = FLOE_ICE_TR_DEFAULT */
     floe_addr stun_servers[FLOE_ICE_MAX_STUN_SERVERS]; /* for server-reflexive candidates */
@@ -79,9 +127,12 @@ typedef struct floe_ice_config {
     char prefer_ifaces[FLOE_ICE_MAX_PREFER_IFACES][FLOE_ICE_IFNAME_MAX];
     size_t n_prefer_ifaces;
     bool gather_link_local; /* keep fe80::/10 and 169.254/16 host candidates */
-    /* Random bytes (credentials, tie-breaker, transaction IDs); floe_rt_random fits. */
+    /* Random bytes (credentials, tie-breaker, transaction IDs, consent jitter);
+     * floe_rt_random fits. */
     int (*rand)(void *ctx, void *buf, size_t len);
     void *rand_ctx;
+    /* A pacer shared with other agents of the process, or NULL (see floe_ice_pacer). */
+    floe_ice_pacer *pacer;
 } floe_ice_config;
 
 /* Defaults: controlled, full agent, one stream with one component, consent on. */
@@ -95,7 +146,8 @@ typedef enum floe_ice_agent_state {
     FLOE_ICE_AGENT_GATHERED,  /* gathering done; waiting for the remote side / start */
     FLOE_ICE_AGENT_CHECKING,  /* connectivity checks running */
     FLOE_ICE_AGENT_COMPLETED, /* every component has a selected pair */
-    FLOE_ICE_AGENT_FAILED,    /* a component can no longer get a pair (or consent lost) */
+    FLOE_ICE_AGENT_FAILED,    /* a component can no longer get a pair (or consent lost);
+                                 a restart starts over */
 } floe_ice_agent_state;
 
 /* RFC 8445 §6.1.2.6 pair states. */
@@ -117,14 +169,16 @@ typedef enum floe_ice_event_type {
     FLOE_ICE_EV_FAILED,       /* ICE failed (reason) */
     FLOE_ICE_EV_CONSENT_LOST, /* consent expired on a selected pair: stop sending (stream,
                                  component) */
-    FLOE_ICE_EV_ROLE_CHANGED, /* a role conflict (487) switched our role (controlling) */
+    FLOE_ICE_EV_ROLE_CHANGED, /* our role changed (controlling): a role conflict
+                                 (RFC 8445 §7.3.1.1, §7.2.5.1) or set_remote_lite */
 } floe_ice_event_type;
 
 typedef struct floe_ice_event {
     floe_ice_event_type type;
     unsigned stream;
     unsigned component;
-    floe_ice_cand local;  /* CANDIDATE: the candidate; SELECTED: the local one */
+    floe_ice_cand local;  /* CANDIDATE: the candidate; SELECTED: the local one (peer-
+                             reflexive when the peer saw another address than ours) */
     floe_ice_cand remote; /* SELECTED: the remote one */
     unsigned pair_id;     /* PAIR_STATE */
     floe_ice_pair_state pair_state;
@@ -137,8 +191,10 @@ typedef struct floe_ice_event {
 
 typedef struct floe_ice_agent floe_ice_agent;
 
-/* Allocates an agent (the only allocation it ever makes) with random credentials and
- * tie-breaker. FLOE_ERR_INVAL for a bad config (no rand, 0 or too many streams, ...). */
+/* Allocates an agent (the only allocation it ever makes: floe_ice_agent_memory(cfg)
+ * bytes) with random credentials and tie-breaker. FLOE_ERR_INVAL for a bad config (no
+ * rand, 0 or too many streams, caps above their limits, a lite agent set controlling, a
+ * keepalive below 15 s, RFC 8445 §11); FLOE_ERR_CRYPTO when rand fails. */
 int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg);
 void floe_ice_agent_free(floe_ice_agent *a);
 
@@ -152,14 +208,18 @@ void floe_ice_agent_free(floe_ice_agent *a);
 int floe_ice_agent_add_host(floe_ice_agent *a, unsigned stream, unsigned component,
                             const floe_addr *bound, const char *ifname, unsigned *base);
 /* Starts gathering: host candidates at once (FLOE_ICE_EV_CANDIDATE), server-reflexive
- * ones from each STUN server of a matching family; FLOE_ICE_EV_GATHERING_DONE when all
- * are known. A relayed candidate (TURN, later) enters through the same events. */
+ * ones from each STUN server of a matching family (paced by Ta, FLOE_ICE_GATHER_RC
+ * requests each); FLOE_ICE_EV_GATHERING_DONE when all are known. A server-reflexive
+ * address equal to the host one is redundant and not reported (RFC 8445 §5.1.3). A
+ * relayed candidate (TURN, later) enters through the same events. FLOE_ERR_STATE when
+ * called twice or without a base. */
 int floe_ice_agent_gather(floe_ice_agent *a, floe_time_ns now);
 /* Local credentials (NUL-terminated, valid for the agent's life or until restart). */
 const char *floe_ice_agent_local_ufrag(const floe_ice_agent *a);
 const char *floe_ice_agent_local_pwd(const floe_ice_agent *a);
 /* Copies up to max local candidates of a stream (after redundancy pruning, highest
- * priority first) into out; returns how many there are in all. */
+ * priority first; peer-reflexive ones are not signalled) into out; returns how many there
+ * are in all. Foundations are small decimal numbers. */
 size_t floe_ice_agent_local_candidates(const floe_ice_agent *a, unsigned stream, floe_ice_cand *out,
                                        size_t max);
 /* The default candidate of a component for c=/m= (RFC 8839 §4.2.1.2): relay, else
@@ -169,18 +229,32 @@ int floe_ice_agent_default_candidate(const floe_ice_agent *a, unsigned stream, u
 
 /* ---- remote side ----------------------------------------------------------------- */
 
+/* The peer's ufrag and password for a stream (a=ice-ufrag, a=ice-pwd). FLOE_ERR_LIMIT
+ * above FLOE_ICE_REMOTE_CRED_MAX, FLOE_ERR_INVAL for empty ones or characters that cannot
+ * go into USERNAME (':', spaces, controls). Checks of a stream go out only once these
+ * are known. */
 int floe_ice_agent_set_remote_credentials(floe_ice_agent *a, unsigned stream, const char *ufrag,
                                           const char *pwd);
-/* Adds a remote candidate (from SDP or trickled). FLOE_ERR_LIMIT past the cap (counted),
- * FLOE_ERR_INVAL for a bad one (component out of range, no address). */
+/* Adds a remote candidate (from SDP or trickled; after start it is paired at once).
+ * The same address again is ignored, except that it replaces a peer-reflexive candidate
+ * learnt from a check. FLOE_ERR_LIMIT past the cap (counted), FLOE_ERR_INVAL for a bad one
+ * (component out of range, no address or port, priority 0, no foundation),
+ * FLOE_ERR_UNSUPPORTED for TCP. */
 int floe_ice_agent_add_remote_candidate(floe_ice_agent *a, unsigned stream, const floe_ice_cand *c);
-/* The peer said it is an ICE-lite agent (a=ice-lite): we must be controlling. */
+/* The peer said it is an ICE-lite agent (a=ice-lite): we become controlling (with a
+ * FLOE_ICE_EV_ROLE_CHANGED event if we were not) and do all the checks. */
 void floe_ice_agent_set_remote_lite(floe_ice_agent *a, bool lite);
-/* Starts connectivity checks (after remote credentials and candidates are in). */
+/* Starts connectivity checks (after remote credentials and candidates are in): forms the
+ * checklists and sets their initial states (RFC 8445 §6.1.2.6). Allowed once gathering
+ * has begun (server-reflexive candidates still coming are fine); FLOE_ERR_STATE before
+ * gather() or when already started (restart first). Checks that arrive before start are
+ * answered, and their triggered checks wait for start. */
 int floe_ice_agent_start(floe_ice_agent *a, floe_time_ns now);
 /* ICE restart (RFC 8445 §9): new local credentials, remote ones to be set again;
- * candidates are kept, pairs and checks start over, selected pairs stay usable for data
- * until new ones are selected. */
+ * local candidates are kept (peer-reflexive ones dropped), remote candidates and pairs
+ * are dropped, the state goes back to GATHERED and start() must be called again. Selected
+ * pairs stay usable for data (and keep their consent) until new ones are selected. The
+ * role is kept. FLOE_ERR_STATE before gather(). */
 int floe_ice_agent_restart(floe_ice_agent *a, floe_time_ns now);
 
 /* ---- the loop -------------------------------------------------------------------- */
@@ -197,18 +271,24 @@ typedef struct floe_ice_recv_info {
 } floe_ice_recv_info;
 
 /* Feeds one datagram received on socket `base` from `from` (RFC 7983 demultiplexing:
- * first byte 0..3 is STUN). */
+ * first byte 0..3 is STUN, the rest is data for the base's stream and component). Returns
+ * FLOE_OK whatever the datagram holds (bad input is dropped and counted, info says so);
+ * FLOE_ERR_INVAL only for missing arguments. */
 int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
                            const floe_addr *from, const uint8_t *p, size_t len,
                            floe_ice_recv_info *info);
-/* Runs timers: pacing, retransmissions, nomination, keepalives, consent. */
+/* Runs timers: pacing, retransmissions, nomination, keepalives, consent. Afterwards the
+ * deadline lies in the future (or is FLOE_TIME_NEVER). */
 void floe_ice_agent_tick(floe_ice_agent *a, floe_time_ns now);
-/* Next datagram to send: from socket *base to *to. FLOE_ERR_NOT_FOUND when none. */
+/* Next datagram to send: from socket *base to *to. FLOE_ERR_NOT_FOUND when none,
+ * FLOE_ERR_NOSPACE when cap is too small (it stays queued; FLOE_ICE_SEND_MAX is enough). */
 int floe_ice_agent_next_send(floe_ice_agent *a, floe_time_ns now, uint8_t *buf, size_t cap,
                              size_t *len, unsigned *base, floe_addr *to);
 /* When tick must next run, or FLOE_TIME_NEVER. */
 floe_time_ns floe_ice_agent_deadline(const floe_ice_agent *a);
-/* Pops the oldest event; false when there is none. */
+/* Pops the oldest event; false when there is none. At most FLOE_ICE_MAX_EVENTS wait;
+ * beyond that PAIR_STATE events are given up first (stats.events_dropped). A SELECTED
+ * event shows the component's selection when it is pulled. */
 bool floe_ice_agent_next_event(floe_ice_agent *a, floe_ice_event *ev);
 
 /* Where application data for a component goes: the selected pair's base and remote
@@ -225,22 +305,31 @@ const char *floe_ice_pair_state_name(floe_ice_pair_state s);
 typedef struct floe_ice_stats {
     uint64_t checks_sent; /* connectivity-check requests, retransmissions included */
     uint64_t checks_received;
-    uint64_t responses_sent;
-    uint64_t triggered_checks;
-    uint64_t nominations;
-    uint64_t consent_checks;
+    uint64_t responses_sent;   /* success responses to checks */
+    uint64_t errors_sent;      /* error responses (400, 401, 420, 487) */
+    uint64_t triggered_checks; /* pairs put on a triggered-check queue */
+    uint64_t nominations;      /* checks sent with USE-CANDIDATE (first copies) */
+    uint64_t consent_checks;   /* consent requests, retransmissions included */
+    uint64_t keepalives_sent;  /* Binding indications */
+    uint64_t gather_requests;  /* Binding requests to STUN servers, retransmissions included */
     uint64_t role_conflicts;
-    uint64_t drop_malformed;    /* STUN that does not decode */
+    uint64_t drop_malformed;    /* STUN that does not decode, or lacks what ICE requires */
     uint64_t drop_integrity;    /* wrong or missing MESSAGE-INTEGRITY */
-    uint64_t drop_unknown_user; /* USERNAME not ours */
-    uint64_t drop_unmatched;    /* responses to no transaction */
+    uint64_t drop_unknown_user; /* USERNAME missing or not ours */
+    uint64_t drop_unmatched;    /* responses to no transaction (or from the wrong address) */
     uint64_t drop_unknown_base;
-    uint64_t cap_pairs;      /* pairs not formed because of max_pairs */
+    uint64_t cap_pairs;      /* pairs not formed (or evicted) because of max_pairs */
     uint64_t cap_candidates; /* candidates refused because of the caps */
+    uint64_t cap_sends;      /* responses not queued: the send queue was full */
+    uint64_t events_dropped; /* events lost because nobody pulled them (PAIR_STATE first) */
     uint64_t data_received;
 } floe_ice_stats;
 
 void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out);
+
+/* Bytes floe_ice_agent_new allocates for cfg (the agent's whole footprint: the arrays are
+ * sized by n_streams, max_local, max_remote and max_pairs); 0 for an invalid config. */
+size_t floe_ice_agent_memory(const floe_ice_config *cfg);
 
 #ifdef __cplusplus
 }

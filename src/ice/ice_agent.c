@@ -1,0 +1,299 @@
+/* The ICE agent as a whole: lifetime and memory layout, credentials, the five-step loop
+ * (on_recv with RFC 7983 demultiplexing, tick, next_send, deadline, events elsewhere),
+ * start, ICE restart (RFC 8445 §9), ICE-lite (§2.5) and the remote-lite rule. The
+ * protocol work lives in the files named in ice_priv.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe/err.h"
+#include "ice_priv.h"
+
+/* ---- configuration and layout ------------------------------------------------------ */
+
+void floe_ice_config_default(floe_ice_config *c) {
+    memset(c, 0, sizeof *c);
+    c->n_streams = 1;
+    c->components[0] = 1;
+    c->consent = true;
+}
+
+typedef struct layout {
+    size_t streams, bases, local, remote, pairs, total;
+    unsigned max_pairs, max_local, max_remote, max_bases;
+} layout;
+
+static size_t align_up(size_t n) {
+    const size_t al = _Alignof(max_align_t);
+    return (n + al - 1) / al * al;
+}
+
+static int check_config(const floe_ice_config *c, layout *lay) {
+    if (!c || !c->rand) return FLOE_ERR_INVAL;
+    if (c->n_streams < 1 || c->n_streams > FLOE_ICE_MAX_STREAMS) return FLOE_ERR_INVAL;
+    for (unsigned s = 0; s < c->n_streams; s++)
+        if (c->components[s] > FLOE_ICE_MAX_COMPONENTS) return FLOE_ERR_INVAL;
+    if (c->max_pairs > FLOE_ICE_MAX_PAIRS_LIMIT || c->max_local > FLOE_ICE_MAX_LOCAL ||
+        c->max_remote > FLOE_ICE_MAX_REMOTE)
+        return FLOE_ERR_INVAL;
+    if (c->n_stun_servers > FLOE_ICE_MAX_STUN_SERVERS) return FLOE_ERR_INVAL;
+    for (size_t i = 0; i < c->n_stun_servers; i++) {
+        const floe_addr *s = &c->stun_servers[i];
+        if ((s->family != FLOE_AF_INET4 && s->family != FLOE_AF_INET6) || s->port == 0)
+            return FLOE_ERR_INVAL;
+    }
+    if (c->n_prefer_ifaces > FLOE_ICE_MAX_PREFER_IFACES) return FLOE_ERR_INVAL;
+    if (c->lite && c->controlling) return FLOE_ERR_INVAL; /* a lite agent is controlled */
+    /* RFC 8445 §11: Tr must not be below 15 s. */
+    if (c->keepalive && c->keepalive < FLOE_ICE_TR_DEFAULT) return FLOE_ERR_INVAL;
+    lay->max_pairs = c->max_pairs ? c->max_pairs : FLOE_ICE_MAX_PAIRS_DEFAULT;
+    lay->max_local = c->max_local ? c->max_local : FLOE_ICE_MAX_LOCAL;
+    lay->max_remote = c->max_remote ? c->max_remote : FLOE_ICE_MAX_REMOTE;
+    lay->max_bases = lay->max_local < FLOE_ICE_MAX_BASES ? lay->max_local : FLOE_ICE_MAX_BASES;
+    size_t off = align_up(sizeof(floe_ice_agent));
+    lay->streams = off;
+    off = align_up(off + c->n_streams * sizeof(ice_stream));
+    lay->bases = off;
+    off = align_up(off + lay->max_bases * sizeof(ice_base));
+    lay->local = off;
+    off = align_up(off + lay->max_local * sizeof(ice_lcand));
+    lay->remote = off;
+    off = align_up(off + lay->max_remote * sizeof(ice_rcand));
+    lay->pairs = off;
+    off += lay->max_pairs * sizeof(ice_pair);
+    lay->total = off;
+    return FLOE_OK;
+}
+
+size_t floe_ice_agent_memory(const floe_ice_config *cfg) {
+    layout lay;
+    return check_config(cfg, &lay) == FLOE_OK ? lay.total : 0;
+}
+
+/* ---- randomness and credentials ---------------------------------------------------- */
+
+bool ice_rand(floe_ice_agent *a, void *buf, size_t len) {
+    return a->cfg.rand(a->cfg.rand_ctx, buf, len) == FLOE_OK;
+}
+
+/* ice-chars (RFC 8445 §5.3): ALPHA / DIGIT / "+" / "/". 64 of them: one per 6 bits. */
+static bool random_ice_chars(floe_ice_agent *a, char *out, size_t n) {
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    uint8_t raw[FLOE_ICE_PWD_LEN];
+    if (n > sizeof raw || !ice_rand(a, raw, n)) return false;
+    for (size_t i = 0; i < n; i++)
+        out[i] = alphabet[raw[i] & 63];
+    out[n] = '\0';
+    return true;
+}
+
+static bool new_credentials(floe_ice_agent *a) {
+    char ufrag[FLOE_ICE_UFRAG_LEN + 1], pwd[FLOE_ICE_PWD_LEN + 1];
+    if (!random_ice_chars(a, ufrag, FLOE_ICE_UFRAG_LEN) ||
+        !random_ice_chars(a, pwd, FLOE_ICE_PWD_LEN))
+        return false;
+    memcpy(a->ufrag, ufrag, sizeof ufrag);
+    memcpy(a->pwd, pwd, sizeof pwd);
+    return true;
+}
+
+void ice_agent_step(floe_ice_agent *a, ice_agent_event ev) {
+    a->state = ice_agent_next_state(a->state, ev);
+}
+
+/* ---- lifetime --------------------------------------------------------------------- */
+
+int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg) {
+    if (!out) return FLOE_ERR_INVAL;
+    *out = NULL;
+    layout lay;
+    int rc = check_config(cfg, &lay);
+    if (rc != FLOE_OK) return rc;
+    uint8_t *mem = calloc(1, lay.total);
+    if (!mem) return FLOE_ERR_NOMEM;
+    floe_ice_agent *a = (floe_ice_agent *)mem;
+    a->cfg = *cfg;
+    a->streams = (ice_stream *)(mem + lay.streams);
+    a->bases = (ice_base *)(mem + lay.bases);
+    a->local = (ice_lcand *)(mem + lay.local);
+    a->remote = (ice_rcand *)(mem + lay.remote);
+    a->pairs = (ice_pair *)(mem + lay.pairs);
+    a->max_pairs = (uint16_t)lay.max_pairs;
+    a->max_local = (uint16_t)lay.max_local;
+    a->max_remote = (uint16_t)lay.max_remote;
+    a->max_bases = (uint16_t)lay.max_bases;
+    a->n_streams = cfg->n_streams;
+    a->ta = cfg->ta ? cfg->ta : FLOE_ICE_TA_DEFAULT;
+    if (a->ta < FLOE_ICE_TA_MIN) a->ta = FLOE_ICE_TA_MIN;
+    a->controlling = cfg->controlling;
+    a->state = FLOE_ICE_AGENT_NEW;
+    for (unsigned s = 0; s < a->n_streams; s++)
+        a->streams[s].n_comp = (uint8_t)(cfg->components[s] ? cfg->components[s] : 1);
+    ice_nom_reset(a);
+    if (!new_credentials(a) || !ice_rand(a, &a->tiebreaker, sizeof a->tiebreaker)) {
+        free(mem);
+        return FLOE_ERR_CRYPTO;
+    }
+    *out = a;
+    return FLOE_OK;
+}
+
+void floe_ice_agent_free(floe_ice_agent *a) {
+    free(a);
+}
+
+/* ---- accessors -------------------------------------------------------------------- */
+
+const char *floe_ice_agent_local_ufrag(const floe_ice_agent *a) {
+    return a ? a->ufrag : "";
+}
+
+const char *floe_ice_agent_local_pwd(const floe_ice_agent *a) {
+    return a ? a->pwd : "";
+}
+
+floe_ice_agent_state floe_ice_agent_get_state(const floe_ice_agent *a) {
+    return a ? a->state : FLOE_ICE_AGENT_NEW;
+}
+
+bool floe_ice_agent_is_controlling(const floe_ice_agent *a) {
+    return a && a->controlling;
+}
+
+void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out) {
+    if (!out) return;
+    if (!a) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = a->stats;
+}
+
+/* ---- remote lite, start, restart --------------------------------------------------- */
+
+void floe_ice_agent_set_remote_lite(floe_ice_agent *a, bool lite) {
+    if (!a) return;
+    a->remote_lite = lite;
+    /* RFC 8445 §6.1.1: facing a lite agent, the full agent is controlling. Two lite
+     * agents cannot run checks; floe leaves the lite side controlled then. */
+    if (lite && !a->cfg.lite) ice_role_set(a, true, a->now);
+}
+
+int floe_ice_agent_start(floe_ice_agent *a, floe_time_ns now) {
+    if (!a) return FLOE_ERR_INVAL;
+    a->now = now;
+    if (a->state != FLOE_ICE_AGENT_GATHERING && a->state != FLOE_ICE_AGENT_GATHERED)
+        return FLOE_ERR_STATE;
+    a->started = true;
+    a->start_time = now;
+    for (unsigned s = 0; s < a->n_streams; s++)
+        a->streams[s].cl_state = ICE_CL_RUNNING;
+    if (!a->cfg.lite) {
+        ice_cl_form(a, now);
+        ice_cl_initial_states(a, now);
+    }
+    ice_agent_step(a, ICE_AGENT_EV_START);
+    return FLOE_OK;
+}
+
+int floe_ice_agent_restart(floe_ice_agent *a, floe_time_ns now) {
+    if (!a) return FLOE_ERR_INVAL;
+    a->now = now;
+    if (a->state == FLOE_ICE_AGENT_NEW) return FLOE_ERR_STATE;
+    if (!new_credentials(a)) return FLOE_ERR_CRYPTO;
+    /* New checklists: pairs, remote candidates and credentials go; local host, srflx and
+     * relayed candidates stay; selections stay usable for data until replaced. */
+    a->n_pairs = 0;
+    a->n_remote = 0;
+    a->prflx_seq = 0;
+    a->trig_seq = 0;
+    a->rr = 0;
+    a->started = false;
+    ice_local_drop_prflx(a);
+    for (unsigned s = 0; s < a->n_streams; s++)
+        a->streams[s].has_rcred = 0;
+    ice_nom_reset(a);
+    ice_agent_step(a, ICE_AGENT_EV_RESTART);
+    return FLOE_OK;
+}
+
+/* ---- the loop --------------------------------------------------------------------- */
+
+int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
+                           const floe_addr *from, const uint8_t *p, size_t len,
+                           floe_ice_recv_info *info) {
+    floe_ice_recv_info tmp;
+    if (!info) info = &tmp;
+    memset(info, 0, sizeof *info);
+    info->kind = FLOE_ICE_RECV_DROPPED;
+    if (!a || !from || (!p && len)) return FLOE_ERR_INVAL;
+    a->now = now;
+    if (base >= a->n_bases) {
+        a->stats.drop_unknown_base++;
+        return FLOE_OK;
+    }
+    info->stream = a->bases[base].stream;
+    info->component = a->bases[base].comp;
+    if (len == 0) {
+        a->stats.drop_malformed++;
+        return FLOE_OK;
+    }
+    /* RFC 7983 §7: 0..3 is STUN; everything else goes to the application. */
+    if (p[0] > 3) {
+        a->stats.data_received++;
+        info->kind = FLOE_ICE_RECV_DATA;
+        return FLOE_OK;
+    }
+    floe_stun_msg m;
+    if (floe_stun_msg_decode(p, len, 0, &m) != FLOE_OK || m.method != FLOE_STUN_BINDING) {
+        a->stats.drop_malformed++;
+        return FLOE_OK;
+    }
+    ice_rx rx = ICE_RX_NOT_MINE;
+    switch (m.cls) {
+    case FLOE_STUN_REQUEST: rx = ice_answer_request(a, now, base, from, &m, len); break;
+    case FLOE_STUN_INDICATION: rx = ICE_RX_DONE; break; /* the peer's keepalive */
+    case FLOE_STUN_SUCCESS:
+    case FLOE_STUN_ERROR:
+        rx = ice_gather_on_response(a, now, base, from, &m);
+        if (rx == ICE_RX_NOT_MINE) rx = ice_check_on_response(a, now, base, from, &m);
+        if (rx == ICE_RX_NOT_MINE) rx = ice_consent_on_response(a, now, base, from, &m);
+        if (rx == ICE_RX_NOT_MINE) {
+            a->stats.drop_unmatched++;
+            rx = ICE_RX_DROPPED;
+        }
+        break;
+    }
+    info->kind = rx == ICE_RX_DONE ? FLOE_ICE_RECV_STUN : FLOE_ICE_RECV_DROPPED;
+    return FLOE_OK;
+}
+
+void floe_ice_agent_tick(floe_ice_agent *a, floe_time_ns now) {
+    if (!a || a->state == FLOE_ICE_AGENT_NEW) return;
+    a->now = now;
+    ice_gather_tick(a, now);
+    ice_sched_timers(a, now);
+    ice_nom_tick(a, now);
+    ice_consent_tick(a, now);
+    ice_sched_pace(a, now);
+}
+
+int floe_ice_agent_next_send(floe_ice_agent *a, floe_time_ns now, uint8_t *buf, size_t cap,
+                             size_t *len, unsigned *base, floe_addr *to) {
+    if (!a || !buf || !len || !base || !to) return FLOE_ERR_INVAL;
+    a->now = now;
+    int rc = ice_answer_next_send(a, buf, cap, len, base, to);
+    if (rc == FLOE_ERR_NOT_FOUND) rc = ice_check_next_send(a, now, buf, cap, len, base, to);
+    if (rc == FLOE_ERR_NOT_FOUND) rc = ice_consent_next_send(a, buf, cap, len, base, to);
+    if (rc == FLOE_ERR_NOT_FOUND) rc = ice_gather_next_send(a, buf, cap, len, base, to);
+    return rc;
+}
+
+floe_time_ns floe_ice_agent_deadline(const floe_ice_agent *a) {
+    if (!a || a->state == FLOE_ICE_AGENT_NEW) return FLOE_TIME_NEVER;
+    floe_time_ns d = ice_gather_deadline(a);
+    d = ice_min_time(d, ice_sched_deadline(a));
+    d = ice_min_time(d, ice_nom_deadline(a));
+    d = ice_min_time(d, ice_consent_deadline(a));
+    return d;
+}
