@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The simulator's pcapng capture, checked by tshark: the unit test test_sim_pcap runs a
+# simulated world (RFC 5780 discovery through a NAT over IPv4, a Binding over IPv6,
+# datagrams dropped by the NAT's filter, the MTU and a closed port) and, with
+# FLOE_SIM_PCAP_OUT set, also writes its capture there. tshark must then read it with
+# valid IP and UDP checksums, decode every datagram on the STUN ports as STUN with exact
+# framing, and find no malformed packet and no expert info above "comment" (drops carry
+# packet comments). Needs tshark and python3; nothing touches a real network.
+set -euo pipefail
+. "$FLOE_SRC/tests/lib/common.bash"
+
+ft_need_cmd tshark python3
+unit=$FLOE_BUILD/tests/test_sim_pcap
+ft_need_file "$unit" "the test_sim_pcap unit test"
+
+cap=sim
+ft_check "test_sim_pcap writes its capture"
+FLOE_SIM_PCAP_OUT="$FT_TMP/$cap.pcapng" "$unit" >"$FT_TMP/unit.log" 2>&1 ||
+  ft_fail "test_sim_pcap failed: $(tail -n 20 "$FT_TMP/unit.log")"
+[ -s "$FT_TMP/$cap.pcapng" ] || ft_fail "no capture was written"
+ft_ok "capture written ($(wc -c <"$FT_TMP/$cap.pcapng") bytes)"
+
+# Every packet decoded, STUN on both server ports, no malformed packet, no warning.
+ft_capture_check "$cap" --udp 3478 --udp 3479 --min 20
+
+# Checksums: tshark verifies them only when asked.
+ft_check "IP and UDP checksums are all good"
+FT_DECODE+=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE)
+ft_capture_expect_none "$cap" "ip.checksum.status != 1" "an IPv4 header checksum that is not good"
+ft_capture_expect_none "$cap" "udp.checksum.status != 1" "a UDP checksum that is not good"
+
+# What the run holds: both families, the NAT's translation, the dropped datagrams.
+n=$(ft_capture_count "$cap" "ipv6 && stun.type == 0x0101")
+[ "$n" -ge 1 ] || ft_fail "no IPv6 Binding success response"
+n=$(ft_capture_count "$cap" "ip.src == 203.0.113.1 && stun.type == 0x0001")
+[ "$n" -ge 1 ] || ft_fail "no Binding request leaving the NAT with its public address"
+n=$(ft_capture_count "$cap" "frame.comment contains \"drop_nat_filtered\"")
+[ "$n" -ge 4 ] || ft_fail "expected the NAT's filtered datagrams with a comment, found $n"
+n=$(ft_capture_count "$cap" "frame.comment contains \"drop_mtu\"")
+[ "$n" -eq 1 ] || ft_fail "expected one datagram dropped for its size, found $n"
+ft_ok "capture holds IPv4 and IPv6 STUN, the NAT's translation and commented drops"
+
+# One pcapng interface per simulated network, named after it.
+ifs=$(ft_tshark "$cap" -T fields -e frame.interface_name | sort -u | paste -sd,)
+[ "$ifs" = "internet,lan,v6net" ] || ft_fail "interfaces in the capture: '$ifs'"
+ft_ok "one interface per network: $ifs"
+ft_say "PASS"
