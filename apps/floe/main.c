@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
     {"stun", floe_cmd_stun, "ask a STUN server for your mapped address, or probe NAT behaviour"},
     {"server", floe_cmd_server, "run a STUN server over UDP, TCP and TLS"},
     {"bench", floe_cmd_bench, "load generators for benchmarks (stun, echo)"},
+    {"ice", floe_cmd_ice, "an ICE peer for scripts and interop (SDP files in and out)"},
 };
 
 int floe_usage_error(const char *sub, const char *fmt, ...) {

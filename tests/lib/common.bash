@@ -532,3 +532,187 @@ $out"
   fi
   ft_ok "capture $cap: every STUN message's attributes fill its length exactly"
 }
+
+# ---- ICE peers and network namespaces -------------------------------------------------
+
+# ft_start_split NAME OUT CMD [ARGS...]: like ft_start, but CMD's stdout goes to the file
+# OUT (e.g. the one JSON line of `floe ice --json`) and only its stderr to
+# $FT_TMP/NAME.log. The PID recorded is CMD's own.
+ft_start_split() {
+  local name=$1 out=$2
+  shift 2
+  [ -z "${FT_NAME_PID[$name]:-}" ] || ft_fail "internal: process name '$name' used twice"
+  "$@" >"$out" 2>"$FT_TMP/$name.log" </dev/null &
+  FT_LAST_PID=$!
+  FT_PIDS+=("$FT_LAST_PID")
+  FT_PID_NAME[$FT_LAST_PID]=$name
+  FT_NAME_PID[$name]=$FT_LAST_PID
+}
+
+# ft_wait_exit NAME [SECONDS]: waits (bounded, default 30 s) for the recorded process
+# NAME to exit by itself and sets FT_EXIT_STATUS to its exit status. A process still
+# running after SECONDS is stopped (ft_stop) and fails the test.
+ft_wait_exit() {
+  local name=$1 secs=${2:-30} pid i
+  pid=$(ft_pid "$name")
+  for ((i = 0; i < secs * 20; i++)); do
+    ft_alive "$pid" || break
+    sleep 0.05
+  done
+  if ft_alive "$pid"; then
+    ft_stop "$name"
+    ft_fail "$name (pid $pid) still ran after ${secs}s"
+  fi
+  # shellcheck disable=SC2034 # read by the tests
+  FT_EXIT_STATUS=0
+  # shellcheck disable=SC2034
+  wait "$pid" 2>/dev/null || FT_EXIT_STATUS=$?
+}
+
+# ft_have_ipv6_loopback: true when the loopback interface has ::1 (IPv6 not disabled).
+ft_have_ipv6_loopback() {
+  grep -qE '^0{31}1 .* lo$' /proc/net/if_inet6 2>/dev/null
+}
+
+# ft_need_netns: the test creates network namespaces: root and `ip netns` are needed.
+# Missing in CI is a failure, elsewhere a skip (like ft_need_cmd).
+ft_need_netns() {
+  ft_need_cmd ip
+  local why=""
+  if [ "$(id -u)" != 0 ]; then
+    why="creating network namespaces needs root"
+  elif ! ip netns list >/dev/null 2>&1; then
+    why="'ip netns' does not work here"
+  fi
+  [ -z "$why" ] && return 0
+  if [ "${CI:-}" = "true" ]; then ft_fail "$why"; fi
+  ft_skip "$why"
+}
+
+# ft_netns_add NAME: creates the network namespace NAME (it must start with "floe-")
+# with its loopback up, and records it for ft_netns_cleanup. Fails if NAME exists.
+ft_netns_add() {
+  local ns=$1
+  case $ns in floe-?*) ;; *) ft_fail "internal: namespace '$ns' must be named floe-*" ;; esac
+  if ip netns list 2>/dev/null | awk '{ print $1 }' | grep -qxF -- "$ns"; then
+    ft_fail "network namespace $ns exists already (left by another run? 'ip netns del $ns')"
+  fi
+  ip netns add "$ns" 2>"$FT_TMP/netns.err" ||
+    ft_fail "cannot create network namespace $ns: $(cat "$FT_TMP/netns.err")"
+  FT_NETNS+=("$ns")
+  ip -n "$ns" link set lo up || ft_fail "cannot bring up lo in $ns"
+}
+
+# ft_netns_cleanup: stops every recorded process (TERM, then KILL after 3 s), then
+# deletes every namespace ft_netns_add made. Safe to call twice.
+ft_netns_cleanup() {
+  local pid ns i alive
+  for pid in "${FT_PIDS[@]}"; do
+    if ft_alive "$pid"; then kill -TERM "$pid" 2>/dev/null || true; fi
+  done
+  for ((i = 0; i < 30; i++)); do
+    alive=0
+    for pid in "${FT_PIDS[@]}"; do ft_alive "$pid" && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${FT_PIDS[@]}"; do
+    if ft_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  done
+  for ns in ${FT_NETNS[@]+"${FT_NETNS[@]}"}; do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  FT_NETNS=()
+}
+
+# ft_netns_trap: makes the EXIT trap delete the namespaces (ft_netns_cleanup) before the
+# usual ft_cleanup, keeping the test's exit status. Call it before ft_netns_add.
+ft_netns_trap() {
+  FT_NETNS=()
+  trap 'ft_netns_exit' EXIT
+}
+
+# The EXIT trap set by ft_netns_trap.
+ft_netns_exit() {
+  local rc=$?
+  ft_netns_cleanup
+  # ft_cleanup reads the exit status from $?: hand it over (without tripping set -e)
+  if [ "$rc" = 0 ]; then
+    ft_cleanup
+  else
+    (exit "$rc") || ft_cleanup
+  fi
+}
+
+# ft_ice_peer_cmd KIND: the command that runs an ICE peer of KIND into the array
+# FT_ICE_CMD: "floe" is `$FLOE ice`, "libnice" is tests/interop/nice_ice_peer (override
+# with $NICE_ICE_PEER). Both follow the same command-line contract.
+ft_ice_peer_cmd() {
+  # shellcheck disable=SC2034 # read by the tests
+  case $1 in
+  floe) FT_ICE_CMD=("$FLOE" ice) ;;
+  libnice) FT_ICE_CMD=("${NICE_ICE_PEER:-$FLOE_BUILD/tests/nice_ice_peer}") ;;
+  *) ft_fail "internal: unknown ICE peer kind '$1'" ;;
+  esac
+}
+
+# ft_ice_check_pair DIR KIND-A KIND-B COMPONENTS COUNT A-RE B-RE: checks the JSON lines
+# DIR/a.json (the controlling peer, which sent COUNT datagrams with --count) and
+# DIR/b.json (the controlled one, with --echo) of one ICE run:
+#   - each file holds exactly one JSON line, from a peer of the expected kind;
+#   - state "ready", the expected roles, no error, gathering <= remote SDP read <=
+#     selected pair (ms since start), a floe peer sent checks (unless lite);
+#   - one selected pair per component; A's local addresses match the regular expression
+#     A-RE and B's match B-RE (e.g. '^127\.' or '^\[::1\]:'); each side's local address is
+#     the other's remote one;
+#   - A: COUNT sent, COUNT echoes, none lost; B: echoed all it received, saw BYE.
+# Prints a one-line summary; exits non-zero with the reason and both JSON lines.
+ft_ice_check_pair() {
+  python3 - "$@" <<'EOF'
+import json, re, sys
+d, kind_a, kind_b, comps, count, re_a, re_b = sys.argv[1:8]
+comps, count = int(comps), int(count)
+def load(side):
+    lines = open(f"{d}/{side}.json").read().splitlines()
+    if len(lines) != 1:
+        sys.exit(f"{side}.json: expected one JSON line on stdout, got {len(lines)}: {lines[:3]}")
+    return json.loads(lines[0])
+a, b = load("a"), load("b")
+def need(cond, what):
+    if not cond:
+        sys.exit(f"{what}\n  a: {json.dumps(a)}\n  b: {json.dumps(b)}")
+for name, j, kind, role, rx in (("a", a, kind_a, "controlling", re_a),
+                                ("b", b, kind_b, "controlled", re_b)):
+    need(j.get("peer") == kind, f"{name}: peer {j.get('peer')!r}, expected {kind!r}")
+    need(j.get("state") == "ready", f"{name}: state {j.get('state')!r}: {j.get('error')}")
+    need(j.get("role") == role, f"{name}: role {j.get('role')!r}, expected {role!r}")
+    need("error" not in j, f"{name}: error {j.get('error')!r} in a ready peer")
+    t = [j.get("gathering_ms"), j.get("remote_sdp_read_ms"), j.get("selected_pair_ms")]
+    need(all(isinstance(x, (int, float)) for x in t) and t[0] <= t[1] <= t[2],
+         f"{name}: times missing or out of order: {t}")
+    need(len(j["selected"]) == comps,
+         f"{name}: {len(j['selected'])} selected pair(s), expected {comps}")
+    for s in j["selected"]:
+        need(re.search(rx, s["local"]["addr"]),
+             f"{name}: component {s['component']} local {s['local']['addr']} does not match /{rx}/")
+    if kind == "floe":
+        need(j.get("checks_sent", 0) > 0 or j.get("lite"), f"{name}: floe sent no checks")
+sel = lambda j: {s["component"]: s for s in j["selected"]}
+sa, sb = sel(a), sel(b)
+for c in range(1, comps + 1):
+    need(c in sa and c in sb, f"component {c} has no selected pair on both sides")
+    need(sa[c]["local"]["addr"] == sb[c]["remote"]["addr"] and
+         sa[c]["remote"]["addr"] == sb[c]["local"]["addr"],
+         f"component {c}: the two sides selected different pairs")
+need(a.get("count") == count and a.get("echoes_received") == count and a.get("lost") == 0,
+     f"a: {a.get('echoes_received')} of {count} echoes, {a.get('lost')} lost")
+need(a["datagrams_sent"] == count, f"a: sent {a['datagrams_sent']} datagrams, expected {count}")
+need(b["datagrams_received"] >= count and b["datagrams_sent"] == b["datagrams_received"],
+     f"b: received {b['datagrams_received']} datagrams, echoed {b['datagrams_sent']}")
+need(b.get("bye") is True, "b: did not see BYE")
+pairs = "; ".join(f"{c}: {sa[c]['local']['type']} {sa[c]['local']['addr']} <-> "
+                  f"{sa[c]['remote']['type']} {sa[c]['remote']['addr']}" for c in sorted(sa))
+print(f"ready at {a['selected_pair_ms']:.0f}/{b['selected_pair_ms']:.0f} ms, {pairs}; "
+      f"{a['echoes_received']}/{count} echoed")
+EOF
+}
