@@ -9,6 +9,8 @@ int floe_cmd_bench(int argc, char **argv);
 int floe_cmd_ice(int argc, char **argv);
 /* `floe bench stun`, the load generator (bench_stun.c), dispatched by floe_cmd_bench. */
 int floe_bench_stun(int argc, char **argv);
+/* `floe bench ice-memory`, one idle ICE agent's memory (bench_ice.c). */
+int floe_bench_ice_memory(int argc, char **argv);
 
 /* Prints "floe <sub>: <message>" on stderr (printf format) and returns 2: one clear line
  * for a usage error. */

@@ -2,6 +2,7 @@
  *
  *   floe bench stun ...   the STUN Binding load generator (bench_stun.c)
  *   floe bench echo ...   a plain UDP reflector, the "kernel only" reference server
+ *   floe bench ice-memory the memory of one idle ICE agent (bench_ice.c)
  *
  * The echo server returns every datagram, byte for byte, to the address it came from. It
  * does no parsing at all, so what it costs per datagram is about the least any UDP server
@@ -208,10 +209,11 @@ out:
 }
 
 static void bench_usage(FILE *f) {
-    fprintf(f, "usage: floe bench <stun|echo> [options]\n\n"
+    fprintf(f, "usage: floe bench <stun|echo|ice-memory> [options]\n\n"
                "  stun SERVER:PORT     closed-loop STUN Binding load over UDP, JSON result\n"
-               "  echo --listen A:P    UDP echo server, the reference for bench/stun-server.sh\n\n"
-               "'floe bench stun --help' and 'floe bench echo --help' list the options.\n");
+               "  echo --listen A:P    UDP echo server, the reference for bench/stun-server.sh\n"
+               "  ice-memory           memory of one idle ICE agent (bench/ice-connect.sh)\n\n"
+               "'floe bench <name> --help' lists the options of each.\n");
 }
 
 int floe_cmd_bench(int argc, char **argv) {
@@ -222,9 +224,10 @@ int floe_cmd_bench(int argc, char **argv) {
     const char *what = argv[1];
     if (!strcmp(what, "stun")) return floe_bench_stun(argc - 1, argv + 1);
     if (!strcmp(what, "echo")) return bench_echo(argc - 1, argv + 1);
+    if (!strcmp(what, "ice-memory")) return floe_bench_ice_memory(argc - 1, argv + 1);
     if (!strcmp(what, "--help") || !strcmp(what, "-h")) {
         bench_usage(stdout);
         return 0;
     }
-    return floe_usage_error("bench", "unknown benchmark '%s' (stun or echo)", what);
+    return floe_usage_error("bench", "unknown benchmark '%s' (stun, echo or ice-memory)", what);
 }

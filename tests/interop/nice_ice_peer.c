@@ -608,14 +608,16 @@ static gboolean poll_remote(gpointer data) {
         g_error_free(err);
         return G_SOURCE_REMOVE;
     }
+    /* Stamped once the text is in memory and before it is parsed and applied, like
+     * floe ice: bench/ice-connect.sh measures from here to the selected pair. */
+    P.remote_read = true;
+    P.remote_read_ms = now_ms();
     bool lite;
     unsigned n_cands;
     char *clean = clean_remote_sdp(text, &lite, &n_cands);
     int added = nice_agent_parse_remote_sdp(P.agent, clean);
     g_free(clean);
     g_free(text);
-    P.remote_read = true;
-    P.remote_read_ms = now_ms();
     if (added < 0) {
         fail("libnice could not parse the remote SDP %s (nice_agent_parse_remote_sdp failed)",
              P.o.remote_sdp);
