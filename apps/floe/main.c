@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
     {"server", floe_cmd_server, "run a STUN server over UDP, TCP and TLS"},
     {"bench", floe_cmd_bench, "load generators for benchmarks (stun, echo)"},
     {"ice", floe_cmd_ice, "an ICE peer for scripts and interop (SDP files in and out)"},
+    {"sim", floe_cmd_sim, "ICE through simulated NATs in virtual time: scenarios, the NAT matrix"},
 };
 
 int floe_usage_error(const char *sub, const char *fmt, ...) {

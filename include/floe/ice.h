@@ -20,11 +20,14 @@
  *   - checks: one new transaction per Ta over all checklists (triggered ones first), each
  *     retransmitted with RTO = MAX(500 ms, Ta x (Waiting + In-Progress pairs)) and
  *     FLOE_ICE_CHECK_RC requests; a pair whose check gets no answer fails after 9.5 s;
+ *     a pair whose answer came from another address than the check went to fails and is
+ *     not revived by the peer's checks (docs/adr/0006);
  *   - nomination (controlling side, regular): the best valid pair of a component, at once
  *     when no better pair can still succeed, else after at most FLOE_ICE_NOMINATE_WAIT_MAX;
  *   - a component with no pair left to try fails the agent (FLOE_ICE_EV_FAILED with a
  *     sentence naming the stream and component); a component that never got a pair fails
- *     after the time one check takes;
+ *     after the time one check takes; on the controlled side, a component whose valid
+ *     pairs were not nominated fails FLOE_ICE_CONTROLLED_WAIT after the first one;
  *   - consent: a request every 4..6 s on each selected pair, lost after 30 s without an
  *     authenticated answer (FLOE_ICE_EV_CONSENT_LOST, then FAILED);
  *   - ICE-lite (cfg.lite): host candidates only, always controlled, no checks, answers
@@ -93,6 +96,11 @@ extern "C" {
  * most clamp(4 x RTT of the first valid pair, 2 x Ta, FLOE_ICE_NOMINATE_WAIT_MAX). */
 #define FLOE_ICE_NOMINATE_RTT_FACTOR 4
 #define FLOE_ICE_NOMINATE_WAIT_MAX FLOE_MS(500)
+/* Controlled side: a component with valid pairs fails when no nomination came this long
+ * after its first valid pair. RFC 8445 leaves the wait open; this allows the controlling
+ * agent a whole check to get its own valid pair (9.5 s), its wait for better pairs and a
+ * whole nomination check (9.5 s). */
+#define FLOE_ICE_CONTROLLED_WAIT FLOE_MS(19500)
 
 /* ---- pacing shared between agents ------------------------------------------------- */
 

@@ -91,9 +91,17 @@ static void handle_pair(floe_ice_agent *a, unsigned i, bool use_cand, floe_time_
         ice_pair_step(a, i, ICE_PAIR_EV_TRIGGER, now);
         ice_sched_trigger(a, i);
         break;
+    case FLOE_ICE_PAIR_FAILED:
+        /* §7.3.1.4 revives a Failed pair. One that failed on an answer from another
+         * address (§7.2.5.2.1) would fail the same way again, since the peer's NAT keeps
+         * mapping the answers elsewhere; reviving it lets two agents behind such NATs
+         * re-trigger each other's checks forever (tests/sim: apdm on both sides). */
+        if (p->flags & ICE_PF_ASYM) return;
+        ice_pair_step(a, i, ICE_PAIR_EV_TRIGGER, now);
+        ice_sched_trigger(a, i);
+        break;
     case FLOE_ICE_PAIR_FROZEN:
     case FLOE_ICE_PAIR_WAITING:
-    case FLOE_ICE_PAIR_FAILED:
         ice_pair_step(a, i, ICE_PAIR_EV_TRIGGER, now);
         ice_sched_trigger(a, i);
         break;

@@ -207,6 +207,7 @@ static void on_success(floe_ice_agent *a, unsigned i, const floe_stun_msg *m, bo
     if (floe_stun_msg_get_addr(m, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped) != FLOE_OK) {
         a->stats.drop_malformed++;
         fail_pair(a, i, now); /* a success without a mapped address cannot be used */
+        ice_nom_tick(a, now); /* the component's last pair may have gone */
         return;
     }
     mapped.scope_id = a->bases[a->local[p->local].base].addr.scope_id;
@@ -268,8 +269,10 @@ ice_rx ice_check_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base,
     if (m->cls == FLOE_STUN_ERROR) {
         if (code == FLOE_STUN_ERR_ROLE_CONFLICT)
             on_role_conflict(a, i, old, now);
-        else if (!old)
+        else if (!old) {
             fail_pair(a, i, now); /* unrecoverable (§7.2.5.2.4) */
+            ice_nom_tick(a, now); /* the component's last pair may have gone */
+        }
         return ICE_RX_DONE;
     }
     /* §7.2.5.2.1: the answer must come from where the request went, to its base. */
@@ -278,6 +281,8 @@ ice_rx ice_check_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base,
         if (!old) {
             end_txn(p);
             fail_pair(a, i, now);
+            p->flags |= ICE_PF_ASYM;
+            ice_nom_tick(a, now); /* the component's last pair may have gone */
         }
         return ICE_RX_DONE;
     }

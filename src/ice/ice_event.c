@@ -108,6 +108,8 @@ static const char *const no_pair[FLOE_ICE_MAX_STREAMS][FLOE_ICE_MAX_COMPONENTS] 
     ICE_REASONS("no candidate pair succeeded for");
 static const char *const consent[FLOE_ICE_MAX_STREAMS][FLOE_ICE_MAX_COMPONENTS] =
     ICE_REASONS("consent expired on the selected pair of");
+static const char *const no_nomination[FLOE_ICE_MAX_STREAMS][FLOE_ICE_MAX_COMPONENTS] =
+    ICE_REASONS("the peer nominated no pair for");
 
 const char *ice_reason_no_pair(unsigned stream, unsigned comp) {
     if (stream >= FLOE_ICE_MAX_STREAMS || comp < 1 || comp > FLOE_ICE_MAX_COMPONENTS)
@@ -119,4 +121,10 @@ const char *ice_reason_consent(unsigned stream, unsigned comp) {
     if (stream >= FLOE_ICE_MAX_STREAMS || comp < 1 || comp > FLOE_ICE_MAX_COMPONENTS)
         return "consent expired on a selected pair";
     return consent[stream][comp - 1];
+}
+
+const char *ice_reason_no_nomination(unsigned stream, unsigned comp) {
+    if (stream >= FLOE_ICE_MAX_STREAMS || comp < 1 || comp > FLOE_ICE_MAX_COMPONENTS)
+        return "the peer nominated no pair";
+    return no_nomination[stream][comp - 1];
 }

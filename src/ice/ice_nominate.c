@@ -10,7 +10,9 @@
  * and the next best valid pair is nominated at once.
  *
  * Controlled side: a nominated valid pair is selected; when several are, the one with
- * the highest priority (§8.1.1).
+ * the highest priority (§8.1.1). RFC 8445 does not bound the wait for a nomination; floe
+ * fails a component whose valid pairs got none FLOE_ICE_CONTROLLED_WAIT after the first
+ * one, so a controlling agent that went away cannot leave us checking forever.
  *
  * A component fails when it has no selection, nothing that can still succeed (no pair
  * Frozen, Waiting, In-Progress or valid, no nomination out) and either had pairs or was
@@ -150,18 +152,31 @@ static void maybe_nominate(floe_ice_agent *a, unsigned s, unsigned comp, floe_ti
     ice_sched_trigger(a, (unsigned)best);
 }
 
-static bool component_dead(const floe_ice_agent *a, unsigned s, unsigned comp, floe_time_ns now) {
+/* Controlled side: until when a component with valid pairs waits for a nomination. */
+static floe_time_ns nomination_due(const ice_comp *c) {
+    return c->valid_since == FLOE_TIME_NEVER ? FLOE_TIME_NEVER
+                                             : c->valid_since + FLOE_ICE_CONTROLLED_WAIT;
+}
+
+/* Dead, with the reason: no pair can succeed any more, or (controlled) valid pairs but no
+ * nomination within FLOE_ICE_CONTROLLED_WAIT. */
+static const char *component_dead(const floe_ice_agent *a, unsigned s, unsigned comp,
+                                  floe_time_ns now) {
     const ice_comp *c = &a->streams[s].comp[comp - 1];
-    if (c->sel_current || c->failed || c->nominating != ICE_NONE) return false;
-    bool any = false;
+    if (c->sel_current || c->failed || c->nominating != ICE_NONE) return NULL;
+    bool any = false, unnominated = false;
     for (unsigned i = 0; i < a->n_pairs; i++) {
         const ice_pair *p = &a->pairs[i];
         if (p->stream != s || p->comp != comp) continue;
         any = true;
-        if (pending(p) || (p->flags & ICE_PF_TRIGGERED)) return false;
-        if ((p->flags & ICE_PF_VALID) && p->state == FLOE_ICE_PAIR_SUCCEEDED) return false;
+        if (pending(p) || (p->flags & ICE_PF_TRIGGERED)) return NULL;
+        if ((p->flags & ICE_PF_VALID) && p->state == FLOE_ICE_PAIR_SUCCEEDED) {
+            if (a->controlling || now < nomination_due(c)) return NULL;
+            unnominated = true;
+        }
     }
-    return any || now >= a->start_time + no_pair_grace();
+    if (unnominated) return ice_reason_no_nomination(s, comp);
+    return any || now >= a->start_time + no_pair_grace() ? ice_reason_no_pair(s, comp) : NULL;
 }
 
 void ice_nom_tick(floe_ice_agent *a, floe_time_ns now) {
@@ -174,12 +189,13 @@ void ice_nom_tick(floe_ice_agent *a, floe_time_ns now) {
             ice_comp *c = &st->comp[comp - 1];
             if (controlling_nominates(a)) maybe_nominate(a, s, comp, now);
             if (!c->sel_current) done = false;
-            if (!a->cfg.lite && component_dead(a, s, comp, now)) {
+            const char *dead = a->cfg.lite ? NULL : component_dead(a, s, comp, now);
+            if (dead) {
                 c->failed = 1;
                 st->cl_state = ICE_CL_FAILED;
                 if (a->state == FLOE_ICE_AGENT_CHECKING) {
                     ice_agent_step(a, ICE_AGENT_EV_FAIL);
-                    ice_ev_failed(a, ice_reason_no_pair(s, comp), s, comp, now);
+                    ice_ev_failed(a, dead, s, comp, now);
                 }
                 return;
             }
@@ -204,6 +220,7 @@ floe_time_ns ice_nom_deadline(const floe_ice_agent *a) {
             for (unsigned i = 0; i < a->n_pairs && !any; i++)
                 any = a->pairs[i].stream == s && a->pairs[i].comp == comp;
             if (!any && !a->cfg.lite) d = ice_min_time(d, a->start_time + no_pair_grace());
+            if (!a->controlling && !a->cfg.lite) d = ice_min_time(d, nomination_due(c));
             if (controlling_nominates(a) && c->nominating == ICE_NONE &&
                 ice_sched_stream_ready(a, s) && best_valid(a, s, comp) >= 0)
                 d = ice_min_time(d, c->nominate_by);

@@ -94,6 +94,8 @@ enum ice_pair_flag {
     ICE_PF_OLD_TXN = 1u << 10,  /* old_tid: a check replaced by a triggered one, whose
                                    answer still counts (§7.3.1.4) */
     ICE_PF_OLD_CTRL = 1u << 11, /* ... and it said ICE-CONTROLLING */
+    ICE_PF_ASYM = 1u << 12,     /* failed on an answer from elsewhere (§7.2.5.2.1): the
+                                   peer's checks do not revive it (ice_answer.c) */
 };
 
 typedef struct ice_pair {
@@ -246,6 +248,7 @@ void ice_ev_failed(floe_ice_agent *a, const char *reason, unsigned stream, unsig
 /* Static sentences naming a stream and component. */
 const char *ice_reason_no_pair(unsigned stream, unsigned comp);
 const char *ice_reason_consent(unsigned stream, unsigned comp);
+const char *ice_reason_no_nomination(unsigned stream, unsigned comp);
 
 /* ---- ice_local.c -------------------------------------------------------------------- */
 

@@ -5,7 +5,11 @@
 # FLOE_SIM_PCAP_OUT set, also writes its capture there. tshark must then read it with
 # valid IP and UDP checksums, decode every datagram on the STUN ports as STUN with exact
 # framing, and find no malformed packet and no expert info above "comment" (drops carry
-# packet comments). Needs tshark and python3; nothing touches a real network.
+# packet comments). Then the same for `floe sim run --pcap` on an ICE scenario
+# (tests/sim/scenarios/symmetric-vs-full-cone.sim): the Binding requests to the STUN
+# server, the connectivity checks with their ICE attributes and the nomination through
+# the NATs, the data on the selected pair. Needs tshark and python3; nothing touches a
+# real network.
 set -euo pipefail
 . "$FLOE_SRC/tests/lib/common.bash"
 
@@ -43,5 +47,42 @@ ft_ok "capture holds IPv4 and IPv6 STUN, the NAT's translation and commented dro
 # One pcapng interface per simulated network, named after it.
 ifs=$(ft_tshark "$cap" -T fields -e frame.interface_name | sort -u | paste -sd,)
 [ "$ifs" = "internet,lan,v6net" ] || ft_fail "interfaces in the capture: '$ifs'"
+ft_ok "one interface per network: $ifs"
+
+# ---- an ICE session captured by floe sim run --pcap ---------------------------------
+sc=$FLOE_SRC/tests/sim/scenarios/symmetric-vs-full-cone.sim
+ft_need_file "$sc" "the symmetric-vs-full-cone scenario"
+cap=ice
+ft_check "floe sim run --pcap writes the capture of an ICE session"
+"$FLOE" sim run --pcap "$FT_TMP/$cap.pcapng" "$sc" >"$FT_TMP/run.log" 2>&1 ||
+  ft_fail "floe sim run failed: $(tail -n 20 "$FT_TMP/run.log")"
+[ -s "$FT_TMP/$cap.pcapng" ] || ft_fail "no capture was written"
+ft_ok "capture written ($(wc -l <"$FT_TMP/run.log") lines of results)"
+
+# The STUN server's port carries STUN only; the rest (checks on the peers' ports, found
+# by tshark's STUN heuristics, and the data) must decode without error or warning.
+ft_capture_check "$cap" --udp 3478 --min 40
+FT_DECODE+=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE)
+ft_capture_expect_none "$cap" "ip.checksum.status != 1" "an IPv4 header checksum that is not good"
+ft_capture_expect_none "$cap" "udp.checksum.status != 1" "a UDP checksum that is not good"
+
+# Connectivity checks as RFC 8445 section 7.2.2 builds them, from both roles, and the
+# nomination leaving alice's symmetric NAT from a new mapping.
+check="stun.type == 0x0001 && stun.att.username && stun.att.priority && stun.att.hmac && stun.att.crc32"
+n=$(ft_capture_count "$cap" "$check && stun.att.type == 0x802a")
+[ "$n" -ge 1 ] || ft_fail "no check with ICE-CONTROLLING, USERNAME, PRIORITY, MESSAGE-INTEGRITY, FINGERPRINT"
+n=$(ft_capture_count "$cap" "$check && stun.att.type == 0x8029")
+[ "$n" -ge 1 ] || ft_fail "no check with ICE-CONTROLLED"
+n=$(ft_capture_count "$cap" "ip.src == 203.0.113.1 && udp.srcport != 49152 && stun.att.type == 0x0025")
+[ "$n" -ge 1 ] || ft_fail "no nomination (USE-CANDIDATE) leaving alice's NAT from a new mapping"
+n=$(ft_capture_count "$cap" "stun.type == 0x0101 && stun.att.ipv4-xord")
+[ "$n" -ge 4 ] || ft_fail "expected success responses with XOR-MAPPED-ADDRESS, found $n"
+n=$(ft_capture_count "$cap" "udp && !stun && udp.length == 180")
+[ "$n" -ge 6 ] || ft_fail "expected the 172-byte datagrams and their echoes, found $n"
+n=$(ft_capture_count "$cap" "frame.comment contains \"drop_nat_filtered\"")
+[ "$n" -ge 1 ] || ft_fail "expected a check dropped by a NAT's filter, with its comment"
+ft_ok "checks from both roles, a nomination through the symmetric NAT, data, commented drops"
+ifs=$(ft_tshark "$cap" -T fields -e frame.interface_name | sort -u | paste -sd,)
+[ "$ifs" = "internet,lanA,lanB" ] || ft_fail "interfaces in the capture: '$ifs'"
 ft_ok "one interface per network: $ifs"
 ft_say "PASS"
