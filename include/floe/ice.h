@@ -19,7 +19,8 @@
  * How it behaves (docs/adr/0005 has the reasons):
  *   - checks: one new transaction per Ta over all checklists (triggered ones first), each
  *     retransmitted with RTO = MAX(500 ms, Ta x (Waiting + In-Progress pairs)) and
- *     FLOE_ICE_CHECK_RC requests; a pair whose check gets no answer fails after 9.5 s;
+ *     FLOE_ICE_CHECK_RC requests (with max_pairs above FLOE_ICE_MAX_CHECKS, a check can
+ *     wait for a transaction slot); a pair whose check gets no answer fails after 9.5 s;
  *     a pair whose answer came from another address than the check went to fails and is
  *     not revived by the peer's checks (docs/adr/0006);
  *   - nomination (controlling side, regular): the best valid pair of a component, at once
@@ -79,6 +80,9 @@ extern "C" {
 #define FLOE_ICE_MAX_PREFER_IFACES 4
 #define FLOE_ICE_IFNAME_MAX 16
 #define FLOE_ICE_MAX_EVENTS 32 /* events waiting to be pulled (see next_event) */
+/* Check transactions the agent can hold: one per pair (and two more) up to this many. A
+ * check never waits for one unless max_pairs is larger (stats.cap_checks); docs/adr/0008. */
+#define FLOE_ICE_MAX_CHECKS 255
 /* Longest remote ufrag and password floe keeps. RFC 8839 §5.4 allows up to 256
  * ice-chars; deployed agents use 4..32. Longer ones are refused with FLOE_ERR_LIMIT. */
 #define FLOE_ICE_REMOTE_CRED_MAX 128
@@ -331,12 +335,17 @@ typedef struct floe_ice_stats {
     uint64_t cap_sends;      /* responses not queued: the send queue was full */
     uint64_t events_dropped; /* events lost because nobody pulled them (PAIR_STATE first) */
     uint64_t data_received;
+    uint64_t cap_checks; /* check transactions over their slots: a replaced check's late
+                            answer given up to make room, or (max_pairs above
+                            FLOE_ICE_MAX_CHECKS) a check that waited for a slot */
 } floe_ice_stats;
 
 void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out);
 
 /* Bytes floe_ice_agent_new allocates for cfg (the agent's whole footprint: the arrays are
- * sized by n_streams, max_local, max_remote and max_pairs); 0 for an invalid config. */
+ * sized by the streams and components, max_local, max_remote, max_pairs, the STUN
+ * servers and the preferred interfaces); 0 for an invalid config. docs/adr/0008 gives
+ * the figures. */
 size_t floe_ice_agent_memory(const floe_ice_config *cfg);
 
 #ifdef __cplusplus

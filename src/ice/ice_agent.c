@@ -18,12 +18,23 @@ void floe_ice_config_default(floe_ice_config *c) {
 }
 
 typedef struct layout {
-    size_t streams, bases, local, remote, pairs, total;
-    unsigned max_pairs, max_local, max_remote, max_bases;
+    size_t streams, comps, bases, local, remote, pairs, txns, owners, gather, servers, ifaces,
+        total;
+    unsigned max_pairs, max_local, max_remote, max_bases, n_comps, n_txns, n_gather;
 } layout;
 
+/* The arrays after the agent need no more alignment than the agent itself. */
+_Static_assert(_Alignof(ice_stream) <= _Alignof(floe_ice_agent) &&
+                   _Alignof(ice_comp) <= _Alignof(floe_ice_agent) &&
+                   _Alignof(ice_check_txn) <= _Alignof(floe_ice_agent) &&
+                   _Alignof(ice_pair) <= _Alignof(floe_ice_agent) &&
+                   _Alignof(ice_base) <= _Alignof(floe_ice_agent) &&
+                   _Alignof(ice_lcand) <= _Alignof(floe_ice_agent) &&
+                   _Alignof(ice_rcand) <= _Alignof(floe_ice_agent),
+               "agent arrays are aligned like the agent");
+
 static size_t align_up(size_t n) {
-    const size_t al = _Alignof(max_align_t);
+    const size_t al = _Alignof(floe_ice_agent);
     return (n + al - 1) / al * al;
 }
 
@@ -49,18 +60,40 @@ static int check_config(const floe_ice_config *c, layout *lay) {
     lay->max_local = c->max_local ? c->max_local : FLOE_ICE_MAX_LOCAL;
     lay->max_remote = c->max_remote ? c->max_remote : FLOE_ICE_MAX_REMOTE;
     lay->max_bases = lay->max_local < FLOE_ICE_MAX_BASES ? lay->max_local : FLOE_ICE_MAX_BASES;
+    lay->n_comps = 0;
+    for (unsigned s = 0; s < c->n_streams; s++)
+        lay->n_comps += c->components[s] ? c->components[s] : 1;
+    /* A slot per pair, so that a check never waits (docs/adr/0008), and ICE_TXN_SPARE
+     * more for checks replaced by triggered ones. */
+    lay->n_txns = lay->max_pairs + ICE_TXN_SPARE < FLOE_ICE_MAX_CHECKS
+                      ? lay->max_pairs + ICE_TXN_SPARE
+                      : FLOE_ICE_MAX_CHECKS;
+    /* Server-reflexive gathering needs transactions only when there are servers. */
+    lay->n_gather = c->n_stun_servers && !c->lite ? ICE_GATHER_SLOTS : 0;
     size_t off = align_up(sizeof(floe_ice_agent));
     lay->streams = off;
     off = align_up(off + c->n_streams * sizeof(ice_stream));
+    lay->comps = off;
+    off = align_up(off + lay->n_comps * sizeof(ice_comp));
+    lay->txns = off;
+    off = align_up(off + lay->n_txns * sizeof(ice_check_txn));
+    lay->owners = off;
+    off = align_up(off + lay->n_txns * sizeof(uint16_t));
+    lay->gather = off;
+    off = align_up(off + lay->n_gather * sizeof(ice_gather));
+    lay->pairs = off;
+    off = align_up(off + lay->max_pairs * sizeof(ice_pair));
     lay->bases = off;
     off = align_up(off + lay->max_bases * sizeof(ice_base));
     lay->local = off;
     off = align_up(off + lay->max_local * sizeof(ice_lcand));
     lay->remote = off;
     off = align_up(off + lay->max_remote * sizeof(ice_rcand));
-    lay->pairs = off;
-    off += lay->max_pairs * sizeof(ice_pair);
-    lay->total = off;
+    lay->servers = off;
+    off = align_up(off + c->n_stun_servers * sizeof(floe_addr));
+    lay->ifaces = off;
+    off += c->n_prefer_ifaces * sizeof c->prefer_ifaces[0];
+    lay->total = align_up(off);
     return FLOE_OK;
 }
 
@@ -112,23 +145,47 @@ int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg) {
     uint8_t *mem = calloc(1, lay.total);
     if (!mem) return FLOE_ERR_NOMEM;
     floe_ice_agent *a = (floe_ice_agent *)mem;
-    a->cfg = *cfg;
+    a->cfg.stun_servers = (floe_addr *)(mem + lay.servers);
+    memcpy(a->cfg.stun_servers, cfg->stun_servers, cfg->n_stun_servers * sizeof(floe_addr));
+    a->cfg.prefer_ifaces = (char(*)[FLOE_ICE_IFNAME_MAX])(mem + lay.ifaces);
+    memcpy(a->cfg.prefer_ifaces, cfg->prefer_ifaces,
+           cfg->n_prefer_ifaces * sizeof cfg->prefer_ifaces[0]);
+    a->cfg.rand = cfg->rand;
+    a->cfg.rand_ctx = cfg->rand_ctx;
+    a->cfg.pacer = cfg->pacer;
+    a->cfg.keepalive = cfg->keepalive;
+    a->cfg.n_stun_servers = (uint8_t)cfg->n_stun_servers;
+    a->cfg.n_prefer_ifaces = (uint8_t)cfg->n_prefer_ifaces;
+    a->cfg.lite = cfg->lite;
+    a->cfg.consent = cfg->consent;
+    a->cfg.gather_link_local = cfg->gather_link_local;
     a->streams = (ice_stream *)(mem + lay.streams);
+    a->comps = (ice_comp *)(mem + lay.comps);
     a->bases = (ice_base *)(mem + lay.bases);
     a->local = (ice_lcand *)(mem + lay.local);
     a->remote = (ice_rcand *)(mem + lay.remote);
     a->pairs = (ice_pair *)(mem + lay.pairs);
+    a->txns = (ice_check_txn *)(mem + lay.txns);
+    a->txn_owner = (uint16_t *)(mem + lay.owners);
+    a->gather = (ice_gather *)(mem + lay.gather);
+    a->n_gather = (uint8_t)lay.n_gather;
     a->max_pairs = (uint16_t)lay.max_pairs;
     a->max_local = (uint16_t)lay.max_local;
     a->max_remote = (uint16_t)lay.max_remote;
     a->max_bases = (uint16_t)lay.max_bases;
-    a->n_streams = cfg->n_streams;
+    a->n_txns = (uint8_t)lay.n_txns;
+    ice_txn_reset(a);
+    a->n_streams = (uint8_t)cfg->n_streams;
     a->ta = cfg->ta ? cfg->ta : FLOE_ICE_TA_DEFAULT;
     if (a->ta < FLOE_ICE_TA_MIN) a->ta = FLOE_ICE_TA_MIN;
     a->controlling = cfg->controlling;
     a->state = FLOE_ICE_AGENT_NEW;
-    for (unsigned s = 0; s < a->n_streams; s++)
+    unsigned comp0 = 0;
+    for (unsigned s = 0; s < a->n_streams; s++) {
         a->streams[s].n_comp = (uint8_t)(cfg->components[s] ? cfg->components[s] : 1);
+        a->streams[s].comp0 = (uint8_t)comp0;
+        comp0 += a->streams[s].n_comp;
+    }
     ice_nom_reset(a);
     if (!new_credentials(a) || !ice_rand(a, &a->tiebreaker, sizeof a->tiebreaker)) {
         free(mem);
@@ -204,6 +261,8 @@ int floe_ice_agent_restart(floe_ice_agent *a, floe_time_ns now) {
     /* New checklists: pairs, remote candidates and credentials go; local host, srflx and
      * relayed candidates stay; selections stay usable for data until replaced. */
     a->n_pairs = 0;
+    ice_txn_reset(a);
+    a->txn_blocked = false;
     a->n_remote = 0;
     a->prflx_seq = 0;
     a->trig_seq = 0;

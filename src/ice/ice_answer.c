@@ -27,11 +27,11 @@ static void queue(floe_ice_agent *a, unsigned base, const floe_addr *to, const f
     memcpy(r->tid, m->tid, FLOE_STUN_TID_LEN);
     r->code = (uint16_t)code;
     r->base = (uint8_t)base;
-    r->auth = auth;
+    r->info = auth ? ICE_RESP_AUTH : 0;
     if (code == FLOE_STUN_ERR_UNKNOWN_ATTRIBUTE) {
         for (unsigned k = 0; k < m->n_unknown && k < 4; k++)
             r->unknown[k] = m->unknown[k];
-        r->n_unknown = (uint8_t)(m->n_unknown < 4 ? m->n_unknown : 4);
+        r->info |= (uint8_t)(m->n_unknown < 4 ? m->n_unknown : 4);
     }
 }
 
@@ -82,15 +82,17 @@ static void handle_pair(floe_ice_agent *a, unsigned i, bool use_cand, floe_time_
     }
     switch ((floe_ice_pair_state)p->state) {
     case FLOE_ICE_PAIR_SUCCEEDED: break; /* nothing to check again */
-    case FLOE_ICE_PAIR_IN_PROGRESS:
+    case FLOE_ICE_PAIR_IN_PROGRESS: {
         /* Stop retransmitting; an answer to it still counts (ICE_PF_TXN stays, and the
-         * new check keeps its ID as old_tid). A nomination stays a nomination. */
-        floe_stun_txn_cancel(&p->txn);
+         * new check keeps its slot as the old one). A nomination stays a nomination. */
+        ice_check_txn *t = ice_txn_current(a, i);
+        if (t) ice_txn_cancel(&t->txn);
         p->flags &= (uint16_t)~ICE_PF_SEND;
         if (p->flags & ICE_PF_USE_CAND) p->flags |= ICE_PF_NOMINATE;
         ice_pair_step(a, i, ICE_PAIR_EV_TRIGGER, now);
         ice_sched_trigger(a, i);
         break;
+    }
     case FLOE_ICE_PAIR_FAILED:
         /* §7.3.1.4 revives a Failed pair. One that failed on an answer from another
          * address (§7.2.5.2.1) would fail the same way again, since the peer's NAT keeps
@@ -177,16 +179,18 @@ int ice_answer_next_send(floe_ice_agent *a, uint8_t *buf, size_t cap, size_t *le
                          floe_addr *to) {
     if (a->resp_count == 0) return FLOE_ERR_NOT_FOUND;
     const ice_resp *r = &a->resp[a->resp_head];
+    bool auth = (r->info & ICE_RESP_AUTH) != 0;
+    unsigned n_unknown = r->info & 0x07u;
     floe_stun_builder b;
     floe_stun_builder_init(&b, buf, cap, FLOE_STUN_BINDING,
                            r->code ? FLOE_STUN_ERROR : FLOE_STUN_SUCCESS, r->tid);
     if (r->code == 0) {
         floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &r->to);
     } else {
-        floe_stun_add_error(&b, r->code, r->auth ? NULL : "");
-        if (r->n_unknown) floe_stun_add_unknown(&b, r->unknown, r->n_unknown);
+        floe_stun_add_error(&b, r->code, auth ? NULL : "");
+        if (n_unknown) floe_stun_add_unknown(&b, r->unknown, n_unknown);
     }
-    if (r->auth) floe_stun_add_integrity(&b, (const uint8_t *)a->pwd, strlen(a->pwd));
+    if (auth) floe_stun_add_integrity(&b, (const uint8_t *)a->pwd, strlen(a->pwd));
     floe_stun_add_fingerprint(&b);
     int rc = floe_stun_builder_finish(&b, len);
     if (rc == FLOE_ERR_NOSPACE) return rc;

@@ -39,8 +39,18 @@ void ice_check_start(floe_ice_agent *a, unsigned i, floe_time_ns now) {
         p->flags &= (uint16_t)~ICE_PF_TRIGGERED; /* already valid: nothing to learn */
         return;
     }
+    if (!ice_txn_available(a)) return; /* stays queued until a slot frees (ice_sched.c) */
     uint8_t tid[FLOE_STUN_TID_LEN];
     if (!ice_rand(a, tid, sizeof tid)) return; /* stays queued; tried again next slot */
+    if (p->flags & ICE_PF_TXN) {               /* the replaced check's answer is still welcome */
+        ice_txn_make_old(a, i); /* (and the one it replaced before no longer counts) */
+        if (p->flags & ICE_PF_AS_CTRL)
+            p->flags |= ICE_PF_OLD_CTRL;
+        else
+            p->flags &= (uint16_t)~ICE_PF_OLD_CTRL;
+    }
+    int k = ice_txn_take(a);
+    if (k < 0) return; /* cannot happen: a slot was available and the swap kept one */
     p->flags &= (uint16_t) ~(ICE_PF_TRIGGERED | ICE_PF_USE_CAND);
     if (p->flags & ICE_PF_NOMINATE) {
         p->flags &= (uint16_t)~ICE_PF_NOMINATE;
@@ -49,21 +59,12 @@ void ice_check_start(floe_ice_agent *a, unsigned i, floe_time_ns now) {
             a->stats.nominations++;
         }
     }
-    if (p->flags & ICE_PF_TXN) { /* the replaced check's answer is still welcome */
-        memcpy(p->old_tid, p->tid, sizeof p->old_tid);
-        p->old_started = p->txn.started;
-        p->flags |= ICE_PF_OLD_TXN;
-        if (p->flags & ICE_PF_AS_CTRL)
-            p->flags |= ICE_PF_OLD_CTRL;
-        else
-            p->flags &= (uint16_t)~ICE_PF_OLD_CTRL;
-    }
-    memcpy(p->tid, tid, sizeof tid);
-    memset(&p->txn, 0, sizeof p->txn);
-    floe_stun_txn_start_ex(&p->txn, now, ice_check_rto(a), FLOE_ICE_CHECK_RC, FLOE_ICE_CHECK_RM,
-                           false);
-    p->flags |= ICE_PF_SEND | ICE_PF_TXN;
-    p->last_send = now;
+    ice_check_txn *t = &a->txns[k];
+    memcpy(t->txn.tid, tid, sizeof tid);
+    ice_txn_start(&t->txn, now, ice_check_rto_n(a));
+    t->last_send = now;
+    ice_txn_hold(a, (unsigned)k, i);
+    p->flags |= ICE_PF_SEND;
     ice_pair_step(a, i, ICE_PAIR_EV_SEND, now);
 }
 
@@ -72,9 +73,14 @@ int ice_check_next_send(floe_ice_agent *a, floe_time_ns now, uint8_t *buf, size_
     for (unsigned i = 0; i < a->n_pairs; i++) {
         ice_pair *p = &a->pairs[i];
         if (!(p->flags & ICE_PF_SEND)) continue;
+        ice_check_txn *t = ice_txn_current(a, i);
+        if (!t) { /* owed copies belong to a running check */
+            p->flags &= (uint16_t)~ICE_PF_SEND;
+            continue;
+        }
         unsigned b = a->local[p->local].base;
-        int rc = ice_check_build(a, p->stream, b, p->tid, (p->flags & ICE_PF_USE_CAND) != 0, buf,
-                                 cap, len);
+        int rc = ice_check_build(a, p->stream, b, t->txn.tid, (p->flags & ICE_PF_USE_CAND) != 0,
+                                 buf, cap, len);
         if (rc == FLOE_ERR_NOSPACE) return rc;
         p->flags &= (uint16_t)~ICE_PF_SEND;
         if (rc != FLOE_OK) continue;
@@ -82,7 +88,7 @@ int ice_check_next_send(floe_ice_agent *a, floe_time_ns now, uint8_t *buf, size_
             p->flags |= ICE_PF_AS_CTRL;
         else
             p->flags &= (uint16_t)~ICE_PF_AS_CTRL;
-        p->last_send = now;
+        t->last_send = now;
         *base = b;
         *to = a->remote[p->remote].addr;
         a->stats.checks_sent++;
@@ -103,8 +109,8 @@ void ice_role_set(floe_ice_agent *a, bool controlling, floe_time_ns now) {
         for (unsigned i = 0; i < a->n_pairs; i++)
             a->pairs[i].flags &= (uint16_t) ~(ICE_PF_NOMINATE | ICE_PF_USE_CAND);
         for (unsigned s = 0; s < a->n_streams; s++)
-            for (unsigned c = 0; c < a->streams[s].n_comp; c++)
-                a->streams[s].comp[c].nominating = ICE_NONE;
+            for (unsigned c = 1; c <= a->streams[s].n_comp; c++)
+                ice_comp_of(a, s, c)->nominating = ICE_NONE;
     }
     ice_ev e = {.at = now, .type = FLOE_ICE_EV_ROLE_CHANGED, .flag = controlling};
     ice_ev_push(a, &e);
@@ -121,15 +127,19 @@ static void new_tiebreaker(floe_ice_agent *a) {
 
 /* ---- responses -------------------------------------------------------------------- */
 
-static void end_txn(ice_pair *p) {
-    floe_stun_txn_on_response(&p->txn);
-    p->flags &= (uint16_t) ~(ICE_PF_TXN | ICE_PF_SEND);
+/* The running check is over (answered): its slot is free again. */
+static void end_txn(floe_ice_agent *a, unsigned i) {
+    ice_txn_end_current(a, i);
+    a->pairs[i].flags &= (uint16_t)~ICE_PF_SEND;
 }
 
+/* The running check failed: timed out, or an unrecoverable error answered it, which ends
+ * its transaction too (no more copies go out). */
 static void fail_pair(floe_ice_agent *a, unsigned i, floe_time_ns now) {
     ice_pair *p = &a->pairs[i];
     bool nominating = (p->flags & ICE_PF_USE_CAND) != 0;
-    p->flags &= (uint16_t) ~(ICE_PF_USE_CAND | ICE_PF_TXN | ICE_PF_SEND);
+    ice_txn_end_current(a, i);
+    p->flags &= (uint16_t) ~(ICE_PF_USE_CAND | ICE_PF_SEND);
     ice_pair_step(a, i, ICE_PAIR_EV_FAIL, now);
     if (p->state == FLOE_ICE_PAIR_FAILED) p->flags &= (uint16_t) ~(ICE_PF_VALID | ICE_PF_NOM_LATER);
     if (nominating) ice_nom_on_fail(a, i, now);
@@ -144,12 +154,13 @@ static void on_role_conflict(floe_ice_agent *a, unsigned i, bool old, floe_time_
     bool sent_controlling = (p->flags & (old ? ICE_PF_OLD_CTRL : ICE_PF_AS_CTRL)) != 0;
     a->stats.role_conflicts++;
     bool was_nomination = false;
+    ice_check_txn *t = old ? ice_txn_current(a, i) : NULL;
     if (!old) {
-        end_txn(p);
+        end_txn(a, i);
         was_nomination = (p->flags & ICE_PF_USE_CAND) != 0;
         p->flags &= (uint16_t)~ICE_PF_USE_CAND;
-    } else if (p->txn.state == FLOE_STUN_TXN_WAITING) {
-        floe_stun_txn_cancel(&p->txn); /* it went out with the old role too */
+    } else if (t && t->txn.state == FLOE_STUN_TXN_WAITING) {
+        ice_txn_cancel(&t->txn); /* it went out with the old role too */
         p->flags &= (uint16_t)~ICE_PF_SEND;
         if (p->flags & ICE_PF_USE_CAND) was_nomination = true;
         p->flags &= (uint16_t)~ICE_PF_USE_CAND;
@@ -188,20 +199,21 @@ static unsigned valid_pair_of(floe_ice_agent *a, unsigned i, const floe_addr *ma
     return (unsigned)v;
 }
 
+/* sent_at: when the answered request went out (for a replaced check, its first copy:
+ * the RTT is then an upper bound). */
 static void on_success(floe_ice_agent *a, unsigned i, const floe_stun_msg *m, bool old,
-                       floe_time_ns now) {
+                       floe_time_ns sent_at, floe_time_ns now) {
     ice_pair *p = &a->pairs[i];
-    floe_time_ns rtt;
+    floe_time_ns rtt = now - sent_at;
     if (old) {
-        rtt = now - p->old_started; /* an upper bound */
         /* The running check is not needed any more, unless it nominates. */
-        if (!(p->flags & ICE_PF_USE_CAND) && p->txn.state == FLOE_STUN_TXN_WAITING) {
-            floe_stun_txn_cancel(&p->txn);
+        ice_check_txn *t = ice_txn_current(a, i);
+        if (!(p->flags & ICE_PF_USE_CAND) && t && t->txn.state == FLOE_STUN_TXN_WAITING) {
+            ice_txn_cancel(&t->txn);
             p->flags &= (uint16_t)~ICE_PF_SEND;
         }
     } else {
-        rtt = now - (p->txn.sends == 1 ? p->txn.started : p->last_send);
-        end_txn(p);
+        end_txn(a, i);
     }
     floe_addr mapped;
     if (floe_stun_msg_get_addr(m, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped) != FLOE_OK) {
@@ -235,20 +247,13 @@ static void on_success(floe_ice_agent *a, unsigned i, const floe_stun_msg *m, bo
 
 ice_rx ice_check_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base,
                              const floe_addr *from, const floe_stun_msg *m) {
-    int found = -1;
+    unsigned i = 0;
     bool old = false;
-    for (unsigned i = 0; i < a->n_pairs && found < 0; i++) {
-        const ice_pair *q = &a->pairs[i];
-        if ((q->flags & ICE_PF_TXN) && memcmp(q->tid, m->tid, FLOE_STUN_TID_LEN) == 0) {
-            found = (int)i;
-        } else if ((q->flags & ICE_PF_OLD_TXN) &&
-                   memcmp(q->old_tid, m->tid, FLOE_STUN_TID_LEN) == 0) {
-            found = (int)i;
-            old = true;
-        }
-    }
-    if (found < 0) return ICE_RX_NOT_MINE;
-    unsigned i = (unsigned)found;
+    int k = ice_txn_find(a, m->tid, &i, &old);
+    if (k < 0) return ICE_RX_NOT_MINE;
+    const ice_check_txn *t = &a->txns[k];
+    floe_time_ns sent_at =
+        old || t->txn.sends == 1 ? t->txn.started : t->last_send; /* before t is freed */
     ice_pair *p = &a->pairs[i];
     const ice_stream *s = &a->streams[p->stream];
 
@@ -265,7 +270,7 @@ ice_rx ice_check_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base,
         a->stats.drop_integrity++;
         return ICE_RX_DROPPED;
     }
-    if (old) p->flags &= (uint16_t)~ICE_PF_OLD_TXN;
+    if (old) ice_txn_end_old(a, i);
     if (m->cls == FLOE_STUN_ERROR) {
         if (code == FLOE_STUN_ERR_ROLE_CONFLICT)
             on_role_conflict(a, i, old, now);
@@ -279,13 +284,13 @@ ice_rx ice_check_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base,
     const ice_lcand *l = &a->local[p->local];
     if (base != l->base || !ice_addr_same(from, &a->remote[p->remote].addr)) {
         if (!old) {
-            end_txn(p);
+            end_txn(a, i);
             fail_pair(a, i, now);
             p->flags |= ICE_PF_ASYM;
             ice_nom_tick(a, now); /* the component's last pair may have gone */
         }
         return ICE_RX_DONE;
     }
-    on_success(a, i, m, old, now);
+    on_success(a, i, m, old, sent_at, now);
     return ICE_RX_DONE;
 }

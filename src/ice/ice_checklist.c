@@ -48,8 +48,8 @@ static bool referenced(const floe_ice_agent *a, unsigned v) {
     for (unsigned i = 0; i < a->n_pairs; i++)
         if (a->pairs[i].valid == v) return true;
     for (unsigned s = 0; s < a->n_streams; s++)
-        for (unsigned c = 0; c < a->streams[s].n_comp; c++) {
-            const ice_comp *k = &a->streams[s].comp[c];
+        for (unsigned c = 1; c <= a->streams[s].n_comp; c++) {
+            const ice_comp *k = ice_comp_get(a, s, c);
             if (k->sel_pair == v || k->nominating == v) return true;
         }
     return false;
@@ -86,6 +86,7 @@ int ice_cl_add(floe_ice_agent *a, unsigned local, unsigned remote, bool checklis
         int v = evict_for(a, prio);
         if (v < 0) return FLOE_ERR_LIMIT;
         i = (unsigned)v;
+        ice_txn_forget_pair(a, i); /* a replaced check's answer, if any, goes too */
     }
     ice_pair *p = &a->pairs[i];
     memset(p, 0, sizeof *p);
@@ -96,6 +97,7 @@ int ice_cl_add(floe_ice_agent *a, unsigned local, unsigned remote, bool checklis
     p->comp = a->local[local].comp;
     p->state = FLOE_ICE_PAIR_FROZEN;
     p->valid = ICE_NONE;
+    p->slot = ICE_NO;
     p->flags = checklist ? ICE_PF_CHECKLIST : 0;
     return (int)i;
 }

@@ -48,11 +48,11 @@ static void lose_consent(floe_ice_agent *a, unsigned s, unsigned comp, floe_time
     c->consent_lost = 1;
     c->consent_send = 0;
     c->keepalive_send = 0;
-    floe_stun_txn_cancel(&c->consent_txn);
+    ice_txn_cancel(&c->consent_txn);
     ice_ev_simple(a, FLOE_ICE_EV_CONSENT_LOST, s, comp, now);
     if (a->state == FLOE_ICE_AGENT_CHECKING || a->state == FLOE_ICE_AGENT_COMPLETED) {
         ice_agent_step(a, ICE_AGENT_EV_FAIL);
-        ice_ev_failed(a, ice_reason_consent(s, comp), s, comp, now);
+        ice_ev_failed(a, ICE_REASON_CONSENT, s, comp, now);
     }
 }
 
@@ -62,7 +62,8 @@ void ice_consent_tick(floe_ice_agent *a, floe_time_ns now) {
             ice_comp *c = ice_comp_of(a, s, comp);
             if (!c->has_sel || c->consent_lost) continue;
             while (c->consent_txn.state == FLOE_STUN_TXN_WAITING) {
-                floe_stun_txn_action act = floe_stun_txn_tick(&c->consent_txn, now);
+                floe_stun_txn_action act =
+                    ice_txn_tick(a, &c->consent_txn, FLOE_ICE_CONSENT_RC, FLOE_ICE_CONSENT_RM, now);
                 if (act == FLOE_STUN_TXN_NONE || act == FLOE_STUN_TXN_TIMEOUT) break;
                 c->consent_send = 1;
             }
@@ -74,10 +75,9 @@ void ice_consent_tick(floe_ice_agent *a, floe_time_ns now) {
                 if (now >= c->consent_next) {
                     c->consent_next = now + consent_interval(a);
                     /* After a restart the new remote password may not be known yet. */
-                    if (a->streams[s].has_rcred && ice_rand(a, c->consent_tid, FLOE_STUN_TID_LEN)) {
-                        memset(&c->consent_txn, 0, sizeof c->consent_txn);
-                        floe_stun_txn_start_ex(&c->consent_txn, now, FLOE_ICE_RTO_MIN,
-                                               FLOE_ICE_CONSENT_RC, FLOE_ICE_CONSENT_RM, false);
+                    if (a->streams[s].has_rcred &&
+                        ice_rand(a, c->consent_txn.tid, FLOE_STUN_TID_LEN)) {
+                        ice_txn_start(&c->consent_txn, now, 0); /* RTO: FLOE_ICE_RTO_MIN */
                         c->consent_send = 1;
                         c->keepalive_next = now + keepalive_interval(a);
                     }
@@ -96,10 +96,10 @@ ice_rx ice_consent_on_response(floe_ice_agent *a, floe_time_ns now, unsigned bas
     for (unsigned s = 0; s < a->n_streams; s++) {
         for (unsigned comp = 1; comp <= a->streams[s].n_comp; comp++) {
             ice_comp *c = ice_comp_of(a, s, comp);
-            floe_stun_txn_state ts = c->consent_txn.state;
+            floe_stun_txn_state ts = (floe_stun_txn_state)c->consent_txn.state;
             if (!c->has_sel || (ts != FLOE_STUN_TXN_WAITING && ts != FLOE_STUN_TXN_TIMED_OUT))
                 continue;
-            if (memcmp(c->consent_tid, m->tid, FLOE_STUN_TID_LEN) != 0) continue;
+            if (memcmp(c->consent_txn.tid, m->tid, FLOE_STUN_TID_LEN) != 0) continue;
             if (base != c->sel_local.base || !ice_addr_same(from, &c->sel_remote.addr))
                 return ICE_RX_NOT_MINE; /* not from the selected peer: unmatched */
             const ice_stream *st = &a->streams[s];
@@ -107,7 +107,7 @@ ice_rx ice_consent_on_response(floe_ice_agent *a, floe_time_ns now, unsigned bas
                 a->stats.drop_integrity++;
                 return ICE_RX_DROPPED;
             }
-            floe_stun_txn_on_response(&c->consent_txn);
+            ice_txn_on_response(&c->consent_txn);
             c->consent_send = 0;
             if (m->cls == FLOE_STUN_SUCCESS && !c->consent_lost) c->consent_ok = now;
             return ICE_RX_DONE;
@@ -123,8 +123,8 @@ int ice_consent_next_send(floe_ice_agent *a, uint8_t *buf, size_t cap, size_t *l
             ice_comp *c = ice_comp_of(a, s, comp);
             if (!c->has_sel || c->consent_lost) continue;
             if (c->consent_send) {
-                int rc =
-                    ice_check_build(a, s, c->sel_local.base, c->consent_tid, false, buf, cap, len);
+                int rc = ice_check_build(a, s, c->sel_local.base, c->consent_txn.tid, false, buf,
+                                         cap, len);
                 if (rc == FLOE_ERR_NOSPACE) return rc;
                 c->consent_send = 0;
                 if (rc != FLOE_OK) continue;
@@ -156,9 +156,10 @@ floe_time_ns ice_consent_deadline(const floe_ice_agent *a) {
     floe_time_ns d = FLOE_TIME_NEVER;
     for (unsigned s = 0; s < a->n_streams; s++) {
         for (unsigned comp = 1; comp <= a->streams[s].n_comp; comp++) {
-            const ice_comp *c = &a->streams[s].comp[comp - 1];
+            const ice_comp *c = ice_comp_get(a, s, comp);
             if (!c->has_sel || c->consent_lost) continue;
-            d = ice_min_time(d, floe_stun_txn_deadline(&c->consent_txn));
+            d = ice_min_time(
+                d, ice_txn_deadline(a, &c->consent_txn, FLOE_ICE_CONSENT_RC, FLOE_ICE_CONSENT_RM));
             d = ice_min_time(d, c->keepalive_next);
             if (consent_on(a)) {
                 d = ice_min_time(d, c->consent_ok + FLOE_ICE_CONSENT_TIMEOUT);
@@ -173,7 +174,7 @@ int floe_ice_agent_data_path(const floe_ice_agent *a, unsigned stream, unsigned 
                              unsigned *base, floe_addr *to) {
     if (!a || stream >= a->n_streams || component < 1 || component > a->streams[stream].n_comp)
         return FLOE_ERR_INVAL;
-    const ice_comp *c = &a->streams[stream].comp[component - 1];
+    const ice_comp *c = ice_comp_get(a, stream, component);
     if (!c->has_sel || c->consent_lost) return FLOE_ERR_STATE;
     if (base) *base = c->sel_local.base;
     if (to) *to = c->sel_remote.addr;

@@ -1,19 +1,48 @@
 /* The agent's event queue: bounded, pulled by the application (floe_ice_agent_next_event).
  *
- * Events are stored small (indices, not candidate copies) and expanded when pulled. When
- * the queue is full, PAIR_STATE events (informational) are given up first; every lost
- * event is counted in stats.events_dropped. */
+ * Events are stored small (12 bytes: indices, not candidate copies; a reason code, not
+ * the sentence) and expanded when pulled. When the queue is full, PAIR_STATE events
+ * (informational) are given up first; every lost event is counted in
+ * stats.events_dropped. */
 #include <string.h>
 
 #include "ice_priv.h"
 
-static bool droppable(const ice_ev *e) {
-    return e->type == FLOE_ICE_EV_PAIR_STATE;
+static void pack(ice_ev_slot *d, const ice_ev *e) {
+    d->at_lo = (uint32_t)e->at;
+    d->at_hi = (uint32_t)(e->at >> 32);
+    d->item = e->type == FLOE_ICE_EV_CANDIDATE ? e->local : e->pair;
+    d->kind = (uint8_t)((e->type & 0x0f) | (e->reason & 0x03) << 4 | (e->flag ? 0x40 : 0));
+    d->where = (uint8_t)((e->stream & 0x07) | (e->comp & 0x03) << 3 | (e->state & 0x07) << 5);
+}
+
+static void unpack(ice_ev *e, const ice_ev_slot *d) {
+    memset(e, 0, sizeof *e);
+    e->at = (floe_time_ns)d->at_hi << 32 | d->at_lo;
+    e->type = d->kind & 0x0f;
+    e->reason = (d->kind >> 4) & 0x03;
+    e->flag = (d->kind & 0x40) != 0;
+    e->stream = d->where & 0x07;
+    e->comp = (d->where >> 3) & 0x03;
+    e->state = (uint8_t)(d->where >> 5);
+    if (e->type == FLOE_ICE_EV_CANDIDATE)
+        e->local = (uint8_t)d->item;
+    else
+        e->pair = d->item;
+}
+
+_Static_assert(FLOE_ICE_EV_ROLE_CHANGED < 16 && ICE_REASON_NO_NOMINATION < 4 &&
+                   FLOE_ICE_MAX_STREAMS <= 8 && FLOE_ICE_MAX_COMPONENTS < 4 &&
+                   FLOE_ICE_PAIR_FAILED < 8,
+               "ice_ev_slot's packed fields hold every value");
+
+static bool droppable(const ice_ev_slot *e) {
+    return (e->kind & 0x0f) == FLOE_ICE_EV_PAIR_STATE;
 }
 
 void ice_ev_push(floe_ice_agent *a, const ice_ev *e) {
     if (a->ev_count == FLOE_ICE_MAX_EVENTS) {
-        if (droppable(e)) {
+        if (e->type == FLOE_ICE_EV_PAIR_STATE) {
             a->stats.events_dropped++;
             return;
         }
@@ -31,7 +60,7 @@ void ice_ev_push(floe_ice_agent *a, const ice_ev *e) {
         a->ev_count--;
         a->stats.events_dropped++;
     }
-    a->ev[(a->ev_head + a->ev_count) % FLOE_ICE_MAX_EVENTS] = *e;
+    pack(&a->ev[(a->ev_head + a->ev_count) % FLOE_ICE_MAX_EVENTS], e);
     a->ev_count++;
 }
 
@@ -41,47 +70,53 @@ void ice_ev_simple(floe_ice_agent *a, floe_ice_event_type type, unsigned stream,
     ice_ev_push(a, &e);
 }
 
-void ice_ev_failed(floe_ice_agent *a, const char *reason, unsigned stream, unsigned comp,
+void ice_ev_failed(floe_ice_agent *a, unsigned reason, unsigned stream, unsigned comp,
                    floe_time_ns now) {
     ice_ev e = {.at = now,
                 .type = FLOE_ICE_EV_FAILED,
                 .stream = (uint8_t)stream,
                 .comp = (uint8_t)comp,
-                .reason = reason};
+                .reason = (uint8_t)reason};
     ice_ev_push(a, &e);
 }
 
 bool floe_ice_agent_next_event(floe_ice_agent *a, floe_ice_event *ev) {
     if (!a || a->ev_count == 0) return false;
-    const ice_ev *e = &a->ev[a->ev_head];
+    ice_ev e;
+    unpack(&e, &a->ev[a->ev_head]);
     a->ev_head = (uint8_t)((a->ev_head + 1) % FLOE_ICE_MAX_EVENTS);
     a->ev_count--;
     memset(ev, 0, sizeof *ev);
-    ev->type = (floe_ice_event_type)e->type;
-    ev->stream = e->stream;
-    ev->component = e->comp;
-    ev->at = e->at;
-    ev->reason = e->reason;
+    ev->type = (floe_ice_event_type)e.type;
+    ev->stream = e.stream;
+    ev->component = e.comp;
+    ev->at = e.at;
+    if (e.reason == ICE_REASON_NO_PAIR)
+        ev->reason = ice_reason_no_pair(e.stream, e.comp);
+    else if (e.reason == ICE_REASON_CONSENT)
+        ev->reason = ice_reason_consent(e.stream, e.comp);
+    else if (e.reason == ICE_REASON_NO_NOMINATION)
+        ev->reason = ice_reason_no_nomination(e.stream, e.comp);
     ev->local.related.family = FLOE_AF_NONE;
     ev->remote.related.family = FLOE_AF_NONE;
     switch (ev->type) {
     case FLOE_ICE_EV_CANDIDATE:
-        if (e->local < a->n_local && a->local[e->local].used)
-            ice_local_export(a, &a->local[e->local], &ev->local);
+        if (e.local < a->n_local && a->local[e.local].used)
+            ice_local_export(a, &a->local[e.local], &ev->local);
         break;
     case FLOE_ICE_EV_SELECTED: {
         /* The component's current selection (a later selection of the same component
          * shows here too; its own event follows). */
-        const ice_comp *c = &a->streams[e->stream].comp[e->comp - 1];
+        const ice_comp *c = ice_comp_get(a, e.stream, e.comp);
         ice_local_export(a, &c->sel_local, &ev->local);
         ice_remote_export(&c->sel_remote, &ev->remote);
         break;
     }
     case FLOE_ICE_EV_PAIR_STATE:
-        ev->pair_id = e->pair;
-        ev->pair_state = (floe_ice_pair_state)e->state;
+        ev->pair_id = e.pair;
+        ev->pair_state = (floe_ice_pair_state)e.state;
         break;
-    case FLOE_ICE_EV_ROLE_CHANGED: ev->controlling = e->flag != 0; break;
+    case FLOE_ICE_EV_ROLE_CHANGED: ev->controlling = e.flag != 0; break;
     default: break;
     }
     return true;

@@ -33,7 +33,7 @@ bool ice_gather_waiting(const floe_ice_agent *a) {
 }
 
 static bool any_active(const floe_ice_agent *a) {
-    for (unsigned i = 0; i < ICE_GATHER_SLOTS; i++)
+    for (unsigned i = 0; i < a->n_gather; i++)
         if (a->gather[i].active) return true;
     return false;
 }
@@ -72,19 +72,20 @@ void ice_gather_begin(floe_ice_agent *a, floe_time_ns now) {
     check_done(a, now);
 }
 
-static floe_time_ns gather_rto(const floe_ice_agent *a) {
+/* The RTO factor: the number of requests (ice_txn_rto gives MAX(500 ms, Ta x that)). */
+static unsigned gather_rto_n(const floe_ice_agent *a) {
     unsigned n = 0, b, s;
     for (unsigned g = 0; g < n_combos(a); g++)
         if (combo_wanted(a, g, &b, &s)) n++;
-    floe_time_ns rto = a->ta * n;
-    return rto > FLOE_ICE_RTO_MIN ? rto : FLOE_ICE_RTO_MIN;
+    return n;
 }
 
 void ice_gather_tick(floe_ice_agent *a, floe_time_ns now) {
-    for (unsigned i = 0; i < ICE_GATHER_SLOTS; i++) {
+    for (unsigned i = 0; i < a->n_gather; i++) {
         ice_gather *g = &a->gather[i];
         while (g->active) {
-            floe_stun_txn_action act = floe_stun_txn_tick(&g->txn, now);
+            floe_stun_txn_action act =
+                ice_txn_tick(a, &g->txn, FLOE_ICE_GATHER_RC, FLOE_ICE_GATHER_RM, now);
             if (act == FLOE_STUN_TXN_NONE) break;
             if (act == FLOE_STUN_TXN_SEND) {
                 g->send = 1;
@@ -97,18 +98,17 @@ void ice_gather_tick(floe_ice_agent *a, floe_time_ns now) {
     /* One new request per pacing slot. */
     if (a->gathering && ice_pacer_ready(a, now)) {
         unsigned slot = 0;
-        while (slot < ICE_GATHER_SLOTS && a->gather[slot].active)
+        while (slot < a->n_gather && a->gather[slot].active)
             slot++;
         unsigned b = 0, s = 0;
-        while (slot < ICE_GATHER_SLOTS && a->gather_cursor < n_combos(a)) {
+        while (slot < a->n_gather && a->gather_cursor < n_combos(a)) {
             unsigned g = a->gather_cursor++;
             if (!combo_wanted(a, g, &b, &s)) continue;
             ice_gather *x = &a->gather[slot];
             memset(x, 0, sizeof *x);
             ice_pacer_take(a, now);
-            if (!ice_rand(a, x->tid, sizeof x->tid)) break; /* no randomness: skip it */
-            floe_stun_txn_start_ex(&x->txn, now, gather_rto(a), FLOE_ICE_GATHER_RC,
-                                   FLOE_ICE_GATHER_RM, false);
+            if (!ice_rand(a, x->txn.tid, sizeof x->txn.tid)) break; /* no randomness: skip it */
+            ice_txn_start(&x->txn, now, gather_rto_n(a));
             x->active = 1;
             x->send = 1;
             x->base = (uint8_t)b;
@@ -121,12 +121,12 @@ void ice_gather_tick(floe_ice_agent *a, floe_time_ns now) {
 
 ice_rx ice_gather_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base,
                               const floe_addr *from, const floe_stun_msg *m) {
-    for (unsigned i = 0; i < ICE_GATHER_SLOTS; i++) {
+    for (unsigned i = 0; i < a->n_gather; i++) {
         ice_gather *g = &a->gather[i];
-        if (!g->active || memcmp(g->tid, m->tid, FLOE_STUN_TID_LEN) != 0) continue;
+        if (!g->active || memcmp(g->txn.tid, m->tid, FLOE_STUN_TID_LEN) != 0) continue;
         if (g->base != base || !ice_addr_same(from, &a->cfg.stun_servers[g->server]))
             return ICE_RX_NOT_MINE; /* right ID, wrong path: not the server's answer */
-        floe_stun_txn_on_response(&g->txn);
+        ice_txn_on_response(&g->txn);
         g->active = 0;
         g->send = 0;
         floe_addr mapped;
@@ -154,11 +154,11 @@ ice_rx ice_gather_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base
 
 int ice_gather_next_send(floe_ice_agent *a, uint8_t *buf, size_t cap, size_t *len, unsigned *base,
                          floe_addr *to) {
-    for (unsigned i = 0; i < ICE_GATHER_SLOTS; i++) {
+    for (unsigned i = 0; i < a->n_gather; i++) {
         ice_gather *g = &a->gather[i];
         if (!g->active || !g->send) continue;
         floe_stun_builder b;
-        floe_stun_builder_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, g->tid);
+        floe_stun_builder_init(&b, buf, cap, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, g->txn.tid);
         floe_stun_add_fingerprint(&b);
         int rc = floe_stun_builder_finish(&b, len);
         if (rc != FLOE_OK) return rc;
@@ -174,9 +174,10 @@ int ice_gather_next_send(floe_ice_agent *a, uint8_t *buf, size_t cap, size_t *le
 floe_time_ns ice_gather_deadline(const floe_ice_agent *a) {
     floe_time_ns d = FLOE_TIME_NEVER;
     bool free_slot = false;
-    for (unsigned i = 0; i < ICE_GATHER_SLOTS; i++) {
+    for (unsigned i = 0; i < a->n_gather; i++) {
         if (a->gather[i].active)
-            d = ice_min_time(d, floe_stun_txn_deadline(&a->gather[i].txn));
+            d = ice_min_time(
+                d, ice_txn_deadline(a, &a->gather[i].txn, FLOE_ICE_GATHER_RC, FLOE_ICE_GATHER_RM));
         else
             free_slot = true;
     }

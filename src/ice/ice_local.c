@@ -124,7 +124,9 @@ uint32_t ice_base_prflx_priority(const floe_ice_agent *a, unsigned base) {
 /* ---- candidates ------------------------------------------------------------------- */
 
 static const floe_addr *server_addr(const floe_ice_agent *a, unsigned server) {
-    if (server < FLOE_ICE_MAX_STUN_SERVERS) return &a->cfg.stun_servers[server];
+    static const floe_addr unset; /* a STUN server slot the config left empty */
+    if (server < FLOE_ICE_MAX_STUN_SERVERS)
+        return server < a->cfg.n_stun_servers ? &a->cfg.stun_servers[server] : &unset;
     if (server - ICE_SERVER_RELAY0 < ICE_MAX_RELAY_SERVERS)
         return &a->relay_servers[server - ICE_SERVER_RELAY0];
     return NULL;
@@ -187,7 +189,6 @@ int ice_local_add(floe_ice_agent *a, floe_ice_cand_type type, unsigned base, con
     memset(l, 0, sizeof *l);
     l->addr = *addr;
     l->prio = prio;
-    l->local_pref = b->local_pref;
     l->used = 1;
     l->type = (uint8_t)type;
     l->stream = b->stream;
@@ -298,10 +299,10 @@ void ice_local_export(const floe_ice_agent *a, const ice_lcand *l, floe_ice_cand
     out->priority = l->prio;
     put_decimal(out->foundation, sizeof out->foundation, (unsigned)l->fid + 1);
     out->addr = l->addr;
-    out->local_pref = l->local_pref;
     out->related.family = FLOE_AF_NONE;
     if (l->base < a->n_bases) {
         const ice_base *b = &a->bases[l->base];
+        out->local_pref = b->local_pref; /* what the candidate was given when added */
         if (l->type == FLOE_ICE_CAND_SRFLX || l->type == FLOE_ICE_CAND_PRFLX)
             out->related = b->addr;
         else if (l->type == FLOE_ICE_CAND_RELAY)

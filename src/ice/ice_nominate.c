@@ -95,8 +95,8 @@ void ice_nom_on_fail(floe_ice_agent *a, unsigned i, floe_time_ns now) {
 void ice_nom_reset(floe_ice_agent *a) {
     for (unsigned s = 0; s < a->n_streams; s++) {
         a->streams[s].cl_state = ICE_CL_RUNNING;
-        for (unsigned k = 0; k < FLOE_ICE_MAX_COMPONENTS; k++) {
-            ice_comp *c = &a->streams[s].comp[k];
+        for (unsigned k = 1; k <= a->streams[s].n_comp; k++) {
+            ice_comp *c = ice_comp_of(a, s, k);
             c->sel_pair = ICE_NONE;
             c->nominating = ICE_NONE;
             c->sel_current = 0;
@@ -152,31 +152,38 @@ static void maybe_nominate(floe_ice_agent *a, unsigned s, unsigned comp, floe_ti
     ice_sched_trigger(a, (unsigned)best);
 }
 
+/* A queued triggered check that will go out: one on a pair that already succeeded is
+ * dropped unless it nominates (ice_check_start), so it keeps nothing alive. */
+static bool will_check(const ice_pair *p) {
+    if (!(p->flags & ICE_PF_TRIGGERED)) return false;
+    return p->state != FLOE_ICE_PAIR_SUCCEEDED || (p->flags & ICE_PF_NOMINATE);
+}
+
 /* Controlled side: until when a component with valid pairs waits for a nomination. */
 static floe_time_ns nomination_due(const ice_comp *c) {
     return c->valid_since == FLOE_TIME_NEVER ? FLOE_TIME_NEVER
                                              : c->valid_since + FLOE_ICE_CONTROLLED_WAIT;
 }
 
-/* Dead, with the reason: no pair can succeed any more, or (controlled) valid pairs but no
- * nomination within FLOE_ICE_CONTROLLED_WAIT. */
-static const char *component_dead(const floe_ice_agent *a, unsigned s, unsigned comp,
-                                  floe_time_ns now) {
-    const ice_comp *c = &a->streams[s].comp[comp - 1];
-    if (c->sel_current || c->failed || c->nominating != ICE_NONE) return NULL;
+/* Dead, with the reason (ICE_REASON_*, NONE while alive): no pair can succeed any more,
+ * or (controlled) valid pairs but no nomination within FLOE_ICE_CONTROLLED_WAIT. */
+static unsigned component_dead(const floe_ice_agent *a, unsigned s, unsigned comp,
+                               floe_time_ns now) {
+    const ice_comp *c = ice_comp_get(a, s, comp);
+    if (c->sel_current || c->failed || c->nominating != ICE_NONE) return ICE_REASON_NONE;
     bool any = false, unnominated = false;
     for (unsigned i = 0; i < a->n_pairs; i++) {
         const ice_pair *p = &a->pairs[i];
         if (p->stream != s || p->comp != comp) continue;
         any = true;
-        if (pending(p) || (p->flags & ICE_PF_TRIGGERED)) return NULL;
+        if (pending(p) || will_check(p)) return ICE_REASON_NONE;
         if ((p->flags & ICE_PF_VALID) && p->state == FLOE_ICE_PAIR_SUCCEEDED) {
-            if (a->controlling || now < nomination_due(c)) return NULL;
+            if (a->controlling || now < nomination_due(c)) return ICE_REASON_NONE;
             unnominated = true;
         }
     }
-    if (unnominated) return ice_reason_no_nomination(s, comp);
-    return any || now >= a->start_time + no_pair_grace() ? ice_reason_no_pair(s, comp) : NULL;
+    if (unnominated) return ICE_REASON_NO_NOMINATION;
+    return any || now >= a->start_time + no_pair_grace() ? ICE_REASON_NO_PAIR : ICE_REASON_NONE;
 }
 
 void ice_nom_tick(floe_ice_agent *a, floe_time_ns now) {
@@ -186,11 +193,11 @@ void ice_nom_tick(floe_ice_agent *a, floe_time_ns now) {
         ice_stream *st = &a->streams[s];
         bool done = true;
         for (unsigned comp = 1; comp <= st->n_comp; comp++) {
-            ice_comp *c = &st->comp[comp - 1];
+            ice_comp *c = ice_comp_of(a, s, comp);
             if (controlling_nominates(a)) maybe_nominate(a, s, comp, now);
             if (!c->sel_current) done = false;
-            const char *dead = a->cfg.lite ? NULL : component_dead(a, s, comp, now);
-            if (dead) {
+            unsigned dead = a->cfg.lite ? ICE_REASON_NONE : component_dead(a, s, comp, now);
+            if (dead != ICE_REASON_NONE) {
                 c->failed = 1;
                 st->cl_state = ICE_CL_FAILED;
                 if (a->state == FLOE_ICE_AGENT_CHECKING) {
@@ -214,13 +221,16 @@ floe_time_ns ice_nom_deadline(const floe_ice_agent *a) {
     floe_time_ns d = FLOE_TIME_NEVER;
     for (unsigned s = 0; s < a->n_streams; s++) {
         for (unsigned comp = 1; comp <= a->streams[s].n_comp; comp++) {
-            const ice_comp *c = &a->streams[s].comp[comp - 1];
+            const ice_comp *c = ice_comp_get(a, s, comp);
             if (c->sel_current || c->failed) continue;
             bool any = false;
             for (unsigned i = 0; i < a->n_pairs && !any; i++)
                 any = a->pairs[i].stream == s && a->pairs[i].comp == comp;
             if (!any && !a->cfg.lite) d = ice_min_time(d, a->start_time + no_pair_grace());
-            if (!a->controlling && !a->cfg.lite) d = ice_min_time(d, nomination_due(c));
+            /* Once due, the component fails at the tick that ends its last pending pair;
+             * a due time in the past would make the loop spin until then. */
+            if (!a->controlling && !a->cfg.lite && nomination_due(c) > a->now)
+                d = ice_min_time(d, nomination_due(c));
             if (controlling_nominates(a) && c->nominating == ICE_NONE &&
                 ice_sched_stream_ready(a, s) && best_valid(a, s, comp) >= 0)
                 d = ice_min_time(d, c->nominate_by);

@@ -1,12 +1,15 @@
 /* Private to src/ice: the agent's data and the functions its files share.
  *
  * The agent is one allocation: this struct followed by arrays sized from the config
- * (streams, bases, local and remote candidates, pairs). Items refer to each other by
- * index, never by pointer, so the whole agent can be copied or inspected freely.
+ * (streams, components, bases, local and remote candidates, pairs, the check-transaction
+ * pool, STUN servers, preferred interfaces; docs/adr/0008 gives the sizes). Items refer
+ * to each other by index, never by pointer, so the whole agent can be copied or inspected
+ * freely.
  *
  * Who owns what:
  *   ice_agent.c      composition: lifetime, the five-step loop, restart, ICE-lite
  *   ice_event.c      the bounded event queue
+ *   ice_txn.c        compact STUN transactions and the pool of check transactions
  *   ice_local.c      bases and local candidates: preferences, foundations, pruning
  *   ice_gather.c     server-reflexive gathering transactions
  *   ice_remote.c     remote credentials and candidates, peer-reflexive remotes
@@ -32,8 +35,9 @@
 #define ICE_NONE 0xffffu /* "no pair" in 16-bit pair references */
 #define ICE_NO 0xffu     /* "none" in 8-bit references (base, candidate, server) */
 
-#define ICE_GATHER_SLOTS 4 /* server-reflexive transactions in flight at once */
-#define ICE_RESP_SLOTS 8   /* responses waiting for next_send */
+#define ICE_GATHER_SLOTS 4 /* server-reflexive transactions in flight at once (if any server) */
+#define ICE_RESP_SLOTS 4   /* responses waiting for next_send (drained every loop) */
+#define ICE_TXN_SPARE 2    /* check-transaction slots beyond one per pair (ice_txn.c) */
 #define ICE_MAX_RELAY_SERVERS 4
 /* The server index of a candidate: 0..3 a STUN server, 4..7 a TURN server. */
 #define ICE_SERVER_RELAY0 FLOE_ICE_MAX_STUN_SERVERS
@@ -55,28 +59,58 @@ typedef struct ice_base {
 } ice_base;
 
 /* A local candidate. The foundation is a small number (printed in decimal); the related
- * address is the base's (srflx, prflx) or the base's mapped address (relay). */
+ * address is the base's (srflx, prflx) or the base's mapped address (relay); the local
+ * preference is the base's. */
 typedef struct ice_lcand {
     floe_addr addr;
     uint32_t prio;
-    uint16_t local_pref;
-    uint8_t used;
-    uint8_t type; /* floe_ice_cand_type */
-    uint8_t stream, comp;
+    unsigned used : 1;
+    unsigned type : 2; /* floe_ice_cand_type */
+    unsigned stream : 3;
+    unsigned comp : 2;
     uint8_t base;
     uint8_t server; /* STUN/TURN server index, or ICE_NO */
     uint8_t fid;    /* foundation number */
 } ice_lcand;
 
 /* A remote candidate. fid is the index of the first remote candidate with the same
- * foundation string, so that pair foundations compare as two small numbers. */
+ * foundation string, so that pair foundations compare as two small numbers. The
+ * foundation has no terminating NUL when it is FLOE_ICE_FOUNDATION_MAX long. */
 typedef struct ice_rcand {
     floe_addr addr;
     uint32_t prio;
     uint8_t type, stream, comp;
     uint8_t fid;
-    char foundation[FLOE_ICE_FOUNDATION_MAX + 1];
+    char foundation[FLOE_ICE_FOUNDATION_MAX];
 } ice_rcand;
+
+/* ---- transactions ------------------------------------------------------------------- */
+
+/* A STUN transaction (floe_stun_txn, RFC 8489 §6.2.1) and its ID, stored small: the
+ * owner knows the schedule (Rc, Rm), the RTO is MAX(FLOE_ICE_RTO_MIN, Ta x rto_n), and
+ * the next deadline follows from the start, the RTO and the copies sent. ice_txn_tick
+ * runs the real floe_stun_txn on it, so the timing is the STUN module's to the
+ * nanosecond. */
+typedef struct ice_txn {
+    floe_time_ns started;
+    uint8_t tid[FLOE_STUN_TID_LEN];
+    uint16_t rto_n;
+    uint8_t state; /* floe_stun_txn_state */
+    uint8_t sends; /* requests sent so far */
+} ice_txn;
+
+/* A slot of the check-transaction pool. Only checks whose answer still counts hold one:
+ * a pair's running check (its `slot`), and the check a triggered check replaced, whose
+ * late answer is still accepted (§7.3.1.4). A pair has at most one of each. Who holds a
+ * slot is in txn_owner[slot]: ICE_OWNER_FREE, or the pair index, with ICE_OWNER_OLD for
+ * a replaced check. */
+typedef struct ice_check_txn {
+    ice_txn txn;
+    floe_time_ns last_send; /* the latest copy of the request */
+} ice_check_txn;
+
+#define ICE_OWNER_FREE 0xffffu
+#define ICE_OWNER_OLD 0x8000u /* pair indices stay below FLOE_ICE_MAX_PAIRS_LIMIT */
 
 /* ---- pairs -------------------------------------------------------------------------- */
 
@@ -90,28 +124,28 @@ enum ice_pair_flag {
     ICE_PF_NOMINATE = 1u << 6,  /* the next check carries USE-CANDIDATE (controlling) */
     ICE_PF_NOM_LATER = 1u << 7, /* controlled: USE-CANDIDATE arrived before success */
     ICE_PF_AS_CTRL = 1u << 8,   /* the running check said ICE-CONTROLLING */
-    ICE_PF_TXN = 1u << 9,       /* tid belongs to a check whose answer still counts */
-    ICE_PF_OLD_TXN = 1u << 10,  /* old_tid: a check replaced by a triggered one, whose
-                                   answer still counts (§7.3.1.4) */
+    ICE_PF_TXN = 1u << 9,       /* it holds a current slot: a check whose answer still
+                                   counts (`slot`) */
+    ICE_PF_OLD_TXN = 1u << 10,  /* it holds an old slot: a check replaced by a triggered
+                                   one, whose answer still counts (§7.3.1.4) */
     ICE_PF_OLD_CTRL = 1u << 11, /* ... and it said ICE-CONTROLLING */
     ICE_PF_ASYM = 1u << 12,     /* failed on an answer from elsewhere (§7.2.5.2.1): the
                                    peer's checks do not revive it (ice_answer.c) */
+    ICE_PF_MARK = 1u << 15,     /* scratch mark (renumbering the triggered queue) */
 };
 
+/* 24 bytes: what a pair needs while it is idle. A check's transaction lives in the pool
+ * (ice_check_txn) only while it runs. */
 typedef struct ice_pair {
     uint64_t prio;
-    floe_stun_txn txn;
-    floe_time_ns last_send;   /* the latest copy of the request */
-    uint32_t rtt_us;          /* RTT of the check that made it succeed (0 = unknown) */
-    uint16_t valid;           /* the valid pair its check produced, or ICE_NONE */
-    uint32_t trig_seq;        /* order on the triggered-check queue */
-    uint16_t flags;           /* enum ice_pair_flag */
-    floe_time_ns old_started; /* when the replaced check started */
-    uint8_t tid[FLOE_STUN_TID_LEN];
-    uint8_t old_tid[FLOE_STUN_TID_LEN];
+    uint32_t rtt_us;       /* RTT of the check that made it succeed (0 = unknown) */
+    uint16_t trig_seq;     /* order on the triggered-check queue */
+    uint16_t flags;        /* enum ice_pair_flag */
+    uint16_t valid;        /* the valid pair its check produced, or ICE_NONE */
     uint8_t local, remote; /* candidate indices */
     uint8_t stream, comp;
     uint8_t state; /* floe_ice_pair_state */
+    uint8_t slot;  /* its current check's pool slot, or ICE_NO */
 } ice_pair;
 
 /* ---- streams and components --------------------------------------------------------- */
@@ -119,62 +153,76 @@ typedef struct ice_pair {
 enum { ICE_CL_RUNNING = 0, ICE_CL_COMPLETED, ICE_CL_FAILED }; /* RFC 8445 §6.1.2.1 */
 
 typedef struct ice_comp {
+    floe_time_ns valid_since;  /* first valid pair of this generation, or NEVER */
+    floe_time_ns nominate_by;  /* nominate the best valid pair by then, or NEVER */
+    floe_time_ns consent_ok;   /* the last authenticated success response */
+    floe_time_ns consent_next; /* next consent request */
+    floe_time_ns keepalive_next;
+    ice_txn consent_txn; /* and its ID */
     /* The selected pair. It survives an ICE restart (§9) until a new one replaces it, so
      * it is kept by value, not as a pair index. */
     ice_lcand sel_local;
     ice_rcand sel_remote;
-    uint16_t sel_pair;   /* its index among the current pairs, or ICE_NONE */
-    uint16_t nominating; /* controlling: the pair whose USE-CANDIDATE check is out */
-    uint8_t has_sel;     /* a pair is selected (maybe from before a restart) */
-    uint8_t sel_current; /* ... and it was selected since the last restart */
-    uint8_t failed;
-    uint8_t consent_lost;
-    uint8_t consent_send;     /* a consent request copy is owed to next_send */
-    uint8_t keepalive_send;   /* a Binding indication is owed */
-    floe_time_ns valid_since; /* first valid pair of this generation, or NEVER */
-    floe_time_ns nominate_by; /* nominate the best valid pair by then, or NEVER */
-    floe_stun_txn consent_txn;
-    uint8_t consent_tid[FLOE_STUN_TID_LEN];
-    floe_time_ns consent_ok;   /* the last authenticated success response */
-    floe_time_ns consent_next; /* next consent request */
-    floe_time_ns keepalive_next;
+    uint16_t sel_pair;        /* its index among the current pairs, or ICE_NONE */
+    uint16_t nominating;      /* controlling: the pair whose USE-CANDIDATE check is out */
+    unsigned has_sel : 1;     /* a pair is selected (maybe from before a restart) */
+    unsigned sel_current : 1; /* ... and it was selected since the last restart */
+    unsigned failed : 1;
+    unsigned consent_lost : 1;
+    unsigned consent_send : 1;   /* a consent request copy is owed to next_send */
+    unsigned keepalive_send : 1; /* a Binding indication is owed */
 } ice_comp;
 
 typedef struct ice_stream {
     uint8_t n_comp;
+    uint8_t comp0;    /* its first component in floe_ice_agent.comps */
     uint8_t cl_state; /* ICE_CL_* */
     uint8_t has_rcred;
     uint16_t rkey_len;
     char rufrag[FLOE_ICE_REMOTE_CRED_MAX + 1];
     uint8_t rkey[FLOE_ICE_REMOTE_CRED_MAX]; /* the short-term key from the remote password */
-    ice_comp comp[FLOE_ICE_MAX_COMPONENTS];
 } ice_stream;
 
-/* ---- transactions and queues -------------------------------------------------------- */
+/* ---- queues ------------------------------------------------------------------------- */
 
 typedef struct ice_gather {
-    floe_stun_txn txn;
-    uint8_t tid[FLOE_STUN_TID_LEN];
+    ice_txn txn;
     uint8_t active, send, base, server;
 } ice_gather;
+
+#define ICE_RESP_AUTH 0x08u /* ice_resp.info: add MESSAGE-INTEGRITY (authenticated request) */
 
 typedef struct ice_resp {
     floe_addr to;
     uint8_t tid[FLOE_STUN_TID_LEN];
     uint16_t code; /* 0: success response */
     uint16_t unknown[4];
-    uint8_t base, n_unknown;
-    uint8_t auth; /* add MESSAGE-INTEGRITY (the request was authenticated) */
+    uint8_t base;
+    uint8_t info; /* bits 0-2: how many unknown attributes; ICE_RESP_AUTH */
 } ice_resp;
 
+/* FAILED reasons: static sentences chosen by (reason, stream, component). */
+enum { ICE_REASON_NONE = 0, ICE_REASON_NO_PAIR, ICE_REASON_CONSENT, ICE_REASON_NO_NOMINATION };
+
+/* An event as the agent's files report it (ice_ev_push stores it in 12 bytes). */
 typedef struct ice_ev {
     floe_time_ns at;
-    const char *reason;
     uint16_t pair;
     uint8_t type, stream, comp, state;
-    uint8_t flag;  /* ROLE_CHANGED: controlling */
-    uint8_t local; /* CANDIDATE: the local candidate */
+    uint8_t flag;   /* ROLE_CHANGED: controlling */
+    uint8_t local;  /* CANDIDATE: the local candidate */
+    uint8_t reason; /* FAILED: ICE_REASON_* */
 } ice_ev;
+
+/* A queued event: the time in two halves (4-byte alignment), the pair or candidate index,
+ * and the small fields packed (type 4 bits, reason 2, flag 1; stream 3, component 2,
+ * pair state 3). */
+typedef struct ice_ev_slot {
+    uint32_t at_lo, at_hi;
+    uint16_t item;
+    uint8_t kind;
+    uint8_t where;
+} ice_ev_slot;
 
 /* What became of a received STUN message. */
 typedef enum ice_rx {
@@ -185,50 +233,69 @@ typedef enum ice_rx {
 
 /* ---- the agent ---------------------------------------------------------------------- */
 
+/* What the agent keeps of floe_ice_config after floe_ice_agent_new (the rest went into
+ * the fields and sizes of the agent). The server and interface lists are copied into the
+ * agent's allocation, as long as the config's. */
+typedef struct ice_cfg {
+    floe_addr *stun_servers;
+    char (*prefer_ifaces)[FLOE_ICE_IFNAME_MAX];
+    int (*rand)(void *ctx, void *buf, size_t len);
+    void *rand_ctx;
+    floe_ice_pacer *pacer;
+    floe_time_ns keepalive;
+    uint8_t n_stun_servers;
+    uint8_t n_prefer_ifaces;
+    bool lite;
+    bool consent;
+    bool gather_link_local;
+} ice_cfg;
+
 struct floe_ice_agent {
-    floe_ice_config cfg;
-    floe_ice_agent_state state;
+    ice_cfg cfg;
+    floe_ice_stats stats;
     floe_time_ns ta;
-    bool controlling;
-    bool remote_lite;
-    bool gathering; /* server-reflexive transactions remain */
-    bool started;   /* start() ran in this generation */
     uint64_t tiebreaker;
-    char ufrag[FLOE_ICE_UFRAG_LEN + 1];
-    char pwd[FLOE_ICE_PWD_LEN + 1];
     floe_time_ns start_time;
     floe_time_ns now; /* the latest time the application gave (for calls without one) */
 
     /* own pacing (Ta); the shared pacer, if any, is cfg.pacer */
     floe_time_ns pace_last;
     uint64_t pace_started;
-    unsigned rr; /* round-robin position over checklists */
-    uint32_t trig_seq;
-
-    uint16_t max_pairs, max_local, max_remote, max_bases;
-    uint16_t n_pairs, n_remote, n_local, n_bases; /* n_local: slots in use or freed */
-    uint16_t prflx_seq;                           /* names peer-reflexive remote foundations */
-    unsigned n_streams;
 
     ice_stream *streams;
+    ice_comp *comps; /* the components of all streams (ice_comp_of) */
     ice_base *bases;
     ice_lcand *local;
     ice_rcand *remote;
     ice_pair *pairs;
+    ice_check_txn *txns; /* the check-transaction pool (n_txns slots) ... */
+    uint16_t *txn_owner; /* ... and who holds each slot (ICE_OWNER_*) */
+    ice_gather *gather;  /* n_gather server-reflexive transactions */
 
-    floe_addr relay_servers[ICE_MAX_RELAY_SERVERS];
-    uint8_t n_relay_servers;
-
-    ice_gather gather[ICE_GATHER_SLOTS];
+    floe_ice_agent_state state;
+    uint16_t max_pairs, max_local, max_remote, max_bases;
+    uint16_t n_pairs, n_remote, n_local, n_bases; /* n_local: slots in use or freed */
+    uint16_t prflx_seq;                           /* names peer-reflexive remote foundations */
+    uint16_t trig_seq;
     uint16_t gather_cursor; /* next (base, server) combination to ask */
-
-    ice_resp resp[ICE_RESP_SLOTS];
+    uint8_t n_streams;
+    uint8_t n_txns;
+    uint8_t n_gather;
+    uint8_t rr; /* round-robin position over checklists */
+    bool controlling;
+    bool remote_lite;
+    bool gathering;   /* server-reflexive transactions remain */
+    bool started;     /* start() ran in this generation */
+    bool txn_blocked; /* a check is waiting for a free pool slot (counted once) */
+    char ufrag[FLOE_ICE_UFRAG_LEN + 1];
+    char pwd[FLOE_ICE_PWD_LEN + 1];
+    uint8_t n_relay_servers;
     uint8_t resp_head, resp_count;
-
-    ice_ev ev[FLOE_ICE_MAX_EVENTS];
     uint8_t ev_head, ev_count;
 
-    floe_ice_stats stats;
+    floe_addr relay_servers[ICE_MAX_RELAY_SERVERS];
+    ice_resp resp[ICE_RESP_SLOTS];
+    ice_ev_slot ev[FLOE_ICE_MAX_EVENTS];
 };
 
 /* ---- ice_agent.c -------------------------------------------------------------------- */
@@ -243,12 +310,57 @@ void ice_agent_step(floe_ice_agent *a, ice_agent_event ev);
 void ice_ev_push(floe_ice_agent *a, const ice_ev *e);
 void ice_ev_simple(floe_ice_agent *a, floe_ice_event_type type, unsigned stream, unsigned comp,
                    floe_time_ns now);
-void ice_ev_failed(floe_ice_agent *a, const char *reason, unsigned stream, unsigned comp,
+/* FAILED with an ICE_REASON_* for (stream, comp). */
+void ice_ev_failed(floe_ice_agent *a, unsigned reason, unsigned stream, unsigned comp,
                    floe_time_ns now);
 /* Static sentences naming a stream and component. */
 const char *ice_reason_no_pair(unsigned stream, unsigned comp);
 const char *ice_reason_consent(unsigned stream, unsigned comp);
 const char *ice_reason_no_nomination(unsigned stream, unsigned comp);
+
+/* ---- ice_txn.c ---------------------------------------------------------------------- */
+
+/* The RTO of a transaction: MAX(FLOE_ICE_RTO_MIN, Ta x rto_n). */
+floe_time_ns ice_txn_rto(const floe_ice_agent *a, unsigned rto_n);
+/* Starts t at now (the caller sends the first request now); t->tid is the caller's. */
+void ice_txn_start(ice_txn *t, floe_time_ns now, unsigned rto_n);
+/* floe_stun_txn_tick with the schedule rc requests, a last wait of rm RTOs. */
+floe_stun_txn_action ice_txn_tick(const floe_ice_agent *a, ice_txn *t, unsigned rc, unsigned rm,
+                                  floe_time_ns now);
+floe_time_ns ice_txn_deadline(const floe_ice_agent *a, const ice_txn *t, unsigned rc, unsigned rm);
+void ice_txn_on_response(ice_txn *t);
+void ice_txn_cancel(ice_txn *t);
+
+/* The check-transaction pool. The running check of pair i, or NULL. */
+ice_check_txn *ice_txn_current(floe_ice_agent *a, unsigned i);
+/* The replaced check of pair i whose answer still counts, or NULL. */
+ice_check_txn *ice_txn_old(floe_ice_agent *a, unsigned i);
+/* Frees pair i's current slot (its check is over) and clears ICE_PF_TXN. */
+void ice_txn_end_current(floe_ice_agent *a, unsigned i);
+/* Frees pair i's old slot and clears ICE_PF_OLD_TXN. */
+void ice_txn_end_old(floe_ice_agent *a, unsigned i);
+/* Frees every slot of pair i (the pair goes away). */
+void ice_txn_forget_pair(floe_ice_agent *a, unsigned i);
+/* Pair i's running check becomes its replaced one (whose answer still counts); the
+ * check it replaced before, if any, no longer counts. */
+void ice_txn_make_old(floe_ice_agent *a, unsigned i);
+/* Slot k becomes pair i's running check. */
+void ice_txn_hold(floe_ice_agent *a, unsigned k, unsigned i);
+/* Does slot k hold a running (not replaced) check? */
+bool ice_txn_running(const floe_ice_agent *a, unsigned k);
+/* The slot whose transaction ID is tid (its pair, and whether it is a replaced check),
+ * or -1. */
+int ice_txn_find(const floe_ice_agent *a, const uint8_t tid[FLOE_STUN_TID_LEN], unsigned *pair,
+                 bool *old);
+/* Can a new check get a slot (a free one, or one only kept for a late answer)? */
+bool ice_txn_available(const floe_ice_agent *a);
+/* A slot for a new check: a free one, else the oldest kept only for a late answer (that
+ * answer will not count any more: stats.cap_checks). -1 when every slot runs a check. */
+int ice_txn_take(floe_ice_agent *a);
+/* Empties the pool (creation, restart). */
+void ice_txn_reset(floe_ice_agent *a);
+/* The pool and the pairs agree (slots, owners, flags): for tests and fuzzers. */
+bool ice_txn_consistent(const floe_ice_agent *a);
 
 /* ---- ice_local.c -------------------------------------------------------------------- */
 
@@ -326,8 +438,9 @@ void ice_pair_step(floe_ice_agent *a, unsigned i, ice_pair_event ev, floe_time_n
 bool ice_pacer_ready(const floe_ice_agent *a, floe_time_ns now);
 floe_time_ns ice_pacer_next(const floe_ice_agent *a);
 void ice_pacer_take(floe_ice_agent *a, floe_time_ns now);
-/* RTO for a new check (§14.3). */
+/* RTO for a new check (§14.3): ice_txn_rto of ice_check_rto_n. */
 floe_time_ns ice_check_rto(const floe_ice_agent *a);
+unsigned ice_check_rto_n(const floe_ice_agent *a);
 /* Puts pair i on its checklist's triggered-check queue. */
 void ice_sched_trigger(floe_ice_agent *a, unsigned i);
 /* Retransmissions and timeouts of the running checks. */
@@ -399,7 +512,11 @@ static inline floe_time_ns ice_min_time(floe_time_ns x, floe_time_ns y) {
     return x < y ? x : y;
 }
 static inline ice_comp *ice_comp_of(floe_ice_agent *a, unsigned stream, unsigned comp) {
-    return &a->streams[stream].comp[comp - 1];
+    return &a->comps[a->streams[stream].comp0 + comp - 1];
+}
+static inline const ice_comp *ice_comp_get(const floe_ice_agent *a, unsigned stream,
+                                           unsigned comp) {
+    return &a->comps[a->streams[stream].comp0 + comp - 1];
 }
 
 #endif

@@ -49,7 +49,8 @@ int ice_remote_find(const floe_ice_agent *a, unsigned stream, unsigned comp,
 static void refresh_fids(floe_ice_agent *a) {
     for (unsigned i = 0; i < a->n_remote; i++) {
         unsigned j = 0;
-        while (strcmp(a->remote[j].foundation, a->remote[i].foundation) != 0)
+        while (strncmp(a->remote[j].foundation, a->remote[i].foundation, FLOE_ICE_FOUNDATION_MAX) !=
+               0)
             j++;
         a->remote[i].fid = (uint8_t)j;
     }
@@ -88,8 +89,7 @@ int floe_ice_agent_add_remote_candidate(floe_ice_agent *a, unsigned stream,
     r.type = (uint8_t)c->type;
     r.stream = (uint8_t)stream;
     r.comp = c->component;
-    memcpy(r.foundation, c->foundation, flen);
-    r.foundation[flen] = '\0';
+    memcpy(r.foundation, c->foundation, flen); /* NUL-padded by the memset when shorter */
 
     int i = ice_remote_find(a, stream, c->component, &c->addr);
     if (i >= 0) {
@@ -138,7 +138,7 @@ void ice_remote_export(const ice_rcand *r, floe_ice_cand *out) {
     out->transport = FLOE_TRANSPORT_UDP;
     out->component = r->comp;
     out->priority = r->prio;
-    memcpy(out->foundation, r->foundation, sizeof out->foundation);
+    memcpy(out->foundation, r->foundation, sizeof r->foundation); /* out's NUL: memset */
     out->addr = r->addr;
     out->related.family = FLOE_AF_NONE;
     out->local_pref = (uint16_t)((r->prio >> 8) & 0xffff);

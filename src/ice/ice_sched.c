@@ -4,7 +4,10 @@
  *
  * Pacing: the agent's own Ta, and, when the config names a shared floe_ice_pacer, that
  * pacer's spacing too (RFC 8445 §14.2's 5 ms over all agents). Server-reflexive requests
- * take pacing slots as well. Retransmissions are not paced: they follow their RTO. */
+ * take pacing slots as well. Retransmissions are not paced: they follow their RTO.
+ *
+ * A new check also needs a slot of the check-transaction pool (ice_txn.c). When every
+ * slot runs a check, the next one waits, without taking the pacer, until a check ends. */
 #include <string.h>
 
 #include "floe/err.h"
@@ -39,21 +42,45 @@ void ice_pacer_take(floe_ice_agent *a, floe_time_ns now) {
 /* RFC 8445 §14.3 asks for MAX(500 ms, Ta x N x (Waiting + In-Progress)); floe leaves out
  * N (which the RFC allows: "MAY calculate the RTO using other mechanisms"), so that the
  * retransmissions of all running checks together stay near one per Ta. */
-floe_time_ns ice_check_rto(const floe_ice_agent *a) {
+unsigned ice_check_rto_n(const floe_ice_agent *a) {
     unsigned n = 0;
     for (unsigned i = 0; i < a->n_pairs; i++)
         if (a->pairs[i].state == FLOE_ICE_PAIR_WAITING ||
             a->pairs[i].state == FLOE_ICE_PAIR_IN_PROGRESS)
             n++;
-    floe_time_ns rto = a->ta * n;
-    return rto > FLOE_ICE_RTO_MIN ? rto : FLOE_ICE_RTO_MIN;
+    return n;
+}
+
+floe_time_ns ice_check_rto(const floe_ice_agent *a) {
+    return ice_txn_rto(a, ice_check_rto_n(a));
 }
 
 /* ---- the queues ------------------------------------------------------------------- */
 
+/* Numbers the queued pairs 0, 1, ... in their order, before the 16-bit counter runs out
+ * (it then starts again after them; a queue holds at most max_pairs <= 1000 pairs). */
+static void renumber_triggered(floe_ice_agent *a) {
+    uint16_t k = 0;
+    for (;;) {
+        int first = -1;
+        for (unsigned i = 0; i < a->n_pairs; i++) {
+            const ice_pair *p = &a->pairs[i];
+            if (!(p->flags & ICE_PF_TRIGGERED) || (p->flags & ICE_PF_MARK)) continue;
+            if (first < 0 || p->trig_seq < a->pairs[first].trig_seq) first = (int)i;
+        }
+        if (first < 0) break;
+        a->pairs[first].trig_seq = k++;
+        a->pairs[first].flags |= ICE_PF_MARK;
+    }
+    for (unsigned i = 0; i < a->n_pairs; i++)
+        a->pairs[i].flags &= (uint16_t)~ICE_PF_MARK;
+    a->trig_seq = k;
+}
+
 void ice_sched_trigger(floe_ice_agent *a, unsigned i) {
     ice_pair *p = &a->pairs[i];
     if (p->flags & ICE_PF_TRIGGERED) return;
+    if (a->trig_seq == UINT16_MAX) renumber_triggered(a);
     p->flags |= ICE_PF_TRIGGERED;
     p->trig_seq = a->trig_seq++;
     a->stats.triggered_checks++;
@@ -74,7 +101,7 @@ static int first_triggered(const floe_ice_agent *a, unsigned stream) {
     for (unsigned i = 0; i < a->n_pairs; i++) {
         const ice_pair *p = &a->pairs[i];
         if (p->stream != stream || !(p->flags & ICE_PF_TRIGGERED)) continue;
-        if (best < 0 || (int32_t)(p->trig_seq - a->pairs[best].trig_seq) < 0) best = (int)i;
+        if (best < 0 || p->trig_seq < a->pairs[best].trig_seq) best = (int)i;
     }
     return best;
 }
@@ -130,7 +157,7 @@ static int pick(floe_ice_agent *a, floe_time_ns now) {
             i = best_waiting(a, s);
         }
         if (i >= 0) {
-            a->rr = s + 1;
+            a->rr = (uint8_t)(s + 1);
             return i;
         }
     }
@@ -142,8 +169,10 @@ static int pick(floe_ice_agent *a, floe_time_ns now) {
 void ice_sched_timers(floe_ice_agent *a, floe_time_ns now) {
     for (unsigned i = 0; i < a->n_pairs; i++) {
         ice_pair *p = &a->pairs[i];
-        while (p->txn.state == FLOE_STUN_TXN_WAITING) {
-            floe_stun_txn_action act = floe_stun_txn_tick(&p->txn, now);
+        ice_check_txn *t = ice_txn_current(a, i);
+        while (t && t->txn.state == FLOE_STUN_TXN_WAITING) {
+            floe_stun_txn_action act =
+                ice_txn_tick(a, &t->txn, FLOE_ICE_CHECK_RC, FLOE_ICE_CHECK_RM, now);
             if (act == FLOE_STUN_TXN_NONE) break;
             if (act == FLOE_STUN_TXN_SEND) {
                 p->flags |= ICE_PF_SEND; /* late ticks fold several copies into one */
@@ -155,8 +184,24 @@ void ice_sched_timers(floe_ice_agent *a, floe_time_ns now) {
     }
 }
 
+static bool any_work(const floe_ice_agent *a) {
+    for (unsigned s = 0; s < a->n_streams; s++)
+        if (stream_has_work(a, s)) return true;
+    return false;
+}
+
 void ice_sched_pace(floe_ice_agent *a, floe_time_ns now) {
     if (!ice_pacer_ready(a, now)) return;
+    /* Every check slot runs a check (FLOE_ICE_MAX_CHECKS): the next check waits for one
+     * to end (answer or timeout), counted once per wait. */
+    if (!ice_txn_available(a)) {
+        if (!a->txn_blocked && any_work(a)) {
+            a->txn_blocked = true;
+            a->stats.cap_checks++;
+        }
+        return;
+    }
+    a->txn_blocked = false;
     int i = pick(a, now);
     if (i < 0) return;
     ice_pacer_take(a, now);
@@ -165,13 +210,13 @@ void ice_sched_pace(floe_ice_agent *a, floe_time_ns now) {
 
 floe_time_ns ice_sched_deadline(const floe_ice_agent *a) {
     floe_time_ns d = FLOE_TIME_NEVER;
-    for (unsigned i = 0; i < a->n_pairs; i++)
-        d = ice_min_time(d, floe_stun_txn_deadline(&a->pairs[i].txn));
-    for (unsigned s = 0; s < a->n_streams; s++) {
-        if (stream_has_work(a, s)) {
-            d = ice_min_time(d, ice_pacer_next(a));
-            break;
-        }
-    }
+    for (unsigned k = 0; k < a->n_txns; k++)
+        if (ice_txn_running(a, k))
+            d = ice_min_time(
+                d, ice_txn_deadline(a, &a->txns[k].txn, FLOE_ICE_CHECK_RC, FLOE_ICE_CHECK_RM));
+    /* A new check is due at the pacer's time; when it finds no slot it waits (counted
+     * then) for a check to end, whose deadline is above. */
+    if ((!a->txn_blocked || ice_txn_available(a)) && any_work(a))
+        d = ice_min_time(d, ice_pacer_next(a));
     return d;
 }

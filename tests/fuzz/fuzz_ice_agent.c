@@ -95,6 +95,7 @@ static void invariants(const world *w) {
             abort();
         if (p->valid != ICE_NONE && p->valid >= a->n_pairs) abort();
     }
+    if (!ice_txn_consistent(a)) abort(); /* transaction slots and their owners agree */
 }
 
 static void drain(world *w) {
