@@ -12,7 +12,8 @@
 # Runs (A controlling with --count, B controlled with --echo), each checked like the
 # loopback test (tests/lib/common.bash ft_ice_check_pair): both ready, the same pair on
 # both sides, A's local address on A's veth and B's on B's, every datagram echoed:
-#   floe -> libnice over both families at once, libnice -> floe over IPv6,
+#   floe -> libnice over both families at once, floe -> libnice and libnice -> floe over
+#   IPv4 and over IPv6,
 #   floe -> floe over IPv4 with two components, floe -> libnice on --local-addr.
 set -euo pipefail
 # shellcheck source=../lib/common.bash
@@ -113,6 +114,10 @@ v6_a="^\\[$V6_A\\]:"
 v6_b="^\\[$V6_B\\]:"
 
 run_pair floe-libnice-dual floe libnice "$any_a" "$any_b"
+# both roles in both families
+run_pair floe-libnice-v4 floe libnice "$v4_a" "$v4_b" --ipv4
+run_pair floe-libnice-v6 floe libnice "$v6_a" "$v6_b" --ipv6
+run_pair libnice-floe-v4 libnice floe "$v4_a" "$v4_b" --ipv4
 run_pair libnice-floe-v6 libnice floe "$v6_a" "$v6_b" --ipv6
 run_pair floe-floe-v4-rtcp floe floe "$v4_a" "$v4_b" --ipv4 --components 2
 run_pair floe-libnice-addr floe libnice "$v4_a" "$v4_b" --local-addr "$V4_A" "$V4_B"
