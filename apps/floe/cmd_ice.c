@@ -73,8 +73,11 @@ static const char help_text[] =
     "  --components 1|2         components of the media stream (2: RTP and RTCP).\n"
     "  --lite                   act as an ICE-lite agent (RFC 8445 section 2.5): host\n"
     "                           candidates, no checks of its own, always controlled.\n"
-    "  --ta MS                  pacing of checks (Ta, RFC 8445 section 14.2; default 50,\n"
-    "                           at least 5).\n"
+    "  --ta MS                  pacing of checks (Ta, RFC 8445 section 14.2): 5 to 1000,\n"
+    "                           default 50. Announced in the SDP as a=ice-pacing when\n"
+    "                           not 50; both peers then use the larger of the two\n"
+    "                           values, a peer that announces none counting as 50\n"
+    "                           (RFC 8839 section 5.5).\n"
     "  --timeout SEC            give up after SEC seconds in all (default 30).\n"
     "  --count N --size B       once ICE completes, send N datagrams of B bytes (12 to\n"
     "                           1400, default 172) on component 1 and count their\n"
@@ -94,7 +97,8 @@ static const char help_text[] =
     "  On stdout, e.g.:\n"
     "    ready after 61.8 ms: component 1 host 127.0.0.1:40001 -> host 127.0.0.1:40002\n"
     "  With --json, one line with the keys peer (\"floe\"), state (\"ready\" or \"failed\"),\n"
-    "  role (after any role conflict), lite, components, gathering_ms,\n"
+    "  role (after any role conflict), lite, components, ta_ms (the Ta the checks ran\n"
+    "  with, after negotiation), gathering_ms,\n"
     "  remote_sdp_read_ms, selected_pair_ms (milliseconds since the start, null when not\n"
     "  reached), selected (per component: component, local and remote, each {type,\n"
     "  addr}), local_candidates, remote_candidates, checks_sent, datagrams_sent,\n"
@@ -319,9 +323,11 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
             size_set = true;
         } else if (opt_value(argc, argv, &i, "--ta", &v)) {
             unsigned ta;
-            if (!v || !parse_uint(v, FLOE_ICE_TA_MIN / FLOE_NS_PER_MS, 10000, &ta))
-                return floe_usage_error(SUB, "--ta needs milliseconds, %llu to 10000",
-                                        (unsigned long long)(FLOE_ICE_TA_MIN / FLOE_NS_PER_MS));
+            if (!v || !parse_uint(v, FLOE_ICE_TA_MIN / FLOE_NS_PER_MS,
+                                  FLOE_ICE_TA_MAX / FLOE_NS_PER_MS, &ta))
+                return floe_usage_error(SUB, "--ta needs milliseconds, %llu to %llu",
+                                        (unsigned long long)(FLOE_ICE_TA_MIN / FLOE_NS_PER_MS),
+                                        (unsigned long long)(FLOE_ICE_TA_MAX / FLOE_NS_PER_MS));
             o->ta = FLOE_MS(ta);
         } else if (opt_value(argc, argv, &i, "--timeout", &v)) {
             if (!v) return floe_usage_error(SUB, "--timeout needs a number of seconds");
@@ -611,6 +617,12 @@ static bool try_remote_sdp(peer *p) {
     progress(p, "read the remote SDP %s: ufrag %s, %zu candidate(s)%s%s", p->o.remote_sdp,
              info.ufrag, info.candidates, info.lite ? ", ice-lite peer" : "",
              info.skipped ? " (some skipped, see above)" : "");
+    if (info.peer_pacing_ms)
+        progress(p, "  check pacing: Ta %u ms (the peer's a=ice-pacing: %u ms)", info.ta_ms,
+                 info.peer_pacing_ms);
+    else
+        progress(p, "  check pacing: Ta %u ms (no a=ice-pacing from the peer: 50 ms for it)",
+                 info.ta_ms);
     for (size_t i = 0; i < info.n_notes; i++)
         progress(p, "  %s", info.notes[i]);
     int rc = floe_ice_agent_start(p->agent, floe_rt_now());
@@ -909,10 +921,13 @@ static void print_json(const peer *p, bool ok) {
     memset(&st, 0, sizeof st);
     if (p->agent) floe_ice_agent_get_stats(p->agent, &st);
     bool controlling = p->agent ? floe_ice_agent_is_controlling(p->agent) : p->o.controlling;
+    floe_time_ns ta = p->agent  ? floe_ice_agent_pacing(p->agent)
+                      : p->o.ta ? p->o.ta
+                                : FLOE_ICE_TA_DEFAULT;
     printf("{\"peer\":\"floe\",\"state\":\"%s\",\"role\":\"%s\",\"lite\":%s,"
-           "\"components\":%u",
+           "\"components\":%u,\"ta_ms\":%g",
            ok ? "ready" : "failed", controlling ? "controlling" : "controlled",
-           p->o.lite ? "true" : "false", p->o.components);
+           p->o.lite ? "true" : "false", p->o.components, (double)ta / (double)FLOE_NS_PER_MS);
     json_ms(p, "gathering_ms", p->gathered, p->t_gathered);
     json_ms(p, "remote_sdp_read_ms", p->remote_read, p->t_remote);
     json_ms(p, "selected_pair_ms", p->ready, p->t_ready);

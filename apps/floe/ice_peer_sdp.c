@@ -71,6 +71,8 @@ int ice_peer_sdp_apply(floe_ice_agent *a, const char *text, size_t len, unsigned
     snprintf(info->ufrag, sizeof info->ufrag, "%s", work.ice.ufrag);
     info->lite = got.lite;
     info->candidates = got.candidates;
+    info->ta_ms = got.pacing_ms;
+    info->peer_pacing_ms = work.ice.pacing_ms;
     if (got.mismatch)
         note(info, "the default destination (c=/m=) is none of the candidates (RFC 8839 "
                    "section 4.2.5); going on with the candidates");

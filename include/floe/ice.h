@@ -63,6 +63,7 @@ extern "C" {
 
 #define FLOE_ICE_TA_DEFAULT FLOE_MS(50)     /* RFC 8445 §14.2: Ta, check pacing */
 #define FLOE_ICE_TA_MIN FLOE_MS(5)          /* RFC 8445 §14.2: Ta lower bound */
+#define FLOE_ICE_TA_MAX FLOE_S(1)           /* floe: Ta upper bound (see set_pacing) */
 #define FLOE_ICE_RTO_MIN FLOE_MS(500)       /* RFC 8445 §14.3: check RTO floor */
 #define FLOE_ICE_TR_DEFAULT FLOE_S(15)      /* RFC 8445 §11: keepalive Tr */
 #define FLOE_ICE_CONSENT_INTERVAL FLOE_S(5) /* RFC 7675 §5.1: check every 5 s ... */
@@ -126,7 +127,8 @@ typedef struct floe_ice_config {
     bool lite;          /* act as an ICE-lite agent (RFC 8445 §2.5) */
     unsigned n_streams; /* 1..FLOE_ICE_MAX_STREAMS */
     unsigned components[FLOE_ICE_MAX_STREAMS]; /* 1 or 2 per stream (0 = 1) */
-    floe_time_ns ta;        /* 0 = FLOE_ICE_TA_DEFAULT; never below FLOE_ICE_TA_MIN */
+    floe_time_ns ta;        /* 0 = FLOE_ICE_TA_DEFAULT; kept within FLOE_ICE_TA_MIN..FLOE_ICE_TA_MAX
+                               (floe_ice_agent_set_pacing changes it before the checks start) */
     unsigned max_pairs;     /* 0 = FLOE_ICE_MAX_PAIRS_DEFAULT; at most FLOE_ICE_MAX_PAIRS_LIMIT */
     unsigned max_local;     /* 0 = FLOE_ICE_MAX_LOCAL (also the largest value) */
     unsigned max_remote;    /* 0 = FLOE_ICE_MAX_REMOTE (also the largest value) */
@@ -256,6 +258,26 @@ int floe_ice_agent_add_remote_candidate(floe_ice_agent *a, unsigned stream, cons
 /* The peer said it is an ICE-lite agent (a=ice-lite): we become controlling (with a
  * FLOE_ICE_EV_ROLE_CHANGED event if we were not) and do all the checks. */
 void floe_ice_agent_set_remote_lite(floe_ice_agent *a, bool lite);
+/* Check pacing, Ta (RFC 8445 §14.2): the agent starts a new transaction (a check, or a
+ * request to a STUN server while gathering) at most once per Ta. An agent that wants
+ * another Ta than the 50 ms default must propose it to the peer, and both then use the
+ * larger of the two proposals, a side that proposed none counting as 50 ms; in SDP the
+ * proposal is a=ice-pacing (RFC 8839 §5.5). The agent does not negotiate by itself:
+ * floe_ice_sdp_write announces its Ta and floe_ice_sdp_apply sets the negotiated one
+ * (floe/ice_sdp.h); other signalling calls set_pacing with the larger value itself.
+ *
+ * set_pacing sets Ta: 0 means FLOE_ICE_TA_DEFAULT; a value below FLOE_ICE_TA_MIN is raised
+ * to it and one above FLOE_ICE_TA_MAX lowered to it (floe's bound: a slower Ta would
+ * outlast the agent's own timers, e.g. FLOE_ICE_CONTROLLED_WAIT, and overflow the RTO
+ * arithmetic for the largest a=ice-pacing values). Allowed while the agent has not
+ * started checks in this ICE generation: from floe_ice_agent_new until
+ * floe_ice_agent_start, and again after floe_ice_agent_restart until the next start (a
+ * restart's offer/answer negotiates anew). Gathering may be under way: its next request
+ * already follows the new Ta. FLOE_ERR_STATE once started (Ta unchanged), FLOE_ERR_INVAL
+ * without an agent. floe_ice_agent_pacing returns the Ta in use (FLOE_ICE_TA_DEFAULT
+ * without an agent). */
+int floe_ice_agent_set_pacing(floe_ice_agent *a, floe_time_ns ta);
+floe_time_ns floe_ice_agent_pacing(const floe_ice_agent *a);
 /* Starts connectivity checks (after remote credentials and candidates are in): forms the
  * checklists and sets their initial states (RFC 8445 §6.1.2.6). Allowed once gathering
  * has begun (server-reflexive candidates still coming are fine); FLOE_ERR_STATE before

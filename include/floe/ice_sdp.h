@@ -7,8 +7,14 @@
  *
  * One media section carries one stream of the agent. The description written is complete
  * (v=, o=, s=, t=, one m= line whose port and c= are the default candidate of component
- * 1, a=rtcp for component 2's, a=ice-options:ice2, a=ice-ufrag, a=ice-pwd, one
- * a=candidate per local candidate, a=end-of-candidates, a=ice-lite for a lite agent).
+ * 1, a=rtcp for component 2's, a=ice-options:ice2, a=ice-pacing when the agent's Ta is
+ * not 50 ms, a=ice-ufrag, a=ice-pwd, one a=candidate per local candidate,
+ * a=end-of-candidates, a=ice-lite for a lite agent).
+ *
+ * Check pacing (RFC 8445 §14.2, RFC 8839 §5.5): the write announces the agent's Ta
+ * (floe_ice_agent_pacing) and the apply sets the larger of it and the peer's (a peer
+ * without a=ice-pacing counting as 50 ms) with floe_ice_agent_set_pacing, so two floe
+ * agents end up with the same Ta whichever order they write and apply in.
  *
  * Sans-IO like the rest of the core: no allocation, no randomness (the o= session id comes
  * from the caller), errors as a static sentence and an SDP line number in a
@@ -61,7 +67,11 @@ typedef struct floe_ice_sdp_desc {
 } floe_ice_sdp_desc;
 
 /* Writes the description of stream d->stream of a (after gathering) into out, NUL-
- * terminated, *len without the NUL. Candidates are listed best first, at most
+ * terminated, *len without the NUL. The agent's Ta goes into a session-level
+ * a=ice-pacing, in milliseconds rounded up, when it is not FLOE_ICE_TA_DEFAULT: RFC 8445
+ * §14.2 counts an agent that proposes nothing as 50 ms, so leaving the attribute out then
+ * says the same in fewer bytes (and keeps the description what it was before floe
+ * announced pacing). Candidates are listed best first, at most
  * FLOE_SDP_ICE_MAX_CANDIDATES (what a floe reader keeps); the default candidates are the
  * agent's (floe_ice_agent_default_candidate). Returns FLOE_OK, FLOE_ERR_NOT_FOUND (no
  * candidate yet, or none for component 1), FLOE_ERR_NOSPACE (out or the arena too small),
@@ -85,12 +95,21 @@ typedef struct floe_ice_sdp_applied {
     bool lite;          /* the peer is an ICE-lite agent (a=ice-lite) */
     bool mismatch;      /* the default destination is none of the candidates (§4.2.5);
                            ICE goes on with the candidates */
+    /* Check pacing: the Ta (ms) the agent uses after the call, the larger of its own and
+     * the peer's a=ice-pacing (absent: 50 ms; w->ice.pacing_ms has the peer's value), kept
+     * within FLOE_ICE_TA_MIN..FLOE_ICE_TA_MAX. When the agent had already started its
+     * checks (a description applied after floe_ice_agent_start), its Ta cannot change:
+     * pacing_ms is the Ta it keeps, and pacing_late is set if that is not the negotiated
+     * one. */
+    uint32_t pacing_ms;
+    bool pacing_late;
     uint8_t fate[FLOE_SDP_ICE_MAX_CANDIDATES]; /* floe_ice_sdp_fate of w->ice.cands[i] */
     int refused[FLOE_SDP_ICE_MAX_CANDIDATES];  /* the agent's error for REFUSED ones */
 } floe_ice_sdp_applied;
 
 /* Parses the peer's description and gives stream `stream` of a its credentials, its
- * ICE-lite flag (floe_ice_agent_set_remote_lite) and its candidates. The peer's ufrag
+ * ICE-lite flag (floe_ice_agent_set_remote_lite), the negotiated Ta
+ * (floe_ice_agent_set_pacing, see pacing_ms) and its candidates. The peer's ufrag
  * is then in w->ice.ufrag. Returns FLOE_OK, or with err->reason (and err->line when it
  * is about one line): FLOE_ERR_MALFORMED / FLOE_ERR_LIMIT from the parser,
  * FLOE_ERR_NOT_FOUND (no media section, none with ICE, no credentials, no usable

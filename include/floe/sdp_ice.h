@@ -42,8 +42,9 @@
  *   - a=candidate and a=remote-candidates are media-level only (§5.1, §5.2); at
  *     session level they are an error. a=ice-lite and a=ice-pacing are session-level
  *     only (§5.3, §5.5); at media level they are ignored;
- *   - ice-options merge session and media level; ice-pacing below 50 ms is kept as
- *     received (§5.5 says the agent then uses 50 ms; floe_sdp_ice_pacing() applies it).
+ *   - ice-options merge session and media level; a=ice-pacing is kept as received
+ *     (1*10DIGIT, §5.5; a value beyond 32 bits is read as UINT32_MAX, and 0 reads the same
+ *     as no attribute); floe_sdp_ice_pacing() turns both sides' values into the Ta to use.
  */
 #ifndef FLOE_SDP_ICE_H
 #define FLOE_SDP_ICE_H
@@ -67,7 +68,8 @@ extern "C" {
 #define FLOE_SDP_ICE_PWD_MAX 256              /* RFC 8839 §5.4 */
 #define FLOE_SDP_ICE_COMPONENT_MAX 256        /* RFC 8839 §5.1: component-id 1..256 */
 #define FLOE_SDP_ICE_PRIORITY_MAX 0x7fffffffu /* RFC 8839 §5.1: 1..2^31-1 */
-#define FLOE_SDP_ICE_PACING_DEFAULT 50        /* RFC 8839 §5.5: ms, also the floor */
+#define FLOE_SDP_ICE_PACING_DEFAULT 50        /* RFC 8839 §5.5: ms, for a side that sends none */
+#define FLOE_SDP_ICE_PACING_MIN 5             /* RFC 8445 §14.2: ms, no Ta below it */
 #define FLOE_SDP_ICE_DISCARD_PORT 9 /* RFC 8839 §4.2.5: 0.0.0.0/:: port 9 = no default yet */
 
 #define FLOE_SDP_ICE_MAX_CANDIDATES 32 /* a=candidate lines kept per media section */
@@ -122,7 +124,8 @@ typedef struct floe_sdp_ice_media {
     bool ice2;              /* ice-options has "ice2" (RFC 8839 §4.2.1.5): RFC 8445 peer */
     bool trickle;           /* ice-options has "trickle" (RFC 8840) */
     bool lite;              /* session-level a=ice-lite (RFC 8839 §5.3) */
-    uint32_t pacing_ms;     /* session-level a=ice-pacing as received; 0 when absent */
+    uint32_t pacing_ms;     /* session-level a=ice-pacing as received; 0 when absent (and
+                               for a=ice-pacing:0), UINT32_MAX for anything larger */
     bool end_of_candidates; /* a=end-of-candidates, session or media level (RFC 8840) */
     bool peer_mismatch;     /* the peer sent a=ice-mismatch: no ICE for this stream */
 
@@ -154,8 +157,11 @@ typedef struct floe_sdp_ice_media {
 int floe_sdp_ice_media_parse(const floe_sdp *sdp, size_t mi, floe_sdp_ice_media *out,
                              floe_sdp_ice_stats *stats, floe_sdp_error *err);
 
-/* The pacing an agent must use given both sides' a=ice-pacing values (0 = absent):
- * the larger one, never below FLOE_SDP_ICE_PACING_DEFAULT (RFC 8839 §5.5). */
+/* The Ta (ms) both agents use given their a=ice-pacing values (0 = absent): the larger
+ * of the two, a side without the attribute counting as FLOE_SDP_ICE_PACING_DEFAULT
+ * (RFC 8839 §5.5, RFC 8445 §14.2). So 50 ms is a floor only when a side sends none: two
+ * agents announcing 20 and 30 use 30. The result is never below FLOE_SDP_ICE_PACING_MIN
+ * (RFC 8445 §14.2: no agent paces faster than one transaction every 5 ms). */
 uint32_t floe_sdp_ice_pacing(uint32_t local_ms, uint32_t remote_ms);
 
 /* ---- writing ---------------------------------------------------------------------------- */
@@ -164,7 +170,7 @@ typedef struct floe_sdp_ice_session {
     bool lite;          /* a=ice-lite */
     bool ice2;          /* "ice2" in a=ice-options (an RFC 8445 agent MUST send it) */
     bool trickle;       /* "trickle" in a=ice-options */
-    uint32_t pacing_ms; /* a=ice-pacing; 0 = leave out */
+    uint32_t pacing_ms; /* a=ice-pacing (ms); 0 = leave out (the peer then assumes 50) */
 } floe_sdp_ice_session;
 
 /* Appends the session-level ICE attributes to s. FLOE_ERR_LIMIT when the attribute

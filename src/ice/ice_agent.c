@@ -136,6 +136,12 @@ void ice_agent_step(floe_ice_agent *a, ice_agent_event ev) {
 
 /* ---- lifetime --------------------------------------------------------------------- */
 
+/* cfg.ta and set_pacing: 0 is the default; RFC 8445 §14.2's floor, floe's ceiling. */
+static floe_time_ns ta_bound(floe_time_ns ta) {
+    if (ta == 0) return FLOE_ICE_TA_DEFAULT;
+    return ta < FLOE_ICE_TA_MIN ? FLOE_ICE_TA_MIN : ta > FLOE_ICE_TA_MAX ? FLOE_ICE_TA_MAX : ta;
+}
+
 int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg) {
     if (!out) return FLOE_ERR_INVAL;
     *out = NULL;
@@ -176,8 +182,7 @@ int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg) {
     a->n_txns = (uint8_t)lay.n_txns;
     ice_txn_reset(a);
     a->n_streams = (uint8_t)cfg->n_streams;
-    a->ta = cfg->ta ? cfg->ta : FLOE_ICE_TA_DEFAULT;
-    if (a->ta < FLOE_ICE_TA_MIN) a->ta = FLOE_ICE_TA_MIN;
+    a->ta = ta_bound(cfg->ta);
     a->controlling = cfg->controlling;
     a->state = FLOE_ICE_AGENT_NEW;
     unsigned comp0 = 0;
@@ -215,6 +220,19 @@ floe_ice_agent_state floe_ice_agent_get_state(const floe_ice_agent *a) {
 
 bool floe_ice_agent_is_controlling(const floe_ice_agent *a) {
     return a && a->controlling;
+}
+
+/* ---- pacing (RFC 8445 §14.2) -------------------------------------------------------- */
+
+int floe_ice_agent_set_pacing(floe_ice_agent *a, floe_time_ns ta) {
+    if (!a) return FLOE_ERR_INVAL;
+    if (a->started) return FLOE_ERR_STATE;
+    a->ta = ta_bound(ta);
+    return FLOE_OK;
+}
+
+floe_time_ns floe_ice_agent_pacing(const floe_ice_agent *a) {
+    return a ? a->ta : FLOE_ICE_TA_DEFAULT;
 }
 
 void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out) {

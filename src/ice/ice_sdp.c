@@ -7,6 +7,13 @@
 
 #include "floe/err.h"
 
+/* The agent's Ta as an a=ice-pacing value: whole milliseconds, rounded up so that the
+ * value announced is never faster than the agent's pacing. */
+static uint32_t ta_ms(const floe_ice_agent *a) {
+    floe_time_ns ta = floe_ice_agent_pacing(a);
+    return (uint32_t)((ta + FLOE_NS_PER_MS - 1) / FLOE_NS_PER_MS);
+}
+
 static int fail(floe_sdp_error *err, int line, const char *reason, int rc) {
     if (err) {
         err->line = line;
@@ -49,7 +56,12 @@ int floe_ice_sdp_write(const floe_ice_agent *a, const floe_ice_sdp_desc *d, floe
     int rc = floe_sdp_origin_set(sdp, NULL, sess_id, 1, &def_p[1]->addr, &ar);
     if (rc != FLOE_OK) return fail(err, 0, "cannot write o=", rc);
     sdp->name = floe_sdp_str_c(d->session_name ? d->session_name : "-");
-    floe_sdp_ice_session sess = {.lite = d->lite, .ice2 = true};
+    /* RFC 8445 §14.2: a Ta other than the default is proposed to the peer. */
+    floe_sdp_ice_session sess = {
+        .lite = d->lite,
+        .ice2 = true,
+        .pacing_ms = floe_ice_agent_pacing(a) == FLOE_ICE_TA_DEFAULT ? 0 : ta_ms(a),
+    };
     rc = floe_sdp_ice_session_write(sdp, &sess, &ar);
     if (rc != FLOE_OK) return fail(err, 0, "cannot write the session's ICE attributes", rc);
     floe_sdp_media *m = NULL;
@@ -115,6 +127,13 @@ int floe_ice_sdp_apply(floe_ice_agent *a, unsigned stream, unsigned components, 
     rc = floe_ice_agent_set_remote_credentials(a, stream, ice->ufrag, ice->pwd);
     if (rc != FLOE_OK) return fail(err, line, "the agent refused the credentials", rc);
     floe_ice_agent_set_remote_lite(a, ice->lite);
+    /* RFC 8839 §5.5, RFC 8445 §14.2: both agents use the larger Ta; ours is what
+     * floe_ice_sdp_write announced (or will). */
+    uint32_t ms = floe_sdp_ice_pacing(ta_ms(a), ice->pacing_ms);
+    if (ms > FLOE_ICE_TA_MAX / FLOE_NS_PER_MS) ms = (uint32_t)(FLOE_ICE_TA_MAX / FLOE_NS_PER_MS);
+    rc = floe_ice_agent_set_pacing(a, (floe_time_ns)ms * FLOE_NS_PER_MS);
+    out->pacing_ms = ta_ms(a);
+    out->pacing_late = rc == FLOE_ERR_STATE && out->pacing_ms != ms; /* started already */
     for (size_t i = 0; i < ice->n_cands; i++) {
         const floe_ice_cand *c = &ice->cands[i];
         if (c->component < 1 || c->component > components) {

@@ -236,11 +236,12 @@ static int session_attrs(ctx *c, const floe_sdp *s, floe_sdp_ice_media *out) {
             uint64_t v;
             if (have_pacing)
                 rc = fail(c, FLOE_ERR_MALFORMED, a->line, "a=ice-pacing repeated", C_ATTR);
-            else if (!a->value.p || !sdp_u64(a->value.p, a->value.len, 10, UINT32_MAX, &v))
+            else if (!a->value.p ||
+                     !sdp_u64(a->value.p, a->value.len, 10, UINT64_C(9999999999), &v))
                 rc = fail(c, FLOE_ERR_MALFORMED, a->line, "a=ice-pacing is not a number of ms",
                           C_ATTR);
-            else
-                out->pacing_ms = (uint32_t)v;
+            else /* pacing-value = 1*10DIGIT (RFC 8839 §5.5): every such value is valid */
+                out->pacing_ms = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
             have_pacing = true;
         }
         if (rc != FLOE_OK) return rc;
@@ -330,9 +331,16 @@ int floe_sdp_ice_media_parse(const floe_sdp *sdp, size_t mi, floe_sdp_ice_media 
     return FLOE_OK;
 }
 
+/* RFC 8445 §14.2: an agent that wants another Ta than 50 ms proposes it, both agents use
+ * the higher of the proposed values, and an agent that proposes none counts as 50 ms.
+ * RFC 8839 §5.5 carries the proposal in a=ice-pacing (absent: 50 ms) with the same
+ * larger-wins rule. Neither puts a 50 ms floor under two proposals; only §14.2's 5 ms
+ * bound on all of a process's transactions holds whatever the values. */
 uint32_t floe_sdp_ice_pacing(uint32_t local_ms, uint32_t remote_ms) {
+    if (local_ms == 0) local_ms = FLOE_SDP_ICE_PACING_DEFAULT;
+    if (remote_ms == 0) remote_ms = FLOE_SDP_ICE_PACING_DEFAULT;
     uint32_t v = local_ms > remote_ms ? local_ms : remote_ms;
-    return v < FLOE_SDP_ICE_PACING_DEFAULT ? FLOE_SDP_ICE_PACING_DEFAULT : v;
+    return v < FLOE_SDP_ICE_PACING_MIN ? FLOE_SDP_ICE_PACING_MIN : v;
 }
 
 /* relay > srflx > prflx > host: how likely a candidate is to work without ICE. */

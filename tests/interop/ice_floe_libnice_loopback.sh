@@ -87,6 +87,32 @@ run_pair floe-libnice-rtcp floe libnice 4 --components 2
 run_pair libnice-floe-rtcp libnice floe 4 --components 2
 run_pair libnice-floelite libnice floe 4 --lite
 
+# ---- check pacing: a=ice-pacing (RFC 8445 section 14.2, RFC 8839 section 5.5) ---------
+
+# ta_expect NAME SIDE WANT-MS ANNOUNCED: in run NAME, SIDE (a or b) reports ta_ms WANT-MS
+# in its JSON, and its SDP carries a=ice-pacing:ANNOUNCED ("" for none).
+ta_expect() {
+  local name=$1 side=$2 want=$3 announced=$4 d=$FT_TMP/$1 got line
+  got=$(ft_json "$d/$side.json" 'j["ta_ms"]')
+  [ "$got" = "$want" ] || ft_fail "$name: $side reports ta_ms $got, expected $want"
+  line=$(grep -o 'a=ice-pacing:[0-9]*' "$d/$side.sdp" || true)
+  [ "$line" = "${announced:+a=ice-pacing:$announced}" ] ||
+    ft_fail "$name: $side's SDP has '${line:-no a=ice-pacing}', expected '${announced:-none}'"
+}
+# floe announces --ta 20; libnice reads its SDP regardless, announces nothing (so counts as
+# 50 ms) and keeps its own timer: floe paces at 50 against it.
+run_pair floe-libnice-ta floe libnice 4 --ta 20
+ft_check "floe-libnice-ta: floe announced a=ice-pacing:20 and paced at 50 ms, libnice at its 20"
+ta_expect floe-libnice-ta a 50 20
+ta_expect floe-libnice-ta b 20 ""
+ft_ok "floe-libnice-ta: libnice took floe's SDP; floe ran with Ta 50 ms (libnice announces none)"
+# Two floe peers that both announce 20 use 20: no 50 ms floor between two proposals.
+run_pair floe-floe-ta floe floe 4 --ta 20
+ft_check "floe-floe-ta: both announced a=ice-pacing:20 and paced at 20 ms"
+ta_expect floe-floe-ta a 20 20
+ta_expect floe-floe-ta b 20 20
+ft_ok "floe-floe-ta: Ta 20 ms on both sides"
+
 # ---- on the wire: a second opinion from tshark ----------------------------------------
 
 # One more floe -> libnice run under dumpcap (all UDP on lo: the peers' ports are only known

@@ -23,8 +23,10 @@
  * and RFC 7675 consent freshness (ICE-TCP and UPnP off, --lite gives LITE_MODE), one
  * stream named "audio" (libnice matches the remote m= line's media against that name).
  * The peer speaks only what libnice's SDP functions speak: media-level a=ice-ufrag,
- * a=ice-pwd and a=candidate lines; a=ice-lite, a=ice-options, a=rtcp and
- * a=end-of-candidates are ignored by libnice when reading.
+ * a=ice-pwd and a=candidate lines; a=ice-lite, a=ice-options, a=ice-pacing, a=rtcp and
+ * a=end-of-candidates are ignored by libnice when reading (nice_agent_parse_remote_sdp
+ * looks at m=, a=ice-ufrag, a=ice-pwd and a=candidate only), and libnice writes no
+ * a=ice-pacing: a floe peer then counts it as 50 ms (RFC 8445 section 14.2).
  *
  * Output: one JSON line on stdout with --json (the keys of `floe ice --json`; checks_sent
  * is null, libnice does not count them), progress on stderr unless --quiet.
@@ -711,10 +713,14 @@ static void json_cand(const NiceCandidate *c) {
 }
 
 static void print_json(bool ok) {
+    /* libnice's own Ta (its stun-pacing-timer): it neither announces nor reads
+     * a=ice-pacing, so nothing is negotiated. */
+    guint ta = P.o.ta_ms;
+    if (P.agent) g_object_get(P.agent, "stun-pacing-timer", &ta, NULL);
     printf("{\"peer\":\"libnice\",\"state\":\"%s\",\"role\":\"%s\",\"lite\":%s,"
-           "\"components\":%u",
+           "\"components\":%u,\"ta_ms\":%u",
            ok ? "ready" : "failed", P.o.controlling ? "controlling" : "controlled",
-           P.o.lite ? "true" : "false", P.o.components);
+           P.o.lite ? "true" : "false", P.o.components, ta);
     json_ms("gathering_ms", P.gathered ? P.gathering_ms : -1);
     json_ms("remote_sdp_read_ms", P.remote_read ? P.remote_read_ms : -1);
     json_ms("selected_pair_ms", P.ready ? P.selected_ms : -1);

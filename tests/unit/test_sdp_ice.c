@@ -568,10 +568,30 @@ static void test_options_and_flags(void **state) {
     assert_true(ice.end_of_candidates);
     assert_int_equal(ice.pacing_ms, 0);
 
+    /* pacing-value = 1*10DIGIT (RFC 8839 §5.5): all ten-digit values are valid; beyond 32
+     * bits they read as UINT32_MAX. 0 reads as absent. */
+    parse_ok(HEAD CONN TIME "a=ice-pacing:4294967296" CRLF UFRAG PWD AUDIO HOST1, 0);
+    assert_int_equal(ice.pacing_ms, UINT32_MAX);
+    parse_ok(HEAD CONN TIME "a=ice-pacing:9999999999" CRLF UFRAG PWD AUDIO HOST1, 0);
+    assert_int_equal(ice.pacing_ms, UINT32_MAX);
+    parse_ok(HEAD CONN TIME "a=ice-pacing:0020" CRLF UFRAG PWD AUDIO HOST1, 0);
+    assert_int_equal(ice.pacing_ms, 20);
+    parse_ok(HEAD CONN TIME "a=ice-pacing:0" CRLF UFRAG PWD AUDIO HOST1, 0);
+    assert_int_equal(ice.pacing_ms, 0);
+
+    /* RFC 8445 §14.2, RFC 8839 §5.5: the larger proposal; a side without one counts as
+     * 50 ms; no 50 ms floor under two proposals; never below 5 ms. */
     assert_int_equal(floe_sdp_ice_pacing(0, 0), 50);
     assert_int_equal(floe_sdp_ice_pacing(40, 0), 50);
+    assert_int_equal(floe_sdp_ice_pacing(0, 40), 50);
+    assert_int_equal(floe_sdp_ice_pacing(0, 80), 80);
     assert_int_equal(floe_sdp_ice_pacing(20, 80), 80);
     assert_int_equal(floe_sdp_ice_pacing(100, 60), 100);
+    assert_int_equal(floe_sdp_ice_pacing(20, 30), 30);
+    assert_int_equal(floe_sdp_ice_pacing(20, 20), 20);
+    assert_int_equal(floe_sdp_ice_pacing(1, 2), FLOE_SDP_ICE_PACING_MIN);
+    assert_int_equal(floe_sdp_ice_pacing(5, 0), 50);
+    assert_int_equal(floe_sdp_ice_pacing(UINT32_MAX, 0), UINT32_MAX);
 
     static const struct {
         const char *t;
@@ -585,7 +605,9 @@ static void test_options_and_flags(void **state) {
         {HEAD CONN TIME "a=ice-options:ice2 " CRLF, 6, "a=ice-options tag is not 1*ice-char"},
         {HEAD CONN TIME "a=ice-options:ice-2" CRLF, 6, "a=ice-options tag is not 1*ice-char"},
         {HEAD CONN TIME "a=ice-pacing:fast" CRLF, 6, "a=ice-pacing is not a number of ms"},
-        {HEAD CONN TIME "a=ice-pacing:4294967296" CRLF, 6, "a=ice-pacing is not a number of ms"},
+        {HEAD CONN TIME "a=ice-pacing:12345678901" CRLF, 6, "a=ice-pacing is not a number of ms"},
+        {HEAD CONN TIME "a=ice-pacing:-5" CRLF, 6, "a=ice-pacing is not a number of ms"},
+        {HEAD CONN TIME "a=ice-pacing:50ms" CRLF, 6, "a=ice-pacing is not a number of ms"},
         {HEAD CONN TIME "a=ice-pacing" CRLF, 6, "a=ice-pacing is not a number of ms"},
         {HEAD CONN TIME "a=ice-pacing:50" CRLF "a=ice-pacing:60" CRLF, 7, "a=ice-pacing repeated"},
         {HEAD CONN TIME "a=ice-lite:yes" CRLF, 6, "a=ice-lite takes no value"},
