@@ -49,16 +49,6 @@ static void usage(FILE *f) {
             FLOE_ICE_MAX_PAIRS_LIMIT);
 }
 
-static bool parse_count(const char *s, unsigned lo, unsigned hi, unsigned *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s ? s : "", &end, 10);
-    if (!s || errno || end == s || *end || s[0] == '-' || s[0] == '+' || v < lo || v > hi)
-        return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 /* Builds one agent up to the point where its checks would start going out. */
 static int build_agent(const floe_ice_config *cfg, unsigned local, unsigned remote,
                        floe_ice_agent **out) {
@@ -103,28 +93,24 @@ int floe_bench_ice_memory(int argc, char **argv) {
     unsigned agents = DEFAULT_AGENTS, local = DEFAULT_CANDS, remote = DEFAULT_CANDS, pairs = 0;
     bool json = false;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *a = argv[i], *v = NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = true;
-        } else if (!strcmp(a, "--agents")) {
-            if (!parse_count(v, 1, MAX_AGENTS, &agents))
+        } else if (floe_cli_value(argc, argv, &i, "--agents", &v)) {
+            if (!floe_cli_uint(v, 1, MAX_AGENTS, &agents))
                 return floe_usage_error(SUB, "--agents wants 1..%u", MAX_AGENTS);
-            i++;
-        } else if (!strcmp(a, "--local")) {
-            if (!parse_count(v, 1, FLOE_ICE_MAX_BASES, &local))
+        } else if (floe_cli_value(argc, argv, &i, "--local", &v)) {
+            if (!floe_cli_uint(v, 1, FLOE_ICE_MAX_BASES, &local))
                 return floe_usage_error(SUB, "--local wants 1..%d", FLOE_ICE_MAX_BASES);
-            i++;
-        } else if (!strcmp(a, "--remote")) {
-            if (!parse_count(v, 1, FLOE_ICE_MAX_REMOTE, &remote))
+        } else if (floe_cli_value(argc, argv, &i, "--remote", &v)) {
+            if (!floe_cli_uint(v, 1, FLOE_ICE_MAX_REMOTE, &remote))
                 return floe_usage_error(SUB, "--remote wants 1..%d", FLOE_ICE_MAX_REMOTE);
-            i++;
-        } else if (!strcmp(a, "--pairs")) {
-            if (!parse_count(v, 1, FLOE_ICE_MAX_PAIRS_LIMIT, &pairs))
+        } else if (floe_cli_value(argc, argv, &i, "--pairs", &v)) {
+            if (!floe_cli_uint(v, 1, FLOE_ICE_MAX_PAIRS_LIMIT, &pairs))
                 return floe_usage_error(SUB, "--pairs wants 1..%d", FLOE_ICE_MAX_PAIRS_LIMIT);
-            i++;
         } else {
             return floe_usage_error(SUB, "unknown option '%s'", a);
         }

@@ -151,15 +151,6 @@ static void gen_usage(FILE *f) {
             GEN_DEFAULT_TIMEOUT_MS);
 }
 
-static bool parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out) {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < lo || v > hi) return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 static int gen_parse(gen *g, int argc, char **argv) {
     enum {
         O_DURATION = 256,
@@ -211,19 +202,19 @@ static int gen_parse(gen *g, int argc, char **argv) {
             break;
         }
         case O_SOCKETS:
-            if (!parse_uint(optarg, 1, GEN_MAX_SOCKETS, &g->n_socks))
+            if (!floe_cli_uint(optarg, 1, GEN_MAX_SOCKETS, &g->n_socks))
                 return floe_usage_error("bench stun", "--sockets wants 1..%u", GEN_MAX_SOCKETS);
             break;
         case O_WINDOW:
-            if (!parse_uint(optarg, 1, GEN_MAX_WINDOW, &g->window))
+            if (!floe_cli_uint(optarg, 1, GEN_MAX_WINDOW, &g->window))
                 return floe_usage_error("bench stun", "--window wants 1..%u", GEN_MAX_WINDOW);
             break;
         case O_BATCH:
-            if (!parse_uint(optarg, 1, GEN_MAX_BATCH, &g->batch))
+            if (!floe_cli_uint(optarg, 1, GEN_MAX_BATCH, &g->batch))
                 return floe_usage_error("bench stun", "--batch wants 1..%u", GEN_MAX_BATCH);
             break;
         case O_TIMEOUT:
-            if (!parse_uint(optarg, 1, GEN_MAX_TIMEOUT_MS, &g->timeout_ms))
+            if (!floe_cli_uint(optarg, 1, GEN_MAX_TIMEOUT_MS, &g->timeout_ms))
                 return floe_usage_error("bench stun", "--timeout wants 1..%u ms",
                                         GEN_MAX_TIMEOUT_MS);
             break;

@@ -3,6 +3,11 @@
 #ifndef FLOE_APP_CMD_H
 #define FLOE_APP_CMD_H
 
+#include <stdbool.h>
+
+#include "floe/addr.h"
+#include "floe/time.h"
+
 int floe_cmd_stun(int argc, char **argv);
 int floe_cmd_server(int argc, char **argv);
 int floe_cmd_bench(int argc, char **argv);
@@ -16,5 +21,32 @@ int floe_bench_ice_memory(int argc, char **argv);
 /* Prints "floe <sub>: <message>" on stderr (printf format) and returns 2: one clear line
  * for a usage error. */
 int floe_usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* ---- option helpers (cli.c) ---- */
+
+/* Matches "--name VALUE" and "--name=VALUE" at argv[*i]; returns true and sets *val (NULL
+ * when the value is missing), stepping *i over a separate value. */
+bool floe_cli_value(int argc, char **argv, int *i, const char *name, const char **val);
+
+/* --ipv4/-4 and --ipv6/-6, which exclude each other. False when arg is neither; else true
+ * with *rc 0 and *family set (FLOE_AF_INET4 or _INET6), or *rc 2 after the usage error of
+ * `sub` when the other family was asked for before. */
+bool floe_cli_family(const char *sub, const char *arg, int *family, int *rc);
+
+/* A decimal number from lo to hi, without sign; false for NULL or anything else. */
+bool floe_cli_uint(const char *s, unsigned long lo, unsigned long hi, unsigned *out);
+
+/* The value of --timeout: seconds, more than 0 and at most FLOE_CLI_TIMEOUT_MAX_S. Returns 0
+ * with *seconds set, or prints the usage error of `sub` and returns 2. */
+#define FLOE_CLI_TIMEOUT_MAX_S 3600.0
+int floe_cli_timeout(const char *sub, const char *v, double *seconds);
+/* Those seconds as nanoseconds, at least 1 ms. */
+floe_time_ns floe_cli_timeout_ns(double seconds);
+
+/* "IP:PORT" ("[IPv6]:PORT"), or "none" for an unset address. */
+typedef struct floe_cli_addr_text {
+    char s[FLOE_ADDR_STRLEN];
+} floe_cli_addr_text;
+floe_cli_addr_text floe_cli_addr(const floe_addr *a);
 
 #endif

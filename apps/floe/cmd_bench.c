@@ -114,15 +114,10 @@ static int bench_echo(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
         case O_LISTEN: listen = optarg; break;
-        case O_BATCH: {
-            char *end;
-            errno = 0;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (errno || end == optarg || *end || optarg[0] == '-' || v < 1 || v > ECHO_MAX_BATCH)
+        case O_BATCH:
+            if (!floe_cli_uint(optarg, 1, ECHO_MAX_BATCH, &batch))
                 return floe_usage_error("bench echo", "--batch wants 1..%u", ECHO_MAX_BATCH);
-            batch = (unsigned)v;
             break;
-        }
         case O_REMOTE: allow_remote = true; break;
         case O_QUIET: quiet = true; break;
         case 'h':

@@ -39,7 +39,6 @@
 #define BYE_COPIES 3             /* "BYE" goes out this many times (UDP may lose one) */
 #define ECHO_QUEUE 256           /* --echo: datagrams held until the pair is selected */
 #define TIMEOUT_DEFAULT_S 30.0
-#define TIMEOUT_MAX_S 3600.0
 
 static const char help_text[] =
     "usage: floe ice --role controlling|controlled --local-sdp FILE --remote-sdp FILE\n"
@@ -170,19 +169,6 @@ struct peer {
 
 /* ---- messages -------------------------------------------------------------------------------- */
 
-typedef struct addr_text {
-    char s[FLOE_ADDR_STRLEN];
-} addr_text;
-
-static addr_text fmt_addr(const floe_addr *a) {
-    addr_text t;
-    if (a->family == FLOE_AF_NONE)
-        snprintf(t.s, sizeof t.s, "none");
-    else
-        floe_addr_format(a, true, t.s, sizeof t.s);
-    return t;
-}
-
 static double ms_since(const peer *p, floe_time_ns t) {
     return (double)(t - p->t0) / 1e6;
 }
@@ -219,30 +205,6 @@ static void fail(peer *p, const char *fmt, ...) {
 
 /* ---- option parsing -------------------------------------------------------------------------- */
 
-/* Matches "--name VALUE" and "--name=VALUE"; returns true and sets *val (NULL when the value is
- * missing). */
-static bool opt_value(int argc, char **argv, int *i, const char *name, const char **val) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return false;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return true;
-    }
-    if (argv[*i][n] != '\0') return false;
-    *val = *i + 1 < argc ? argv[++*i] : NULL;
-    return true;
-}
-
-static bool parse_uint(const char *s, unsigned long lo, unsigned long hi, unsigned *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end != '\0' || s[0] == '-' || s[0] == '+' || v < lo || v > hi)
-        return false;
-    *out = (unsigned)v;
-    return true;
-}
-
 static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
     memset(o, 0, sizeof *o);
     o->components = 1;
@@ -251,6 +213,7 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
     bool size_set = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
+        int rc = 0;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             *help = true;
             return 0;
@@ -264,15 +227,9 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
             o->lite = true;
         } else if (!strcmp(a, "--echo")) {
             o->echo = true;
-        } else if (!strcmp(a, "--ipv4") || !strcmp(a, "-4")) {
-            if (o->family == FLOE_AF_INET6)
-                return floe_usage_error(SUB, "--ipv4 and --ipv6 exclude each other");
-            o->family = FLOE_AF_INET4;
-        } else if (!strcmp(a, "--ipv6") || !strcmp(a, "-6")) {
-            if (o->family == FLOE_AF_INET4)
-                return floe_usage_error(SUB, "--ipv4 and --ipv6 exclude each other");
-            o->family = FLOE_AF_INET6;
-        } else if (opt_value(argc, argv, &i, "--role", &v)) {
+        } else if (floe_cli_family(SUB, a, &o->family, &rc)) {
+            if (rc) return rc;
+        } else if (floe_cli_value(argc, argv, &i, "--role", &v)) {
             if (v && !strcmp(v, "controlling"))
                 o->controlling = true;
             else if (v && !strcmp(v, "controlled"))
@@ -280,13 +237,13 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
             else
                 return floe_usage_error(SUB, "--role needs controlling or controlled");
             o->role_set = true;
-        } else if (opt_value(argc, argv, &i, "--local-sdp", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--local-sdp", &v)) {
             if (!v || !*v) return floe_usage_error(SUB, "--local-sdp needs a file name");
             o->local_sdp = v;
-        } else if (opt_value(argc, argv, &i, "--remote-sdp", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--remote-sdp", &v)) {
             if (!v || !*v) return floe_usage_error(SUB, "--remote-sdp needs a file name");
             o->remote_sdp = v;
-        } else if (opt_value(argc, argv, &i, "--local-addr", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--local-addr", &v)) {
             if (!v) return floe_usage_error(SUB, "--local-addr needs an IP address");
             if (o->n_local == MAX_LOCAL_ADDRS)
                 return floe_usage_error(SUB, "at most %d --local-addr", MAX_LOCAL_ADDRS);
@@ -296,12 +253,12 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
                 return floe_usage_error(SUB, "bad --local-addr '%s' (an IP address of this host)",
                                         v);
             o->n_local++;
-        } else if (opt_value(argc, argv, &i, "--stun", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--stun", &v)) {
             if (!v || !*v) return floe_usage_error(SUB, "--stun needs HOST[:PORT]");
             if (o->n_stun == FLOE_ICE_MAX_STUN_SERVERS)
                 return floe_usage_error(SUB, "at most %d --stun", FLOE_ICE_MAX_STUN_SERVERS);
             o->stun[o->n_stun++] = v;
-        } else if (opt_value(argc, argv, &i, "--prefer-iface", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--prefer-iface", &v)) {
             if (!v || !*v || strlen(v) >= FLOE_ICE_IFNAME_MAX)
                 return floe_usage_error(SUB, "--prefer-iface needs an interface name (< %d bytes)",
                                         FLOE_ICE_IFNAME_MAX);
@@ -309,35 +266,28 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
                 return floe_usage_error(SUB, "at most %d --prefer-iface",
                                         FLOE_ICE_MAX_PREFER_IFACES);
             o->prefer[o->n_prefer++] = v;
-        } else if (opt_value(argc, argv, &i, "--components", &v)) {
-            if (!v || !parse_uint(v, 1, FLOE_ICE_MAX_COMPONENTS, &o->components))
+        } else if (floe_cli_value(argc, argv, &i, "--components", &v)) {
+            if (!v || !floe_cli_uint(v, 1, FLOE_ICE_MAX_COMPONENTS, &o->components))
                 return floe_usage_error(SUB, "--components needs 1 or 2");
-        } else if (opt_value(argc, argv, &i, "--count", &v)) {
-            if (!v || !parse_uint(v, 1, COUNT_MAX, &o->count))
+        } else if (floe_cli_value(argc, argv, &i, "--count", &v)) {
+            if (!v || !floe_cli_uint(v, 1, COUNT_MAX, &o->count))
                 return floe_usage_error(SUB, "--count needs a number of datagrams, 1 to %u",
                                         COUNT_MAX);
-        } else if (opt_value(argc, argv, &i, "--size", &v)) {
-            if (!v || !parse_uint(v, DATA_MIN, DATA_MAX, &o->size))
+        } else if (floe_cli_value(argc, argv, &i, "--size", &v)) {
+            if (!v || !floe_cli_uint(v, DATA_MIN, DATA_MAX, &o->size))
                 return floe_usage_error(SUB, "--size needs a number of bytes, %d to %d", DATA_MIN,
                                         DATA_MAX);
             size_set = true;
-        } else if (opt_value(argc, argv, &i, "--ta", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--ta", &v)) {
             unsigned ta;
-            if (!v || !parse_uint(v, FLOE_ICE_TA_MIN / FLOE_NS_PER_MS,
-                                  FLOE_ICE_TA_MAX / FLOE_NS_PER_MS, &ta))
+            if (!v || !floe_cli_uint(v, FLOE_ICE_TA_MIN / FLOE_NS_PER_MS,
+                                     FLOE_ICE_TA_MAX / FLOE_NS_PER_MS, &ta))
                 return floe_usage_error(SUB, "--ta needs milliseconds, %llu to %llu",
                                         (unsigned long long)(FLOE_ICE_TA_MIN / FLOE_NS_PER_MS),
                                         (unsigned long long)(FLOE_ICE_TA_MAX / FLOE_NS_PER_MS));
             o->ta = FLOE_MS(ta);
-        } else if (opt_value(argc, argv, &i, "--timeout", &v)) {
-            if (!v) return floe_usage_error(SUB, "--timeout needs a number of seconds");
-            char *end = NULL;
-            errno = 0;
-            double s = strtod(v, &end);
-            if (errno || end == v || *end != '\0' || !(s > 0.0) || s > TIMEOUT_MAX_S)
-                return floe_usage_error(
-                    SUB, "bad --timeout '%s' (seconds, more than 0, at most %g)", v, TIMEOUT_MAX_S);
-            o->timeout_s = s;
+        } else if (floe_cli_value(argc, argv, &i, "--timeout", &v)) {
+            if ((rc = floe_cli_timeout(SUB, v, &o->timeout_s)) != 0) return rc;
         } else if (a[0] == '-' && a[1] != '\0') {
             return floe_usage_error(SUB, "unknown option '%s'", a);
         } else {
@@ -360,12 +310,11 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
     for (size_t i = 0; i < o->n_local; i++)
         if (o->family != FLOE_AF_NONE && o->local_addrs[i].family != o->family)
             return floe_usage_error(SUB, "--local-addr %s is not of the family asked for",
-                                    fmt_addr(&o->local_addrs[i]).s);
+                                    floe_cli_addr(&o->local_addrs[i]).s);
     if (o->count && o->echo) return floe_usage_error(SUB, "--count and --echo exclude each other");
     if (size_set && !o->count) return floe_usage_error(SUB, "--size goes with --count");
     if (o->count && !size_set) o->size = 172; /* 20 ms of PCMU with its RTP header */
-    o->timeout = (floe_time_ns)(o->timeout_s * 1e9);
-    if (o->timeout < FLOE_MS(1)) o->timeout = FLOE_MS(1);
+    o->timeout = floe_cli_timeout_ns(o->timeout_s);
     return 0;
 }
 
@@ -437,7 +386,7 @@ static void on_readable(void *arg, int fd, uint32_t events) {
 static int open_host(peer *p, const floe_addr *ip, const char *ifname) {
     for (unsigned c = 1; c <= p->o.components; c++) {
         if (p->n_socks == FLOE_ICE_MAX_BASES) {
-            progress(p, "skipping %s: at most %d sockets", fmt_addr(ip).s, FLOE_ICE_MAX_BASES);
+            progress(p, "skipping %s: at most %d sockets", floe_cli_addr(ip).s, FLOE_ICE_MAX_BASES);
             return 0;
         }
         sock *s = &p->socks[p->n_socks];
@@ -448,13 +397,13 @@ static int open_host(peer *p, const floe_addr *ip, const char *ifname) {
         bind_at.port = 0;
         int rc = floe_rt_udp_open(&bind_at, 0, &s->fd, &s->local);
         if (rc != FLOE_OK) {
-            fail(p, "cannot open a udp socket on %s: %s", fmt_addr(ip).s, strerror(errno));
+            fail(p, "cannot open a udp socket on %s: %s", floe_cli_addr(ip).s, strerror(errno));
             return 1;
         }
         if (ifname) snprintf(s->ifname, sizeof s->ifname, "%s", ifname);
         rc = floe_ice_agent_add_host(p->agent, 0, c, &s->local, ifname, &s->base);
         if (rc != FLOE_OK) {
-            progress(p, "not using %s for component %u: %s", fmt_addr(&s->local).s, c,
+            progress(p, "not using %s for component %u: %s", floe_cli_addr(&s->local).s, c,
                      floe_strerror(rc));
             close(s->fd);
             if (rc == FLOE_ERR_LIMIT) return 0;
@@ -478,7 +427,7 @@ static int open_sockets(peer *p) {
             const floe_addr *ip = &p->o.local_addrs[i];
             bool known = floe_rt_ifaddr_find(ip, &e) == FLOE_OK;
             if (!known) {
-                fail(p, "--local-addr %s is not an address of this host", fmt_addr(ip).s);
+                fail(p, "--local-addr %s is not an address of this host", floe_cli_addr(ip).s);
                 return 1;
             }
             floe_addr at = *ip;
@@ -814,7 +763,7 @@ static void handle_event(peer *p, const floe_ice_event *ev) {
     case FLOE_ICE_EV_CANDIDATE:
         p->n_local_cands++;
         progress(p, "candidate %s %s component %u priority %lu",
-                 floe_ice_cand_type_name(ev->local.type), fmt_addr(&ev->local.addr).s,
+                 floe_ice_cand_type_name(ev->local.type), floe_cli_addr(&ev->local.addr).s,
                  ev->local.component, (unsigned long)ev->local.priority);
         break;
     case FLOE_ICE_EV_GATHERING_DONE:
@@ -838,8 +787,8 @@ static void handle_event(peer *p, const floe_ice_event *ev) {
             p->sel_remote[ev->component] = ev->remote;
         }
         progress(p, "selected component %u: %s %s -> %s %s", ev->component,
-                 floe_ice_cand_type_name(ev->local.type), fmt_addr(&ev->local.addr).s,
-                 floe_ice_cand_type_name(ev->remote.type), fmt_addr(&ev->remote.addr).s);
+                 floe_ice_cand_type_name(ev->local.type), floe_cli_addr(&ev->local.addr).s,
+                 floe_ice_cand_type_name(ev->remote.type), floe_cli_addr(&ev->remote.addr).s);
         if (p->o.echo) flush_echo_queue(p);
         break;
     case FLOE_ICE_EV_COMPLETED:
@@ -913,7 +862,7 @@ static void json_string(const char *s) {
 
 static void json_cand(const floe_ice_cand *c) {
     printf("{\"type\":\"%s\",\"addr\":\"%s\"}", floe_ice_cand_type_name(c->type),
-           fmt_addr(&c->addr).s);
+           floe_cli_addr(&c->addr).s);
 }
 
 static void print_json(const peer *p, bool ok) {
@@ -955,24 +904,11 @@ static void print_json(const peer *p, bool ok) {
     if (p->o.echo)
         printf(",\"bye\":%s,\"echo_dropped\":%llu", p->bye ? "true" : "false",
                (unsigned long long)p->echo_dropped);
-    printf(",\"ice\":{\"checks_sent\":%llu,\"checks_received\":%llu,\"responses_sent\":%llu,"
-           "\"errors_sent\":%llu,\"triggered_checks\":%llu,\"nominations\":%llu,"
-           "\"consent_checks\":%llu,\"keepalives_sent\":%llu,\"gather_requests\":%llu,"
-           "\"role_conflicts\":%llu,\"drop_malformed\":%llu,\"drop_integrity\":%llu,"
-           "\"drop_unknown_user\":%llu,\"drop_unmatched\":%llu,\"drop_unknown_base\":%llu,"
-           "\"cap_pairs\":%llu,\"cap_candidates\":%llu,\"cap_sends\":%llu,"
-           "\"events_dropped\":%llu,\"data_received\":%llu,\"send_dropped\":%llu}",
-           (unsigned long long)st.checks_sent, (unsigned long long)st.checks_received,
-           (unsigned long long)st.responses_sent, (unsigned long long)st.errors_sent,
-           (unsigned long long)st.triggered_checks, (unsigned long long)st.nominations,
-           (unsigned long long)st.consent_checks, (unsigned long long)st.keepalives_sent,
-           (unsigned long long)st.gather_requests, (unsigned long long)st.role_conflicts,
-           (unsigned long long)st.drop_malformed, (unsigned long long)st.drop_integrity,
-           (unsigned long long)st.drop_unknown_user, (unsigned long long)st.drop_unmatched,
-           (unsigned long long)st.drop_unknown_base, (unsigned long long)st.cap_pairs,
-           (unsigned long long)st.cap_candidates, (unsigned long long)st.cap_sends,
-           (unsigned long long)st.events_dropped, (unsigned long long)st.data_received,
-           (unsigned long long)p->send_dropped);
+    printf(",\"ice\":{");
+    for (size_t i = 0; i < FLOE_ICE_STAT_COUNT; i++)
+        printf("%s\"%s\":%llu", i ? "," : "", floe_ice_stat_name(i),
+               (unsigned long long)floe_ice_stat_value(&st, i));
+    printf(",\"send_dropped\":%llu}", (unsigned long long)p->send_dropped);
     if (!ok) {
         printf(",\"error\":");
         json_string(p->error[0] ? p->error : "failed");
@@ -986,9 +922,10 @@ static void print_text(const peer *p, bool ok) {
     for (unsigned c = 1; c <= p->o.components; c++)
         if (p->have_sel[c])
             printf("%s component %u %s %s -> %s %s", c > 1 ? ";" : "", c,
-                   floe_ice_cand_type_name(p->sel_local[c].type), fmt_addr(&p->sel_local[c].addr).s,
+                   floe_ice_cand_type_name(p->sel_local[c].type),
+                   floe_cli_addr(&p->sel_local[c].addr).s,
                    floe_ice_cand_type_name(p->sel_remote[c].type),
-                   fmt_addr(&p->sel_remote[c].addr).s);
+                   floe_cli_addr(&p->sel_remote[c].addr).s);
     printf("\n");
     if (p->o.count)
         printf("%u datagrams of %u bytes sent, %llu echoes received, %llu lost\n", p->o.count,

@@ -84,18 +84,6 @@ static const char help_text[] =
 
 /* ---- options ----------------------------------------------------------------------- */
 
-static bool opt_value(int argc, char **argv, int *i, const char *name, const char **val) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return false;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return true;
-    }
-    if (argv[*i][n] != '\0') return false;
-    *val = *i + 1 < argc ? argv[++*i] : NULL;
-    return true;
-}
-
 static bool parse_u64(const char *s, uint64_t *out) {
     if (!s || !*s || *s == '-' || *s == '+') return false;
     char *end;
@@ -180,15 +168,15 @@ static int cmd_run(int argc, char **argv) {
             o.stats = true;
         } else if (!strcmp(a, "--json")) {
             o.json = true;
-        } else if (opt_value(argc, argv, &i, "--seed", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--seed", &v)) {
             if (!parse_u64(v, &o.seed))
                 return floe_usage_error(SUB, "--seed needs a number (decimal or 0x hex)");
             o.seed_set = true;
-        } else if (opt_value(argc, argv, &i, "--until", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--until", &v)) {
             if (!v || floe_sim_parse_duration(v, &o.until) != FLOE_OK || o.until == 0 ||
                 o.until > FLOE_S(3600))
                 return floe_usage_error(SUB, "--until needs a time up to 3600s, such as 30s");
-        } else if (opt_value(argc, argv, &i, "--pcap", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--pcap", &v)) {
             if (!v || !*v) return floe_usage_error(SUB, "--pcap needs a file name");
             o.pcap = v;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -326,17 +314,17 @@ static int cmd_matrix(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = true;
-        } else if (opt_value(argc, argv, &i, "--loss", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--loss", &v)) {
             if (!v || (strcmp(v, "0") && strcmp(v, "10") && strcmp(v, "0%") && strcmp(v, "10%")))
                 return floe_usage_error(SUB, "--loss needs 0 or 10 (percent)");
             loss = v[0] == '1' ? 10 : 0;
-        } else if (opt_value(argc, argv, &i, "--seed", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--seed", &v)) {
             if (!parse_u64(v, &seed))
                 return floe_usage_error(SUB, "--seed needs a number (decimal or 0x hex)");
-        } else if (opt_value(argc, argv, &i, "--filter", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--filter", &v)) {
             if (!v || !*v) return floe_usage_error(SUB, "--filter needs a string");
             filter = v;
-        } else if (opt_value(argc, argv, &i, "--show", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--show", &v)) {
             if (!parse_u64(v, &u) || u == 0 || u > floe_sim_matrix_count())
                 return floe_usage_error(SUB, "--show needs a cell number, 1 to %zu",
                                         floe_sim_matrix_count());

@@ -26,7 +26,6 @@
 #define SUB "stun"
 #define MAX_ADDRS 8
 #define RX_SIZE 2048
-#define TIMEOUT_MAX_S 3600.0
 
 static const char help_text[] =
     "usage: floe stun [options] HOST[:PORT]\n"
@@ -106,19 +105,6 @@ static void errorf(const char *fmt, ...) {
     va_end(ap);
 }
 
-typedef struct addr_text {
-    char s[FLOE_ADDR_STRLEN];
-} addr_text;
-
-static addr_text fmt_addr(const floe_addr *a) {
-    addr_text t;
-    if (a->family == FLOE_AF_NONE)
-        snprintf(t.s, sizeof t.s, "none");
-    else
-        floe_addr_format(a, true, t.s, sizeof t.s);
-    return t;
-}
-
 static double ms(floe_time_ns ns) {
     return (double)ns / 1e6;
 }
@@ -146,20 +132,6 @@ static void host_part(const char *target, char *out, size_t cap) {
 
 /* ---- option parsing ----------------------------------------------------------------- */
 
-/* Matches "--name VALUE" and "--name=VALUE"; returns true and sets *val (NULL when the
- * value is missing). */
-static bool opt_value(int argc, char **argv, int *i, const char *name, const char **val) {
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0) return false;
-    if (argv[*i][n] == '=') {
-        *val = argv[*i] + n + 1;
-        return true;
-    }
-    if (argv[*i][n] != '\0') return false;
-    *val = *i + 1 < argc ? argv[++*i] : NULL;
-    return true;
-}
-
 static int parse_opts(int argc, char **argv, stun_opts *o, bool *help) {
     memset(o, 0, sizeof *o);
     o->transport = FLOE_TRANSPORT_UDP;
@@ -167,6 +139,7 @@ static int parse_opts(int argc, char **argv, stun_opts *o, bool *help) {
     const char *local_str = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
+        int rc = 0;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             *help = true;
             return 0;
@@ -176,15 +149,9 @@ static int parse_opts(int argc, char **argv, stun_opts *o, bool *help) {
             o->behavior = true;
         } else if (!strcmp(a, "--insecure")) {
             o->insecure = true;
-        } else if (!strcmp(a, "--ipv4") || !strcmp(a, "-4")) {
-            if (o->family == FLOE_AF_INET6)
-                return floe_usage_error(SUB, "--ipv4 and --ipv6 exclude each other");
-            o->family = FLOE_AF_INET4;
-        } else if (!strcmp(a, "--ipv6") || !strcmp(a, "-6")) {
-            if (o->family == FLOE_AF_INET4)
-                return floe_usage_error(SUB, "--ipv4 and --ipv6 exclude each other");
-            o->family = FLOE_AF_INET6;
-        } else if (opt_value(argc, argv, &i, "--transport", &v)) {
+        } else if (floe_cli_family(SUB, a, &o->family, &rc)) {
+            if (rc) return rc;
+        } else if (floe_cli_value(argc, argv, &i, "--transport", &v)) {
             if (!v) return floe_usage_error(SUB, "--transport needs udp, tcp or tls");
             if (!strcmp(v, "udp"))
                 o->transport = FLOE_TRANSPORT_UDP;
@@ -194,21 +161,15 @@ static int parse_opts(int argc, char **argv, stun_opts *o, bool *help) {
                 o->transport = FLOE_TRANSPORT_TLS;
             else
                 return floe_usage_error(SUB, "unknown transport '%s' (use udp, tcp or tls)", v);
-        } else if (opt_value(argc, argv, &i, "--timeout", &v)) {
-            if (!v) return floe_usage_error(SUB, "--timeout needs a number of seconds");
-            char *end = NULL;
-            errno = 0;
-            double s = strtod(v, &end);
-            if (errno || end == v || *end != '\0' || !(s > 0.0) || s > TIMEOUT_MAX_S)
-                return floe_usage_error(
-                    SUB, "bad --timeout '%s' (seconds, more than 0, at most %g)", v, TIMEOUT_MAX_S);
-            o->timeout = (floe_time_ns)(s * 1e9);
-            if (o->timeout < FLOE_MS(1)) o->timeout = FLOE_MS(1);
+        } else if (floe_cli_value(argc, argv, &i, "--timeout", &v)) {
+            double s;
+            if ((rc = floe_cli_timeout(SUB, v, &s)) != 0) return rc;
+            o->timeout = floe_cli_timeout_ns(s);
             o->timeout_set = true;
-        } else if (opt_value(argc, argv, &i, "--local", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--local", &v)) {
             if (!v) return floe_usage_error(SUB, "--local needs an IP or IP:PORT");
             local_str = v;
-        } else if (opt_value(argc, argv, &i, "--ca", &v)) {
+        } else if (floe_cli_value(argc, argv, &i, "--ca", &v)) {
             if (!v) return floe_usage_error(SUB, "--ca needs a PEM file");
             o->ca = v;
         } else if (a[0] == '-' && a[1] != '\0') {
@@ -309,7 +270,7 @@ static void probe_fail(probe *p, outcome out, const char *fmt, ...) {
 
 /* A socket error while talking to the server: refusal, or anything else. */
 static void probe_sock_error(probe *p, int e, const char *what) {
-    addr_text s = fmt_addr(&p->server);
+    floe_cli_addr_text s = floe_cli_addr(&p->server);
     if (e == ECONNREFUSED)
         probe_fail(p, OUT_REFUSED, "%s refused the connection over %s%s", s.s, p->tname,
                    p->o->transport == FLOE_TRANSPORT_UDP ? " (port unreachable)" : "");
@@ -367,7 +328,7 @@ static uint32_t stream_flush(probe *p) {
             floe_rt_tls_want want;
             int rc = floe_rt_tls_write(p->tls, p->outbuf, p->out_len, &want);
             if (rc < 0) {
-                probe_fail(p, OUT_FAILED, "TLS write to %s failed: %s", fmt_addr(&p->server).s,
+                probe_fail(p, OUT_FAILED, "TLS write to %s failed: %s", floe_cli_addr(&p->server).s,
                            floe_rt_tls_error(p->tls));
                 return 0;
             }
@@ -395,7 +356,7 @@ static void stream_deliver(probe *p) {
         if (rc == FLOE_ERR_TRUNCATED) return;
         if (rc != FLOE_OK || need > sizeof p->in) {
             probe_fail(p, OUT_FAILED, "%s sent something that is not STUN over %s",
-                       fmt_addr(&p->server).s, p->tname);
+                       floe_cli_addr(&p->server).s, p->tname);
             return;
         }
         if (p->in_len < need) return;
@@ -410,7 +371,7 @@ static uint32_t stream_read(probe *p) {
     while (p->out == OUT_RUNNING) {
         if (p->in_len == sizeof p->in) {
             probe_fail(p, OUT_FAILED, "%s sent a message too large for a Binding response",
-                       fmt_addr(&p->server).s);
+                       floe_cli_addr(&p->server).s);
             return 0;
         }
         ssize_t n;
@@ -419,7 +380,7 @@ static uint32_t stream_read(probe *p) {
             int rc = floe_rt_tls_read(p->tls, p->in + p->in_len, sizeof p->in - p->in_len, &want);
             if (rc < 0) {
                 probe_fail(p, OUT_FAILED, "TLS connection with %s failed: %s",
-                           fmt_addr(&p->server).s, floe_rt_tls_error(p->tls));
+                           floe_cli_addr(&p->server).s, floe_rt_tls_error(p->tls));
                 return 0;
             }
             if (rc == 0 && want == FLOE_RT_TLS_CLOSED)
@@ -438,7 +399,7 @@ static uint32_t stream_read(probe *p) {
         }
         if (n == 0) {
             probe_fail(p, OUT_FAILED, "%s closed the %s connection without answering",
-                       fmt_addr(&p->server).s, p->tname);
+                       floe_cli_addr(&p->server).s, p->tname);
             return 0;
         }
         p->in_len += (size_t)n;
@@ -476,7 +437,7 @@ static void stream_io(void *arg, int fd, uint32_t events) {
     if (p->phase == PH_HANDSHAKE) {
         floe_rt_tls_want want;
         if (floe_rt_tls_handshake(p->tls, &want) != FLOE_OK) {
-            probe_fail(p, OUT_FAILED, "TLS with %s failed: %s", fmt_addr(&p->server).s,
+            probe_fail(p, OUT_FAILED, "TLS with %s failed: %s", floe_cli_addr(&p->server).s,
                        floe_rt_tls_error(p->tls));
             return;
         }
@@ -504,8 +465,8 @@ static bool probe_open(probe *p) {
     if (o->transport == FLOE_TRANSPORT_UDP) {
         int rc = floe_rt_udp_open(&bind_addr, 0, &p->fd, NULL);
         if (rc != FLOE_OK) {
-            probe_fail(p, OUT_FAILED, "cannot open a udp socket on %s: %s", fmt_addr(&bind_addr).s,
-                       strerror(errno));
+            probe_fail(p, OUT_FAILED, "cannot open a udp socket on %s: %s",
+                       floe_cli_addr(&bind_addr).s, strerror(errno));
             return false;
         }
         if (connect(p->fd, (struct sockaddr *)&ss, sslen) < 0) {
@@ -521,8 +482,8 @@ static bool probe_open(probe *p) {
         floe_rt_addr_to_sockaddr(&bind_addr, &ls, &lslen);
         if (floe_rt_socket(p->server.family, SOCK_STREAM, &p->fd) != FLOE_OK ||
             bind(p->fd, (struct sockaddr *)&ls, lslen) < 0) {
-            probe_fail(p, OUT_FAILED, "cannot use local address %s: %s", fmt_addr(&bind_addr).s,
-                       strerror(errno));
+            probe_fail(p, OUT_FAILED, "cannot use local address %s: %s",
+                       floe_cli_addr(&bind_addr).s, strerror(errno));
             return false;
         }
         if (connect(p->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS &&
@@ -564,7 +525,7 @@ static void probe_drain(probe *p, floe_time_ns now) {
 }
 
 static void probe_timeout_message(probe *p, floe_time_ns now) {
-    addr_text s = fmt_addr(&p->server);
+    floe_cli_addr_text s = floe_cli_addr(&p->server);
     double took = secs(now - p->t0);
     if (p->started) {
         unsigned n = p->client.cur.requests;
@@ -633,7 +594,7 @@ static void probe_close(probe *p) {
 
 static int print_binding(const stun_opts *o, const probe *p) {
     const floe_stun_client_result *r = &p->ev.result;
-    addr_text srv = fmt_addr(&p->server), loc = fmt_addr(&p->local);
+    floe_cli_addr_text srv = floe_cli_addr(&p->server), loc = floe_cli_addr(&p->local);
     if (p->ev.type == FLOE_STUN_CLIENT_EV_ERROR_RESPONSE) {
         errorf("%s answered with error %d%s%s%s", srv.s, r->error_code, r->reason[0] ? " (" : "",
                r->reason[0] ? r->reason : floe_stun_error_reason(r->error_code),
@@ -644,16 +605,16 @@ static int print_binding(const stun_opts *o, const probe *p) {
         errorf("%s sent an unusable response over %s: %s", srv.s, p->tname, floe_strerror(r->err));
         return 1;
     }
-    addr_text mapped = fmt_addr(&r->mapped);
+    floe_cli_addr_text mapped = floe_cli_addr(&r->mapped);
     if (o->json) {
         printf("{\"server\":\"%s\",\"transport\":\"%s\",\"local\":\"%s\",\"mapped\":\"%s\","
                "\"rtt_ms\":%.3f,\"rtt_exact\":%s,\"requests\":%u",
                srv.s, p->tname, loc.s, mapped.s, ms(r->rtt_ns), r->rtt_exact ? "true" : "false",
                r->requests);
         if (r->other.family != FLOE_AF_NONE)
-            printf(",\"other_address\":\"%s\"", fmt_addr(&r->other).s);
+            printf(",\"other_address\":\"%s\"", floe_cli_addr(&r->other).s);
         if (r->origin.family != FLOE_AF_NONE)
-            printf(",\"response_origin\":\"%s\"", fmt_addr(&r->origin).s);
+            printf(",\"response_origin\":\"%s\"", floe_cli_addr(&r->origin).s);
         printf("}\n");
     } else if (r->rtt_exact) {
         printf("mapped %s (server %s over %s, rtt %.2f ms)\n", mapped.s, srv.s, p->tname,
@@ -763,8 +724,8 @@ static int local_ip_towards(const floe_addr *server, floe_addr *out) {
 }
 
 static void print_behavior(const stun_opts *o, const floe_stun_behavior_result *r) {
-    addr_text srv = fmt_addr(&r->server), loc = fmt_addr(&r->local), map = fmt_addr(&r->mapped),
-              oth = fmt_addr(&r->other);
+    floe_cli_addr_text srv = floe_cli_addr(&r->server), loc = floe_cli_addr(&r->local),
+                       map = floe_cli_addr(&r->mapped), oth = floe_cli_addr(&r->other);
     const char *mapping = floe_nat_behavior_name(r->mapping);
     const char *filtering = floe_nat_behavior_name(r->filtering);
     if (o->json) {
@@ -777,7 +738,7 @@ static void print_behavior(const stun_opts *o, const floe_stun_behavior_result *
                              : "false",
                mapping, filtering, floe_stun_behavior_status_name(r->status));
         if (r->origin.family != FLOE_AF_NONE)
-            printf(",\"response_origin\":\"%s\"", fmt_addr(&r->origin).s);
+            printf(",\"response_origin\":\"%s\"", floe_cli_addr(&r->origin).s);
         if (r->server_ignored_change) printf(",\"server_ignored_change_request\":true");
         printf("}\n");
         return;
@@ -799,7 +760,7 @@ static int run_behavior(const stun_opts *o) {
     size_t n = 0;
     if (resolve_target(o, addrs, &n)) return 1;
     floe_addr server = addrs[0];
-    addr_text srv = fmt_addr(&server);
+    floe_cli_addr_text srv = floe_cli_addr(&server);
 
     /* One socket for every test, bound to a definite local IP so that the mapped address
      * can be compared with it. */
@@ -818,7 +779,7 @@ static int run_behavior(const stun_opts *o) {
     memset(&d, 0, sizeof d);
     floe_addr local;
     if (floe_rt_udp_open(&bind_addr, 0, &d.fd, &local) != FLOE_OK) {
-        errorf("cannot open a udp socket on %s: %s", fmt_addr(&bind_addr).s, strerror(errno));
+        errorf("cannot open a udp socket on %s: %s", floe_cli_addr(&bind_addr).s, strerror(errno));
         return 1;
     }
 
@@ -854,7 +815,7 @@ static int run_behavior(const stun_opts *o) {
                 ev.result.other.family != FLOE_AF_NONE &&
                 !other_address_ok(&server, &ev.result.other)) {
                 errorf("%s named %s as its other address; refusing to send there", srv.s,
-                       fmt_addr(&ev.result.other).s);
+                       floe_cli_addr(&ev.result.other).s);
                 goto out;
             }
             if (ev.type == FLOE_STUN_BEHAVIOR_EV_DONE) {
@@ -886,7 +847,7 @@ static int run_behavior(const stun_opts *o) {
         fflush(stdout);
         errorf("%s got no answer from %s; the mapping is unknown",
                floe_stun_behavior_test_name(res.failed_test),
-               fmt_addr(&res.steps[res.failed_test].dest).s);
+               floe_cli_addr(&res.steps[res.failed_test].dest).s);
         break;
     case FLOE_STUN_BEHAVIOR_NO_RESPONSE: {
         unsigned k = res.steps[FLOE_STUN_BT_I].requests;

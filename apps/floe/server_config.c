@@ -110,15 +110,6 @@ int server_settings_add_listen(server_settings *s, const char *spec, char *err, 
     return -1;
 }
 
-static int parse_uint(const char *v, unsigned lo, unsigned hi, unsigned *out) {
-    char *end;
-    errno = 0;
-    unsigned long x = strtoul(v, &end, 10);
-    if (errno || end == v || *end || x < lo || x > hi || *v == '-') return -1;
-    *out = (unsigned)x;
-    return 0;
-}
-
 static int parse_bool(const char *v, bool *out) {
     if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1")) {
         *out = true;
@@ -163,12 +154,12 @@ static int apply(server_settings *s, const char *key, const char *v, char *err, 
         return -1;
     }
     if (!strcmp(key, "max-streams")) {
-        if (parse_uint(v, 1, 1000000, &s->max_streams) == 0) return 0;
+        if (floe_cli_uint(v, 1, 1000000, &s->max_streams)) return 0;
         snprintf(err, errcap, "max-streams must be 1..1000000, not '%s'", v);
         return -1;
     }
     if (!strcmp(key, "stream-idle")) {
-        if (parse_uint(v, 1, 86400, &s->stream_idle_s) == 0) return 0;
+        if (floe_cli_uint(v, 1, 86400, &s->stream_idle_s)) return 0;
         snprintf(err, errcap, "stream-idle must be 1..86400 seconds, not '%s'", v);
         return -1;
     }

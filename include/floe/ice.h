@@ -364,6 +364,14 @@ typedef struct floe_ice_stats {
 
 void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out);
 
+/* The counters one by one, for printers: counter i (0 to FLOE_ICE_STAT_COUNT - 1) in the
+ * order of floe_ice_stats, named as its field. The names are the keys of the agent's
+ * counters in `floe ice --json` and `floe sim run --stats`. Past the end the name is NULL
+ * and the value 0. */
+#define FLOE_ICE_STAT_COUNT (sizeof(floe_ice_stats) / sizeof(uint64_t))
+const char *floe_ice_stat_name(size_t i);
+uint64_t floe_ice_stat_value(const floe_ice_stats *s, size_t i);
+
 /* Bytes floe_ice_agent_new allocates for cfg (the agent's whole footprint: the arrays are
  * sized by the streams and components, max_local, max_remote, max_pairs, the STUN
  * servers and the preferred interfaces); 0 for an invalid config. docs/adr/0008 gives

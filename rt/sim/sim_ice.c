@@ -547,7 +547,7 @@ const floe_sim_ice_entry *floe_sim_ice_timeline_at(const floe_sim_ice *p, size_t
 
 /* ---- formatting ------------------------------------------------------------------- */
 
-static const char *addr_text(const floe_addr *a, char *buf, size_t cap) {
+const char *floe_sim_ice_addr_text(const floe_addr *a, char *buf, size_t cap) {
     if (a->family == FLOE_AF_NONE)
         snprintf(buf, cap, "none");
     else
@@ -566,8 +566,8 @@ size_t floe_sim_ice_entry_format(const floe_sim_ice *p, const floe_sim_ice_entry
         break;
     case FLOE_SIM_ICE_CANDIDATE:
         snprintf(what, sizeof what, "candidate %s %s component %u",
-                 floe_ice_cand_type_name(e->local.type), addr_text(&e->local.addr, l, sizeof l),
-                 e->component);
+                 floe_ice_cand_type_name(e->local.type),
+                 floe_sim_ice_addr_text(&e->local.addr, l, sizeof l), e->component);
         break;
     case FLOE_SIM_ICE_GATHERED:
         snprintf(what, sizeof what, "gathering done: %llu candidate(s)", (unsigned long long)e->n);
@@ -593,8 +593,10 @@ size_t floe_sim_ice_entry_format(const floe_sim_ice *p, const floe_sim_ice_entry
         break;
     case FLOE_SIM_ICE_SELECTED:
         snprintf(what, sizeof what, "selected component %u: %s %s -> %s %s", e->component,
-                 floe_ice_cand_type_name(e->local.type), addr_text(&e->local.addr, l, sizeof l),
-                 floe_ice_cand_type_name(e->remote.type), addr_text(&e->remote.addr, r, sizeof r));
+                 floe_ice_cand_type_name(e->local.type),
+                 floe_sim_ice_addr_text(&e->local.addr, l, sizeof l),
+                 floe_ice_cand_type_name(e->remote.type),
+                 floe_sim_ice_addr_text(&e->remote.addr, r, sizeof r));
         break;
     case FLOE_SIM_ICE_COMPLETED: snprintf(what, sizeof what, "completed"); break;
     case FLOE_SIM_ICE_FAILED:

@@ -168,6 +168,9 @@ const floe_sim_ice_entry *floe_sim_ice_timeline_at(const floe_sim_ice *p, size_t
  * Returns the length (truncated to cap - 1). */
 size_t floe_sim_ice_entry_format(const floe_sim_ice *p, const floe_sim_ice_entry *e, char *buf,
                                  size_t cap);
+/* An address as the simulator's output writes it: "IP:PORT" ("[IPv6]:PORT"), or "none"
+ * when unset. Returns buf. */
+const char *floe_sim_ice_addr_text(const floe_addr *a, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

@@ -77,13 +77,16 @@ static int why(char *err, size_t cap, const char *fmt, ...) {
     return FLOE_ERR_CONFIG;
 }
 
-static bool split_kv(char *w, char **k, char **v) {
+/* Splits a directive's option "key=value" in place, or writes the error sentence
+ * ("expected WHAT, got '...'"). */
+static int split_kv(char *w, const char *what, char **k, char **v, char *err, size_t cap) {
     char *eq = strchr(w, '=');
-    if (!eq || eq == w) return false;
+    *k = *v = NULL;
+    if (!eq || eq == w) return why(err, cap, "expected %s, got '%s'", what, w);
     *eq = '\0';
     *k = w;
     *v = eq + 1;
-    return true;
+    return FLOE_OK;
 }
 
 static bool parse_uint(const char *v, uint64_t max, uint64_t *out) {
@@ -158,10 +161,10 @@ static int d_stun_server(floe_sim_ice_scenario *s, int argc, char **argv, char *
     uint64_t port = FLOE_SIM_ICE_STUN_PORT;
     for (int i = 2; i < argc; i++) {
         char *k, *v;
-        if (!split_kv(argv[i], &k, &v))
-            return why(err, cap, "expected key=value, got '%s'", argv[i]);
+        int rc = split_kv(argv[i], "key=value", &k, &v, err, cap);
+        if (rc != FLOE_OK) return rc;
         if (strcmp(k, "host") == 0) {
-            int rc = plain_host(s->sim, v, &sp.host, err, cap);
+            rc = plain_host(s->sim, v, &sp.host, err, cap);
             if (rc != FLOE_OK) return rc;
         } else if (strcmp(k, "ip") == 0) {
             if (floe_addr_parse(v, &sp.addr) != FLOE_OK || sp.addr.port != 0)
@@ -238,10 +241,10 @@ static int d_ice(floe_sim_ice_scenario *s, int argc, char **argv, char *err, siz
         }
         char *k, *v;
         uint64_t u;
-        if (!split_kv(argv[i], &k, &v))
-            return why(err, cap, "expected key=value or lite, got '%s'", argv[i]);
+        int rc = split_kv(argv[i], "key=value or lite", &k, &v, err, cap);
+        if (rc != FLOE_OK) return rc;
         if (strcmp(k, "host") == 0) {
-            int rc = plain_host(s->sim, v, &p.cfg.host, err, cap);
+            rc = plain_host(s->sim, v, &p.cfg.host, err, cap);
             if (rc != FLOE_OK) return rc;
         } else if (strcmp(k, "role") == 0) {
             if (strcmp(v, "controlling") == 0)
@@ -251,7 +254,7 @@ static int d_ice(floe_sim_ice_scenario *s, int argc, char **argv, char *err, siz
             else
                 return why(err, cap, "bad role '%s' (controlling or controlled)", v);
         } else if (strcmp(k, "stun") == 0) {
-            int rc = stun_list(s, &p, v, err, cap);
+            rc = stun_list(s, &p, v, err, cap);
             if (rc != FLOE_OK) return rc;
         } else if (strcmp(k, "components") == 0) {
             if (!parse_uint(v, FLOE_ICE_MAX_COMPONENTS, &u) || u == 0)
@@ -307,8 +310,8 @@ static int d_signal(floe_sim_ice_scenario *s, int argc, char **argv, char *err, 
     floe_time_ns delay = FLOE_SIM_ICE_SIGNAL_DELAY;
     for (int i = 3; i < argc; i++) {
         char *k, *v;
-        if (!split_kv(argv[i], &k, &v))
-            return why(err, cap, "expected key=value, got '%s'", argv[i]);
+        int rc = split_kv(argv[i], "key=value", &k, &v, err, cap);
+        if (rc != FLOE_OK) return rc;
         if (strcmp(k, "delay") == 0) {
             if (floe_sim_parse_duration(v, &delay) != FLOE_OK || delay > FLOE_S(10))
                 return why(err, cap, "bad delay '%s' (a time up to 10s)", v);
@@ -350,8 +353,8 @@ static int d_expect(floe_sim_ice_scenario *s, int argc, char **argv, char *err, 
     for (int i = 3; i < argc; i++) {
         char *k, *v;
         uint64_t u;
-        if (!split_kv(argv[i], &k, &v))
-            return why(err, cap, "expected key=value, got '%s'", argv[i]);
+        int rc = split_kv(argv[i], "key=value", &k, &v, err, cap);
+        if (rc != FLOE_OK) return rc;
         if (strcmp(k, "outcome") == 0) {
             outcome = true;
             const char *slash = strchr(v, '/');
@@ -717,14 +720,6 @@ static const char *at_text(floe_time_ns t, char *buf, size_t cap) {
     return buf;
 }
 
-static const char *addr_text(const floe_addr *a, char *buf, size_t cap) {
-    if (a->family == FLOE_AF_NONE)
-        snprintf(buf, cap, "none");
-    else
-        floe_addr_format(a, true, buf, cap);
-    return buf;
-}
-
 static const char *outcome_name(floe_sim_ice_outcome o) {
     switch (o) {
     case FLOE_SIM_ICE_CONNECTED: return "connected";
@@ -738,19 +733,11 @@ static const char *outcome_name(floe_sim_ice_outcome o) {
 static void print_peer_stats(const floe_sim_ice *p, FILE *f) {
     floe_ice_stats st;
     floe_sim_ice_stats(p, &st);
-    fprintf(f,
-            "    %s: checks_sent %llu checks_received %llu responses_sent %llu errors_sent %llu "
-            "triggered_checks %llu nominations %llu gather_requests %llu role_conflicts %llu "
-            "drop_malformed %llu drop_integrity %llu drop_unknown_user %llu drop_unmatched "
-            "%llu cap_pairs %llu cap_candidates %llu events_dropped %llu\n",
-            floe_sim_ice_name(p), (unsigned long long)st.checks_sent,
-            (unsigned long long)st.checks_received, (unsigned long long)st.responses_sent,
-            (unsigned long long)st.errors_sent, (unsigned long long)st.triggered_checks,
-            (unsigned long long)st.nominations, (unsigned long long)st.gather_requests,
-            (unsigned long long)st.role_conflicts, (unsigned long long)st.drop_malformed,
-            (unsigned long long)st.drop_integrity, (unsigned long long)st.drop_unknown_user,
-            (unsigned long long)st.drop_unmatched, (unsigned long long)st.cap_pairs,
-            (unsigned long long)st.cap_candidates, (unsigned long long)st.events_dropped);
+    fprintf(f, "    %s:", floe_sim_ice_name(p));
+    for (size_t i = 0; i < FLOE_ICE_STAT_COUNT; i++)
+        fprintf(f, " %s %llu", floe_ice_stat_name(i),
+                (unsigned long long)floe_ice_stat_value(&st, i));
+    fputc('\n', f);
 }
 
 static void print_peer(const floe_sim_ice *p, const floe_sim_ice_session *ss, FILE *f) {
@@ -772,9 +759,9 @@ static void print_peer(const floe_sim_ice *p, const floe_sim_ice_session *ss, FI
         char l[FLOE_ADDR_STRLEN], rr[FLOE_ADDR_STRLEN];
         fprintf(f, "    component %u: %s %s -> %s %s at %s\n", c,
                 floe_ice_cand_type_name(r->sel_local[c].type),
-                addr_text(&r->sel_local[c].addr, l, sizeof l),
+                floe_sim_ice_addr_text(&r->sel_local[c].addr, l, sizeof l),
                 floe_ice_cand_type_name(r->sel_remote[c].type),
-                addr_text(&r->sel_remote[c].addr, rr, sizeof rr),
+                floe_sim_ice_addr_text(&r->sel_remote[c].addr, rr, sizeof rr),
                 at_text(r->t_selected[c] - ss->t0, t3, sizeof t3));
     }
     if (r->t_failed != FLOE_TIME_NEVER)
@@ -877,9 +864,9 @@ static void json_peer(FILE *f, const floe_sim_ice *p, floe_time_ns t0, unsigned 
                 "%s{\"component\":%u,\"local\":{\"type\":\"%s\",\"addr\":\"%s\"},"
                 "\"remote\":{\"type\":\"%s\",\"addr\":\"%s\"}",
                 first ? "" : ",", c, floe_ice_cand_type_name(r->sel_local[c].type),
-                addr_text(&r->sel_local[c].addr, l, sizeof l),
+                floe_sim_ice_addr_text(&r->sel_local[c].addr, l, sizeof l),
                 floe_ice_cand_type_name(r->sel_remote[c].type),
-                addr_text(&r->sel_remote[c].addr, rr, sizeof rr));
+                floe_sim_ice_addr_text(&r->sel_remote[c].addr, rr, sizeof rr));
         json_time(f, "at_s", r->t_selected[c], t0);
         fputc('}', f);
         first = false;
@@ -895,18 +882,13 @@ static void json_peer(FILE *f, const floe_sim_ice *p, floe_time_ns t0, unsigned 
     floe_ice_stats st;
     floe_sim_ice_stats(p, &st);
     fprintf(f, ",\"checks_sent\":%llu", (unsigned long long)st.checks_sent);
-    if (flags & FLOE_SIM_ICE_PRINT_STATS)
-        fprintf(f,
-                ",\"ice\":{\"checks_sent\":%llu,\"checks_received\":%llu,\"responses_sent\":%llu,"
-                "\"errors_sent\":%llu,\"triggered_checks\":%llu,\"nominations\":%llu,"
-                "\"gather_requests\":%llu,\"role_conflicts\":%llu,\"drop_unmatched\":%llu,"
-                "\"drop_integrity\":%llu,\"cap_pairs\":%llu,\"events_dropped\":%llu}",
-                (unsigned long long)st.checks_sent, (unsigned long long)st.checks_received,
-                (unsigned long long)st.responses_sent, (unsigned long long)st.errors_sent,
-                (unsigned long long)st.triggered_checks, (unsigned long long)st.nominations,
-                (unsigned long long)st.gather_requests, (unsigned long long)st.role_conflicts,
-                (unsigned long long)st.drop_unmatched, (unsigned long long)st.drop_integrity,
-                (unsigned long long)st.cap_pairs, (unsigned long long)st.events_dropped);
+    if (flags & FLOE_SIM_ICE_PRINT_STATS) {
+        fprintf(f, ",\"ice\":{");
+        for (size_t i = 0; i < FLOE_ICE_STAT_COUNT; i++)
+            fprintf(f, "%s\"%s\":%llu", i ? "," : "", floe_ice_stat_name(i),
+                    (unsigned long long)floe_ice_stat_value(&st, i));
+        fputc('}', f);
+    }
     fputc('}', f);
 }
 
@@ -1031,7 +1013,7 @@ void floe_sim_ice_scenario_print_topology(const floe_sim_ice_scenario *s, FILE *
         char a[FLOE_ADDR_STRLEN];
         fprintf(f, "stun-server %s: on %s at %s\n", s->servers[i].name,
                 floe_sim_host_name(s->servers[i].host),
-                addr_text(&s->servers[i].addr, a, sizeof a));
+                floe_sim_ice_addr_text(&s->servers[i].addr, a, sizeof a));
     }
     for (size_t i = 0; i < s->n_peers; i++) {
         const peer_spec *p = &s->peers[i];
@@ -1047,7 +1029,8 @@ void floe_sim_ice_scenario_print_topology(const floe_sim_ice_scenario *s, FILE *
             if (p->servers[k] >= 0)
                 fprintf(f, "%s%s", k ? "," : ", stun ", s->servers[p->servers[k]].name);
             else
-                fprintf(f, "%s%s", k ? "," : ", stun ", addr_text(&p->cfg.stun[k], a, sizeof a));
+                fprintf(f, "%s%s", k ? "," : ", stun ",
+                        floe_sim_ice_addr_text(&p->cfg.stun[k], a, sizeof a));
         }
         if (p->cfg.ta) {
             floe_sim_format_duration(p->cfg.ta, d1, sizeof d1);

@@ -2,6 +2,7 @@
  * (on_recv with RFC 7983 demultiplexing, tick, next_send, deadline, events elsewhere),
  * start, ICE restart (RFC 8445 §9), ICE-lite (§2.5) and the remote-lite rule. The
  * protocol work lives in the files named in ice_priv.h. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,6 +243,35 @@ void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out) {
         return;
     }
     *out = a->stats;
+}
+
+/* The counters by name: every field of floe_ice_stats, in its order. */
+#define STAT(f)                                                                                    \
+    { #f, offsetof(floe_ice_stats, f) }
+static const struct {
+    const char *name;
+    size_t offset;
+} stat_fields[] = {
+    STAT(checks_sent),       STAT(checks_received), STAT(responses_sent),    STAT(errors_sent),
+    STAT(triggered_checks),  STAT(nominations),     STAT(consent_checks),    STAT(keepalives_sent),
+    STAT(gather_requests),   STAT(role_conflicts),  STAT(drop_malformed),    STAT(drop_integrity),
+    STAT(drop_unknown_user), STAT(drop_unmatched),  STAT(drop_unknown_base), STAT(cap_pairs),
+    STAT(cap_candidates),    STAT(cap_sends),       STAT(events_dropped),    STAT(data_received),
+    STAT(cap_checks),
+};
+#undef STAT
+_Static_assert(sizeof stat_fields / sizeof stat_fields[0] == FLOE_ICE_STAT_COUNT,
+               "every counter of floe_ice_stats (all uint64_t) has its line in stat_fields");
+
+const char *floe_ice_stat_name(size_t i) {
+    return i < FLOE_ICE_STAT_COUNT ? stat_fields[i].name : NULL;
+}
+
+uint64_t floe_ice_stat_value(const floe_ice_stats *s, size_t i) {
+    if (!s || i >= FLOE_ICE_STAT_COUNT) return 0;
+    uint64_t v;
+    memcpy(&v, (const unsigned char *)s + stat_fields[i].offset, sizeof v);
+    return v;
 }
 
 /* ---- remote lite, start, restart --------------------------------------------------- */
