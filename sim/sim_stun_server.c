@@ -16,6 +16,7 @@ struct floe_sim_stun_server {
     floe_sim_udp *socks[SRV_SOCKETS];
     unsigned n_socks;
     uint64_t send_errors;
+    bool ignore_change;
     uint8_t out[SRV_BUF];
 };
 
@@ -38,7 +39,7 @@ static void on_datagram(void *ctx, floe_sim_udp *sock, floe_time_ns now, const f
                                 sizeof s->out, &r) != FLOE_OK ||
         r.len == 0)
         return;
-    floe_addr from = floe_stun_server_source_for(&s->core, &local, r.from);
+    floe_addr from = floe_stun_server_source_for(&s->core, &local, s->ignore_change ? 0 : r.from);
     floe_sim_udp *out = socket_for(s, &from);
     if (!out || floe_sim_udp_send(out, &r.to, s->out, r.len) != FLOE_OK) s->send_errors++;
 }
@@ -84,6 +85,10 @@ int floe_sim_stun_server_new(floe_sim_host *h, const floe_stun_server_config *cf
 
 const floe_stun_server *floe_sim_stun_server_core(const floe_sim_stun_server *s) {
     return &s->core;
+}
+
+void floe_sim_stun_server_set_ignore_change(floe_sim_stun_server *s, bool on) {
+    s->ignore_change = on;
 }
 
 uint64_t floe_sim_stun_server_send_errors(const floe_sim_stun_server *s) {

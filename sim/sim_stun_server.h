@@ -19,6 +19,7 @@
 #ifndef FLOE_SIM_STUN_SERVER_H
 #define FLOE_SIM_STUN_SERVER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "floe/stun_server.h"
@@ -39,6 +40,10 @@ void floe_sim_stun_server_free(floe_sim_stun_server *s);
 
 /* The core, for its counters (srv->counters[FLOE_SRV_BINDING_OK], ...). */
 const floe_stun_server *floe_sim_stun_server_core(const floe_sim_stun_server *s);
+/* With on, the server misbehaves as some deployed ones do: it still announces
+ * OTHER-ADDRESS but ignores CHANGE-REQUEST, answering every request from the socket it
+ * arrived on (behaviour discovery must notice, see floe/stun_behavior.h). Off by default. */
+void floe_sim_stun_server_set_ignore_change(floe_sim_stun_server *s, bool on);
 /* Responses the world refused to send (no socket for the source the core chose, no
  * route). */
 uint64_t floe_sim_stun_server_send_errors(const floe_sim_stun_server *s);

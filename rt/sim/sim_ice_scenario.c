@@ -12,6 +12,7 @@
 #include "sim_host.h"
 #include "sim_link.h"
 #include "sim_scenario.h"
+#include "sim_stun.h"
 #include "sim_stun_server.h"
 
 #define ROLE_UNSET 0
@@ -26,6 +27,7 @@ typedef struct server_spec {
     char name[FLOE_SIM_ICE_NAME_MAX];
     floe_sim_host *host;
     floe_addr addr;
+    floe_addr alt; /* RFC 5780's alternate address, or FLOE_AF_NONE */
     floe_sim_stun_server *srv;
 } server_spec;
 
@@ -40,6 +42,17 @@ typedef struct peer_spec {
     bool in_signal;
     floe_sim_ice *peer;
 } peer_spec;
+
+/* A `stun` or `discover` line: a Binding request, or RFC 5780 discovery. */
+typedef struct client_spec {
+    bool discover;
+    floe_sim_host *host;
+    int server;      /* a stun-server index, or -1: addr as written */
+    floe_addr addr;  /* the server's (primary) address */
+    floe_time_ns t0; /* when it started */
+    floe_sim_stun_client *stun;
+    floe_sim_stun_behavior *disc;
+} client_spec;
 
 typedef struct expect_spec {
     char text[64];
@@ -61,6 +74,8 @@ struct floe_sim_ice_scenario {
     size_t n_peers;
     expect_spec expects[FLOE_SIM_ICE_MAX_EXPECT];
     size_t n_expects;
+    client_spec clients[FLOE_SIM_ICE_MAX_CLIENTS];
+    size_t n_clients;
     bool prepared;
     floe_sim_ice_log_fn log;
     void *log_ctx;
@@ -129,10 +144,12 @@ static int plain_host(floe_sim *sim, const char *name, floe_sim_host **out, char
     return FLOE_OK;
 }
 
-static bool host_addr(const floe_sim_host *h, floe_addr *out) {
+/* The host's first address of a family (FLOE_AF_NONE: IPv4 first, then IPv6). */
+static bool host_addr(const floe_sim_host *h, int family, floe_addr *out) {
     static const int fams[2] = {FLOE_AF_INET4, FLOE_AF_INET6};
     for (int f = 0; f < 2; f++)
         for (size_t i = 0; i < floe_sim_host_iface_count(h); i++) {
+            if (family != FLOE_AF_NONE && family != fams[f]) continue;
             floe_addr a = floe_sim_iface_addr(floe_sim_host_iface_at(h, i), fams[f]);
             if (a.family != FLOE_AF_NONE) {
                 *out = a;
@@ -159,6 +176,7 @@ static int d_stun_server(floe_sim_ice_scenario *s, int argc, char **argv, char *
     snprintf(sp.name, sizeof sp.name, "%s", argv[1]);
     bool ip_set = false;
     uint64_t port = FLOE_SIM_ICE_STUN_PORT;
+    const char *alt = NULL;
     for (int i = 2; i < argc; i++) {
         char *k, *v;
         int rc = split_kv(argv[i], "key=value", &k, &v, err, cap);
@@ -173,8 +191,10 @@ static int d_stun_server(floe_sim_ice_scenario *s, int argc, char **argv, char *
         } else if (strcmp(k, "port") == 0) {
             if (!parse_uint(v, 65535, &port) || port == 0)
                 return why(err, cap, "bad port '%s' (1..65535)", v);
+        } else if (strcmp(k, "alternate") == 0) {
+            alt = v;
         } else {
-            return why(err, cap, "unknown stun-server option '%s' (host, ip, port)", k);
+            return why(err, cap, "unknown stun-server option '%s' (host, ip, port, alternate)", k);
         }
     }
     if (!sp.host) return why(err, cap, "stun-server '%s' needs host=HOST", sp.name);
@@ -183,9 +203,22 @@ static int d_stun_server(floe_sim_ice_scenario *s, int argc, char **argv, char *
         floe_addr_format(&sp.addr, false, a, sizeof a);
         return why(err, cap, "host '%s' has no address %s", floe_sim_host_name(sp.host), a);
     }
-    if (!ip_set && !host_addr(sp.host, &sp.addr))
+    if (!ip_set && !host_addr(sp.host, FLOE_AF_NONE, &sp.addr))
         return why(err, cap, "host '%s' has no address", floe_sim_host_name(sp.host));
     sp.addr.port = (uint16_t)port;
+    if (alt) {
+        /* RFC 5780: another address of the host, of the same family, and another port. */
+        if (floe_addr_parse(alt, &sp.alt) != FLOE_OK || sp.alt.family != sp.addr.family ||
+            floe_addr_ip_equal(&sp.alt, &sp.addr) || !floe_sim_host_owns(sp.host, &sp.alt))
+            return why(err, cap,
+                       "bad alternate '%s' (IP[:PORT], another address of host '%s' of the "
+                       "family of the first)",
+                       alt, floe_sim_host_name(sp.host));
+        if (sp.alt.port == 0) sp.alt.port = (uint16_t)(port == 65535 ? port - 1 : port + 1);
+        if (sp.alt.port == sp.addr.port)
+            return why(err, cap, "bad alternate '%s' (its port must differ from %u)", alt,
+                       (unsigned)port);
+    }
     for (size_t i = 0; i < s->n_servers; i++)
         if (s->servers[i].host == sp.host && floe_addr_equal(&s->servers[i].addr, &sp.addr))
             return why(err, cap, "stun-server '%s' already listens there (port=N for another)",
@@ -391,6 +424,34 @@ static int d_expect(floe_sim_ice_scenario *s, int argc, char **argv, char *err, 
     return FLOE_OK;
 }
 
+static int d_client(floe_sim_ice_scenario *s, int argc, char **argv, char *err, size_t cap) {
+    client_spec c;
+    memset(&c, 0, sizeof c);
+    c.discover = strcmp(argv[0], "discover") == 0;
+    if (argc != 3) return why(err, cap, "expected '%s HOST SERVER'", argv[0]);
+    if (s->n_clients == FLOE_SIM_ICE_MAX_CLIENTS)
+        return why(err, cap, "more than %d stun and discover lines", FLOE_SIM_ICE_MAX_CLIENTS);
+    int rc = plain_host(s->sim, argv[1], &c.host, err, cap);
+    if (rc != FLOE_OK) return rc;
+    c.server = find_server(s, argv[2]);
+    if (c.server >= 0) {
+        c.addr = s->servers[c.server].addr;
+        if (c.discover && s->servers[c.server].alt.family == FLOE_AF_NONE)
+            return why(err, cap, "stun-server '%s' has no alternate= address (RFC 5780)", argv[2]);
+    } else if (floe_addr_parse(argv[2], &c.addr) == FLOE_OK) {
+        if (c.addr.port == 0) c.addr.port = FLOE_SIM_ICE_STUN_PORT;
+    } else {
+        return why(err, cap,
+                   "unknown STUN server '%s' (a stun-server NAME declared before, or IP[:PORT])",
+                   argv[2]);
+    }
+    floe_addr a;
+    if (!host_addr(c.host, c.addr.family, &a))
+        return why(err, cap, "host '%s' has no IPv%d address", argv[1], c.addr.family);
+    s->clients[s->n_clients++] = c;
+    return FLOE_OK;
+}
+
 static int hook(void *ctx, floe_sim *sim, int argc, char **argv, char *err, size_t cap) {
     floe_sim_ice_scenario *s = ctx;
     (void)sim;
@@ -399,6 +460,8 @@ static int hook(void *ctx, floe_sim *sim, int argc, char **argv, char *err, size
     if (strcmp(argv[0], "ice") == 0) return d_ice(s, argc, argv, err, cap);
     if (strcmp(argv[0], "signal") == 0) return d_signal(s, argc, argv, err, cap);
     if (strcmp(argv[0], "expect") == 0) return d_expect(s, argc, argv, err, cap);
+    if (strcmp(argv[0], "stun") == 0 || strcmp(argv[0], "discover") == 0)
+        return d_client(s, argc, argv, err, cap);
     return FLOE_ERR_NOT_FOUND;
 }
 
@@ -424,6 +487,10 @@ void floe_sim_ice_scenario_free(floe_sim_ice_scenario *s) {
     if (!s) return;
     for (size_t i = 0; i < s->n_peers; i++)
         floe_sim_ice_free(s->peers[i].peer);
+    for (size_t i = 0; i < s->n_clients; i++) {
+        floe_sim_stun_client_free(s->clients[i].stun);
+        floe_sim_stun_behavior_free(s->clients[i].disc);
+    }
     for (size_t i = 0; i < s->n_servers; i++)
         floe_sim_stun_server_free(s->servers[i].srv);
     floe_sim_free(s->sim);
@@ -460,6 +527,8 @@ int floe_sim_ice_scenario_prepare(floe_sim_ice_scenario *s, char *err, size_t ca
         floe_stun_server_config sc;
         floe_stun_server_config_default(&sc);
         sc.primary = sp->addr;
+        sc.rfc5780 = sp->alt.family != FLOE_AF_NONE;
+        sc.alternate = sp->alt;
         int rc = floe_sim_stun_server_new(sp->host, &sc, &sp->srv);
         if (rc != FLOE_OK)
             return why(err, cap, "stun-server %s: cannot listen: %s", sp->name, floe_strerror(rc));
@@ -491,7 +560,38 @@ int floe_sim_ice_scenario_prepare(floe_sim_ice_scenario *s, char *err, size_t ca
         int rc = floe_sim_ice_start(s->peers[i].peer);
         if (rc != FLOE_OK) return why(err, cap, "ice %s: %s", s->peers[i].name, floe_strerror(rc));
     }
+    /* stun and discover start now, from an ephemeral port on the host's first address of
+     * the server's family (opened after the peers', so they do not move the peers' ports). */
+    for (size_t i = 0; i < s->n_clients; i++) {
+        client_spec *c = &s->clients[i];
+        floe_addr bind;
+        host_addr(c->host, c->addr.family, &bind);
+        int rc;
+        c->t0 = floe_sim_now(s->sim);
+        if (c->discover) {
+            floe_stun_behavior_config bc;
+            floe_stun_behavior_config_default(&bc);
+            bc.server = c->addr;
+            bc.local = bind; /* port 0: the socket's */
+            rc = floe_sim_stun_behavior_new(c->host, &bind, &bc, &c->disc);
+            if (rc == FLOE_OK) rc = floe_sim_stun_behavior_start(c->disc);
+        } else {
+            floe_stun_client_config cc;
+            floe_stun_client_config_default(&cc);
+            cc.server = c->addr;
+            rc = floe_sim_stun_client_new(c->host, &bind, &cc, &c->stun);
+            if (rc == FLOE_OK) rc = floe_sim_stun_client_start(c->stun, NULL);
+        }
+        if (rc != FLOE_OK)
+            return why(err, cap, "%s %s: %s", c->discover ? "discover" : "stun",
+                       floe_sim_host_name(c->host), floe_strerror(rc));
+    }
     return FLOE_OK;
+}
+
+static bool client_done(const client_spec *c) {
+    if (c->disc) return floe_sim_stun_behavior_done(c->disc);
+    return !c->stun || floe_sim_stun_client_done(c->stun);
 }
 
 /* Every session is over; a peer without a signal line only gathers. */
@@ -504,6 +604,8 @@ static bool all_done(const floe_sim_ice_scenario *s) {
             return false;
         }
     }
+    for (size_t i = 0; i < s->n_clients; i++)
+        if (!client_done(&s->clients[i])) return false;
     return true;
 }
 
@@ -772,6 +874,67 @@ static void print_peer(const floe_sim_ice *p, const floe_sim_ice_session *ss, FI
                 floe_sim_ice_config_get(p)->data, r->echoes);
 }
 
+static const char *server_text(const floe_sim_ice_scenario *s, const client_spec *c, char *buf,
+                               size_t cap) {
+    if (c->server >= 0) return s->servers[c->server].name;
+    return floe_sim_ice_addr_text(&c->addr, buf, cap);
+}
+
+/* What a stun or discover line found: its outcome, the mapped address, the time it took
+ * (FLOE_TIME_NEVER while it runs). */
+typedef struct client_view {
+    const char *outcome; /* floe_stun_client_event_name or floe_stun_behavior_status_name */
+    const floe_stun_client_event *ev;     /* stun */
+    const floe_stun_behavior_result *beh; /* discover */
+    floe_addr mapped;
+    floe_time_ns time;
+} client_view;
+
+static client_view view(const client_spec *c) {
+    client_view v;
+    memset(&v, 0, sizeof v);
+    v.time = FLOE_TIME_NEVER;
+    v.outcome = "unfinished";
+    if (!client_done(c)) return v;
+    if (c->disc) {
+        v.beh = floe_sim_stun_behavior_result(c->disc);
+        v.outcome = floe_stun_behavior_status_name(v.beh->status);
+        v.mapped = v.beh->mapped;
+        v.time = floe_sim_stun_behavior_done_at(c->disc) - c->t0;
+    } else if (c->stun) {
+        v.ev = floe_sim_stun_client_event_get(c->stun);
+        v.outcome = floe_stun_client_event_name(v.ev->type);
+        v.mapped = v.ev->result.mapped;
+        v.time = v.ev->result.finished - c->t0;
+    }
+    return v;
+}
+
+/* "stun alice -> stun: success, mapped 203.0.113.1:49152, 0.042 s"
+ * "discover alice -> stun: ok, mapping address-dependent, filtering endpoint-independent,
+ *  behind a NAT, mapped 203.0.113.1:49152, 1.265 s" */
+static void print_client(const floe_sim_ice_scenario *s, const client_spec *c, FILE *f) {
+    char srv[FLOE_ADDR_STRLEN], a[FLOE_ADDR_STRLEN], t[32];
+    client_view v = view(c);
+    fprintf(f, "%s %s -> %s: %s", c->discover ? "discover" : "stun", floe_sim_host_name(c->host),
+            server_text(s, c, srv, sizeof srv), v.outcome);
+    if (v.ev && v.ev->type == FLOE_STUN_CLIENT_EV_ERROR_RESPONSE)
+        fprintf(f, " %d %s", v.ev->result.error_code, v.ev->result.reason);
+    if (v.beh)
+        fprintf(f, ", mapping %s, filtering %s, %s", floe_nat_behavior_name(v.beh->mapping),
+                floe_nat_behavior_name(v.beh->filtering),
+                !v.beh->nat_known ? "NAT unknown"
+                : v.beh->nat      ? "behind a NAT"
+                                  : "no NAT");
+    if (v.mapped.family != FLOE_AF_NONE)
+        fprintf(f, ", mapped %s", floe_sim_ice_addr_text(&v.mapped, a, sizeof a));
+    if (v.time != FLOE_TIME_NEVER) {
+        seconds(v.time, t, sizeof t);
+        fprintf(f, ", %s", t);
+    }
+    fputc('\n', f);
+}
+
 void floe_sim_ice_scenario_print(const floe_sim_ice_scenario *s, FILE *f, unsigned flags) {
     for (size_t i = 0; i < s->n_peers; i++) {
         const peer_spec *p = &s->peers[i];
@@ -803,6 +966,8 @@ void floe_sim_ice_scenario_print(const floe_sim_ice_scenario *s, FILE *f, unsign
             print_peer_stats(ss.b, f);
         }
     }
+    for (size_t i = 0; i < s->n_clients; i++)
+        print_client(s, &s->clients[i], f);
     for (size_t i = 0; i < s->n_expects; i++) {
         floe_sim_ice_verdict v;
         floe_sim_ice_scenario_expect(s, i, &v);
@@ -935,6 +1100,38 @@ void floe_sim_ice_scenario_print_json(const floe_sim_ice_scenario *s, FILE *f, u
         fputc('}', f);
     }
     fputc(']', f);
+    for (int k = 0; k < 2; k++) { /* "stun":[...] then "discover":[...], when there are any */
+        bool any = false;
+        for (size_t i = 0; i < s->n_clients; i++) {
+            const client_spec *c = &s->clients[i];
+            if (c->discover != (k == 1)) continue;
+            char srv[FLOE_ADDR_STRLEN], a[FLOE_ADDR_STRLEN];
+            client_view v = view(c);
+            fprintf(f, "%s{\"host\":", any ? "," : k ? ",\"discover\":[" : ",\"stun\":[");
+            any = true;
+            json_str(f, floe_sim_host_name(c->host));
+            fprintf(f, ",\"server\":");
+            json_str(f, server_text(s, c, srv, sizeof srv));
+            fprintf(f, ",\"%s\":\"%s\"", k ? "status" : "outcome", v.outcome);
+            if (v.ev && v.ev->type == FLOE_STUN_CLIENT_EV_ERROR_RESPONSE)
+                fprintf(f, ",\"error_code\":%d", v.ev->result.error_code);
+            if (v.beh)
+                fprintf(f, ",\"mapping\":\"%s\",\"filtering\":\"%s\",\"nat\":%s",
+                        floe_nat_behavior_name(v.beh->mapping),
+                        floe_nat_behavior_name(v.beh->filtering),
+                        !v.beh->nat_known ? "null"
+                        : v.beh->nat      ? "true"
+                                          : "false");
+            fprintf(f, ",\"mapped\":");
+            if (v.mapped.family == FLOE_AF_NONE)
+                fprintf(f, "null");
+            else
+                json_str(f, floe_sim_ice_addr_text(&v.mapped, a, sizeof a));
+            json_time(f, "time_s", v.time, 0);
+            fputc('}', f);
+        }
+        if (any) fputc(']', f);
+    }
     if (flags & FLOE_SIM_ICE_PRINT_STATS) {
         fprintf(f, ",\"counters\":{");
         for (int c = 0; c < FLOE_SIM_COUNTER_COUNT; c++)
@@ -1011,9 +1208,13 @@ void floe_sim_ice_scenario_print_topology(const floe_sim_ice_scenario *s, FILE *
     }
     for (size_t i = 0; i < s->n_servers; i++) {
         char a[FLOE_ADDR_STRLEN];
-        fprintf(f, "stun-server %s: on %s at %s\n", s->servers[i].name,
+        fprintf(f, "stun-server %s: on %s at %s", s->servers[i].name,
                 floe_sim_host_name(s->servers[i].host),
                 floe_sim_ice_addr_text(&s->servers[i].addr, a, sizeof a));
+        if (s->servers[i].alt.family != FLOE_AF_NONE)
+            fprintf(f, ", RFC 5780 alternate %s",
+                    floe_sim_ice_addr_text(&s->servers[i].alt, a, sizeof a));
+        fputc('\n', f);
     }
     for (size_t i = 0; i < s->n_peers; i++) {
         const peer_spec *p = &s->peers[i];
@@ -1048,6 +1249,12 @@ void floe_sim_ice_scenario_print_topology(const floe_sim_ice_scenario *s, FILE *
         if (p->signal_to < 0) continue;
         floe_sim_format_duration(p->delay, d1, sizeof d1);
         fprintf(f, "signal %s -> %s: delay %s\n", p->name, s->peers[p->signal_to].name, d1);
+    }
+    for (size_t i = 0; i < s->n_clients; i++) {
+        char srv[FLOE_ADDR_STRLEN];
+        const client_spec *c = &s->clients[i];
+        fprintf(f, "%s %s -> %s\n", c->discover ? "discover" : "stun", floe_sim_host_name(c->host),
+                server_text(s, c, srv, sizeof srv));
     }
     for (size_t i = 0; i < s->n_expects; i++)
         fprintf(f, "expect %s\n", s->expects[i].text);

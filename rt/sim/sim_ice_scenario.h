@@ -1,14 +1,17 @@
 /* floe simulator runtime: scenario files with ICE peers, and their results.
  *
  * The scenario format of sim/sim_scenario.h describes networks, hosts and NATs; this
- * module adds four directives through its hook, builds the STUN servers and ICE peers
- * (sim_ice.h) they describe, runs the world and checks the expectations:
+ * module adds its directives through its hook, builds the STUN servers, ICE peers
+ * (sim_ice.h) and STUN clients (sim_stun.h) they describe, runs the world and checks the
+ * expectations:
  *
- *   stun-server NAME host=HOST [ip=ADDRESS] [port=N]
+ *   stun-server NAME host=HOST [ip=ADDRESS] [port=N] [alternate=ADDRESS[:PORT]]
  *   ice NAME host=HOST [role=controlling|controlled] [stun=SERVER[,SERVER...]] [lite]
  *       [components=1|2] [ta=TIME] [start=TIME] [data=N]
  *   signal OFFERER ANSWERER [delay=TIME]
  *   expect A B outcome=LOCAL/REMOTE|connected|fail [within=TIME] [echoes=N]
+ *   stun HOST SERVER          a Binding request: the mapped address
+ *   discover HOST SERVER      RFC 5780 behaviour discovery: mapping and filtering
  *
  * docs/simulator.md is the reference for the grammar. A session is two peers joined by
  * `signal`; its outcome is seen from the first peer named in `expect`.
@@ -40,6 +43,7 @@ extern "C" {
 #define FLOE_SIM_ICE_MAX_SERVERS 8
 #define FLOE_SIM_ICE_MAX_PEERS 32
 #define FLOE_SIM_ICE_MAX_EXPECT 32
+#define FLOE_SIM_ICE_MAX_CLIENTS 16       /* stun and discover lines */
 #define FLOE_SIM_ICE_RUN_LIMIT FLOE_S(60) /* a run without --until ends here at the latest */
 /* Events a scenario's world may run in all (floe_sim_config.max_steps): a guard against an
  * object that keeps waking up; a matrix cell runs a few thousand. */
@@ -70,7 +74,8 @@ void floe_sim_ice_scenario_set_log(floe_sim_ice_scenario *s, floe_sim_ice_log_fn
 int floe_sim_ice_scenario_prepare(floe_sim_ice_scenario *s, char *err, size_t cap);
 
 /* Runs the world: up to `until` exactly, or with FLOE_TIME_NEVER until every signalled
- * peer is done (floe_sim_ice_done) and every other one has gathered, at most
+ * peer is done (floe_sim_ice_done), every other one has gathered and every stun and
+ * discover line has its answer, at most
  * FLOE_SIM_ICE_RUN_LIMIT after the load. Returns FLOE_OK, or the world's error
  * (FLOE_ERR_LIMIT: max_steps). */
 int floe_sim_ice_scenario_run(floe_sim_ice_scenario *s, floe_time_ns until);
@@ -128,7 +133,7 @@ enum floe_sim_ice_print_flags {
 };
 
 /* One paragraph per session (outcome, selected pair per component, time to selected
- * pair, checks sent, data), one line per expectation. */
+ * pair, checks sent, data), one line per stun or discover line, one per expectation. */
 void floe_sim_ice_scenario_print(const floe_sim_ice_scenario *s, FILE *f, unsigned flags);
 /* The same as one JSON object on one line. */
 void floe_sim_ice_scenario_print_json(const floe_sim_ice_scenario *s, FILE *f, unsigned flags);

@@ -2,7 +2,8 @@
  * them (rt/sim/sim_ice_scenario.h): a session on one network, the timeline, the results
  * and their output, determinism under a seed, every directive error with its file and
  * line, and two agent behaviours the NAT matrix found (both peers behind apdm NATs must
- * fail in bounded time, whatever the losses). Virtual time only. */
+ * fail in bounded time, whatever the losses). Then the `stun` and `discover` directives
+ * and the STUN runtimes under them (rt/sim/sim_stun.h). Virtual time only. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "sim_ice.h"
 #include "sim_ice_scenario.h"
 #include "sim_matrix.h"
+#include "sim_stun.h"
 
 static const char two_hosts[] = "network internet delay=20ms\n"
                                 "host stun net=internet ip=192.0.2.1\n"
@@ -273,6 +275,18 @@ static void test_errors(void **state) {
          "t.sim:10: bad within 'soon'"},
         {"ice x host=a\nice y host=b\nsignal x y\nexpect x z outcome=fail",
          "t.sim:10: unknown ice peer 'z'"},
+        {"stun-server s host=stun alternate=192.0.2.1",
+         "t.sim:7: bad alternate '192.0.2.1' (IP[:PORT], another address of host 'stun'"},
+        {"stun-server s host=stun alternate=192.0.2.99", "t.sim:7: bad alternate '192.0.2.99'"},
+        {"stun-server s host=stun alternate=2001:db8::1", "t.sim:7: bad alternate"},
+        {"stun a", "t.sim:7: expected 'stun HOST SERVER'"},
+        {"discover a b c", "t.sim:7: expected 'discover HOST SERVER'"},
+        {"stun nobody 192.0.2.1", "t.sim:7: unknown host 'nobody'"},
+        {"discover box 192.0.2.1", "t.sim:7: 'box' is a NAT or firewall"},
+        {"stun a nosuch", "t.sim:7: unknown STUN server 'nosuch'"},
+        {"stun-server s host=stun\ndiscover a s",
+         "t.sim:8: stun-server 's' has no alternate= address (RFC 5780)"},
+        {"stun a [2001:db8::1]:3478", "t.sim:7: host 'a' has no IPv6 address"},
         {"frobnicate now", "t.sim:7: unknown directive 'frobnicate'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -346,6 +360,62 @@ static void test_controlled_waits_bounded(void **state) {
     floe_sim_ice_scenario_free(s);
 }
 
+/* `stun` and `discover` lines: a Binding request and RFC 5780 discovery from behind a
+ * NAT and from a public host, one to a server that is not there; the text, JSON and
+ * topology outputs. */
+static void test_stun_directives(void **state) {
+    (void)state;
+    static const char text[] =
+        "network internet delay=15ms\n"
+        "network lan delay=1ms\n"
+        "host stunhost iface=eth0 net=internet ip=192.0.2.1 iface=eth1 net=internet "
+        "ip=192.0.2.2\n"
+        "stun-server stun host=stunhost alternate=192.0.2.2\n"
+        "nat home type=adm/apdf inside=lan ip=10.0.0.1 outside=internet ip=203.0.113.1\n"
+        "host alice net=lan ip=10.0.0.2 gw=10.0.0.1\n"
+        "host bob net=internet ip=198.51.100.7\n"
+        "stun alice stun\n"
+        "discover alice stun\n"
+        "discover bob 192.0.2.1\n"
+        "stun bob 192.0.2.9\n";
+    floe_sim_ice_scenario *s = load_text(text);
+    char *topo = capture(s, 2);
+    assert_non_null(strstr(topo,
+                           "stun-server stun: on stunhost at 192.0.2.1:3478, RFC 5780 alternate "
+                           "192.0.2.2:3479\n"));
+    assert_non_null(strstr(topo, "stun alice -> stun\ndiscover alice -> stun\n"
+                                 "discover bob -> 192.0.2.1:3478\nstun bob -> 192.0.2.9:3478\n"));
+    free(topo);
+    prepare(s);
+    assert_int_equal(floe_sim_ice_scenario_run(s, FLOE_TIME_NEVER), FLOE_OK);
+    /* The run ends when the last answer is in: the unanswered request's give-up time. */
+    assert_int_equal(floe_sim_now(floe_sim_ice_scenario_world(s)),
+                     floe_stun_txn_timeout_total(0, false));
+    char *out = capture(s, 0);
+    assert_non_null(
+        strstr(out, "stun alice -> stun: success, mapped 203.0.113.1:49152, 0.032 s\n"));
+    assert_non_null(strstr(out, "discover alice -> stun: ok, mapping address-dependent, filtering "
+                                "address-and-port-dependent, behind a NAT, mapped "
+                                "203.0.113.1:49153, "));
+    assert_non_null(strstr(out, "discover bob -> 192.0.2.1:3478: ok, mapping "
+                                "endpoint-independent, filtering endpoint-independent, no NAT, "
+                                "mapped 198.51.100.7:49152, 0.060 s\n"));
+    assert_non_null(strstr(out, "stun bob -> 192.0.2.9:3478: timeout, 39.500 s\n"));
+    free(out);
+    char *json = capture(s, 1);
+    assert_non_null(strstr(json, ",\"stun\":[{\"host\":\"alice\",\"server\":\"stun\","
+                                 "\"outcome\":\"success\",\"mapped\":\"203.0.113.1:49152\","));
+    assert_non_null(strstr(json, "{\"host\":\"bob\",\"server\":\"192.0.2.9:3478\","
+                                 "\"outcome\":\"timeout\",\"mapped\":null,\"time_s\":39.5"));
+    assert_non_null(strstr(json, ",\"discover\":[{\"host\":\"alice\",\"server\":\"stun\","
+                                 "\"status\":\"ok\",\"mapping\":\"address-dependent\","
+                                 "\"filtering\":\"address-and-port-dependent\",\"nat\":true,"));
+    assert_non_null(strstr(json, "\"nat\":false,\"mapped\":\"198.51.100.7:49152\""));
+    free(json);
+    assert_int_equal(floe_sim_ice_scenario_failed_expectations(s), 0);
+    floe_sim_ice_scenario_free(s);
+}
+
 /* The API refuses what it cannot do, without crashing. */
 static void test_api_errors(void **state) {
     (void)state;
@@ -392,12 +462,84 @@ static void test_api_errors(void **state) {
     floe_sim_ice_scenario_free(NULL);
 }
 
+/* The STUN runtimes refuse what they cannot do, without crashing. */
+static void test_stun_runtime_errors(void **state) {
+    (void)state;
+    floe_sim *sim;
+    assert_int_equal(floe_sim_new(&sim, NULL), FLOE_OK);
+    char err[128];
+    assert_int_equal(floe_sim_scenario_parse(sim, "network n\nhost h net=n ip=192.0.2.7\n", "t",
+                                             NULL, err, sizeof err),
+                     FLOE_OK);
+    floe_sim_host *h = floe_sim_host_find(sim, "h");
+    floe_addr bind, other, server;
+    assert_int_equal(floe_addr_parse("192.0.2.7:0", &bind), FLOE_OK);
+    assert_int_equal(floe_addr_parse("192.0.2.8:5000", &other), FLOE_OK);
+    assert_int_equal(floe_addr_parse("192.0.2.1:3478", &server), FLOE_OK);
+
+    floe_stun_client_config cc;
+    floe_stun_client_config_default(&cc);
+    floe_sim_stun_client *c;
+    assert_int_equal(floe_sim_stun_client_new(NULL, &bind, &cc, &c), FLOE_ERR_INVAL);
+    assert_null(c);
+    assert_int_equal(floe_sim_stun_client_new(h, &other, &cc, &c), FLOE_ERR_INVAL); /* not h's */
+    cc.timing.max_requests = FLOE_STUN_RC_MAX + 1;
+    assert_int_equal(floe_sim_stun_client_new(h, &bind, &cc, &c), FLOE_ERR_INVAL);
+    cc.timing.max_requests = 0;
+    assert_int_equal(floe_sim_stun_client_new(h, &bind, &cc, &c), FLOE_OK);
+    assert_false(floe_sim_stun_client_done(c));
+    assert_int_equal(floe_sim_stun_client_event_get(c)->type, FLOE_STUN_CLIENT_EV_NONE);
+    assert_int_equal(floe_sim_stun_client_start(c, NULL), FLOE_ERR_INVAL); /* no server */
+    floe_stun_client_request req = {.dest = &server};
+    assert_int_equal(floe_sim_stun_client_start(c, &req), FLOE_OK);
+    assert_int_equal(floe_sim_stun_client_start(c, &req), FLOE_ERR_STATE);
+    /* No route to the server: every copy is refused and counted, the transaction times
+     * out by itself and the world goes idle. */
+    assert_int_equal(floe_sim_run_until_idle(sim, FLOE_S(60)), FLOE_OK);
+    assert_int_equal(floe_sim_stun_client_events(c), 1);
+    assert_int_equal(floe_sim_stun_client_event_get(c)->type, FLOE_STUN_CLIENT_EV_TIMEOUT);
+    assert_int_equal(floe_sim_endpoint_stats_get(floe_sim_stun_client_endpoint(c))->tx_errors,
+                     FLOE_STUN_RC);
+    floe_sim_stun_client_free(c);
+    floe_sim_stun_client_free(NULL);
+
+    floe_stun_behavior_config bc;
+    floe_stun_behavior_config_default(&bc);
+    floe_sim_stun_behavior *d;
+    assert_int_equal(floe_sim_stun_behavior_new(h, NULL, &bc, &d), FLOE_ERR_INVAL);
+    assert_int_equal(floe_sim_stun_behavior_new(h, &bind, &bc, &d), FLOE_ERR_INVAL); /* server */
+    bc.server = server;
+    bc.local = bind; /* port 0: the socket's port */
+    assert_int_equal(floe_sim_stun_behavior_new(h, &bind, &bc, &d), FLOE_OK);
+    const floe_stun_behavior *core = floe_sim_stun_behavior_core(d);
+    assert_int_equal(
+        core->cfg.local.port,
+        floe_sim_udp_local(floe_sim_endpoint_socket(floe_sim_stun_behavior_endpoint(d), 0)).port);
+    assert_true(core->cfg.local.port != 0);
+    assert_false(floe_sim_stun_behavior_done(d));
+    assert_int_equal(floe_sim_stun_behavior_done_at(d), FLOE_TIME_NEVER);
+    assert_int_equal(floe_sim_stun_behavior_start(d), FLOE_OK);
+    assert_int_equal(floe_sim_stun_behavior_start(d), FLOE_ERR_STATE);
+    assert_int_equal(floe_sim_run_until_idle(sim, FLOE_S(120)), FLOE_OK);
+    assert_true(floe_sim_stun_behavior_done(d));
+    assert_int_equal(floe_sim_stun_behavior_result(d)->status, FLOE_STUN_BEHAVIOR_NO_RESPONSE);
+    assert_int_equal(floe_sim_stun_behavior_done_at(d), floe_sim_now(sim));
+    floe_sim_stun_behavior_free(d);
+    floe_sim_stun_behavior_free(NULL);
+    floe_sim_free(sim);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session),         cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_until),           cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_apdm_storm_ends), cmocka_unit_test(test_controlled_waits_bounded),
+        cmocka_unit_test(test_session),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_until),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_apdm_storm_ends),
+        cmocka_unit_test(test_controlled_waits_bounded),
         cmocka_unit_test(test_api_errors),
+        cmocka_unit_test(test_stun_directives),
+        cmocka_unit_test(test_stun_runtime_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

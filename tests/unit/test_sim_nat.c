@@ -17,6 +17,7 @@
 #include "floe/stun_behavior.h"
 #include "floe/stun_client.h"
 #include "sim.h"
+#include "sim_stun.h"
 
 static floe_addr addr(const char *s) {
     floe_addr a;
@@ -34,7 +35,6 @@ typedef struct lab {
     floe_sim_network *internet;
     floe_sim_host *server;
     floe_sim_stun_server *stun;
-    floe_sim_rng rng;
 } lab;
 
 static floe_sim_network *lab_net(lab *L, const char *name, floe_time_ns delay) {
@@ -69,7 +69,6 @@ static void lab_init(lab *L, uint64_t seed) {
     sc.primary = addr(STUN_PRIMARY);
     sc.alternate = addr(STUN_ALTERNATE);
     assert_int_equal(floe_sim_stun_server_new(L->server, &sc, &L->stun), FLOE_OK);
-    floe_sim_rng_derive(L->sim, "client", &L->rng);
 }
 
 static void lab_free(lab *L) {
@@ -117,75 +116,26 @@ static void check_accounting(const floe_sim *sim) {
                          floe_sim_in_flight(sim));
 }
 
-/* ---- behaviour discovery as a simulated endpoint --------------------------------- */
-
-typedef struct disc {
-    floe_stun_behavior b;
-    bool done;
-    floe_stun_behavior_result res;
-} disc;
-
-static void d_recv(void *obj, floe_time_ns now, unsigned sock, const floe_addr *src,
-                   const floe_addr *dst, const uint8_t *p, size_t len) {
-    (void)sock;
-    (void)dst;
-    floe_stun_behavior_on_recv(&((disc *)obj)->b, now, p, len, src);
-}
-
-static void d_tick(void *obj, floe_time_ns now) {
-    floe_stun_behavior_tick(&((disc *)obj)->b, now);
-}
-
-static int d_send(void *obj, floe_time_ns now, uint8_t *buf, size_t cap, size_t *len,
-                  unsigned *sock, floe_addr *dst) {
-    *sock = 0;
-    return floe_stun_behavior_next_send(&((disc *)obj)->b, now, buf, cap, len, dst);
-}
-
-static floe_time_ns d_deadline(void *obj) {
-    return floe_stun_behavior_deadline(&((disc *)obj)->b);
-}
-
-static void d_events(void *obj, floe_time_ns now) {
-    (void)now;
-    disc *d = obj;
-    floe_stun_behavior_event ev;
-    while (floe_stun_behavior_next_event(&d->b, &ev)) {
-        if (ev.type == FLOE_STUN_BEHAVIOR_EV_DONE) {
-            d->done = true;
-            d->res = ev.result;
-        }
-    }
-}
-
-static const floe_sim_endpoint_ops disc_ops = {d_recv, d_tick, d_send, d_deadline, d_events};
-
 /* Runs RFC 5780 discovery from host h, socket bound to `bind`, to the lab's server. */
 static floe_stun_behavior_result discover(lab *L, floe_sim_host *h, const char *bind) {
-    static disc d;
-    memset(&d, 0, sizeof d);
     floe_stun_behavior_config cfg;
     floe_stun_behavior_config_default(&cfg);
     cfg.server = addr(STUN_PRIMARY);
     cfg.local = addr(bind);
-    cfg.rand = floe_sim_rng_bytes;
-    cfg.rand_ctx = &L->rng;
-    assert_int_equal(floe_stun_behavior_init(&d.b, &cfg), FLOE_OK);
-    floe_sim_endpoint *ep;
-    assert_int_equal(floe_sim_endpoint_new(L->sim, &disc_ops, &d, &ep), FLOE_OK);
-    floe_addr b = addr(bind);
-    assert_int_equal(floe_sim_endpoint_open(ep, h, &b, NULL), FLOE_OK);
+    floe_sim_stun_behavior *d;
+    assert_int_equal(floe_sim_stun_behavior_new(h, &cfg.local, &cfg, &d), FLOE_OK);
     floe_time_ns t0 = floe_sim_now(L->sim);
-    assert_int_equal(floe_stun_behavior_start(&d.b, t0), FLOE_OK);
-    assert_int_equal(floe_sim_endpoint_kick(ep), FLOE_OK);
+    assert_int_equal(floe_sim_stun_behavior_start(d), FLOE_OK);
     /* Discovery ends by itself; then nothing is left to run. */
     assert_int_equal(floe_sim_run_until_idle(L->sim, t0 + FLOE_S(60)), FLOE_OK);
-    assert_true(d.done);
-    const floe_sim_endpoint_stats *st = floe_sim_endpoint_stats_get(ep);
+    assert_true(floe_sim_stun_behavior_done(d));
+    const floe_sim_endpoint_stats *st =
+        floe_sim_endpoint_stats_get(floe_sim_stun_behavior_endpoint(d));
     assert_int_equal(st->tx_errors, 0);
     assert_int_equal(st->spins, 0);
-    floe_sim_endpoint_free(ep);
-    return d.res;
+    floe_stun_behavior_result r = *floe_sim_stun_behavior_result(d);
+    floe_sim_stun_behavior_free(d);
+    return r;
 }
 
 static const floe_nat_behavior kinds[3] = {
@@ -422,68 +372,24 @@ static void test_hairpinning(void **state) {
     }
 }
 
-/* A STUN Binding through the world: the mapped address host h's socket gets. */
-typedef struct binding {
-    floe_stun_client c;
-    bool done;
-    floe_stun_client_event ev;
-} binding;
-
-static void c_recv(void *obj, floe_time_ns now, unsigned sock, const floe_addr *src,
-                   const floe_addr *dst, const uint8_t *p, size_t len) {
-    (void)sock;
-    (void)dst;
-    floe_stun_client_on_recv(&((binding *)obj)->c, now, p, len, src);
-}
-
-static void c_tick(void *obj, floe_time_ns now) {
-    floe_stun_client_tick(&((binding *)obj)->c, now);
-}
-
-static int c_send(void *obj, floe_time_ns now, uint8_t *buf, size_t cap, size_t *len,
-                  unsigned *sock, floe_addr *dst) {
-    *sock = 0;
-    return floe_stun_client_next_send(&((binding *)obj)->c, now, buf, cap, len, dst);
-}
-
-static floe_time_ns c_deadline(void *obj) {
-    return floe_stun_client_deadline(&((binding *)obj)->c);
-}
-
-static void c_events(void *obj, floe_time_ns now) {
-    (void)now;
-    binding *b = obj;
-    if (floe_stun_client_next_event(&b->c, &b->ev)) b->done = true;
-}
-
-static const floe_sim_endpoint_ops binding_ops = {c_recv, c_tick, c_send, c_deadline, c_events};
-
-typedef struct client {
-    binding b;
-    floe_sim_endpoint *ep;
-} client;
-
-static void client_open(lab *L, client *cl, floe_sim_host *h, const char *bind) {
-    memset(cl, 0, sizeof *cl);
+/* A STUN Binding through the world: the mapped address the client's socket gets. */
+static floe_sim_stun_client *client_open(floe_sim_host *h, const char *bind) {
     floe_stun_client_config cfg;
     floe_stun_client_config_default(&cfg);
     cfg.server = addr(STUN_PRIMARY);
-    cfg.rand = floe_sim_rng_bytes;
-    cfg.rand_ctx = &L->rng;
-    assert_int_equal(floe_stun_client_init(&cl->b.c, &cfg), FLOE_OK);
-    assert_int_equal(floe_sim_endpoint_new(L->sim, &binding_ops, &cl->b, &cl->ep), FLOE_OK);
     floe_addr b = addr(bind);
-    assert_int_equal(floe_sim_endpoint_open(cl->ep, h, &b, NULL), FLOE_OK);
+    floe_sim_stun_client *cl;
+    assert_int_equal(floe_sim_stun_client_new(h, &b, &cfg, &cl), FLOE_OK);
+    return cl;
 }
 
-static floe_addr client_mapped(lab *L, client *cl) {
-    cl->b.done = false;
-    assert_int_equal(floe_stun_client_start(&cl->b.c, floe_sim_now(L->sim), NULL), FLOE_OK);
-    assert_int_equal(floe_sim_endpoint_kick(cl->ep), FLOE_OK);
+static floe_addr client_mapped(lab *L, floe_sim_stun_client *cl) {
+    assert_int_equal(floe_sim_stun_client_start(cl, NULL), FLOE_OK);
     settle(L);
-    assert_true(cl->b.done);
-    assert_int_equal(cl->b.ev.type, FLOE_STUN_CLIENT_EV_SUCCESS);
-    return cl->b.ev.result.mapped;
+    assert_true(floe_sim_stun_client_done(cl));
+    const floe_stun_client_event *ev = floe_sim_stun_client_event_get(cl);
+    assert_int_equal(ev->type, FLOE_STUN_CLIENT_EV_SUCCESS);
+    return ev->result.mapped;
 }
 
 static void test_binding_timeout(void **state) {
@@ -497,21 +403,20 @@ static void test_binding_timeout(void **state) {
     c.timeout = FLOE_S(30);
     floe_sim_host *nat = lab_nat(&L, "nat", &c, lan, "10.0.0.1", L.internet, "203.0.113.1", NULL);
     floe_sim_host *alice = lab_host(&L, "alice", lan, "10.0.0.2", "10.0.0.1");
-    static client cl;
-    client_open(&L, &cl, alice, "10.0.0.2:5000");
+    floe_sim_stun_client *cl = client_open(alice, "10.0.0.2:5000");
     floe_time_ns t0 = floe_sim_now(L.sim);
-    floe_addr m1 = client_mapped(&L, &cl);
+    floe_addr m1 = client_mapped(&L, cl);
     /* Refreshed by outbound traffic every 20 s, the mapping lives on. */
     for (int k = 1; k <= 3; k++) {
         assert_int_equal(floe_sim_run_until(L.sim, t0 + FLOE_S(20) * (floe_time_ns)k), FLOE_OK);
-        floe_addr m = client_mapped(&L, &cl);
+        floe_addr m = client_mapped(&L, cl);
         assert_true(floe_addr_equal(&m, &m1));
     }
     /* 31 s of silence: it expires, and the next request gets a new one. */
     floe_time_ns last = floe_sim_now(L.sim);
     assert_int_equal(floe_sim_run_until(L.sim, last + FLOE_S(31)), FLOE_OK);
     assert_int_equal(floe_sim_nat_mapping_count(nat), 0);
-    floe_addr m2 = client_mapped(&L, &cl);
+    floe_addr m2 = client_mapped(&L, cl);
     assert_false(floe_addr_equal(&m2, &m1));
     assert_true(floe_addr_ip_equal(&m2, &m1));
     assert_int_equal(floe_sim_host_counter(nat, FLOE_SIM_NAT_MAPPING_EXPIRED), 1);
@@ -521,7 +426,7 @@ static void test_binding_timeout(void **state) {
     send_to(raw, &m1);
     settle(&L);
     assert_int_equal(floe_sim_host_counter(nat, FLOE_SIM_DROP_NAT_NO_MAPPING), 1);
-    floe_sim_endpoint_free(cl.ep);
+    floe_sim_stun_client_free(cl);
     check_accounting(L.sim);
     lab_free(&L);
 }

@@ -18,6 +18,7 @@
 #include "floe/stun_behavior.h"
 #include "floe/stun_client.h"
 #include "sim.h"
+#include "sim_stun.h"
 
 static floe_addr addr(const char *s) {
     floe_addr a;
@@ -113,78 +114,6 @@ static void test_packets(void **state) {
 
 /* ---- a run to capture ------------------------------------------------------------ */
 
-typedef struct disc {
-    floe_stun_behavior b;
-    bool done;
-} disc;
-
-static void d_recv(void *obj, floe_time_ns now, unsigned sock, const floe_addr *src,
-                   const floe_addr *dst, const uint8_t *p, size_t len) {
-    (void)sock;
-    (void)dst;
-    floe_stun_behavior_on_recv(&((disc *)obj)->b, now, p, len, src);
-}
-
-static void d_tick(void *obj, floe_time_ns now) {
-    floe_stun_behavior_tick(&((disc *)obj)->b, now);
-}
-
-static int d_send(void *obj, floe_time_ns now, uint8_t *buf, size_t cap, size_t *len,
-                  unsigned *sock, floe_addr *dst) {
-    *sock = 0;
-    return floe_stun_behavior_next_send(&((disc *)obj)->b, now, buf, cap, len, dst);
-}
-
-static floe_time_ns d_deadline(void *obj) {
-    return floe_stun_behavior_deadline(&((disc *)obj)->b);
-}
-
-static void d_events(void *obj, floe_time_ns now) {
-    (void)now;
-    disc *d = obj;
-    floe_stun_behavior_event ev;
-    while (floe_stun_behavior_next_event(&d->b, &ev))
-        if (ev.type == FLOE_STUN_BEHAVIOR_EV_DONE) d->done = true;
-}
-
-static const floe_sim_endpoint_ops disc_ops = {d_recv, d_tick, d_send, d_deadline, d_events};
-
-typedef struct bind6 {
-    floe_stun_client c;
-    bool done;
-} bind6;
-
-static void c_recv(void *obj, floe_time_ns now, unsigned sock, const floe_addr *src,
-                   const floe_addr *dst, const uint8_t *p, size_t len) {
-    (void)sock;
-    (void)dst;
-    floe_stun_client_on_recv(&((bind6 *)obj)->c, now, p, len, src);
-}
-
-static void c_tick(void *obj, floe_time_ns now) {
-    floe_stun_client_tick(&((bind6 *)obj)->c, now);
-}
-
-static int c_send(void *obj, floe_time_ns now, uint8_t *buf, size_t cap, size_t *len,
-                  unsigned *sock, floe_addr *dst) {
-    *sock = 0;
-    return floe_stun_client_next_send(&((bind6 *)obj)->c, now, buf, cap, len, dst);
-}
-
-static floe_time_ns c_deadline(void *obj) {
-    return floe_stun_client_deadline(&((bind6 *)obj)->c);
-}
-
-static void c_events(void *obj, floe_time_ns now) {
-    (void)now;
-    bind6 *b = obj;
-    floe_stun_client_event ev;
-    while (floe_stun_client_next_event(&b->c, &ev))
-        b->done = ev.type == FLOE_STUN_CLIENT_EV_SUCCESS;
-}
-
-static const floe_sim_endpoint_ops bind_ops = {c_recv, c_tick, c_send, c_deadline, c_events};
-
 static void count_records(void *ctx, const floe_sim_trace *rec) {
     if (rec->net) (*(uint64_t *)ctx)++;
 }
@@ -222,38 +151,23 @@ static uint64_t run_captured(FILE *f, uint64_t *records) {
     assert_int_equal(floe_sim_stun_server_new(floe_sim_host_find(sim, "stun6"), &sc, &srv6),
                      FLOE_OK);
 
-    floe_sim_rng rng;
-    floe_sim_rng_derive(sim, "clients", &rng);
-    static disc d;
-    memset(&d, 0, sizeof d);
     floe_stun_behavior_config bc;
     floe_stun_behavior_config_default(&bc);
     bc.server = addr("192.0.2.1:3478");
     bc.local = addr("10.0.0.2:5000");
-    bc.rand = floe_sim_rng_bytes;
-    bc.rand_ctx = &rng;
-    assert_int_equal(floe_stun_behavior_init(&d.b, &bc), FLOE_OK);
-    floe_sim_endpoint *e1, *e2;
-    assert_int_equal(floe_sim_endpoint_new(sim, &disc_ops, &d, &e1), FLOE_OK);
-    assert_int_equal(floe_sim_endpoint_open(e1, floe_sim_host_find(sim, "alice"), &bc.local, NULL),
-                     FLOE_OK);
-    static bind6 b6;
-    memset(&b6, 0, sizeof b6);
+    floe_sim_stun_behavior *d;
+    assert_int_equal(
+        floe_sim_stun_behavior_new(floe_sim_host_find(sim, "alice"), &bc.local, &bc, &d), FLOE_OK);
     floe_stun_client_config cc;
     floe_stun_client_config_default(&cc);
     cc.server = sc.primary;
-    cc.rand = floe_sim_rng_bytes;
-    cc.rand_ctx = &rng;
-    assert_int_equal(floe_stun_client_init(&b6.c, &cc), FLOE_OK);
-    assert_int_equal(floe_sim_endpoint_new(sim, &bind_ops, &b6, &e2), FLOE_OK);
+    floe_sim_stun_client *b6;
     floe_addr any6 = addr("[::]:6000");
-    assert_int_equal(floe_sim_endpoint_open(e2, floe_sim_host_find(sim, "bob"), &any6, NULL),
+    assert_int_equal(floe_sim_stun_client_new(floe_sim_host_find(sim, "bob"), &any6, &cc, &b6),
                      FLOE_OK);
 
-    assert_int_equal(floe_stun_behavior_start(&d.b, floe_sim_now(sim)), FLOE_OK);
-    assert_int_equal(floe_sim_endpoint_kick(e1), FLOE_OK);
-    assert_int_equal(floe_stun_client_start(&b6.c, floe_sim_now(sim), NULL), FLOE_OK);
-    assert_int_equal(floe_sim_endpoint_kick(e2), FLOE_OK);
+    assert_int_equal(floe_sim_stun_behavior_start(d), FLOE_OK);
+    assert_int_equal(floe_sim_stun_client_start(b6, NULL), FLOE_OK);
     /* A datagram too big for the IPv6 network, and one to a closed port. */
     floe_sim_udp *raw;
     floe_addr from6 = addr("[2001:db8::2]:7000");
@@ -263,14 +177,15 @@ static uint64_t run_captured(FILE *f, uint64_t *records) {
     assert_int_equal(floe_sim_udp_send(raw, &to6, big, sizeof big), FLOE_OK);
     assert_int_equal(floe_sim_udp_send(raw, &closed6, big, 10), FLOE_OK);
     assert_int_equal(floe_sim_run_until_idle(sim, FLOE_S(60)), FLOE_OK);
-    assert_true(d.done);
-    assert_true(b6.done);
-    assert_int_equal(floe_stun_behavior_result_get(&d.b)->mapping, FLOE_NAT_ADDRESS_DEPENDENT);
+    assert_true(floe_sim_stun_behavior_done(d));
+    assert_true(floe_sim_stun_client_done(b6));
+    assert_int_equal(floe_sim_stun_client_event_get(b6)->type, FLOE_STUN_CLIENT_EV_SUCCESS);
+    assert_int_equal(floe_sim_stun_behavior_result(d)->mapping, FLOE_NAT_ADDRESS_DEPENDENT);
 
     uint64_t packets = floe_sim_pcap_packets(pc);
     assert_int_equal(floe_sim_pcap_close(pc), FLOE_OK);
-    floe_sim_endpoint_free(e1);
-    floe_sim_endpoint_free(e2);
+    floe_sim_stun_behavior_free(d);
+    floe_sim_stun_client_free(b6);
     floe_sim_stun_server_free(srv);
     floe_sim_stun_server_free(srv6);
     floe_sim_free(sim);

@@ -1,6 +1,8 @@
-/* Unit tests for include/floe/stun_client.h, in virtual time: the client talks to the
- * real server core (floe_stun_server_handle) through a small in-test network that
- * delays datagrams and can drop chosen ones. No sockets, no clock. */
+/* Unit tests for include/floe/stun_client.h, in virtual time: the client (rt/sim's
+ * floe_sim_stun_client) talks to the real server core (floe_sim_stun_server) across one
+ * simulated network, 10 ms each way, which can be cut to lose chosen datagrams or
+ * everything. Crafted responses and the API are tested on the bare client. No sockets,
+ * no clock. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +15,8 @@
 #include "floe/stun.h"
 #include "floe/stun_client.h"
 #include "floe/stun_server.h"
+#include "sim.h"
+#include "sim_stun.h"
 
 /* ---- a deterministic random source ------------------------------------------------ */
 
@@ -34,29 +38,19 @@ static int failing_rand(void *ctx, void *buf, size_t len) {
 
 /* ---- the network ------------------------------------------------------------------- */
 
-#define MAX_FLIGHT 32
+#define PRIMARY "192.0.2.1:3478"
+#define ALTERNATE "192.0.2.2:3479"
 #define MAX_LOG 32
 
-typedef struct packet {
-    floe_time_ns at;
-    bool to_server;
-    floe_addr src, dst;
-    uint8_t data[600];
-    size_t len;
-} packet;
-
-typedef struct net {
-    floe_stun_server srv;
-    floe_addr client_addr;
-    floe_time_ns delay;     /* one way */
-    uint32_t drop_requests; /* bit i set: drop the i-th request the client sends */
-    uint32_t drop_replies;  /* bit i set: drop the i-th response the server sends */
-    bool black_hole;        /* drop everything */
-    unsigned n_requests, n_replies;
-    packet flight[MAX_FLIGHT];
-    size_t n_flight;
+typedef struct lab {
+    floe_sim *sim;
+    floe_sim_network *internet;
+    floe_sim_stun_server *srv;
+    floe_sim_stun_client *cl;
+    floe_addr client_addr, primary, alternate;
+    unsigned n_requests;              /* datagrams the client put on the network */
     floe_time_ns send_times[MAX_LOG]; /* when each request left the client */
-} net;
+} lab;
 
 static floe_addr addr(const char *s) {
     floe_addr a;
@@ -64,96 +58,96 @@ static floe_addr addr(const char *s) {
     return a;
 }
 
-static void net_init(net *n, bool rfc5780, const char *software) {
-    memset(n, 0, sizeof *n);
+static void log_requests(void *ctx, const floe_sim_trace *rec) {
+    lab *L = ctx;
+    if (!floe_addr_equal(&rec->src, &L->client_addr)) return;
+    unsigned i = L->n_requests++;
+    if (i < MAX_LOG) L->send_times[i] = rec->sent;
+}
+
+/* A world starting at `start`: the server (RFC 5780 or not) on 192.0.2.1 and .2, the
+ * client on 198.51.100.7:40000, `delay` each way. */
+static void lab_init(lab *L, floe_time_ns start, floe_time_ns delay, bool rfc5780,
+                     const char *software, bool reliable) {
+    memset(L, 0, sizeof *L);
+    char text[512], err[256];
+    snprintf(text, sizeof text,
+             "network internet delay=%lluus\n"
+             "host stun iface=eth0 net=internet ip=192.0.2.1 iface=eth1 net=internet "
+             "ip=192.0.2.2\n"
+             "host client net=internet ip=198.51.100.7\n",
+             (unsigned long long)(delay / 1000));
+    floe_sim_config cfg;
+    floe_sim_config_default(&cfg);
+    cfg.start = start;
+    assert_int_equal(floe_sim_new(&L->sim, &cfg), FLOE_OK);
+    if (floe_sim_scenario_parse(L->sim, text, "lab", NULL, err, sizeof err) != FLOE_OK)
+        fail_msg("%s", err);
+    L->internet = floe_sim_network_find(L->sim, "internet");
+    L->client_addr = addr("198.51.100.7:40000");
+    L->primary = addr(PRIMARY);
+    L->alternate = addr(ALTERNATE);
     floe_stun_server_config sc;
     floe_stun_server_config_default(&sc);
     sc.rfc5780 = rfc5780;
-    sc.primary = addr("192.0.2.1:3478");
-    sc.alternate = addr("192.0.2.2:3479");
+    sc.primary = L->primary;
+    sc.alternate = L->alternate;
     sc.software = software;
-    assert_int_equal(floe_stun_server_init(&n->srv, &sc), FLOE_OK);
-    n->client_addr = addr("198.51.100.7:40000");
-    n->delay = FLOE_MS(10);
+    assert_int_equal(floe_sim_stun_server_new(floe_sim_host_find(L->sim, "stun"), &sc, &L->srv),
+                     FLOE_OK);
+    floe_stun_client_config cc;
+    floe_stun_client_config_default(&cc);
+    cc.server = L->primary;
+    cc.reliable = reliable;
+    assert_int_equal(floe_sim_stun_client_new(floe_sim_host_find(L->sim, "client"), &L->client_addr,
+                                              &cc, &L->cl),
+                     FLOE_OK);
+    assert_int_equal(floe_sim_tracer_add(L->sim, log_requests, L), FLOE_OK);
 }
 
-static void enqueue(net *n, floe_time_ns at, bool to_server, const floe_addr *src,
-                    const floe_addr *dst, const uint8_t *p, size_t len) {
-    assert_true(n->n_flight < MAX_FLIGHT);
-    assert_true(len <= sizeof n->flight[0].data);
-    packet *k = &n->flight[n->n_flight++];
-    k->at = at;
-    k->to_server = to_server;
-    k->src = *src;
-    k->dst = *dst;
-    memcpy(k->data, p, len);
-    k->len = len;
+static void lab_free(lab *L) {
+    floe_sim_stun_client_free(L->cl);
+    floe_sim_stun_server_free(L->srv);
+    floe_sim_free(L->sim);
 }
 
-/* Delivers the earliest packet due at or before now; returns false when none is. */
-static bool deliver_one(net *n, floe_stun_client *c, floe_time_ns now) {
-    size_t best = n->n_flight;
-    for (size_t i = 0; i < n->n_flight; i++)
-        if (n->flight[i].at <= now && (best == n->n_flight || n->flight[i].at < n->flight[best].at))
-            best = i;
-    if (best == n->n_flight) return false;
-    packet k = n->flight[best];
-    n->flight[best] = n->flight[--n->n_flight];
-    if (k.to_server) {
-        uint8_t out[600];
-        floe_stun_server_reply r;
-        assert_int_equal(floe_stun_server_handle(&n->srv, k.data, k.len, &k.src, &k.dst,
-                                                 FLOE_TRANSPORT_UDP, out, sizeof out, &r),
-                         FLOE_OK);
-        if (r.len == 0) return true;
-        unsigned i = n->n_replies++;
-        if (n->black_hole || (i < 32 && (n->drop_replies >> i) & 1)) return true;
-        floe_addr from = floe_stun_server_source_for(&n->srv, &k.dst, r.from);
-        enqueue(n, now + n->delay, false, &from, &r.to, out, r.len);
-    } else {
-        floe_stun_client_on_recv(c, now, k.data, k.len, &k.src);
-    }
-    return true;
+/* From now on the network drops everything. */
+static void black_hole(lab *L) {
+    floe_sim_link l = *floe_sim_network_link(L->internet);
+    l.partitioned = true;
+    assert_int_equal(floe_sim_network_set_link(L->internet, &l), FLOE_OK);
 }
 
-static void drain_sends(net *n, floe_stun_client *c, floe_time_ns now) {
-    uint8_t buf[600];
-    size_t len;
-    floe_addr dest;
-    while (floe_stun_client_next_send(c, now, buf, sizeof buf, &len, &dest) == FLOE_OK) {
-        unsigned i = n->n_requests++;
-        if (i < MAX_LOG) n->send_times[i] = now;
-        if (n->black_hole || (i < 32 && (n->drop_requests >> i) & 1)) continue;
-        enqueue(n, now + n->delay, true, &n->client_addr, &dest, buf, len);
-    }
+/* Loses what arrives at `at`: the network is cut from 1 ms before to 1 ms after. */
+static void lose_arrival(lab *L, floe_time_ns at) {
+    assert_int_equal(floe_sim_network_partition_at(L->internet, at - FLOE_MS(1), true), FLOE_OK);
+    assert_int_equal(floe_sim_network_partition_at(L->internet, at + FLOE_MS(1), false), FLOE_OK);
 }
 
-/* Runs the five-step loop from *now until the client reports an event. */
-static floe_stun_client_event run(net *n, floe_stun_client *c, floe_time_ns *now) {
-    floe_stun_client_event ev;
-    for (int guard = 0; guard < 10000; guard++) {
-        drain_sends(n, c, *now);
-        if (floe_stun_client_next_event(c, &ev)) return ev;
-        floe_time_ns next = floe_stun_client_deadline(c);
-        for (size_t i = 0; i < n->n_flight; i++)
-            if (n->flight[i].at < next) next = n->flight[i].at;
-        assert_true(next != FLOE_TIME_NEVER);
-        if (next > *now) *now = next;
-        while (deliver_one(n, c, *now)) {
-        }
-        floe_stun_client_tick(c, *now);
-    }
-    fail_msg("the client never finished");
-    return ev;
+static floe_stun_client *core(lab *L) {
+    return floe_sim_stun_client_core(L->cl);
+}
+
+static floe_time_ns now(const lab *L) {
+    return floe_sim_now(L->sim);
+}
+
+/* Starts a transaction and runs the world until it has ended and nothing is in flight:
+ * the client's one event. */
+static floe_stun_client_event run(lab *L, const floe_stun_client_request *req) {
+    assert_int_equal(floe_sim_stun_client_start(L->cl, req), FLOE_OK);
+    assert_int_equal(floe_sim_run_until_idle(L->sim, now(L) + FLOE_S(100)), FLOE_OK);
+    assert_int_equal(floe_sim_stun_client_events(L->cl), 1);
+    return *floe_sim_stun_client_event_get(L->cl);
 }
 
 static unsigned seed;
 
-static void client_init(floe_stun_client *c, const net *n, bool reliable) {
+/* A bare client, for the tests that feed it by hand. */
+static void client_init(floe_stun_client *c) {
     floe_stun_client_config cfg;
     floe_stun_client_config_default(&cfg);
-    cfg.server = n->srv.cfg.primary;
-    cfg.reliable = reliable;
+    cfg.server = addr(PRIMARY);
     cfg.rand = counting_rand;
     cfg.rand_ctx = &seed;
     assert_int_equal(floe_stun_client_init(c, &cfg), FLOE_OK);
@@ -163,23 +157,23 @@ static void client_init(floe_stun_client *c, const net *n, bool reliable) {
 
 static void test_success(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = FLOE_S(100);
-    assert_int_equal(floe_stun_client_deadline(&c), FLOE_TIME_NEVER);
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    assert_int_equal(c.state, FLOE_STUN_CLIENT_WAITING);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    lab L;
+    lab_init(&L, FLOE_S(100), FLOE_MS(10), true, NULL, false);
+    floe_stun_client *c = core(&L);
+    assert_int_equal(floe_stun_client_deadline(c), FLOE_TIME_NEVER);
+    assert_int_equal(floe_sim_stun_client_start(L.cl, NULL), FLOE_OK);
+    assert_int_equal(c->state, FLOE_STUN_CLIENT_WAITING);
+    assert_int_equal(floe_sim_run_until_idle(L.sim, FLOE_S(200)), FLOE_OK);
+    assert_int_equal(floe_sim_stun_client_events(L.cl), 1);
+    floe_stun_client_event ev = *floe_sim_stun_client_event_get(L.cl);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_SUCCESS);
     const floe_stun_client_result *r = &ev.result;
-    assert_true(floe_addr_equal(&r->mapped, &n.client_addr));
+    assert_true(floe_addr_equal(&r->mapped, &L.client_addr));
     assert_true(r->mapped_xor);
-    assert_true(floe_addr_equal(&r->from, &n.srv.cfg.primary));
-    assert_true(floe_addr_equal(&r->origin, &n.srv.cfg.primary));
-    assert_true(floe_addr_equal(&r->other, &n.srv.cfg.alternate));
-    assert_true(floe_addr_equal(&r->dest, &n.srv.cfg.primary));
+    assert_true(floe_addr_equal(&r->from, &L.primary));
+    assert_true(floe_addr_equal(&r->origin, &L.primary));
+    assert_true(floe_addr_equal(&r->other, &L.alternate));
+    assert_true(floe_addr_equal(&r->dest, &L.primary));
     /* RTT: one request, 10 ms each way. */
     assert_int_equal(r->requests, 1);
     assert_true(r->rtt_exact);
@@ -188,59 +182,56 @@ static void test_success(void **state) {
     assert_int_equal(r->started, FLOE_S(100));
     assert_int_equal(r->finished, FLOE_S(100) + FLOE_MS(20));
     assert_int_equal(r->err, FLOE_OK);
-    /* Over, and nothing more to do. */
-    assert_int_equal(c.state, FLOE_STUN_CLIENT_IDLE);
-    assert_int_equal(floe_stun_client_deadline(&c), FLOE_TIME_NEVER);
-    assert_false(floe_stun_client_next_event(&c, &ev));
-    assert_int_equal(c.stats.transactions, 1);
-    assert_int_equal(c.stats.tx, 1);
-    assert_int_equal(c.stats.rx, 1);
-    assert_int_equal(c.stats.rx_matched, 1);
+    /* Over, and nothing more to do: no other event came. */
+    assert_int_equal(c->state, FLOE_STUN_CLIENT_IDLE);
+    assert_int_equal(floe_stun_client_deadline(c), FLOE_TIME_NEVER);
+    assert_false(floe_stun_client_next_event(c, &ev));
+    assert_int_equal(c->stats.transactions, 1);
+    assert_int_equal(c->stats.tx, 1);
+    assert_int_equal(c->stats.rx, 1);
+    assert_int_equal(c->stats.rx_matched, 1);
     /* The request on the wire: a Binding request with FINGERPRINT, nothing else. */
     floe_stun_msg m;
-    assert_int_equal(floe_stun_msg_decode(c.req, c.req_len, 0, &m), FLOE_OK);
+    assert_int_equal(floe_stun_msg_decode(c->req, c->req_len, 0, &m), FLOE_OK);
     assert_int_equal(m.method, FLOE_STUN_BINDING);
     assert_int_equal(m.cls, FLOE_STUN_REQUEST);
     assert_true(m.fp >= 0);
     assert_null(floe_stun_msg_find(&m, FLOE_STUN_ATTR_CHANGE_REQUEST));
     assert_memory_equal(m.tid, r->tid, FLOE_STUN_TID_LEN);
     assert_string_equal(floe_stun_client_event_name(ev.type), "success");
+    lab_free(&L);
 }
 
 static void test_second_transaction_new_tid(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    floe_stun_client_event a = run(&n, &c, &now);
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    floe_stun_client_event b = run(&n, &c, &now);
+    lab L;
+    lab_init(&L, 0, FLOE_MS(10), true, NULL, false);
+    floe_stun_client_event a = run(&L, NULL);
+    floe_stun_client_event b = run(&L, NULL);
     assert_int_equal(a.type, FLOE_STUN_CLIENT_EV_SUCCESS);
     assert_int_equal(b.type, FLOE_STUN_CLIENT_EV_SUCCESS);
     assert_memory_not_equal(a.result.tid, b.result.tid, FLOE_STUN_TID_LEN);
-    assert_int_equal(c.stats.transactions, 2);
+    assert_int_equal(core(&L)->stats.transactions, 2);
+    lab_free(&L);
 }
 
 static void test_change_request_and_dest(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = 0;
+    lab L;
+    lab_init(&L, 0, FLOE_MS(10), true, NULL, false);
     floe_addr alt_ip_primary_port = addr("192.0.2.2:3478");
     floe_stun_client_request req = {.dest = &alt_ip_primary_port,
                                     .change = FLOE_STUN_CHANGE_IP | FLOE_STUN_CHANGE_PORT};
-    assert_int_equal(floe_stun_client_start(&c, now, &req), FLOE_OK);
+    assert_int_equal(floe_sim_stun_client_start(L.cl, &req), FLOE_OK);
+    floe_stun_client *c = core(&L);
     floe_stun_msg m;
-    assert_int_equal(floe_stun_msg_decode(c.req, c.req_len, 0, &m), FLOE_OK);
+    assert_int_equal(floe_stun_msg_decode(c->req, c->req_len, 0, &m), FLOE_OK);
     uint32_t flags = 0;
     assert_int_equal(floe_stun_msg_get_u32(&m, FLOE_STUN_ATTR_CHANGE_REQUEST, &flags), FLOE_OK);
     assert_int_equal(flags, FLOE_STUN_CHANGE_IP | FLOE_STUN_CHANGE_PORT);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    assert_int_equal(floe_sim_run_until_idle(L.sim, FLOE_S(100)), FLOE_OK);
+    assert_int_equal(floe_sim_stun_client_events(L.cl), 1);
+    floe_stun_client_event ev = *floe_sim_stun_client_event_get(L.cl);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_SUCCESS);
     assert_true(floe_addr_equal(&ev.result.dest, &alt_ip_primary_port));
     assert_int_equal(ev.result.change, FLOE_STUN_CHANGE_IP | FLOE_STUN_CHANGE_PORT);
@@ -248,166 +239,144 @@ static void test_change_request_and_dest(void **state) {
     floe_addr expect = addr("192.0.2.1:3479");
     assert_true(floe_addr_equal(&ev.result.from, &expect));
     assert_true(floe_addr_equal(&ev.result.origin, &expect));
+    lab_free(&L);
 }
 
 static void test_retransmission_on_loss(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    n.drop_requests = 0x3; /* the first two copies are lost */
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    lab L;
+    lab_init(&L, 0, FLOE_MS(10), true, NULL, false);
+    /* The first two copies are lost (they would arrive at 10 ms and 510 ms). */
+    lose_arrival(&L, FLOE_MS(10));
+    lose_arrival(&L, FLOE_MS(510));
+    floe_stun_client_event ev = run(&L, NULL);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_SUCCESS);
-    assert_int_equal(n.n_requests, 3);
+    assert_int_equal(L.n_requests, 3);
+    assert_int_equal(floe_sim_counter_get(L.sim, FLOE_SIM_DROP_PARTITION), 2);
     /* RFC 8489 §6.2.1: 0, RTO, 3 RTO with RTO = 500 ms. */
-    assert_int_equal(n.send_times[0], 0);
-    assert_int_equal(n.send_times[1], FLOE_MS(500));
-    assert_int_equal(n.send_times[2], FLOE_MS(1500));
+    assert_int_equal(L.send_times[0], 0);
+    assert_int_equal(L.send_times[1], FLOE_MS(500));
+    assert_int_equal(L.send_times[2], FLOE_MS(1500));
     assert_int_equal(ev.result.requests, 3);
     assert_false(ev.result.rtt_exact);
     assert_int_equal(ev.result.rtt_ns, FLOE_MS(1520));
     assert_int_equal(ev.result.rtt_last_ns, FLOE_MS(20));
     /* All copies are the same bytes: the server saw one transaction ID. */
-    assert_int_equal(n.srv.counters[FLOE_SRV_BINDING_OK], 1);
+    assert_int_equal(floe_sim_stun_server_core(L.srv)->counters[FLOE_SRV_BINDING_OK], 1);
+    lab_free(&L);
 }
 
 static void test_lost_response_duplicate_answer(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    n.delay = FLOE_MS(300); /* RTT 600 ms > RTO: the first answer crosses the retransmission */
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    lab L;
+    /* RTT 600 ms > RTO: the first answer crosses the retransmission. */
+    lab_init(&L, 0, FLOE_MS(300), true, NULL, false);
+    /* The world runs until nothing is in flight, so the answer to the second copy, which
+     * arrives after the first answer ended the transaction, is in too. */
+    floe_stun_client_event ev = run(&L, NULL);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_SUCCESS);
     assert_int_equal(ev.result.requests, 2);
     assert_false(ev.result.rtt_exact);
     assert_int_equal(ev.result.rtt_ns, FLOE_MS(600));      /* true RTT of the first copy */
     assert_int_equal(ev.result.rtt_last_ns, FLOE_MS(100)); /* lower bound */
-    /* The answer to the second copy arrives later and is an unmatched duplicate. */
-    while (n.n_flight) {
-        now += FLOE_MS(100);
-        while (deliver_one(&n, &c, now)) {
-        }
-    }
-    assert_int_equal(c.stats.drop_unmatched, 1);
-    assert_false(floe_stun_client_next_event(&c, &ev));
+    /* The answer to the second copy was an unmatched duplicate, and made no event. */
+    assert_int_equal(core(&L)->stats.drop_unmatched, 1);
+    assert_int_equal(floe_sim_stun_client_events(L.cl), 1);
+    lab_free(&L);
 }
 
 static void test_timeout_rfc_schedule(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    n.black_hole = true;
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = FLOE_S(1);
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    lab L;
+    lab_init(&L, FLOE_S(1), FLOE_MS(10), true, NULL, false);
+    black_hole(&L);
+    floe_stun_client_event ev = run(&L, NULL);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_TIMEOUT);
     assert_int_equal(ev.result.err, FLOE_ERR_TIMEOUT);
     /* Rc = 7 requests at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s; give up at 39.5 s. */
     static const unsigned ms[] = {0, 500, 1500, 3500, 7500, 15500, 31500};
-    assert_int_equal(n.n_requests, FLOE_STUN_RC);
+    assert_int_equal(L.n_requests, FLOE_STUN_RC);
     for (unsigned i = 0; i < FLOE_STUN_RC; i++)
-        assert_int_equal(n.send_times[i], FLOE_S(1) + FLOE_MS(ms[i]));
+        assert_int_equal(L.send_times[i], FLOE_S(1) + FLOE_MS(ms[i]));
     assert_int_equal(ev.result.requests, FLOE_STUN_RC);
-    assert_int_equal(now, FLOE_S(1) + FLOE_MS(39500));
+    assert_int_equal(now(&L), FLOE_S(1) + FLOE_MS(39500));
     assert_int_equal(ev.result.finished - ev.result.started, FLOE_MS(39500));
     assert_int_equal(floe_stun_txn_timeout_total(0, false), FLOE_MS(39500));
-    assert_int_equal(floe_stun_client_deadline(&c), FLOE_TIME_NEVER);
+    assert_int_equal(floe_stun_client_deadline(core(&L)), FLOE_TIME_NEVER);
+    lab_free(&L);
 }
 
 static void test_timeout_short_schedule(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    n.black_hole = true;
-    floe_stun_client c;
-    client_init(&c, &n, false);
+    lab L;
+    lab_init(&L, 0, FLOE_MS(10), true, NULL, false);
+    black_hole(&L);
     floe_stun_client_timing t = {.rto = FLOE_MS(100), .max_requests = 4, .last_wait = 4};
     floe_stun_client_request req = {.timing = &t};
-    floe_time_ns now = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, &req), FLOE_OK);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    floe_stun_client_event ev = run(&L, &req);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_TIMEOUT);
-    assert_int_equal(n.n_requests, 4);
-    assert_int_equal(n.send_times[1], FLOE_MS(100));
-    assert_int_equal(n.send_times[2], FLOE_MS(300));
-    assert_int_equal(n.send_times[3], FLOE_MS(700));
-    assert_int_equal(now, FLOE_MS(1100));
+    assert_int_equal(L.n_requests, 4);
+    assert_int_equal(L.send_times[1], FLOE_MS(100));
+    assert_int_equal(L.send_times[2], FLOE_MS(300));
+    assert_int_equal(L.send_times[3], FLOE_MS(700));
+    assert_int_equal(now(&L), FLOE_MS(1100));
 
     /* One request only: wait Rm * RTO after it. */
     floe_stun_client_timing one = {.rto = FLOE_MS(50), .max_requests = 1, .last_wait = 3};
     req.timing = &one;
-    n.n_requests = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, &req), FLOE_OK);
-    floe_time_ns t0 = now;
-    ev = run(&n, &c, &now);
+    L.n_requests = 0;
+    floe_time_ns t0 = now(&L);
+    ev = run(&L, &req);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_TIMEOUT);
-    assert_int_equal(n.n_requests, 1);
-    assert_int_equal(now - t0, FLOE_MS(150));
+    assert_int_equal(L.n_requests, 1);
+    assert_int_equal(now(&L) - t0, FLOE_MS(150));
 
     /* An overall limit cuts the schedule short. */
     floe_stun_client_timing capped = {.timeout = FLOE_MS(2000)};
     req.timing = &capped;
-    n.n_requests = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, &req), FLOE_OK);
-    t0 = now;
-    ev = run(&n, &c, &now);
+    L.n_requests = 0;
+    t0 = now(&L);
+    ev = run(&L, &req);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_TIMEOUT);
-    assert_int_equal(now - t0, FLOE_MS(2000));
-    assert_int_equal(n.n_requests, 3); /* 0, 0.5, 1.5 s */
+    assert_int_equal(now(&L) - t0, FLOE_MS(2000));
+    assert_int_equal(L.n_requests, 3); /* 0, 0.5, 1.5 s */
+    lab_free(&L);
 }
 
 static void test_reliable(void **state) {
     (void)state;
-    net n;
-    net_init(&n, false, NULL);
-    floe_stun_client c;
-    client_init(&c, &n, true);
-    floe_time_ns now = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    lab L;
+    lab_init(&L, 0, FLOE_MS(10), false, NULL, true);
+    floe_stun_client_event ev = run(&L, NULL);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_SUCCESS);
     assert_int_equal(ev.result.other.family, FLOE_AF_NONE); /* no RFC 5780 here */
     assert_int_equal(ev.result.origin.family, FLOE_AF_NONE);
 
     /* Over TCP/TLS: one request, then Ti (RFC 8489 §6.2.2). */
-    n.black_hole = true;
-    n.n_requests = 0;
-    floe_time_ns t0 = now;
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    ev = run(&n, &c, &now);
+    black_hole(&L);
+    L.n_requests = 0;
+    floe_time_ns t0 = now(&L);
+    ev = run(&L, NULL);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_TIMEOUT);
-    assert_int_equal(n.n_requests, 1);
-    assert_int_equal(now - t0, FLOE_STUN_TI);
+    assert_int_equal(L.n_requests, 1);
+    assert_int_equal(now(&L) - t0, FLOE_STUN_TI);
 
     floe_stun_client_timing capped = {.timeout = FLOE_S(3)};
     floe_stun_client_request req = {.timing = &capped};
-    t0 = now;
-    assert_int_equal(floe_stun_client_start(&c, now, &req), FLOE_OK);
-    ev = run(&n, &c, &now);
+    t0 = now(&L);
+    ev = run(&L, &req);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_TIMEOUT);
-    assert_int_equal(now - t0, FLOE_S(3));
+    assert_int_equal(now(&L) - t0, FLOE_S(3));
+    lab_free(&L);
 }
 
 static void test_error_response(void **state) {
     (void)state;
     /* A server without RFC 5780 answers CHANGE-REQUEST with 420 (RFC 5780 §6.1). */
-    net n;
-    net_init(&n, false, "floe-test");
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = 0;
+    lab L;
+    lab_init(&L, 0, FLOE_MS(10), false, "floe-test", false);
     floe_stun_client_request req = {.change = FLOE_STUN_CHANGE_PORT};
-    assert_int_equal(floe_stun_client_start(&c, now, &req), FLOE_OK);
-    floe_stun_client_event ev = run(&n, &c, &now);
+    floe_stun_client_event ev = run(&L, &req);
     assert_int_equal(ev.type, FLOE_STUN_CLIENT_EV_ERROR_RESPONSE);
     assert_int_equal(ev.result.error_code, 420);
     assert_string_equal(ev.result.reason, "Unknown Attribute");
@@ -417,6 +386,7 @@ static void test_error_response(void **state) {
     assert_int_equal(ev.result.rtt_ns, FLOE_MS(20));
     assert_int_equal(ev.result.mapped.family, FLOE_AF_NONE);
     assert_string_equal(floe_stun_client_event_name(ev.type), "error response");
+    lab_free(&L);
 }
 
 /* Builds a response to the client's outstanding request. */
@@ -451,11 +421,9 @@ static void add_software_only(floe_stun_builder *b, void *arg) {
 
 static void test_crafted_responses(void **state) {
     (void)state;
-    net n;
-    net_init(&n, false, NULL);
     floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_addr src = n.srv.cfg.primary, mapped = addr("203.0.113.9:1234");
+    client_init(&c);
+    floe_addr src = addr(PRIMARY), mapped = addr("203.0.113.9:1234");
     uint8_t buf[256];
     size_t len;
     floe_stun_client_event ev;
@@ -506,11 +474,9 @@ static void test_crafted_responses(void **state) {
 
 static void test_unmatched_and_malformed_ignored(void **state) {
     (void)state;
-    net n;
-    net_init(&n, false, NULL);
     floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_addr src = n.srv.cfg.primary, mapped = addr("203.0.113.9:1234");
+    client_init(&c);
+    floe_addr src = addr(PRIMARY), mapped = addr("203.0.113.9:1234");
     uint8_t buf[256];
     size_t len;
     floe_stun_client_event ev;
@@ -577,24 +543,19 @@ static void test_unmatched_and_malformed_ignored(void **state) {
 
 static void test_cancel(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
-    floe_stun_client c;
-    client_init(&c, &n, false);
-    floe_time_ns now = 0;
-    assert_int_equal(floe_stun_client_start(&c, now, NULL), FLOE_OK);
-    drain_sends(&n, &c, now);
-    floe_stun_client_cancel(&c);
-    assert_int_equal(floe_stun_client_deadline(&c), FLOE_TIME_NEVER);
-    while (n.n_flight) {
-        now += FLOE_MS(10);
-        while (deliver_one(&n, &c, now)) {
-        }
-    }
-    floe_stun_client_event ev;
-    assert_false(floe_stun_client_next_event(&c, &ev));
-    assert_int_equal(c.stats.drop_unmatched, 1);
-    floe_stun_client_cancel(&c); /* harmless when idle */
+    lab L;
+    lab_init(&L, 0, FLOE_MS(10), true, NULL, false);
+    assert_int_equal(floe_sim_stun_client_start(L.cl, NULL), FLOE_OK); /* the request leaves */
+    floe_stun_client *c = core(&L);
+    floe_stun_client_cancel(c);
+    assert_int_equal(floe_stun_client_deadline(c), FLOE_TIME_NEVER);
+    assert_int_equal(floe_sim_endpoint_kick(floe_sim_stun_client_endpoint(L.cl)), FLOE_OK);
+    assert_int_equal(floe_sim_run_until_idle(L.sim, FLOE_S(10)), FLOE_OK);
+    assert_int_equal(L.n_requests, 1);
+    assert_int_equal(floe_sim_stun_client_events(L.cl), 0);
+    assert_int_equal(c->stats.drop_unmatched, 1);
+    floe_stun_client_cancel(c); /* harmless when idle */
+    lab_free(&L);
 }
 
 static void test_api_errors(void **state) {
@@ -666,10 +627,8 @@ static void test_api_errors(void **state) {
 
 static void test_event_queue_bounded(void **state) {
     (void)state;
-    net n;
-    net_init(&n, true, NULL);
     floe_stun_client c;
-    client_init(&c, &n, false);
+    client_init(&c);
     uint8_t buf[256];
     size_t len;
     floe_addr dest;
