@@ -13,6 +13,7 @@ int floe_cmd_server(int argc, char **argv);
 int floe_cmd_bench(int argc, char **argv);
 int floe_cmd_ice(int argc, char **argv);
 int floe_cmd_sim(int argc, char **argv);
+int floe_cmd_turn(int argc, char **argv);
 /* `floe bench stun`, the load generator (bench_stun.c), dispatched by floe_cmd_bench. */
 int floe_bench_stun(int argc, char **argv);
 /* `floe bench ice-memory`, one idle ICE agent's memory (bench_ice.c). */

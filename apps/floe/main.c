@@ -18,6 +18,7 @@ struct subcommand {
 static const struct subcommand subcommands[] = {
     {"stun", floe_cmd_stun, "ask a STUN server for your mapped address, or probe NAT behaviour"},
     {"server", floe_cmd_server, "run a STUN server over UDP, TCP and TLS"},
+    {"turn", floe_cmd_turn, "allocate a relayed address on a TURN server, relay to a peer"},
     {"bench", floe_cmd_bench, "load generators for benchmarks (stun, echo)"},
     {"ice", floe_cmd_ice, "an ICE peer for scripts and interop (SDP files in and out)"},
     {"sim", floe_cmd_sim, "ICE through simulated NATs in virtual time: scenarios, the NAT matrix"},

@@ -506,13 +506,17 @@ EOF
 # ft_capture_stun_framing CAPTURE: what tshark does not flag by itself. In every packet
 # with STUN, the attributes (4-byte header + value padded to 4) fill the messages'
 # length fields exactly (tshark only writes "bogus" next to an attribute running past
-# its message), and a UDP datagram holds exactly one message.
+# its message), and a UDP datagram holds exactly one message. TURN ChannelData (RFC 8656
+# §12.4, tshark's stun.channel) is checked message by message from tshark's PDML: a UDP
+# datagram holds one ChannelData message, its data and at most 3 bytes of padding.
 ft_capture_stun_framing() {
   local cap=$1 out
-  ft_tshark "$cap" -Y stun -T fields -E separator=/t -e frame.number -e udp.length \
+  ft_tshark "$cap" -Y "stun && !stun.channel" -T fields -E separator=/t -e frame.number -e udp.length \
     -e stun.length -e stun.att.length >"$FT_TMP/$cap.framing"
-  out=$(python3 - "$FT_TMP/$cap.framing" <<'EOF'
+  ft_tshark "$cap" -Y "stun.channel" -T pdml >"$FT_TMP/$cap.channel.pdml"
+  out=$(python3 - "$FT_TMP/$cap.framing" "$FT_TMP/$cap.channel.pdml" <<'EOF'
 import sys
+import xml.etree.ElementTree as ET
 bad = []
 for line in open(sys.argv[1]):
     num, udp_len, msg_lens, att_lens = (line.rstrip("\n").split("\t") + ["", "", ""])[:4]
@@ -522,6 +526,23 @@ for line in open(sys.argv[1]):
         bad.append(f"frame {num}: message length(s) {msgs} but attributes of length {atts}")
     if udp_len and (len(msgs) != 1 or 8 + 20 + msgs[0] != int(udp_len)):
         bad.append(f"frame {num}: UDP length {udp_len} does not hold exactly one message of {msgs}")
+for pkt in ET.parse(sys.argv[2]).getroot().iter("packet"):
+    fields = list(pkt.iter("field"))
+    num = next((f.get("show") for f in fields if f.get("name") == "num"), "?")
+    udp_len = next((int(f.get("show")) for f in fields if f.get("name") == "udp.length"), None)
+    msgs = [p for p in pkt.iter("proto") if p.get("name") == "stun"]
+    for m in msgs:
+        mf = {f.get("name"): f.get("show") for f in m.iter("field")}
+        length = int(mf.get("stun.length", "-1"))
+        if "stun.channel" in mf:
+            if udp_len is not None and not 12 + length <= udp_len <= 8 + (4 + length + 3) // 4 * 4:
+                bad.append(f"frame {num}: UDP length {udp_len} for ChannelData of length {length}")
+            continue
+        atts = [int(f.get("show")) for f in m.iter("field") if f.get("name") == "stun.att.length"]
+        if length != sum(4 + (a + 3) // 4 * 4 for a in atts):
+            bad.append(f"frame {num}: message length {length} but attributes of length {atts}")
+    if udp_len is not None and len(msgs) != 1:
+        bad.append(f"frame {num}: a UDP datagram with {len(msgs)} messages")
 print("\n".join(bad))
 EOF
   ) || ft_fail "the STUN framing check could not run"
@@ -530,7 +551,7 @@ EOF
     ft_fail "capture $cap: STUN framing is wrong:
 $out"
   fi
-  ft_ok "capture $cap: every STUN message's attributes fill its length exactly"
+  ft_ok "capture $cap: every STUN message's attributes (and ChannelData lengths) are right"
 }
 
 # ---- ICE peers and network namespaces -------------------------------------------------

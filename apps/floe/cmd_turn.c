@@ -1,0 +1,978 @@
+/* `floe turn`: a TURN client on real sockets. It allocates a relayed address on a TURN
+ * server over UDP, TCP or TLS, prints it with the mapped address, optionally exchanges
+ * datagrams with a peer through the relay (Send indications or a channel), and
+ * deallocates. The protocol work is floe_turn_client (sans-IO); this file owns the
+ * socket, TLS, the clock, the pacing of the datagrams and the output. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "floe/err.h"
+#include "floe/stun_txn.h"
+#include "floe/turn.h"
+#include "rt_loop.h"
+#include "rt_sock.h"
+#include "rt_sys.h"
+#include "rt_tcp.h"
+#include "rt_tls.h"
+#include "rt_udp.h"
+
+#define SUB "turn"
+#define MAX_ADDRS 8
+#define COUNT_DEFAULT 10
+#define COUNT_MAX 100000
+#define SIZE_DEFAULT 100
+#define SIZE_MIN 16 /* magic, sequence number, send time */
+#define SIZE_MAX_CLI 16384
+#define INTERVAL_DEFAULT_MS 5
+#define ECHO_WAIT_DEFAULT FLOE_S(2)   /* for the last echoes after the last datagram */
+#define DEALLOC_WAIT FLOE_S(3)        /* for the server to confirm the deallocation */
+#define REST_VALIDITY_S 86400         /* --secret: credentials good for a day */
+#define STREAM_IN_MAX (4 + 65535 + 3) /* the largest framed message */
+#define STREAM_OUT_MAX (256 * 1024)   /* bytes waiting for the socket */
+#define PAYLOAD_MAGIC 0x464c4f45u     /* "FLOE" */
+
+static const char help_text[] =
+    "usage: floe turn [options] HOST[:PORT]\n"
+    "\n"
+    "Asks a TURN server (RFC 8656) for a relayed address: a port on the server that\n"
+    "forwards datagrams between you and peers that could not reach you directly. Prints\n"
+    "the relayed address and your mapped address (where the server sees you from).\n"
+    "With --peer, also sends datagrams to a peer through the relay and counts the ones\n"
+    "that come back (the peer must echo them, e.g. floe bench echo or turnutils_peer).\n"
+    "The allocation is released (a Refresh with lifetime 0) before floe turn exits.\n"
+    "\n"
+    "options:\n"
+    "  --transport udp|tcp|tls  how to reach the server (default udp). The default port\n"
+    "                           is 3478, or 5349 for tls.\n"
+    "                             floe turn --transport tcp turn.example.org\n"
+    "  --user NAME --password PASS\n"
+    "                           long-term credentials (RFC 8489 §9.2), the usual kind.\n"
+    "                             floe turn --user alice --password secret 127.0.0.1\n"
+    "  --secret SECRET          derive time-limited credentials from the secret the server\n"
+    "                           shares (\"TURN REST\", coturn's --static-auth-secret): the\n"
+    "                           username is EXPIRY:NAME (NAME from --user, optional), valid\n"
+    "                           for a day; the password is base64(HMAC-SHA1(secret, username)).\n"
+    "                             floe turn --secret s3cr3t --user alice 127.0.0.1\n"
+    "  --realm REALM            authenticate only if the server's realm is REALM.\n"
+    "  --ca FILE                tls: trust the CA certificates in this PEM file instead of\n"
+    "                           the system's store; the certificate must match HOST.\n"
+    "  --insecure               tls: do not verify the server's certificate (tests only).\n"
+    "  --ipv4, --ipv6           use only the IPv4 (or IPv6) addresses of HOST.\n"
+    "  --dual                   ask for an IPv6 relayed address as well as the IPv4 one\n"
+    "                           (RFC 8656 §7.1, ADDITIONAL-ADDRESS-FAMILY).\n"
+    "  --lifetime SEC           ask for this allocation lifetime (1-3600 s; the server's\n"
+    "                           default, usually 600 s, otherwise).\n"
+    "  --peer IP:PORT           after allocating, permit this peer and send it datagrams\n"
+    "                           through the relay.\n"
+    "                             floe turn --user u --password p --peer 127.0.0.1:9000 127.0.0.1\n"
+    "  --count N                datagrams to send to the peer (default 10, at most 100000).\n"
+    "  --size BYTES             size of each datagram (16-16384, default 100).\n"
+    "  --interval MS            time between two datagrams (default 5 ms; 0 sends at once).\n"
+    "  --channel                bind a channel to the peer (ChannelBind) and send\n"
+    "                           ChannelData, 4 bytes of header instead of 36 or more.\n"
+    "  --timeout SEC            give up when the allocation takes longer than SEC seconds\n"
+    "                           (default: the RFC 8489 schedule, 39.5 s), and wait SEC\n"
+    "                           seconds for the last echoes (default 2).\n"
+    "  --json                   print the result as one JSON object on one line.\n"
+    "  -h, --help               show this help.\n"
+    "\n"
+    "output:\n"
+    "  relayed 192.0.2.1:49152 (server 192.0.2.1:3478 over udp, lifetime 600 s, rtt 0.52 ms)\n"
+    "  mapped 203.0.113.7:40312\n"
+    "  peer 198.51.100.9:9000: 10/10 echoed via channel 0x4000 (rtt min/avg/max 0.21/0.30/0.52 "
+    "ms)\n"
+    "  JSON keys: server, transport, local, relayed (and relayed_ipv6 with --dual), mapped,\n"
+    "  lifetime, rtt_ms, requests; with --peer: peer, via (\"channel\" or \"send\"),\n"
+    "  channel, sent, echoed, lost, echo_rtt_ms {min, avg, max}; deallocated.\n"
+    "  Progress goes to stderr.\n"
+    "\n"
+    "exit status: 0 when the allocation succeeded and, with --peer, every datagram came\n"
+    "back; 1 when the server cannot be reached, refuses (the error and its code are\n"
+    "printed), or datagrams were lost; 2 for a usage error.\n";
+
+typedef struct turn_opts {
+    bool json, insecure, channel, dual, timeout_set, have_peer;
+    floe_transport transport;
+    int family;
+    unsigned count, size, interval_ms, lifetime;
+    floe_time_ns timeout;
+    const char *user, *password, *secret, *realm, *ca, *target;
+    floe_addr peer;
+} turn_opts;
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errorf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "floe " SUB ": ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "floe " SUB ": ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+static double ms(floe_time_ns ns) {
+    return (double)ns / 1e6;
+}
+
+/* The host part of HOST[:PORT], for TLS name checks ("[::1]:5349" -> "::1"). */
+static void host_part(const char *target, char *out, size_t cap) {
+    const char *h = target;
+    size_t n;
+    if (target[0] == '[') {
+        const char *close = strchr(target, ']');
+        h = target + 1;
+        n = close ? (size_t)(close - h) : strlen(h);
+    } else {
+        const char *colon = strchr(target, ':');
+        n = (colon && !strchr(colon + 1, ':')) ? (size_t)(colon - target) : strlen(target);
+    }
+    if (n >= cap) n = cap - 1;
+    memcpy(out, h, n);
+    out[n] = '\0';
+}
+
+/* ---- options ------------------------------------------------------------------------ */
+
+static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
+    memset(o, 0, sizeof *o);
+    o->transport = FLOE_TRANSPORT_UDP;
+    o->interval_ms = INTERVAL_DEFAULT_MS;
+    *help = false;
+    const char *peer = NULL, *count = NULL, *size = NULL, *interval = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        int rc = 0;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            *help = true;
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a, "--insecure")) {
+            o->insecure = true;
+        } else if (!strcmp(a, "--channel")) {
+            o->channel = true;
+        } else if (!strcmp(a, "--dual")) {
+            o->dual = true;
+        } else if (floe_cli_family(SUB, a, &o->family, &rc)) {
+            if (rc) return rc;
+        } else if (floe_cli_value(argc, argv, &i, "--transport", &v)) {
+            if (!v) return floe_usage_error(SUB, "--transport needs udp, tcp or tls");
+            if (!strcmp(v, "udp"))
+                o->transport = FLOE_TRANSPORT_UDP;
+            else if (!strcmp(v, "tcp"))
+                o->transport = FLOE_TRANSPORT_TCP;
+            else if (!strcmp(v, "tls"))
+                o->transport = FLOE_TRANSPORT_TLS;
+            else
+                return floe_usage_error(SUB, "unknown transport '%s' (use udp, tcp or tls)", v);
+        } else if (floe_cli_value(argc, argv, &i, "--user", &v)) {
+            if (!v || !v[0]) return floe_usage_error(SUB, "--user needs a name");
+            o->user = v;
+        } else if (floe_cli_value(argc, argv, &i, "--password", &v)) {
+            if (!v) return floe_usage_error(SUB, "--password needs a value");
+            o->password = v;
+        } else if (floe_cli_value(argc, argv, &i, "--secret", &v)) {
+            if (!v || !v[0]) return floe_usage_error(SUB, "--secret needs the shared secret");
+            o->secret = v;
+        } else if (floe_cli_value(argc, argv, &i, "--realm", &v)) {
+            if (!v || !v[0]) return floe_usage_error(SUB, "--realm needs a realm");
+            o->realm = v;
+        } else if (floe_cli_value(argc, argv, &i, "--ca", &v)) {
+            if (!v) return floe_usage_error(SUB, "--ca needs a PEM file");
+            o->ca = v;
+        } else if (floe_cli_value(argc, argv, &i, "--peer", &v)) {
+            if (!v) return floe_usage_error(SUB, "--peer needs IP:PORT");
+            peer = v;
+        } else if (floe_cli_value(argc, argv, &i, "--count", &v)) {
+            count = v ? v : "";
+        } else if (floe_cli_value(argc, argv, &i, "--size", &v)) {
+            size = v ? v : "";
+        } else if (floe_cli_value(argc, argv, &i, "--interval", &v)) {
+            interval = v ? v : "";
+        } else if (floe_cli_value(argc, argv, &i, "--lifetime", &v)) {
+            if (!floe_cli_uint(v, 1, FLOE_TURN_LIFETIME_MAX, &o->lifetime))
+                return floe_usage_error(SUB, "bad --lifetime '%s' (seconds, 1-%d)", v ? v : "",
+                                        FLOE_TURN_LIFETIME_MAX);
+        } else if (floe_cli_value(argc, argv, &i, "--timeout", &v)) {
+            double s;
+            if ((rc = floe_cli_timeout(SUB, v, &s)) != 0) return rc;
+            o->timeout = floe_cli_timeout_ns(s);
+            o->timeout_set = true;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return floe_usage_error(SUB, "unknown option '%s'", a);
+        } else if (o->target) {
+            return floe_usage_error(SUB, "one server only ('%s' and '%s')", o->target, a);
+        } else {
+            o->target = a;
+        }
+    }
+    if (!o->target) return floe_usage_error(SUB, "missing the server: floe turn HOST[:PORT]");
+    if (o->secret && o->password)
+        return floe_usage_error(SUB, "--secret and --password exclude each other");
+    if (o->password && !o->user) return floe_usage_error(SUB, "--password needs --user");
+    if (o->user && !o->password && !o->secret)
+        return floe_usage_error(SUB, "--user needs --password (or --secret)");
+    if ((o->ca || o->insecure) && o->transport != FLOE_TRANSPORT_TLS)
+        return floe_usage_error(SUB, "--ca and --insecure apply to --transport tls only");
+    if (o->ca && o->insecure)
+        return floe_usage_error(SUB, "--ca and --insecure exclude each other");
+    if (o->dual && o->family == FLOE_AF_INET6)
+        return floe_usage_error(SUB, "--dual adds IPv6 to an IPv4 allocation: not with --ipv6");
+    if (!peer && (count || size || interval || o->channel))
+        return floe_usage_error(SUB, "--count, --size, --interval and --channel need --peer");
+    if (peer) {
+        if (floe_addr_parse(peer, &o->peer) != FLOE_OK || o->peer.port == 0)
+            return floe_usage_error(SUB, "bad --peer '%s' (an IP address and port: 192.0.2.1:9000)",
+                                    peer);
+        o->have_peer = true;
+        o->count = COUNT_DEFAULT;
+        o->size = SIZE_DEFAULT;
+        if (count && !floe_cli_uint(count, 1, COUNT_MAX, &o->count))
+            return floe_usage_error(SUB, "bad --count '%s' (1-%d)", count, COUNT_MAX);
+        if (size && !floe_cli_uint(size, SIZE_MIN, SIZE_MAX_CLI, &o->size))
+            return floe_usage_error(SUB, "bad --size '%s' (%d-%d bytes)", size, SIZE_MIN,
+                                    SIZE_MAX_CLI);
+        if (interval && !floe_cli_uint(interval, 0, 10000, &o->interval_ms))
+            return floe_usage_error(SUB, "bad --interval '%s' (milliseconds, 0-10000)", interval);
+    }
+    return 0;
+}
+
+/* ---- the run ------------------------------------------------------------------------- */
+
+typedef enum phase { PH_CONNECTING, PH_HANDSHAKE, PH_READY } phase;
+
+typedef struct run {
+    const turn_opts *o;
+    const char *tname;
+    bool stream;
+    floe_rt_loop *loop;
+    floe_turn_client *c;
+    floe_rt_tls_ctx *tls_ctx;
+    floe_rt_tls *tls;
+    int fd;
+    phase ph;
+    uint32_t interest;
+    floe_addr connected; /* where the socket goes */
+    floe_addr local;
+    floe_time_ns t0, connect_deadline;
+    bool started; /* allocate() called */
+    bool failed, done, interrupted;
+    bool broken;     /* the connection to the server is unusable: nothing more can be sent */
+    floe_addr first; /* the server as resolved (TLS checks its name) */
+    char msg[512];
+    /* stream buffers */
+    uint8_t *in, *out;
+    size_t in_len, out_len;
+    /* the allocation */
+    bool allocated;
+    floe_turn_event alloc;
+    unsigned requests;
+    unsigned activity; /* messages and events handled: the loop goes round while it grows */
+    /* the peer exchange */
+    bool ready, exchanging, finished_exchange;
+    uint16_t channel;
+    unsigned sent, echoed, bad_echoes;
+    floe_time_ns next_at, echo_deadline;
+    double rtt_min, rtt_max, rtt_sum;
+    uint8_t *seen;
+    /* the end */
+    bool closing, deallocated;
+    floe_time_ns close_deadline;
+    int dealloc_err, dealloc_code;
+} run;
+
+static void fail(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(run *r, const char *fmt, ...) {
+    if (r->failed) return; /* the first reason wins */
+    r->failed = true;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+}
+
+static void sock_error(run *r, int e, const char *what) {
+    floe_cli_addr_text s = floe_cli_addr(&r->connected);
+    r->broken = true;
+    if (e == ECONNREFUSED)
+        fail(r, "%s refused the connection over %s%s", s.s, r->tname,
+             r->stream ? "" : " (port unreachable)");
+    else
+        fail(r, "%s %s over %s: %s", what, s.s, r->tname, strerror(e));
+}
+
+/* Starts the deallocation (once); the loop ends when it is confirmed or after a while. */
+static void begin_close(run *r, floe_time_ns now) {
+    if (r->closing) return;
+    r->closing = true;
+    r->activity++; /* the Refresh it queues must go out before the loop waits */
+    r->close_deadline = now + DEALLOC_WAIT;
+    if (floe_turn_client_close(r->c, now) != FLOE_OK) r->done = true;
+}
+
+/* ---- sockets ------------------------------------------------------------------------- */
+
+static void close_socket(run *r) {
+    if (r->fd < 0) return;
+    floe_rt_loop_unwatch(r->loop, r->fd);
+    if (r->tls && r->ph == PH_READY) {
+        floe_rt_tls_want want;
+        floe_rt_tls_shutdown(r->tls, &want); /* best effort close_notify */
+    }
+    floe_rt_tls_free(r->tls);
+    r->tls = NULL;
+    close(r->fd);
+    r->fd = -1;
+}
+
+static void on_data(run *r, floe_time_ns now, const floe_turn_data *d) {
+    if (!r->o->have_peer || !floe_addr_equal(&d->peer, &r->o->peer)) return;
+    if (d->len != r->o->size || floe_get_u32(d->p) != PAYLOAD_MAGIC) {
+        r->bad_echoes++;
+        return;
+    }
+    uint32_t seq = floe_get_u32(d->p + 4);
+    uint64_t sent_at = (uint64_t)floe_get_u32(d->p + 8) << 32 | floe_get_u32(d->p + 12);
+    if (seq >= r->sent || (r->seen[seq / 8] >> (seq % 8) & 1)) {
+        r->bad_echoes++;
+        return;
+    }
+    r->seen[seq / 8] |= (uint8_t)(1u << (seq % 8));
+    r->echoed++;
+    double rtt = now > sent_at ? ms(now - sent_at) : 0;
+    if (r->echoed == 1 || rtt < r->rtt_min) r->rtt_min = rtt;
+    if (rtt > r->rtt_max) r->rtt_max = rtt;
+    r->rtt_sum += rtt;
+}
+
+static void feed(run *r, const uint8_t *p, size_t len, const floe_addr *from) {
+    floe_time_ns now = floe_rt_now();
+    floe_turn_data d;
+    if (floe_turn_client_on_recv(r->c, now, p, len, from, &d) == FLOE_TURN_RECV_DATA)
+        on_data(r, now, &d);
+}
+
+static void udp_readable(void *arg, int fd, uint32_t events) {
+    (void)events;
+    run *r = arg;
+    for (int round = 0; round < 64 && !r->broken; round++) {
+        static uint8_t buf[65536];
+        floe_rt_dgram d = {.buf = buf, .cap = sizeof buf};
+        int got = floe_rt_udp_recv_batch(fd, &d, 1);
+        if (got == 0) return;
+        if (got < 0) {
+            sock_error(r, errno, "receiving from");
+            return;
+        }
+        if (!d.truncated) feed(r, buf, d.len, &d.peer);
+    }
+}
+
+static void set_interest(run *r, uint32_t want) {
+    if (want != r->interest && r->fd >= 0) {
+        floe_rt_loop_modify(r->loop, r->fd, want);
+        r->interest = want;
+    }
+}
+
+static uint32_t stream_flush(run *r) {
+    while (r->out_len > 0 && !r->broken) {
+        ssize_t n;
+        if (r->tls) {
+            floe_rt_tls_want want;
+            int rc = floe_rt_tls_write(r->tls, r->out, r->out_len, &want);
+            if (rc < 0) {
+                fail(r, "TLS write to %s failed: %s", floe_cli_addr(&r->connected).s,
+                     floe_rt_tls_error(r->tls));
+                r->broken = true;
+                return 0;
+            }
+            if (rc == 0) return want == FLOE_RT_TLS_WANT_READ ? FLOE_RT_READ : FLOE_RT_WRITE;
+            n = rc;
+        } else {
+            n = send(r->fd, r->out, r->out_len, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return FLOE_RT_WRITE;
+                sock_error(r, errno, "sending to");
+                return 0;
+            }
+        }
+        memmove(r->out, r->out + n, r->out_len - (size_t)n);
+        r->out_len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Hands every whole message in the input buffer to the client (RFC 8656 §12.5 framing). */
+static void stream_deliver(run *r) {
+    size_t off = 0;
+    while (!r->broken && off < r->in_len) {
+        size_t need = 0;
+        int rc = floe_turn_frame_len(r->in + off, r->in_len - off, &need);
+        if (rc == FLOE_ERR_TRUNCATED) break;
+        if (rc != FLOE_OK || need > STREAM_IN_MAX) {
+            fail(r, "%s sent something that is neither STUN nor ChannelData over %s",
+                 floe_cli_addr(&r->connected).s, r->tname);
+            r->broken = true;
+            return;
+        }
+        if (r->in_len - off < need) break;
+        feed(r, r->in + off, need, &r->connected);
+        off += need;
+    }
+    memmove(r->in, r->in + off, r->in_len - off);
+    r->in_len -= off;
+}
+
+static uint32_t stream_read(run *r) {
+    while (!r->broken && r->fd >= 0) {
+        ssize_t n;
+        if (r->tls) {
+            floe_rt_tls_want want;
+            int rc = floe_rt_tls_read(r->tls, r->in + r->in_len, STREAM_IN_MAX - r->in_len, &want);
+            if (rc < 0) {
+                fail(r, "TLS connection with %s failed: %s", floe_cli_addr(&r->connected).s,
+                     floe_rt_tls_error(r->tls));
+                r->broken = true;
+                return 0;
+            }
+            if (rc == 0 && want == FLOE_RT_TLS_CLOSED)
+                n = 0;
+            else if (rc == 0)
+                return want == FLOE_RT_TLS_WANT_WRITE ? FLOE_RT_WRITE : FLOE_RT_READ;
+            else
+                n = rc;
+        } else {
+            n = recv(r->fd, r->in + r->in_len, STREAM_IN_MAX - r->in_len, 0);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return FLOE_RT_READ;
+                sock_error(r, errno, "receiving from");
+                return 0;
+            }
+        }
+        if (n == 0) {
+            /* After our deallocation the server may close first: not an error. */
+            if (!r->closing)
+                fail(r, "%s closed the %s connection", floe_cli_addr(&r->connected).s, r->tname);
+            r->broken = true;
+            return 0;
+        }
+        r->in_len += (size_t)n;
+        stream_deliver(r);
+    }
+    return 0;
+}
+
+static void stream_io(void *arg, int fd, uint32_t events) {
+    (void)events;
+    run *r = arg;
+    if (r->ph == PH_CONNECTING) {
+        int rc = floe_rt_tcp_connect_result(fd);
+        if (rc == FLOE_ERR_STATE) return;
+        if (rc != FLOE_OK) {
+            sock_error(r, errno, "cannot connect to");
+            return;
+        }
+        floe_rt_local_addr(fd, &r->local);
+        if (r->o->transport == FLOE_TRANSPORT_TLS) {
+            char host[256];
+            if (floe_addr_equal(&r->connected, &r->first))
+                host_part(r->o->target, host, sizeof host);
+            else /* redirected: the certificate must name the new server's IP */
+                floe_addr_format(&r->connected, false, host, sizeof host);
+            rc = floe_rt_tls_new_client(&r->tls, r->tls_ctx, fd, host);
+            if (rc != FLOE_OK) {
+                fail(r, "cannot set up TLS: %s", floe_strerror(rc));
+                r->broken = true;
+                return;
+            }
+            r->ph = PH_HANDSHAKE;
+        } else {
+            r->ph = PH_READY;
+        }
+    }
+    if (r->ph == PH_HANDSHAKE) {
+        floe_rt_tls_want want;
+        if (floe_rt_tls_handshake(r->tls, &want) != FLOE_OK) {
+            fail(r, "TLS with %s failed: %s", floe_cli_addr(&r->connected).s,
+                 floe_rt_tls_error(r->tls));
+            r->broken = true;
+            return;
+        }
+        if (want != FLOE_RT_TLS_DONE) {
+            set_interest(r, want == FLOE_RT_TLS_WANT_WRITE ? FLOE_RT_WRITE : FLOE_RT_READ);
+            return;
+        }
+        r->ph = PH_READY;
+    }
+    uint32_t want = stream_flush(r) | stream_read(r) | FLOE_RT_READ;
+    if (r->out_len > 0) want |= FLOE_RT_WRITE;
+    if (!r->broken) set_interest(r, want);
+}
+
+/* Opens the socket to `to`: UDP connected (so ICMP errors show), TCP connecting. */
+static bool open_socket(run *r, const floe_addr *to) {
+    r->connected = *to;
+    r->in_len = r->out_len = 0;
+    if (!r->stream) {
+        floe_addr any;
+        memset(&any, 0, sizeof any);
+        any.family = to->family;
+        if (floe_rt_udp_open(&any, 0, &r->fd, NULL) != FLOE_OK) {
+            fail(r, "cannot open a udp socket: %s", strerror(errno));
+            return false;
+        }
+        struct sockaddr_storage ss;
+        socklen_t sslen;
+        floe_rt_addr_to_sockaddr(to, &ss, &sslen);
+        if (connect(r->fd, (struct sockaddr *)&ss, sslen) < 0) {
+            sock_error(r, errno, "cannot send to");
+            return false;
+        }
+        floe_rt_local_addr(r->fd, &r->local);
+        r->ph = PH_READY;
+        return floe_rt_loop_watch(r->loop, r->fd, FLOE_RT_READ, udp_readable, r) == FLOE_OK;
+    }
+    if (floe_rt_tcp_connect(to, &r->fd) != FLOE_OK) {
+        r->fd = -1;
+        sock_error(r, errno, "cannot connect to");
+        return false;
+    }
+    r->ph = PH_CONNECTING;
+    r->interest = FLOE_RT_WRITE;
+    return floe_rt_loop_watch(r->loop, r->fd, FLOE_RT_WRITE, stream_io, r) == FLOE_OK;
+}
+
+/* Sends one message to the server: at once over UDP, queued on a stream. */
+static bool transmit(run *r, const uint8_t *p, size_t len) {
+    if (!r->stream) {
+        ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+            sock_error(r, errno, "cannot send to");
+        return true;
+    }
+    if (r->out_len + len > STREAM_OUT_MAX) return false;
+    memcpy(r->out + r->out_len, p, len);
+    r->out_len += len;
+    return true;
+}
+
+/* Step 3 of the loop: the client's requests. A request for another server than the
+ * socket's (after a 300 redirect) moves the socket first. */
+static void drain_sends(run *r, floe_time_ns now) {
+    uint8_t buf[FLOE_TURN_MAX_REQUEST];
+    size_t len;
+    floe_addr to;
+    while (!r->broken && r->ph == PH_READY &&
+           floe_turn_client_next_send(r->c, now, buf, sizeof buf, &len, &to) == FLOE_OK) {
+        r->requests++;
+        r->activity++;
+        if (!floe_addr_equal(&to, &r->connected)) {
+            if (to.family != r->connected.family && !r->stream) {
+                fail(r, "redirected to %s, of another address family", floe_cli_addr(&to).s);
+                r->broken = true;
+                return;
+            }
+            close_socket(r);
+            if (!open_socket(r, &to)) return;
+            if (r->stream) { /* the request waits in the buffer for the connection */
+                transmit(r, buf, len);
+                return;
+            }
+        }
+        transmit(r, buf, len);
+    }
+    if (r->stream && r->ph == PH_READY && r->out_len > 0 && !r->broken)
+        stream_io(r, r->fd, FLOE_RT_WRITE);
+}
+
+/* ---- the peer exchange ---------------------------------------------------------------- */
+
+static void start_peer(run *r, floe_time_ns now) {
+    const turn_opts *o = r->o;
+    int rc = o->channel ? floe_turn_client_bind_channel(r->c, now, &o->peer, &r->channel)
+                        : floe_turn_client_permit(r->c, now, &o->peer);
+    if (rc != FLOE_OK) {
+        fail(r, "cannot %s %s: %s", o->channel ? "bind a channel to" : "permit",
+             floe_cli_addr(&o->peer).s,
+             rc == FLOE_ERR_UNSUPPORTED ? "the allocation has no relayed address of its family"
+                                        : floe_strerror(rc));
+        begin_close(r, now);
+    }
+}
+
+static void exchange(run *r, floe_time_ns now) {
+    const turn_opts *o = r->o;
+    if (!r->exchanging || r->failed || r->closing) return;
+    static uint8_t payload[SIZE_MAX_CLI], wire[SIZE_MAX_CLI + 64];
+    while (r->sent < o->count && now >= r->next_at) {
+        memset(payload, 0x5a, o->size);
+        floe_put_u32(payload, PAYLOAD_MAGIC);
+        floe_put_u32(payload + 4, r->sent);
+        floe_put_u32(payload + 8, (uint32_t)(now >> 32));
+        floe_put_u32(payload + 12, (uint32_t)now);
+        size_t len = 0;
+        int rc = floe_turn_client_send(r->c, &o->peer, payload, o->size, wire, sizeof wire, &len);
+        if (rc != FLOE_OK) {
+            fail(r, "cannot send to %s through the relay: %s", floe_cli_addr(&o->peer).s,
+                 floe_strerror(rc));
+            return;
+        }
+        if (!transmit(r, wire, len)) break; /* the stream is full: later */
+        r->sent++;
+        r->activity++;
+        r->next_at = o->interval_ms ? now + FLOE_MS(o->interval_ms) : now;
+    }
+    if (r->stream && r->out_len > 0) stream_io(r, r->fd, FLOE_RT_WRITE);
+    if (r->sent == o->count && !r->echo_deadline)
+        r->echo_deadline = now + (o->timeout_set ? o->timeout : ECHO_WAIT_DEFAULT);
+    if (r->echoed == o->count || (r->echo_deadline && now >= r->echo_deadline)) {
+        r->finished_exchange = true;
+        progress("%u of %u datagrams came back from %s", r->echoed, o->count,
+                 floe_cli_addr(&o->peer).s);
+        begin_close(r, now);
+    }
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static void describe_failure(run *r, const floe_turn_event *ev, const char *what) {
+    floe_cli_addr_text srv = floe_cli_addr(&ev->server);
+    if (ev->error_code == FLOE_STUN_ERR_UNAUTHORIZED && ev->err == FLOE_ERR_AUTH &&
+        (r->o->user || r->o->secret) && !strstr(ev->reason, "realm"))
+        fail(r, "%s: %s rejected the credentials (401 %s): wrong %s?", what, srv.s,
+             ev->reason[0] ? ev->reason : "Unauthorized",
+             r->o->secret ? "secret" : "username or password");
+    else if (ev->error_code)
+        fail(r, "%s: %s answered %d (%s)", what, srv.s, ev->error_code,
+             ev->reason[0] ? ev->reason : floe_stun_error_reason(ev->error_code));
+    else
+        fail(r, "%s: %s", what, ev->reason[0] ? ev->reason : floe_strerror(ev->err));
+}
+
+static void drain_events(run *r, floe_time_ns now) {
+    floe_turn_event ev;
+    while (floe_turn_client_next_event(r->c, &ev)) {
+        r->activity++;
+        switch (ev.type) {
+        case FLOE_TURN_EV_ALLOCATED:
+            r->allocated = true;
+            r->alloc = ev;
+            progress("allocated %s on %s over %s (lifetime %u s)", floe_cli_addr(&ev.relayed[0]).s,
+                     floe_cli_addr(&ev.server).s, r->tname, (unsigned)ev.lifetime_s);
+            if (ev.address_error_code)
+                progress("no IPv%d relayed address: %d (%s)",
+                         ev.address_error_family == FLOE_AF_INET6 ? 6 : 4, ev.address_error_code,
+                         ev.reason);
+            if (r->o->have_peer)
+                start_peer(r, now);
+            else
+                begin_close(r, now);
+            break;
+        case FLOE_TURN_EV_REDIRECTED:
+            progress("redirected to %s (300 ALTERNATE-SERVER)", floe_cli_addr(&ev.server).s);
+            break;
+        case FLOE_TURN_EV_REFRESHED:
+            progress("allocation refreshed (lifetime %u s)", (unsigned)ev.lifetime_s);
+            break;
+        case FLOE_TURN_EV_PERMISSION_UP:
+        case FLOE_TURN_EV_CHANNEL_BOUND:
+            if (ev.type == FLOE_TURN_EV_CHANNEL_BOUND)
+                progress("channel 0x%04x bound to %s", ev.channel, floe_cli_addr(&ev.peer).s);
+            else
+                progress("permission for %s installed", floe_cli_addr(&ev.peer).s);
+            if (r->o->have_peer && floe_addr_equal(&ev.peer, &r->o->peer) &&
+                (r->o->channel == (ev.type == FLOE_TURN_EV_CHANNEL_BOUND)) && !r->exchanging) {
+                r->exchanging = true;
+                r->next_at = now;
+            }
+            break;
+        case FLOE_TURN_EV_PERMISSION_FAILED:
+        case FLOE_TURN_EV_CHANNEL_FAILED:
+            describe_failure(r, &ev,
+                             ev.type == FLOE_TURN_EV_CHANNEL_FAILED ? "ChannelBind failed"
+                                                                    : "CreatePermission failed");
+            begin_close(r, now);
+            break;
+        case FLOE_TURN_EV_FAILED:
+            describe_failure(r, &ev,
+                             r->allocated ? "the allocation was lost" : "allocation failed");
+            r->done = true;
+            break;
+        case FLOE_TURN_EV_DEALLOCATED:
+            r->deallocated = true;
+            r->dealloc_err = ev.err;
+            r->dealloc_code = ev.error_code;
+            r->done = true;
+            break;
+        case FLOE_TURN_EV_NONE: break;
+        }
+    }
+}
+
+static void on_signal(void *arg, int signo) {
+    run *r = arg;
+    r->interrupted = true;
+    fail(r, "interrupted by %s", signo == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* ---- output ------------------------------------------------------------------------- */
+
+static void print_result(const run *r) {
+    const turn_opts *o = r->o;
+    const floe_turn_event *a = &r->alloc;
+    floe_cli_addr_text srv = floe_cli_addr(&a->server), rel = floe_cli_addr(&a->relayed[0]),
+                       map = floe_cli_addr(&a->mapped), loc = floe_cli_addr(&r->local);
+    double avg = r->echoed ? r->rtt_sum / r->echoed : 0;
+    if (o->json) {
+        printf("{\"server\":\"%s\",\"transport\":\"%s\",\"local\":\"%s\",\"relayed\":\"%s\"", srv.s,
+               r->tname, loc.s, rel.s);
+        if (a->n_relayed > 1) printf(",\"relayed_ipv6\":\"%s\"", floe_cli_addr(&a->relayed[1]).s);
+        if (a->address_error_code)
+            printf(",\"address_error\":{\"family\":\"ipv%d\",\"code\":%d}",
+                   a->address_error_family == FLOE_AF_INET6 ? 6 : 4, a->address_error_code);
+        printf(",\"mapped\":\"%s\",\"lifetime\":%u,\"rtt_ms\":%.3f,\"requests\":%u", map.s,
+               (unsigned)a->lifetime_s, ms(a->rtt_ns), r->requests);
+        if (o->have_peer) {
+            printf(",\"peer\":\"%s\",\"via\":\"%s\"", floe_cli_addr(&o->peer).s,
+                   o->channel ? "channel" : "send");
+            if (o->channel) printf(",\"channel\":%u", r->channel);
+            printf(",\"size\":%u,\"sent\":%u,\"echoed\":%u,\"lost\":%u", o->size, r->sent,
+                   r->echoed, r->sent - r->echoed);
+            if (r->echoed)
+                printf(",\"echo_rtt_ms\":{\"min\":%.3f,\"avg\":%.3f,\"max\":%.3f}", r->rtt_min, avg,
+                       r->rtt_max);
+        }
+        printf(",\"deallocated\":%s}\n",
+               r->deallocated && r->dealloc_err == FLOE_OK ? "true" : "false");
+        return;
+    }
+    printf("relayed %s (server %s over %s, lifetime %u s, rtt %.2f ms)\n", rel.s, srv.s, r->tname,
+           (unsigned)a->lifetime_s, ms(a->rtt_ns));
+    if (a->n_relayed > 1) printf("relayed %s\n", floe_cli_addr(&a->relayed[1]).s);
+    printf("mapped %s\n", map.s);
+    if (o->have_peer && r->sent) {
+        printf("peer %s: %u/%u echoed via ", floe_cli_addr(&o->peer).s, r->echoed, r->sent);
+        if (o->channel)
+            printf("channel 0x%04x", r->channel);
+        else
+            printf("Send indications");
+        if (r->echoed) printf(" (rtt min/avg/max %.2f/%.2f/%.2f ms)", r->rtt_min, avg, r->rtt_max);
+        printf("\n");
+    }
+}
+
+/* ---- main ----------------------------------------------------------------------------- */
+
+static int make_client(run *r, const floe_addr *server, char *user, char *pass) {
+    const turn_opts *o = r->o;
+    floe_turn_config cfg;
+    floe_turn_config_default(&cfg);
+    cfg.server = *server;
+    cfg.transport = o->transport;
+    cfg.rand = floe_rt_random;
+    cfg.lifetime = o->lifetime;
+    cfg.dual = o->dual;
+    /* The relayed family: the peer's, else IPv4 (RFC 8656 §7.1), whatever the server's. */
+    cfg.family = o->have_peer && !o->dual ? o->peer.family : FLOE_AF_INET4;
+    cfg.realm = o->realm;
+    if (o->timeout_set) cfg.timeout = o->timeout;
+    if (o->secret) {
+        uint64_t expiry = (uint64_t)time(NULL) + REST_VALIDITY_S;
+        int rc = floe_turn_rest_credentials(o->secret, o->user, expiry, user,
+                                            FLOE_TURN_REST_USER_MAX, pass, FLOE_TURN_REST_PASS_MAX);
+        if (rc != FLOE_OK) {
+            errorf("cannot derive credentials from --secret: %s", floe_strerror(rc));
+            return 1;
+        }
+        cfg.username = user;
+        cfg.password = pass;
+    } else if (o->user) {
+        cfg.username = o->user;
+        cfg.password = o->password;
+    }
+    int rc = floe_turn_client_new(&r->c, &cfg);
+    if (rc != FLOE_OK) {
+        errorf("cannot set up the TURN client: %s%s", floe_strerror(rc),
+               rc == FLOE_ERR_INVAL ? " (credentials longer than 256 bytes?)" : "");
+        return 1;
+    }
+    return 0;
+}
+
+static int run_turn(const turn_opts *o) {
+    uint16_t port = o->transport == FLOE_TRANSPORT_TLS ? FLOE_TURNS_PORT : FLOE_TURN_PORT;
+    floe_addr addrs[MAX_ADDRS];
+    size_t n = 0;
+    int rc = floe_rt_resolve(o->target, port, o->family, addrs, MAX_ADDRS, &n);
+    if (rc == FLOE_OK && addrs[0].port == 0) rc = FLOE_ERR_ADDR;
+    if (rc != FLOE_OK) {
+        if (rc == FLOE_ERR_ADDR)
+            errorf("bad server address '%s' (expected HOST[:PORT], port 1-65535)", o->target);
+        else
+            errorf("cannot resolve '%s': %s", o->target, floe_strerror(rc));
+        return 1;
+    }
+    static run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.tname = floe_transport_name(o->transport);
+    r.stream = floe_transport_reliable(o->transport);
+    r.fd = -1;
+    int status = 1;
+    char user[FLOE_TURN_REST_USER_MAX], pass[FLOE_TURN_REST_PASS_MAX];
+    if (o->have_peer) {
+        r.seen = calloc(1, (o->count + 7) / 8);
+        if (!r.seen) {
+            errorf("out of memory");
+            return 1;
+        }
+    }
+    if (r.stream) {
+        r.in = malloc(STREAM_IN_MAX);
+        r.out = malloc(STREAM_OUT_MAX);
+        if (!r.in || !r.out) {
+            errorf("out of memory");
+            goto out;
+        }
+    }
+    if (o->transport == FLOE_TRANSPORT_TLS) {
+        char err[512] = "";
+        if (o->insecure)
+            fprintf(stderr, "floe " SUB
+                            ": warning: --insecure: the server's certificate is not verified\n");
+        if (floe_rt_tls_ctx_new_client(&r.tls_ctx, o->insecure ? NULL : o->ca, !o->insecure, err,
+                                       sizeof err) != FLOE_OK) {
+            errorf("cannot set up TLS: %s", err[0] ? err : "unknown error");
+            goto out;
+        }
+    }
+    if (floe_rt_loop_new(&r.loop) != FLOE_OK) {
+        errorf("cannot create the event loop: %s", strerror(errno));
+        goto out;
+    }
+    floe_rt_loop_on_signal(r.loop, SIGINT, on_signal, &r);
+    floe_rt_loop_on_signal(r.loop, SIGTERM, on_signal, &r);
+    if (make_client(&r, &addrs[0], user, pass)) goto out;
+    r.alloc.server = r.first = addrs[0];
+    r.t0 = floe_rt_now();
+    r.connect_deadline = r.t0 + (o->timeout_set ? o->timeout : FLOE_STUN_TI);
+    if (!open_socket(&r, &addrs[0])) {
+        errorf("%s", r.msg);
+        goto out;
+    }
+    while (!r.done) {
+        floe_time_ns now = floe_rt_now();
+        if (r.broken) { /* what arrived before the end still counts */
+            if (r.started) drain_events(&r, now);
+            break;
+        }
+        if (r.failed && !r.allocated) break;
+        if (r.failed && !r.closing && !r.deallocated) begin_close(&r, now);
+        if (!r.started && r.ph == PH_READY) {
+            if (floe_turn_client_allocate(r.c, now) != FLOE_OK) {
+                fail(&r, "cannot start the allocation");
+                break;
+            }
+            r.started = true;
+        }
+        if (!r.started && now >= r.connect_deadline) {
+            fail(&r, "%s with %s over %s timed out after %.1f s",
+                 r.ph == PH_HANDSHAKE ? "TLS handshake" : "connecting",
+                 floe_cli_addr(&r.connected).s, r.tname, (double)(now - r.t0) / 1e9);
+            break;
+        }
+        if (r.started) {
+            floe_turn_client_tick(r.c, now);
+            /* Events lead to requests (a permission after the allocation, a deallocation
+             * after the last echo): go round until nothing moves. */
+            for (int round = 0; round < 16; round++) {
+                unsigned before = r.activity;
+                drain_sends(&r, now);
+                drain_events(&r, now);
+                exchange(&r, now);
+                if (r.activity == before) break;
+            }
+        }
+        if (r.done) break;
+        if (r.closing && now >= r.close_deadline) {
+            progress("the server did not confirm the deallocation within %.0f s",
+                     (double)DEALLOC_WAIT / 1e9);
+            break;
+        }
+        floe_time_ns until = r.started ? floe_turn_client_deadline(r.c) : r.connect_deadline;
+        if (r.exchanging && !r.closing) {
+            if (r.sent < o->count && r.next_at < until) until = r.next_at;
+            if (r.echo_deadline && r.echo_deadline < until) until = r.echo_deadline;
+        }
+        if (r.closing && r.close_deadline < until) until = r.close_deadline;
+        now = floe_rt_now();
+        if (floe_rt_loop_run_once(r.loop, until > now ? until - now : 0) < 0) {
+            fail(&r, "event loop failed: %s", strerror(errno));
+            break;
+        }
+    }
+    if (r.failed) {
+        if (r.allocated) print_result(&r);
+        fflush(stdout);
+        errorf("%s", r.msg);
+        goto out;
+    }
+    if (!r.allocated) {
+        errorf("no allocation");
+        goto out;
+    }
+    print_result(&r);
+    if (r.deallocated && r.dealloc_err != FLOE_OK)
+        progress("deallocation: %s%s", r.dealloc_code ? floe_stun_error_reason(r.dealloc_code) : "",
+                 r.dealloc_code ? "" : floe_strerror(r.dealloc_err));
+    status = fflush(stdout) == 0 ? 0 : 1;
+    if (o->have_peer && r.echoed < o->count) {
+        errorf("%u of %u datagrams did not come back", o->count - r.echoed, o->count);
+        status = 1;
+    }
+out:
+    close_socket(&r);
+    floe_turn_client_free(r.c);
+    floe_rt_loop_free(r.loop);
+    floe_rt_tls_ctx_free(r.tls_ctx);
+    free(r.seen);
+    free(r.in);
+    free(r.out);
+    return status;
+}
+
+int floe_cmd_turn(int argc, char **argv) {
+    turn_opts o;
+    bool help;
+    int rc = parse_opts(argc, argv, &o, &help);
+    if (help) {
+        fputs(help_text, stdout);
+        return 0;
+    }
+    if (rc) return rc;
+    floe_rt_ignore_sigpipe();
+    return run_turn(&o);
+}
