@@ -71,3 +71,19 @@ floe_cli_addr_text floe_cli_addr(const floe_addr *a) {
         floe_addr_format(a, true, t.s, sizeof t.s);
     return t;
 }
+
+void floe_cli_host_part(const char *target, char *out, size_t cap) {
+    const char *h = target;
+    size_t n;
+    if (target[0] == '[') {
+        const char *close = strchr(target, ']');
+        h = target + 1;
+        n = close ? (size_t)(close - h) : strlen(h);
+    } else {
+        const char *colon = strchr(target, ':');
+        n = (colon && !strchr(colon + 1, ':')) ? (size_t)(colon - target) : strlen(target);
+    }
+    if (n >= cap) n = cap - 1;
+    memcpy(out, h, n);
+    out[n] = '\0';
+}

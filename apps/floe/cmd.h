@@ -49,5 +49,8 @@ typedef struct floe_cli_addr_text {
     char s[FLOE_ADDR_STRLEN];
 } floe_cli_addr_text;
 floe_cli_addr_text floe_cli_addr(const floe_addr *a);
+/* The host part of HOST[:PORT] into out (cap bytes, cut to fit), for TLS name checks:
+ * "[::1]:5349" -> "::1", "stun.example.net:3478" -> "stun.example.net". */
+void floe_cli_host_part(const char *target, char *out, size_t cap);
 
 #endif

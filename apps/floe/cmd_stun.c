@@ -113,23 +113,6 @@ static double secs(floe_time_ns ns) {
     return (double)ns / 1e9;
 }
 
-/* The host part of HOST[:PORT], for TLS name checks ("[::1]:5349" -> "::1"). */
-static void host_part(const char *target, char *out, size_t cap) {
-    const char *h = target;
-    size_t n;
-    if (target[0] == '[') {
-        const char *close = strchr(target, ']');
-        h = target + 1;
-        n = close ? (size_t)(close - h) : strlen(h);
-    } else {
-        const char *colon = strchr(target, ':');
-        n = (colon && !strchr(colon + 1, ':')) ? (size_t)(colon - target) : strlen(target);
-    }
-    if (n >= cap) n = cap - 1;
-    memcpy(out, h, n);
-    out[n] = '\0';
-}
-
 /* ---- option parsing ----------------------------------------------------------------- */
 
 static int parse_opts(int argc, char **argv, stun_opts *o, bool *help) {
@@ -422,7 +405,7 @@ static void stream_io(void *arg, int fd, uint32_t events) {
         floe_rt_local_addr(fd, &p->local);
         if (p->o->transport == FLOE_TRANSPORT_TLS) {
             char host[256];
-            host_part(p->o->target, host, sizeof host);
+            floe_cli_host_part(p->o->target, host, sizeof host);
             rc = floe_rt_tls_new_client(&p->tls, p->tls_ctx, fd, host);
             if (rc != FLOE_OK) {
                 probe_fail(p, OUT_FAILED, "cannot set up TLS: %s", floe_strerror(rc));

@@ -135,23 +135,6 @@ static double ms(floe_time_ns ns) {
     return (double)ns / 1e6;
 }
 
-/* The host part of HOST[:PORT], for TLS name checks ("[::1]:5349" -> "::1"). */
-static void host_part(const char *target, char *out, size_t cap) {
-    const char *h = target;
-    size_t n;
-    if (target[0] == '[') {
-        const char *close = strchr(target, ']');
-        h = target + 1;
-        n = close ? (size_t)(close - h) : strlen(h);
-    } else {
-        const char *colon = strchr(target, ':');
-        n = (colon && !strchr(colon + 1, ':')) ? (size_t)(colon - target) : strlen(target);
-    }
-    if (n >= cap) n = cap - 1;
-    memcpy(out, h, n);
-    out[n] = '\0';
-}
-
 /* ---- options ------------------------------------------------------------------------ */
 
 static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
@@ -499,7 +482,7 @@ static void stream_io(void *arg, int fd, uint32_t events) {
         if (r->o->transport == FLOE_TRANSPORT_TLS) {
             char host[256];
             if (floe_addr_equal(&r->connected, &r->first))
-                host_part(r->o->target, host, sizeof host);
+                floe_cli_host_part(r->o->target, host, sizeof host);
             else /* redirected: the certificate must name the new server's IP */
                 floe_addr_format(&r->connected, false, host, sizeof host);
             rc = floe_rt_tls_new_client(&r->tls, r->tls_ctx, fd, host);
