@@ -1,5 +1,6 @@
-/* `floe server`: the STUN server runtime. The protocol work is floe_stun_server (sans-IO);
- * this file owns sockets, TLS, the epoll loop, signals and the control socket. */
+/* `floe server`: the STUN and TURN server runtime. The protocol work is floe_stun_server
+ * and floe_turn_server (sans-IO); this file owns sockets (listeners, streams, relay
+ * sockets), TLS, the epoll loop, signals (reload, drain) and the control socket. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -8,13 +9,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include "floe/err.h"
 #include "floe/stun.h"
 #include "floe/stun_server.h"
+#include "floe/turn.h"
+#include "floe/turn_server.h"
 #include "rt_loop.h"
 #include "rt_sock.h"
 #include "rt_sys.h"
@@ -24,12 +30,16 @@
 #include "server_config.h"
 
 #define UDP_RX_SIZE 4096 /* larger datagrams are counted as oversize and dropped */
-#define UDP_TX_SIZE 1024 /* every response floe builds fits */
-#define UDP_ROUNDS 8     /* batches per readiness event before yielding to the loop */
+#define UDP_TX_SIZE                                                                                \
+    (UDP_RX_SIZE + 64) /* every answer fits, and a peer datagram wrapped in a                      \
+                          Data indication */
+#define UDP_ROUNDS 8   /* batches per readiness event before yielding to the loop */
 #define STREAM_RBUF_MIN 2048
-#define STREAM_RBUF_MAX FLOE_STUN_MAX_MSG
-#define STREAM_WBUF_MAX 65536 /* a client that does not read its answers is cut off */
+#define STREAM_RBUF_MAX (4 + 65535 + 3) /* the largest ChannelData; STUN messages are smaller */
+#define STREAM_WBUF_MAX 65536           /* a client that does not read its answers is cut off */
 #define SWEEP_INTERVAL FLOE_S(5)
+#define TICK_INTERVAL FLOE_S(1) /* TURN expiry */
+#define RELAY_PORT_TRIES 64
 #define MAX_UDP (SERVER_MAX_LISTEN + 3)
 
 /* Counters of the runtime itself (the protocol counters live in floe_stun_server). */
@@ -41,12 +51,14 @@ enum rt_counter {
     RTC_STREAMS_CLOSED_NOT_STUN,
     RTC_STREAMS_CLOSED_SLOW_READER,
     RTC_TLS_HANDSHAKE_FAILED,
+    RTC_RELAY_OPEN_FAILED,
+    RTC_RELAY_OVERSIZE,
     RTC_COUNT
 };
 static const char *const rt_counter_names[RTC_COUNT] = {
     "udp_send_dropped",     "streams_accepted",        "streams_rejected",
     "streams_closed_idle",  "streams_closed_not_stun", "streams_closed_slow_reader",
-    "tls_handshake_failed",
+    "tls_handshake_failed", "relay_open_failed",       "relay_oversize_dropped",
 };
 
 typedef struct app app;
@@ -56,6 +68,14 @@ typedef struct udp_sock {
     int fd;
     floe_addr local;
 } udp_sock;
+
+/* A relay socket: one per allocation and family. */
+typedef struct relay {
+    app *a;
+    int fd;
+    uint64_t handle; /* the allocation's, for floe_turn_server_on_peer */
+    struct relay *next_dead;
+} relay;
 
 typedef struct listener {
     app *a;
@@ -81,8 +101,16 @@ typedef struct stream {
 
 struct app {
     server_settings set;
+    int argc;
+    char **argv; /* read again on SIGHUP */
     floe_rt_loop *loop;
     floe_stun_server core;
+    floe_turn_server *turn; /* NULL: STUN only */
+    floe_rt_timer *tick, *drain, *reaper;
+    size_t n_relays;
+    floe_time_ns drain_deadline;
+    relay *graveyard; /* closed relays, freed by the reaper once no callback can hold them */
+    uint32_t relay_cursor;
     udp_sock udp[MAX_UDP];
     size_t n_udp;
     listener lst[SERVER_MAX_LISTEN];
@@ -98,6 +126,10 @@ struct app {
     /* UDP batch buffers, reused for every batch: no per-packet allocation. */
     uint8_t rx[FLOE_RT_UDP_BATCH_MAX][UDP_RX_SIZE];
     uint8_t tx[FLOE_RT_UDP_BATCH_MAX][UDP_TX_SIZE];
+    /* Datagrams waiting for one sendmmsg per socket. */
+    floe_rt_dgram pending[FLOE_RT_UDP_BATCH_MAX];
+    int pending_fd[FLOE_RT_UDP_BATCH_MAX];
+    size_t n_pending;
 };
 
 /* ---- counters as JSON ------------------------------------------------------------ */
@@ -120,19 +152,61 @@ static size_t stats_json(const app *a, char *buf, size_t cap) {
     PUT("},\"drops_total\":%llu,\"runtime\":{", (unsigned long long)drops);
     for (int i = 0; i < RTC_COUNT; i++)
         PUT("%s\"%s\":%llu", i ? "," : "", rt_counter_names[i], (unsigned long long)a->rtc[i]);
-    PUT(",\"streams_open\":%zu}}", a->n_streams);
+    PUT(",\"streams_open\":%zu,\"relay_sockets\":%zu}", a->n_streams, a->n_relays);
+    if (a->turn) {
+        const uint64_t *c = floe_turn_server_counters(a->turn);
+        floe_turn_server_gauges g;
+        floe_turn_server_gauges_get(a->turn, &g);
+        PUT(",\"turn\":{");
+        for (int i = 0; i < FLOE_TSRV_COUNTER_COUNT; i++)
+            PUT("%s\"%s\":%llu", i ? "," : "", floe_turn_server_counter_name(i),
+                (unsigned long long)c[i]);
+        PUT(",\"allocations\":%u,\"permissions\":%u,\"channels\":%u,\"users_with_allocations\":%u,"
+            "\"table_bytes\":%zu,\"draining\":%s}",
+            g.allocations, g.permissions, g.channels, g.users_with_allocations, g.table_bytes,
+            floe_rt_timer_armed(a->drain) ? "true" : "false");
+    }
+    PUT("}");
 #undef PUT
     return n < cap ? n : cap - 1;
 }
 
+#define STATS_MAX 8192
+
 static void print_stats(const app *a, const char *why) {
-    char buf[4096];
+    char buf[STATS_MAX];
     stats_json(a, buf, sizeof buf);
     fprintf(stderr, "floe server: %s %s\n", why, buf);
     fflush(stderr);
 }
 
-/* ---- UDP ------------------------------------------------------------------------- */
+/* ---- one input, one output ------------------------------------------------------ */
+
+/* The STUN server: the TURN core's when TURN is on. */
+static floe_stun_server *stun_core(app *a) {
+    return a->turn ? floe_turn_server_stun(a->turn) : &a->core;
+}
+
+static void set_time(app *a) {
+    if (a->turn) floe_turn_server_set_time(a->turn, floe_rt_now(), (uint64_t)time(NULL));
+}
+
+/* Hands a client's message to the TURN core, or to the STUN core when TURN is off. */
+static void handle_client(app *a, const floe_turn_tuple *t, const uint8_t *p, size_t len,
+                          uint8_t *out, size_t cap, floe_turn_server_out *o) {
+    if (a->turn) {
+        floe_turn_server_on_client(a->turn, t, p, len, out, cap, o);
+        return;
+    }
+    floe_stun_server_reply r;
+    floe_stun_server_handle(&a->core, p, len, &t->client, &t->server, t->transport, out, cap, &r);
+    memset(o, 0, sizeof *o);
+    o->data = out;
+    o->len = r.len;
+    o->to = r.to;
+    o->tuple = *t;
+    o->from = r.from;
+}
 
 static udp_sock *udp_for(app *a, const floe_addr *local) {
     for (size_t i = 0; i < a->n_udp; i++)
@@ -156,11 +230,56 @@ static void udp_send_all(app *a, int fd, floe_rt_dgram *d, size_t n) {
     }
 }
 
+/* Sends the pending datagrams, one sendmmsg per run of the same socket. */
+static void flush_pending(app *a) {
+    size_t i = 0;
+    while (i < a->n_pending) {
+        size_t j = i + 1;
+        while (j < a->n_pending && a->pending_fd[j] == a->pending_fd[i])
+            j++;
+        udp_send_all(a, a->pending_fd[i], a->pending + i, j - i);
+        i = j;
+    }
+    a->n_pending = 0;
+}
+
+static void stream_send(uint64_t conn, const uint8_t *p, size_t n);
+
+/* Sends what an input produced. UDP datagrams wait in the pending batch (their bytes
+ * stay valid until flush_pending: they live in a->tx or the received batch). */
+static void emit(app *a, const floe_turn_server_out *o) {
+    if (o->len == 0) return;
+    int fd = -1;
+    if (o->to_peer) {
+        fd = ((relay *)(uintptr_t)o->relay)->fd;
+    } else if (floe_transport_reliable(o->tuple.transport)) {
+        stream_send(o->tuple.conn, o->data, o->len);
+        return;
+    } else {
+        /* RFC 5780 answers may leave from another of our addresses */
+        floe_addr src = o->from
+                            ? floe_stun_server_source_for(stun_core(a), &o->tuple.server, o->from)
+                            : o->tuple.server;
+        udp_sock *u = udp_for(a, &src);
+        if (!u) {
+            a->rtc[RTC_UDP_SEND_DROPPED]++;
+            return;
+        }
+        fd = u->fd;
+    }
+    if (a->n_pending == FLOE_RT_UDP_BATCH_MAX) flush_pending(a);
+    a->pending_fd[a->n_pending] = fd;
+    a->pending[a->n_pending++] =
+        (floe_rt_dgram){.buf = (uint8_t *)o->data, .len = o->len, .peer = o->to};
+}
+
+/* ---- UDP ------------------------------------------------------------------------- */
+
 static void on_udp(void *arg, int fd, uint32_t events) {
     (void)events;
     udp_sock *u = arg;
     app *a = u->a;
-    floe_rt_dgram in[FLOE_RT_UDP_BATCH_MAX], out[FLOE_RT_UDP_BATCH_MAX];
+    floe_rt_dgram in[FLOE_RT_UDP_BATCH_MAX];
     for (int round = 0; round < UDP_ROUNDS; round++) {
         for (size_t i = 0; i < FLOE_RT_UDP_BATCH_MAX; i++) {
             in[i].buf = a->rx[i];
@@ -168,30 +287,21 @@ static void on_udp(void *arg, int fd, uint32_t events) {
         }
         int n = floe_rt_udp_recv_batch(fd, in, FLOE_RT_UDP_BATCH_MAX);
         if (n <= 0) return; /* nothing queued, or an ICMP error on this socket: ignore */
-        size_t n_out = 0;
+        set_time(a);
         for (int i = 0; i < n; i++) {
-            if (in[i].truncated) {
-                a->core.counters[FLOE_SRV_RX]++;
-                a->core.counters[FLOE_SRV_DROP_OVERSIZE]++;
+            if (in[i].truncated) { /* the STUN core's identity counts these too */
+                floe_stun_server *core = stun_core(a);
+                core->counters[FLOE_SRV_RX]++;
+                core->counters[FLOE_SRV_DROP_OVERSIZE]++;
                 continue;
             }
-            floe_stun_server_reply r;
-            floe_stun_server_handle(&a->core, in[i].buf, in[i].len, &in[i].peer, &u->local,
-                                    FLOE_TRANSPORT_UDP, a->tx[n_out], UDP_TX_SIZE, &r);
-            if (r.len == 0) continue;
-            if (r.from == 0) {
-                out[n_out].buf = a->tx[n_out];
-                out[n_out].len = r.len;
-                out[n_out].peer = r.to;
-                n_out++;
-            } else { /* RFC 5780: answer from another of our addresses */
-                floe_addr src = floe_stun_server_source_for(&a->core, &u->local, r.from);
-                udp_sock *o = udp_for(a, &src);
-                if (!o || floe_rt_udp_send(o->fd, a->tx[n_out], r.len, &r.to) != 1)
-                    a->rtc[RTC_UDP_SEND_DROPPED]++;
-            }
+            floe_turn_tuple t = {
+                .client = in[i].peer, .server = u->local, .transport = FLOE_TRANSPORT_UDP};
+            floe_turn_server_out o;
+            handle_client(a, &t, in[i].buf, in[i].len, a->tx[i], UDP_TX_SIZE, &o);
+            emit(a, &o);
         }
-        udp_send_all(a, fd, out, n_out);
+        flush_pending(a);
         if (n < FLOE_RT_UDP_BATCH_MAX) return;
     }
 }
@@ -216,8 +326,17 @@ static int open_udp(app *a, const floe_addr *addr) {
 
 /* ---- TCP and TLS streams --------------------------------------------------------- */
 
+static floe_turn_tuple stream_tuple(const stream *s) {
+    return (floe_turn_tuple){
+        .client = s->peer, .server = s->local, .transport = s->tr, .conn = (uint64_t)(uintptr_t)s};
+}
+
 static void stream_close(stream *s) {
     app *a = s->a;
+    if (a->turn) { /* RFC 8656 §3.1: the allocation ends with its connection */
+        floe_turn_tuple t = stream_tuple(s);
+        floe_turn_server_conn_closed(a->turn, &t);
+    }
     floe_rt_loop_unwatch(a->loop, s->fd);
     if (s->tls) {
         floe_rt_tls_want w;
@@ -272,27 +391,47 @@ static int stream_queue(stream *s, const uint8_t *p, size_t n) {
     return 0;
 }
 
+/* Queues bytes for a stream connection named by its token (an answer, or relayed data)
+ * and writes what it can. A connection that cannot take them is closed. */
+static void stream_send(uint64_t conn, const uint8_t *p, size_t n) {
+    stream *s = (stream *)(uintptr_t)conn;
+    if (stream_queue(s, p, n)) {
+        stream_close(s);
+        return;
+    }
+    stream_flush(s);
+}
+
 /* Handles every complete message in the read buffer. Returns -1 to close the stream. */
 static int stream_process(stream *s) {
     app *a = s->a;
     size_t off = 0;
     uint8_t out[UDP_TX_SIZE];
+    floe_turn_tuple t = stream_tuple(s);
+    set_time(a);
     while (s->rlen - off >= 1) {
         size_t need = 0;
-        int rc = floe_stun_frame_len(s->rbuf + off, s->rlen - off, &need);
+        /* STUN messages and (with TURN) ChannelData follow each other on the stream */
+        int rc = floe_turn_frame_len(s->rbuf + off, s->rlen - off, &need);
         if (rc == FLOE_ERR_TRUNCATED) break;
-        if (rc != FLOE_OK) { /* not STUN: there is no way to find the next message */
-            a->core.counters[FLOE_SRV_RX]++;
-            a->core.counters[FLOE_SRV_DROP_NOT_STUN]++;
+        if (rc != FLOE_OK || need > STREAM_RBUF_MAX) { /* no way to find the next message */
+            floe_stun_server *core = stun_core(a);
+            core->counters[FLOE_SRV_RX]++;
+            core->counters[FLOE_SRV_DROP_NOT_STUN]++;
             a->rtc[RTC_STREAMS_CLOSED_NOT_STUN]++;
             return -1;
         }
         if (s->rlen - off < need) break;
-        floe_stun_server_reply r;
-        floe_stun_server_handle(&a->core, s->rbuf + off, need, &s->peer, &s->local, s->tr, out,
-                                sizeof out, &r);
+        floe_turn_server_out o;
+        handle_client(a, &t, s->rbuf + off, need, out, sizeof out, &o);
         off += need;
-        if (r.len && stream_queue(s, out, r.len)) return -1;
+        if (o.len == 0) continue;
+        if (o.to_peer || !floe_transport_reliable(o.tuple.transport)) {
+            emit(a, &o);
+            flush_pending(a);
+        } else if (stream_queue(s, o.data, o.len)) {
+            return -1;
+        }
     }
     memmove(s->rbuf, s->rbuf + off, s->rlen - off);
     s->rlen -= off;
@@ -413,6 +552,120 @@ static int open_listener(app *a, floe_transport tr, const floe_addr *addr) {
     return 0;
 }
 
+/* ---- relay sockets (TURN) ---------------------------------------------------------- */
+
+static void on_relay(void *arg, int fd, uint32_t events) {
+    (void)events;
+    relay *r = arg;
+    app *a = r->a;
+    floe_rt_dgram in[FLOE_RT_UDP_BATCH_MAX];
+    for (int round = 0; round < UDP_ROUNDS && r->fd >= 0; round++) {
+        for (size_t i = 0; i < FLOE_RT_UDP_BATCH_MAX; i++) {
+            in[i].buf = a->rx[i];
+            in[i].cap = UDP_RX_SIZE;
+        }
+        int n = floe_rt_udp_recv_batch(fd, in, FLOE_RT_UDP_BATCH_MAX);
+        if (n <= 0) return;
+        set_time(a);
+        for (int i = 0; i < n && r->fd >= 0; i++) {
+            if (in[i].truncated) {
+                a->rtc[RTC_RELAY_OVERSIZE]++;
+                continue;
+            }
+            floe_turn_server_out o;
+            floe_turn_server_on_peer(a->turn, r->handle, &in[i].peer, in[i].buf, in[i].len,
+                                     a->tx[i], UDP_TX_SIZE, &o);
+            emit(a, &o); /* may close a stream, its allocation, and this relay */
+        }
+        flush_pending(a);
+        if (n < FLOE_RT_UDP_BATCH_MAX) return;
+    }
+}
+
+static const floe_addr *relay_ip(const app *a, int family) {
+    for (size_t i = 0; i < a->set.n_relay_ip; i++)
+        if (a->set.relay_ip[i].family == family) return &a->set.relay_ip[i];
+    return NULL;
+}
+
+/* Binds a relay socket on a port of the configured range: a random start, then the next
+ * ports (even ones only when asked), RELAY_PORT_TRIES at most. */
+static int relay_open_cb(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
+                         floe_addr *relayed, uint64_t *token) {
+    app *a = ctx;
+    const floe_addr *ip = relay_ip(a, family);
+    relay *r = ip ? calloc(1, sizeof *r) : NULL;
+    if (!r) {
+        a->rtc[RTC_RELAY_OPEN_FAILED]++;
+        return FLOE_ERR_UNSUPPORTED;
+    }
+    uint32_t span = a->set.relay_port_hi - a->set.relay_port_lo + 1, start = 0;
+    floe_rt_random(NULL, &start, sizeof start);
+    int fd = -1;
+    for (uint32_t k = 0; k < RELAY_PORT_TRIES && fd < 0; k++) {
+        floe_addr bind_to = *ip;
+        bind_to.port = (uint16_t)(a->set.relay_port_lo + (start + k * (even_port ? 2 : 1)) % span);
+        if (even_port && (bind_to.port & 1))
+            bind_to.port =
+                bind_to.port > a->set.relay_port_lo ? bind_to.port - 1 : bind_to.port + 1;
+        if (floe_rt_udp_open(&bind_to, FLOE_RT_UDP_KERNEL_BUFS, &fd, relayed) != FLOE_OK) {
+            fd = -1;
+            if (errno != EADDRINUSE) break;
+        }
+    }
+    if (fd < 0 || floe_rt_loop_watch(a->loop, fd, FLOE_RT_READ, on_relay, r) != FLOE_OK) {
+        if (fd >= 0) close(fd);
+        free(r);
+        a->rtc[RTC_RELAY_OPEN_FAILED]++;
+        return FLOE_ERR_IO;
+    }
+    if (dont_fragment) { /* RFC 8656 §14.8: set DF on what we relay */
+        int v = IP_PMTUDISC_DO;
+        if (family == FLOE_AF_INET4)
+            (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
+        else
+            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v);
+    }
+    r->a = a;
+    r->fd = fd;
+    r->handle = handle;
+    a->n_relays++;
+    *token = (uint64_t)(uintptr_t)r;
+    return FLOE_OK;
+}
+
+static void relay_close_cb(void *ctx, uint64_t token) {
+    app *a = ctx;
+    relay *r = (relay *)(uintptr_t)token;
+    /* Datagrams waiting for this socket go first: after close() its number may be
+     * reused by the next relay within the same batch. */
+    flush_pending(a);
+    floe_rt_loop_unwatch(a->loop, r->fd);
+    close(r->fd);
+    r->fd = -1;
+    r->next_dead = a->graveyard;
+    a->graveyard = r;
+    a->n_relays--;
+    if (!floe_rt_timer_armed(a->reaper)) floe_rt_timer_arm(a->reaper, floe_rt_now());
+}
+
+static void on_reaper(void *arg, floe_rt_timer *t) {
+    (void)t;
+    app *a = arg;
+    while (a->graveyard) {
+        relay *r = a->graveyard;
+        a->graveyard = r->next_dead;
+        free(r);
+    }
+}
+
+static void on_tick(void *arg, floe_rt_timer *t) {
+    app *a = arg;
+    set_time(a);
+    floe_turn_server_tick(a->turn);
+    floe_rt_timer_arm(t, floe_rt_now() + TICK_INTERVAL);
+}
+
 static void on_sweep(void *arg, floe_rt_timer *t) {
     app *a = arg;
     floe_time_ns now = floe_rt_now(), idle = FLOE_S(a->set.stream_idle_s);
@@ -441,11 +694,11 @@ static void on_control(void *arg, int lfd, uint32_t events) {
     app *a = arg;
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) return;
-    char buf[4096];
+    char buf[STATS_MAX];
     size_t n = stats_json(a, buf, sizeof buf - 1);
     buf[n++] = '\n';
     ssize_t k = send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)k; /* a reader that is not ready for 4 KiB on a fresh socket gets nothing */
+    (void)k; /* a reader that is not ready for 8 KiB on a fresh socket gets nothing */
     close(fd);
 }
 
@@ -509,10 +762,130 @@ static int print_remote_stats(const char *path) {
 
 /* ---- signals, start, stop -------------------------------------------------------- */
 
+/* Builds the TURN core's configuration from the settings; the arrays it points to live
+ * in *set and *users. */
+static int turn_config(app *a, const server_settings *set, floe_turn_user *users,
+                       floe_turn_server_config *c) {
+    floe_turn_server_config_default(c);
+    c->realm = set->realm;
+    for (size_t i = 0; i < set->n_users; i++) {
+        char *colon = strchr(set->users[i], ':');
+        users[i].name = set->users[i];
+        users[i].password = colon + 1;
+        *colon = '\0'; /* the settings keep "name\0password" from here on */
+    }
+    c->users = users;
+    c->n_users = set->n_users;
+    c->secrets = (const char *const *)set->secrets;
+    c->n_secrets = set->n_secrets;
+    c->max_allocations = set->max_allocations;
+    c->user_quota = set->user_quota;
+    c->max_permissions = set->max_permissions;
+    c->max_channels = set->max_channels;
+    c->default_lifetime_s = set->default_lifetime_s;
+    c->max_lifetime_s = set->max_lifetime_s;
+    c->nonce_lifetime_s = set->nonce_lifetime_s;
+    c->bytes_per_s_allocation = (uint64_t)set->kbps_allocation * 1000;
+    c->bytes_per_s_total = (uint64_t)set->kbps_total * 1000;
+    c->unauth_per_s = set->unauth_rate;
+    c->unauth_burst = set->unauth_burst;
+    c->allow = set->allow_peer;
+    c->n_allow = set->n_allow_peer;
+    c->deny = set->deny_peer;
+    c->n_deny = set->n_deny_peer;
+    c->relay_v4 = c->relay_v6 = false;
+    for (size_t i = 0; i < set->n_relay_ip; i++) {
+        c->relay_v4 |= set->relay_ip[i].family == FLOE_AF_INET4;
+        c->relay_v6 |= set->relay_ip[i].family == FLOE_AF_INET6;
+    }
+    c->software = set->software[0] ? set->software : NULL;
+    c->stun = a->core.cfg;
+    c->relay_open = relay_open_cb;
+    c->relay_close = relay_close_cb;
+    c->ctx = a;
+    if (floe_rt_random(NULL, c->nonce_key, sizeof c->nonce_key) != FLOE_OK) return FLOE_ERR_CRYPTO;
+    return FLOE_OK;
+}
+
+/* The listening addresses a peer may never be: every listener, and the wildcard ones. */
+static size_t self_addrs(const app *a, floe_addr *out, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_udp && n < cap; i++)
+        out[n++] = a->udp[i].local;
+    for (size_t i = 0; i < a->n_lst && n < cap; i++)
+        out[n++] = a->lst[i].local;
+    return n;
+}
+
+/* SIGHUP: read the configuration again; credentials, lists, quotas and rates change,
+ * listeners and the table size stay. */
+static void reload(app *a) {
+    server_settings *fresh = calloc(1, sizeof *fresh);
+    if (!fresh) return;
+    server_settings_default(fresh);
+    int rc = server_settings_parse(fresh, a->argc, a->argv);
+    if (rc != 0 || !a->turn || !fresh->realm[0]) {
+        fprintf(stderr, "floe server: reload %s; keeping the running configuration\n",
+                rc != 0 ? "failed (see above)" : "cannot switch TURN on or off");
+        server_settings_free(fresh);
+        free(fresh);
+        return;
+    }
+    floe_turn_user *users = calloc(fresh->n_users + 1, sizeof *users);
+    floe_addr self[MAX_UDP + SERVER_MAX_LISTEN];
+    floe_turn_server_config c;
+    if (users && turn_config(a, fresh, users, &c) == FLOE_OK) {
+        c.self = self;
+        c.n_self = self_addrs(a, self, sizeof self / sizeof self[0]);
+        rc = floe_turn_server_reload(a->turn, &c);
+    } else {
+        rc = FLOE_ERR_NOMEM;
+    }
+    if (rc == FLOE_OK)
+        fprintf(stderr,
+                "floe server: reloaded %s: %zu users, %zu secrets, %zu allow and %zu deny "
+                "prefixes\n",
+                fresh->config[0] ? fresh->config : "(command line)", fresh->n_users,
+                fresh->n_secrets, fresh->n_allow_peer, fresh->n_deny_peer);
+    else
+        fprintf(stderr, "floe server: reload refused (%s); keeping the running configuration\n",
+                floe_strerror(rc));
+    free(users);
+    server_settings_free(fresh);
+    free(fresh);
+}
+
+static void on_drain_check(void *arg, floe_rt_timer *t) {
+    app *a = arg;
+    floe_turn_server_gauges g;
+    floe_turn_server_gauges_get(a->turn, &g);
+    if (g.allocations == 0 || floe_rt_now() >= a->drain_deadline) {
+        fprintf(stderr, "floe server: drained (%u allocations left)\n", g.allocations);
+        floe_rt_loop_stop(a->loop);
+        return;
+    }
+    floe_rt_timer_arm(t, floe_rt_now() + FLOE_MS(200));
+}
+
 static void on_signal(void *arg, int signo) {
     app *a = arg;
     if (signo == SIGUSR1) {
         print_stats(a, "counters");
+        return;
+    }
+    if (signo == SIGHUP) {
+        reload(a);
+        return;
+    }
+    /* SIGTERM/SIGINT: with TURN, drain first; a second signal stops at once. */
+    if (a->turn && a->set.drain_timeout_s && !floe_rt_timer_armed(a->drain)) {
+        floe_turn_server_drain(a->turn);
+        a->drain_deadline = floe_rt_now() + FLOE_S(a->set.drain_timeout_s);
+        fprintf(stderr,
+                "floe server: draining: no new allocations; exiting when the last one ends or "
+                "in %u s (signal again to stop now)\n",
+                a->set.drain_timeout_s);
+        floe_rt_timer_arm(a->drain, floe_rt_now());
         return;
     }
     floe_rt_loop_stop(a->loop);
@@ -521,6 +894,11 @@ static void on_signal(void *arg, int signo) {
 static void app_free(app *a) {
     while (a->streams)
         stream_close(a->streams);
+    floe_turn_server_free(a->turn); /* closes every relay socket */
+    if (a->reaper) on_reaper(a, a->reaper);
+    floe_rt_timer_free(a->tick);
+    floe_rt_timer_free(a->drain);
+    floe_rt_timer_free(a->reaper);
     for (size_t i = 0; i < a->n_udp; i++)
         close(a->udp[i].fd);
     for (size_t i = 0; i < a->n_lst; i++)
@@ -532,6 +910,7 @@ static void app_free(app *a) {
     floe_rt_timer_free(a->sweep);
     floe_rt_loop_free(a->loop);
     floe_rt_tls_ctx_free(a->tls);
+    server_settings_free(&a->set);
     free(a);
 }
 
@@ -548,6 +927,50 @@ static void describe(const app *a) {
     }
     fprintf(stderr, "%s; counters: floe server --stats --control %s\n",
             a->set.rfc5780 ? " (RFC 5780 on)" : "", a->set.control);
+    if (!a->turn) return;
+    fprintf(stderr, "floe server: TURN on, realm '%s', %zu users, %zu secrets, relays on",
+            a->set.realm, a->set.n_users, a->set.n_secrets);
+    for (size_t i = 0; i < a->set.n_relay_ip; i++) {
+        floe_addr_format(&a->set.relay_ip[i], false, s, sizeof s);
+        fprintf(stderr, " %s", s);
+    }
+    fprintf(stderr, " ports %u-%u; peers that are not global are refused unless allowed\n",
+            a->set.relay_port_lo, a->set.relay_port_hi);
+}
+
+/* Relays need a descriptor each: raise the soft limit to the hard one. */
+static void raise_fd_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int start_turn(app *a) {
+    floe_turn_user *users = calloc(a->set.n_users + 1, sizeof *users);
+    floe_addr self[MAX_UDP + SERVER_MAX_LISTEN];
+    floe_turn_server_config c;
+    int rc = users ? turn_config(a, &a->set, users, &c) : FLOE_ERR_NOMEM;
+    if (rc == FLOE_OK) {
+        c.self = self;
+        c.n_self = self_addrs(a, self, sizeof self / sizeof self[0]);
+        rc = floe_turn_server_new(&a->turn, &c);
+    }
+    free(users);
+    if (rc != FLOE_OK) {
+        fprintf(stderr, "floe server: TURN configuration refused: %s\n", floe_strerror(rc));
+        return 1;
+    }
+    raise_fd_limit();
+    set_time(a);
+    if (floe_rt_timer_new(&a->tick, a->loop, on_tick, a) != FLOE_OK ||
+        floe_rt_timer_new(&a->drain, a->loop, on_drain_check, a) != FLOE_OK ||
+        floe_rt_timer_new(&a->reaper, a->loop, on_reaper, a) != FLOE_OK)
+        return 1;
+    floe_rt_timer_arm(a->tick, floe_rt_now() + TICK_INTERVAL);
+    floe_rt_loop_on_signal(a->loop, SIGHUP, on_signal, a);
+    return 0;
 }
 
 static int start(app *a) {
@@ -588,6 +1011,7 @@ static int start(app *a) {
             if (open_udp(a, &b)) return 1;
         }
     }
+    if (set->realm[0] && start_turn(a)) return 1;
     if (open_control(a)) return 1;
     if (floe_rt_timer_new(&a->sweep, a->loop, on_sweep, a) != FLOE_OK) return 1;
     floe_rt_timer_arm(a->sweep, floe_rt_now() + SWEEP_INTERVAL);
@@ -597,33 +1021,21 @@ static int start(app *a) {
     return 0;
 }
 
-static void check_config_print(const server_settings *s) {
-    char buf[FLOE_ADDR_STRLEN];
-    printf("configuration is valid\n");
-    for (size_t i = 0; i < s->n_listen; i++) {
-        floe_addr_format(&s->listen[i].addr, true, buf, sizeof buf);
-        printf("listen = %s://%s\n", floe_transport_name(s->listen[i].transport), buf);
-    }
-    printf("rfc5780 = %s\n", s->rfc5780 ? "yes" : "no");
-    if (s->rfc5780) {
-        floe_addr_format(&s->alt_address, true, buf, sizeof buf);
-        printf("alt-address = %s\n", buf);
-    }
-    printf("classic = %s\ncontrol = %s\nmax-streams = %u\nstream-idle = %u\n",
-           s->classic ? "yes" : "no", s->control, s->max_streams, s->stream_idle_s);
-}
-
 int floe_cmd_server(int argc, char **argv) {
     app *a = calloc(1, sizeof *a);
     if (!a) return 1;
     server_settings_default(&a->set);
+    a->argc = argc;
+    a->argv = argv;
     int rc = server_settings_parse(&a->set, argc, argv);
     if (rc != 0) {
+        server_settings_free(&a->set);
         free(a);
         return rc < 0 ? 0 : rc;
     }
     if (a->set.stats) {
         rc = print_remote_stats(a->set.control);
+        server_settings_free(&a->set);
         free(a);
         return rc;
     }
@@ -637,12 +1049,14 @@ int floe_cmd_server(int argc, char **argv) {
             floe_rt_tls_ctx_free(ctx);
             if (rc != FLOE_OK) {
                 fprintf(stderr, "floe server: TLS: %s\n", err);
+                server_settings_free(&a->set);
                 free(a);
                 return 1;
             }
             break;
         }
-        check_config_print(&a->set);
+        server_settings_print(&a->set);
+        server_settings_free(&a->set);
         free(a);
         return 0;
     }

@@ -100,6 +100,24 @@ bool floe_addr_is_global(const floe_addr *a);
 /* Names the flags ("loopback,v4-mapped") into buf for logs and JSON; returns length. */
 size_t floe_addr_class_format(uint32_t flags, char *buf, size_t cap);
 
+/* An address prefix ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7" = /32), for the
+ * operator's allow and deny lists. */
+typedef struct floe_addr_prefix {
+    floe_addr addr; /* port ignored; bits beyond len are zero */
+    uint8_t len;    /* 0..32 or 0..128 */
+} floe_addr_prefix;
+
+/* Parses "IP" or "IP/LEN"; bits beyond LEN must be zero (FLOE_ERR_ADDR otherwise, so a
+ * typo like 10.1.2.3/8 is caught rather than silently widened). */
+int floe_addr_prefix_parse(const char *s, floe_addr_prefix *out);
+/* Formats "IP/LEN"; returns the length written. */
+size_t floe_addr_prefix_format(const floe_addr_prefix *p, char *buf, size_t cap);
+/* True when a (same family) lies inside p. */
+bool floe_addr_prefix_match(const floe_addr_prefix *p, const floe_addr *a);
+/* True when a, or any IPv4 address its IPv6 form carries (mapped, compatible, 6to4,
+ * NAT64, Teredo), lies inside p: the check a deny list needs. */
+bool floe_addr_prefix_match_any_form(const floe_addr_prefix *p, const floe_addr *a);
+
 #ifdef __cplusplus
 }
 #endif

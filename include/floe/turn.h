@@ -386,6 +386,11 @@ int floe_turn_rest_credentials(const char *secret, const char *user, uint64_t ex
                                char *username, size_t username_cap, char *password,
                                size_t password_cap);
 
+/* The password for a REST username (the server's side): base64(HMAC-SHA1(secret,
+ * username)), NUL-terminated. FLOE_ERR_NOSPACE, FLOE_ERR_CRYPTO. */
+int floe_turn_rest_password(const char *secret, const char *username, size_t username_len,
+                            char *password, size_t password_cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -61,8 +61,10 @@ int floe_rt_udp_open(const floe_addr *bind_addr, unsigned flags, int *fd_out, fl
     if ((flags & FLOE_RT_UDP_REUSEPORT) &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0)
         goto fail;
-    udp_grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
-    udp_grow_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+    if (!(flags & FLOE_RT_UDP_KERNEL_BUFS)) {
+        udp_grow_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+        udp_grow_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+    }
     if (bind(fd, (struct sockaddr *)&ss, sslen) < 0) goto fail;
     if (bound && floe_rt_local_addr(fd, bound)) goto fail;
     *fd_out = fd;

@@ -28,8 +28,10 @@ extern "C" {
  * UDP socket bind the very same address and silently take over its traffic, and UDP has no
  * TIME_WAIT that would need it. */
 enum {
-    FLOE_RT_UDP_REUSEPORT = 1u << 0, /* SO_REUSEPORT: kernel load-balancing across sockets */
-    FLOE_RT_UDP_REUSEADDR = 1u << 1, /* SO_REUSEADDR, for the rare caller that wants it */
+    FLOE_RT_UDP_REUSEPORT = 1u << 0,   /* SO_REUSEPORT: kernel load-balancing across sockets */
+    FLOE_RT_UDP_REUSEADDR = 1u << 1,   /* SO_REUSEADDR, for the rare caller that wants it */
+    FLOE_RT_UDP_KERNEL_BUFS = 1u << 2, /* keep the kernel's default buffer sizes (for the many
+                                          small sockets of a relay) */
 };
 
 /* One datagram. For receive: buf/cap are the caller's buffer, the call sets len, peer and

@@ -22,6 +22,19 @@ static size_t put_decimal(uint64_t v, char out[20]) {
     return n;
 }
 
+int floe_turn_rest_password(const char *secret, const char *username, size_t username_len,
+                            char *password, size_t password_cap) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)username,
+              username_len, mac, &mac_len))
+        return FLOE_ERR_CRYPTO;
+    /* base64 of 20 bytes: 28 characters and the NUL EVP_EncodeBlock writes. */
+    if (password_cap < 4 * ((mac_len + 2) / 3) + 1) return FLOE_ERR_NOSPACE;
+    EVP_EncodeBlock((unsigned char *)password, mac, (int)mac_len);
+    return FLOE_OK;
+}
+
 int floe_turn_rest_credentials(const char *secret, const char *user, uint64_t expiry_unix,
                                char *username, size_t username_cap, char *password,
                                size_t password_cap) {
@@ -39,13 +52,5 @@ int floe_turn_rest_credentials(const char *secret, const char *user, uint64_t ex
     }
     username[total] = '\0';
 
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    if (!HMAC(EVP_sha1(), secret, (int)strlen(secret), (const unsigned char *)username, total, mac,
-              &mac_len))
-        return FLOE_ERR_CRYPTO;
-    /* base64 of 20 bytes: 28 characters and the NUL EVP_EncodeBlock writes. */
-    if (password_cap < 4 * ((mac_len + 2) / 3) + 1) return FLOE_ERR_NOSPACE;
-    EVP_EncodeBlock((unsigned char *)password, mac, (int)mac_len);
-    return FLOE_OK;
+    return floe_turn_rest_password(secret, username, total, password, password_cap);
 }

@@ -1,0 +1,239 @@
+/* floe: the TURN server core (RFC 8656, RFC 6156 dual allocations, TURN REST
+ * credentials), sans-IO and safe by default.
+ *
+ * The core owns the allocation table, the credentials, the stateless nonces, the
+ * quotas and the peer policy. It never touches a socket or a clock. The runtime
+ * (apps/floe/cmd_server.c over rt/posix) does four things:
+ *
+ *   1. before each batch of work, tell the time:
+ *          floe_turn_server_set_time(srv, monotonic_ns, unix_seconds)
+ *   2. hand every datagram or framed stream message from a client to
+ *          floe_turn_server_on_client(srv, &tuple, bytes, len, out, cap, &o)
+ *      and every datagram a relay socket received from a peer to
+ *          floe_turn_server_on_peer(srv, handle, &peer, bytes, len, out, cap, &o)
+ *      then send what `o` says (at most one message: o.len == 0 means nothing);
+ *   3. call floe_turn_server_tick(srv) about once a second (expiry);
+ *   4. call floe_turn_server_conn_closed(srv, &tuple) when a TCP/TLS client goes away.
+ *
+ * Relay sockets are the runtime's: when an Allocate succeeds the core calls
+ * cfg.relay_open(ctx, handle, family, ...) and the runtime binds a UDP socket, reports
+ * its address and remembers `handle` for floe_turn_server_on_peer; when the allocation
+ * ends the core calls cfg.relay_close(ctx, token).
+ *
+ * Every input ends in exactly one counter (floe_turn_server_counter), so
+ *     rx_client + rx_peer == sum of all other counters except bytes_*.
+ *
+ * Safe defaults (RFC 8656 §21, and coturn's history of peer-ACL bypasses):
+ *   - relaying to any address floe_addr_classify() marks as not global (loopback,
+ *     unspecified, private, CGNAT, link-local, multicast, documentation, broadcast,
+ *     reserved), in any encoding (IPv4-mapped, -compatible, 6to4, NAT64, Teredo), is
+ *     refused with 403 unless an allow prefix names that exact address; deny prefixes
+ *     win over everything and also match the IPv4 address an IPv6 form carries;
+ *     the server's own listening addresses are never peers;
+ *   - nonces are stateless (an HMAC of the client's transport address and an expiry),
+ *     so nothing is stored for a client until it proves it receives at its address;
+ *   - unauthenticated answers carry no SOFTWARE and no reason phrase, and are limited
+ *     per source IP by a token bucket in a fixed table (memory stays flat under a
+ *     spoofed flood);
+ *   - nothing in the protocol can change the configuration.
+ *
+ * Not yet: RFC 6062 TCP allocations (REQUESTED-TRANSPORT TCP gets 442), EVEN-PORT
+ * reservations (R bit and RESERVATION-TOKEN get 508), MESSAGE-INTEGRITY-SHA256. */
+#ifndef FLOE_TURN_SERVER_H
+#define FLOE_TURN_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe/addr.h"
+#include "floe/stun_server.h"
+#include "floe/time.h"
+#include "floe/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Per-allocation caps on what the table stores inline (the configured quotas may only
+ * be lower). They keep an allocation's state at floe_turn_server_alloc_bytes(). */
+#define FLOE_TSRV_MAX_PERMISSIONS 32
+#define FLOE_TSRV_MAX_CHANNELS 32
+
+#define FLOE_TSRV_DEFAULT_LIFETIME_S 600 /* RFC 8656 §3.2 */
+#define FLOE_TSRV_MAX_LIFETIME_S 3600    /* RFC 8656 §7.2: the server's cap, configurable */
+#define FLOE_TSRV_PERMISSION_S 300       /* RFC 8656 §9 */
+#define FLOE_TSRV_CHANNEL_S 600          /* RFC 8656 §12 */
+#define FLOE_TSRV_NONCE_S 600            /* how long a nonce is good for (configurable) */
+#define FLOE_TSRV_RATE_SLOTS 4096        /* the unauthenticated rate limiter's fixed table */
+
+/* Where a client message came from: the 5-tuple of RFC 8656 §2. conn names the TCP or
+ * TLS connection (the runtime's token, never 0 for a stream); it is 0 for UDP. */
+typedef struct floe_turn_tuple {
+    floe_addr client;
+    floe_addr server;
+    floe_transport transport;
+    uint64_t conn;
+} floe_turn_tuple;
+
+/* A long-term credential (RFC 8489 §9.2) from the configuration. */
+typedef struct floe_turn_user {
+    const char *name;
+    const char *password;
+} floe_turn_user;
+
+typedef struct floe_turn_server_config {
+    const char *realm; /* required */
+    const floe_turn_user *users;
+    size_t n_users;
+    /* TURN REST shared secrets (several, for rotation): a username "EXPIRY[:USER]"
+     * with password base64(HMAC-SHA1(secret, username)) is accepted until EXPIRY. */
+    const char *const *secrets;
+    size_t n_secrets;
+    uint8_t nonce_key[32]; /* random, from the runtime: keys the nonces and hash tables */
+    uint32_t nonce_lifetime_s;
+    uint32_t default_lifetime_s, max_lifetime_s;
+    uint32_t max_allocations;        /* in total: the table's size */
+    uint32_t user_quota;             /* allocations per username; 0 = no limit */
+    uint32_t max_permissions;        /* per allocation, <= FLOE_TSRV_MAX_PERMISSIONS */
+    uint32_t max_channels;           /* per allocation, <= FLOE_TSRV_MAX_CHANNELS */
+    uint64_t bytes_per_s_allocation; /* relayed bytes per second per allocation; 0 = none */
+    uint64_t bytes_per_s_total;      /* relayed bytes per second in total; 0 = none */
+    uint32_t unauth_per_s;           /* unauthenticated answers per second per source IP */
+    uint32_t unauth_burst;           /* ... and the bucket's depth */
+    const floe_addr_prefix *allow;   /* peers allowed although not global */
+    size_t n_allow;
+    const floe_addr_prefix *deny; /* peers always refused */
+    size_t n_deny;
+    const floe_addr *self; /* the server's listening addresses: never peers */
+    size_t n_self;
+    bool relay_v4, relay_v6;      /* which relay families the runtime can open */
+    const char *software;         /* SOFTWARE (and reason phrases); NULL = none */
+    floe_stun_server_config stun; /* how Binding requests are answered */
+    /* Opens a relay socket of family (FLOE_AF_INET4/6) for the allocation `handle`;
+     * even_port asks for an even port (RFC 8656 §14.6), dont_fragment for the DF bit.
+     * Fills *relayed and *token; returns FLOE_OK or an error (the client gets 508). */
+    int (*relay_open)(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
+                      floe_addr *relayed, uint64_t *token);
+    void (*relay_close)(void *ctx, uint64_t token);
+    void *ctx;
+} floe_turn_server_config;
+
+/* Defaults: realm NULL (must be set), lifetimes 600/3600 s, 16384 allocations, no user
+ * quota, 32 permissions and 32 channels per allocation, no bandwidth caps, 20
+ * unauthenticated answers per second per IP with a burst of 40, IPv4 relays only, and
+ * Binding answered as floe_stun_server_config_default says. */
+void floe_turn_server_config_default(floe_turn_server_config *c);
+
+typedef enum floe_turn_server_counter {
+    FLOE_TSRV_RX_CLIENT = 0, /* inputs from clients */
+    FLOE_TSRV_RX_PEER,       /* datagrams from peers */
+    /* outcomes of client input */
+    FLOE_TSRV_STUN,                  /* Binding and other STUN server work (its own counters) */
+    FLOE_TSRV_CHALLENGED,            /* 401 with a fresh nonce to a request without credentials */
+    FLOE_TSRV_STALE_NONCE,           /* 438 */
+    FLOE_TSRV_AUTH_FAILED,           /* 401: unknown user, bad integrity, expired REST username */
+    FLOE_TSRV_BAD_REQUEST,           /* 400 */
+    FLOE_TSRV_UNKNOWN_ATTR,          /* 420 */
+    FLOE_TSRV_ALLOCATED,             /* Allocate success */
+    FLOE_TSRV_ALLOCATE_AGAIN,        /* success resent to a retransmitted Allocate */
+    FLOE_TSRV_REFRESHED,             /* Refresh success with a lifetime */
+    FLOE_TSRV_DEALLOCATED,           /* Refresh success with lifetime 0 */
+    FLOE_TSRV_PERMITTED,             /* CreatePermission success */
+    FLOE_TSRV_CHANNEL_BOUND,         /* ChannelBind success */
+    FLOE_TSRV_FORBIDDEN,             /* 403: a peer the policy refuses */
+    FLOE_TSRV_MISMATCH,              /* 437 */
+    FLOE_TSRV_FAMILY_UNSUPPORTED,    /* 440 */
+    FLOE_TSRV_WRONG_CREDENTIALS,     /* 441: another user's request on an allocation */
+    FLOE_TSRV_TRANSPORT_UNSUPPORTED, /* 442 */
+    FLOE_TSRV_PEER_FAMILY_MISMATCH,  /* 443 */
+    FLOE_TSRV_QUOTA,                 /* 486: the user's allocation quota */
+    FLOE_TSRV_CAPACITY,              /* 508: table full, permission/channel cap, relay socket */
+    FLOE_TSRV_DRAINING,              /* 508 to an Allocate while draining */
+    FLOE_TSRV_TO_PEER,               /* Send / ChannelData relayed to a peer */
+    /* outcomes of peer input */
+    FLOE_TSRV_TO_CLIENT, /* peer datagram relayed as ChannelData or Data */
+    /* drops (either side) */
+    FLOE_TSRV_DROP_MALFORMED,     /* neither STUN nor ChannelData, or a bad message */
+    FLOE_TSRV_DROP_NOT_REQUEST,   /* responses; indications other than Send */
+    FLOE_TSRV_DROP_NO_ALLOCATION, /* Send/ChannelData/peer data without an allocation */
+    FLOE_TSRV_DROP_NO_PERMISSION, /* to or from a peer without a permission */
+    FLOE_TSRV_DROP_NO_CHANNEL,    /* ChannelData on an unbound channel */
+    FLOE_TSRV_DROP_RATE_LIMITED,  /* unauthenticated answer suppressed */
+    FLOE_TSRV_DROP_BANDWIDTH,     /* over a bandwidth quota */
+    FLOE_TSRV_DROP_NO_SPACE,      /* the answer did not fit the output buffer */
+    FLOE_TSRV_BYTES_TO_PEER,      /* payload bytes relayed (not an outcome) */
+    FLOE_TSRV_BYTES_TO_CLIENT,
+    FLOE_TSRV_EXPIRED,          /* allocations that ran out (not an outcome) */
+    FLOE_TSRV_CLOSED_WITH_CONN, /* allocations ended by their connection (not an outcome) */
+    FLOE_TSRV_POLICY_REVOKED,   /* permissions/channels removed by a reload (not an outcome) */
+    FLOE_TSRV_COUNTER_COUNT
+} floe_turn_server_counter;
+
+/* Stable snake_case names: the keys of --stats and the /metrics series. */
+const char *floe_turn_server_counter_name(int counter);
+/* True for the counters that are outcomes of one input (the accounting identity). */
+bool floe_turn_server_counter_is_outcome(int counter);
+
+typedef struct floe_turn_server floe_turn_server;
+
+/* Validates and copies cfg (users are turned into keys, lists copied): FLOE_ERR_CONFIG
+ * for a missing realm, zero tables or caps above the inline maxima; FLOE_ERR_NOMEM. */
+int floe_turn_server_new(floe_turn_server **out, const floe_turn_server_config *cfg);
+void floe_turn_server_free(floe_turn_server *srv);
+/* Replaces credentials, secrets, lists, quotas and rates (SIGHUP); allocations stay.
+ * Permissions and channels to peers the new policy refuses are removed. The table size
+ * and the relay callbacks cannot change. */
+int floe_turn_server_reload(floe_turn_server *srv, const floe_turn_server_config *cfg);
+/* From now on, Allocate gets 508; everything else runs on (SIGTERM drain). */
+void floe_turn_server_drain(floe_turn_server *srv);
+
+void floe_turn_server_set_time(floe_turn_server *srv, floe_time_ns now, uint64_t unix_s);
+
+/* What to send after an input: nothing (len 0), a message to the client on `tuple`
+ * (to_peer false; to == tuple.client), or a datagram to a peer from the relay socket
+ * `relay` (to_peer true). data points into `out` or into the input. */
+typedef struct floe_turn_server_out {
+    const uint8_t *data;
+    size_t len;
+    bool to_peer;
+    floe_addr to;
+    floe_turn_tuple tuple;
+    uint64_t relay;
+    unsigned from; /* RFC 5780 Binding answers: FLOE_STUN_CHANGE_* bits of the socket to
+                      send from (see floe_stun_server_source_for) */
+    int counter;   /* the outcome counter of this input */
+} floe_turn_server_out;
+
+/* One datagram (UDP) or one framed message (TCP/TLS) from a client. Never fails on bad
+ * input: that is a drop and a counter. */
+void floe_turn_server_on_client(floe_turn_server *srv, const floe_turn_tuple *t, const uint8_t *p,
+                                size_t len, uint8_t *out, size_t cap, floe_turn_server_out *o);
+/* One datagram a relay socket of allocation `handle` received from `peer`. */
+void floe_turn_server_on_peer(floe_turn_server *srv, uint64_t handle, const floe_addr *peer,
+                              const uint8_t *p, size_t len, uint8_t *out, size_t cap,
+                              floe_turn_server_out *o);
+/* Expires allocations, permissions and channels; call about once a second. */
+void floe_turn_server_tick(floe_turn_server *srv);
+/* A TCP/TLS client connection closed: its allocation (if any) ends now. */
+void floe_turn_server_conn_closed(floe_turn_server *srv, const floe_turn_tuple *t);
+
+/* The peer policy, as the server applies it (for tests and --check-config). */
+bool floe_turn_server_peer_allowed(const floe_turn_server *srv, const floe_addr *peer);
+
+typedef struct floe_turn_server_gauges {
+    uint32_t allocations, permissions, channels;
+    uint32_t users_with_allocations;
+    size_t table_bytes; /* memory the core holds for its tables */
+} floe_turn_server_gauges;
+void floe_turn_server_gauges_get(const floe_turn_server *srv, floe_turn_server_gauges *g);
+const uint64_t *floe_turn_server_counters(const floe_turn_server *srv);
+/* The STUN server inside that answers Binding requests (its own counters). */
+floe_stun_server *floe_turn_server_stun(floe_turn_server *srv);
+/* Bytes of core state per allocation. */
+size_t floe_turn_server_alloc_bytes(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

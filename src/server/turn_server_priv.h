@@ -1,0 +1,174 @@
+/* The TURN server core's private state, shared by its files:
+ *   turn_server.c    composition: config, time, dispatch, tick, counters
+ *   turn_table.c     the allocation table: slots, the 5-tuple index, per-user counts
+ *   turn_srv_auth.c  credentials, stateless nonces, the unauthenticated rate limiter
+ *   turn_policy.c    which peers may be relayed to
+ *   turn_request.c   Allocate, Refresh, CreatePermission, ChannelBind
+ *   turn_relay.c     the data path: Send, ChannelData, peer datagrams, bandwidth */
+#ifndef FLOE_TURN_SERVER_PRIV_H
+#define FLOE_TURN_SERVER_PRIV_H
+
+#include "floe/stun.h"
+#include "floe/stun_server.h"
+#include "floe/turn_server.h"
+
+#define TSRV_NONE UINT32_MAX
+#define TSRV_KEY_LEN 16 /* MD5 long-term key (RFC 8489 §9.2.2) */
+#define TSRV_NAME_MAX 513
+
+/* A permission: the peer IP (family and bytes as in floe_addr) until `until` (seconds
+ * on the server's clock). */
+typedef struct tsrv_perm {
+    uint32_t until;
+    uint8_t family;
+    uint8_t ip[16];
+} tsrv_perm;
+
+/* A channel: number to peer transport address. A channel stays reserved for 5 minutes
+ * after it expires (RFC 8656 §12): `until` is its expiry, the slot is free after
+ * until + FLOE_TSRV_PERMISSION_S. */
+typedef struct tsrv_chan {
+    uint32_t until;
+    uint16_t port;
+    uint16_t number;
+    uint8_t family;
+    uint8_t ip[16];
+} tsrv_chan;
+
+typedef struct tsrv_relay {
+    uint64_t token;
+    floe_addr addr;
+    bool open;
+} tsrv_relay;
+
+/* One allocation. Its size is floe_turn_server_alloc_bytes(). */
+typedef struct tsrv_alloc {
+    floe_turn_tuple tuple;
+    tsrv_relay relay[2]; /* [0] IPv4, [1] IPv6 */
+    uint64_t user_hash;
+    uint8_t key[TSRV_KEY_LEN];
+    uint8_t alloc_tid[12]; /* the Allocate that made it (retransmissions get success) */
+    uint32_t until;        /* expiry, seconds on the server's clock */
+    uint32_t lifetime;     /* the lifetime last granted */
+    uint32_t gen;          /* bumps on every reuse of the slot: stale handles miss */
+    uint32_t next;         /* next slot in the 5-tuple bucket, or the free list */
+    uint64_t bw_stamp_ns;  /* bandwidth bucket: last refill, tokens in bytes */
+    uint64_t bw_tokens;
+    uint8_t n_perm, n_chan;
+    bool used;
+    tsrv_perm perm[FLOE_TSRV_MAX_PERMISSIONS];
+    tsrv_chan chan[FLOE_TSRV_MAX_CHANNELS];
+} tsrv_alloc;
+
+typedef struct tsrv_user {
+    char *name;
+    uint8_t key[TSRV_KEY_LEN];
+} tsrv_user;
+
+/* Allocations per username (by keyed hash), chained in buckets. */
+typedef struct tsrv_ucount {
+    uint64_t hash;
+    uint32_t n;
+    uint32_t next;
+} tsrv_ucount;
+
+typedef struct tsrv_rate {
+    uint64_t stamp_ns;
+    uint32_t tokens_milli;
+} tsrv_rate;
+
+struct floe_turn_server {
+    floe_turn_server_config cfg; /* pointers below are owned copies */
+    tsrv_user *users;            /* sorted by name */
+    char **secrets;
+    floe_addr_prefix *allow, *deny;
+    floe_addr *self;
+    char *realm, *software;
+
+    floe_stun_server stun; /* Binding requests */
+
+    tsrv_alloc *slot;    /* cfg.max_allocations slots */
+    uint32_t high_water; /* slots [high_water, max) were never touched */
+    uint32_t free_head;
+    uint32_t *bucket; /* 5-tuple index: heads of chains through slot[].next */
+    uint32_t bucket_mask;
+    uint32_t n_alloc;
+
+    tsrv_ucount *ucount; /* max_allocations nodes */
+    uint32_t *ubucket;
+    uint32_t ucount_free, ucount_high, n_users_active;
+
+    tsrv_rate rate[FLOE_TSRV_RATE_SLOTS];
+
+    uint64_t total_stamp_ns, total_tokens; /* total bandwidth bucket */
+    floe_time_ns now;
+    floe_time_ns epoch; /* the first set_time: seconds on the server's clock count from it */
+    bool have_epoch;
+    uint64_t unix_s;
+    bool draining;
+    uint64_t counters[FLOE_TSRV_COUNTER_COUNT];
+};
+
+/* Seconds on the server's clock (never 0 once time is set). */
+uint32_t tsrv_secs(const floe_turn_server *srv);
+uint64_t tsrv_hash(const floe_turn_server *srv, const void *p, size_t n);
+
+/* turn_table.c */
+int tsrv_table_init(floe_turn_server *srv);
+void tsrv_table_free(floe_turn_server *srv);
+tsrv_alloc *tsrv_find(floe_turn_server *srv, const floe_turn_tuple *t);
+/* NULL when the table is full. */
+tsrv_alloc *tsrv_insert(floe_turn_server *srv, const floe_turn_tuple *t, uint64_t user_hash);
+/* Closes the relays and frees the slot. */
+void tsrv_remove(floe_turn_server *srv, tsrv_alloc *a);
+uint64_t tsrv_handle(const floe_turn_server *srv, const tsrv_alloc *a);
+tsrv_alloc *tsrv_by_handle(floe_turn_server *srv, uint64_t handle);
+uint32_t tsrv_user_count(const floe_turn_server *srv, uint64_t user_hash);
+
+/* turn_srv_auth.c */
+typedef enum tsrv_auth {
+    TSRV_AUTH_OK,
+    TSRV_AUTH_CHALLENGE, /* no credentials: 401 */
+    TSRV_AUTH_BAD,       /* 400: integrity without USERNAME/REALM/NONCE */
+    TSRV_AUTH_STALE,     /* 438 */
+    TSRV_AUTH_FAILED,    /* 401 */
+} tsrv_auth;
+/* Checks a request's credentials; on success fills key and the username's hash. */
+tsrv_auth tsrv_authenticate(floe_turn_server *srv, const floe_stun_msg *m, const floe_addr *client,
+                            floe_transport tr, uint8_t key[TSRV_KEY_LEN], uint64_t *user_hash);
+/* Writes a fresh nonce for client into out (NUL-terminated); returns its length. */
+size_t tsrv_nonce(floe_turn_server *srv, const floe_addr *client, floe_transport tr, char *out,
+                  size_t cap);
+/* Takes a token from client's rate bucket: false when the answer must be suppressed. */
+bool tsrv_rate_take(floe_turn_server *srv, const floe_addr *client);
+int tsrv_users_load(floe_turn_server *srv, const floe_turn_server_config *cfg);
+void tsrv_users_free(floe_turn_server *srv);
+
+/* turn_policy.c: the address an entry names. */
+void tsrv_addr_of(uint8_t family, const uint8_t ip[16], uint16_t port, floe_addr *out);
+/* True when peer (with its port) is one of the server's listening addresses. */
+bool tsrv_is_self(const floe_turn_server *srv, const floe_addr *peer);
+
+/* turn_request.c */
+void tsrv_request(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
+                  uint8_t *out, size_t cap, floe_turn_server_out *o);
+/* Drops what a reload's policy no longer allows from one allocation. */
+void tsrv_revoke(floe_turn_server *srv, tsrv_alloc *a);
+
+/* turn_relay.c */
+void tsrv_send_indication(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
+                          floe_turn_server_out *o);
+void tsrv_channel_data(floe_turn_server *srv, const floe_turn_tuple *t, const uint8_t *p,
+                       size_t len, floe_turn_server_out *o);
+tsrv_perm *tsrv_perm_find(floe_turn_server *srv, tsrv_alloc *a, const floe_addr *peer);
+tsrv_chan *tsrv_chan_by_number(floe_turn_server *srv, tsrv_alloc *a, uint16_t number);
+tsrv_chan *tsrv_chan_by_peer(floe_turn_server *srv, tsrv_alloc *a, const floe_addr *peer);
+void tsrv_expire_entries(floe_turn_server *srv, tsrv_alloc *a);
+
+/* One outcome for the input; returns nothing to send unless set later. */
+static inline void tsrv_count(floe_turn_server *srv, floe_turn_server_out *o, int counter) {
+    srv->counters[counter]++;
+    o->counter = counter;
+}
+
+#endif
