@@ -412,7 +412,8 @@ static int stream_process(stream *s) {
     while (s->rlen - off >= 1) {
         size_t need = 0;
         /* STUN messages and (with TURN) ChannelData follow each other on the stream */
-        int rc = floe_turn_frame_len(s->rbuf + off, s->rlen - off, &need);
+        int rc = floe_turn_frame_len_upto(s->rbuf + off, s->rlen - off,
+                                          FLOE_TURN_CHANNEL_MAX_RFC5766, &need);
         if (rc == FLOE_ERR_TRUNCATED) break;
         if (rc != FLOE_OK || need > STREAM_RBUF_MAX) { /* no way to find the next message */
             floe_stun_server *core = stun_core(a);

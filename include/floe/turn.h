@@ -97,6 +97,9 @@ extern "C" {
 #define FLOE_TURN_REFRESH_MARGIN FLOE_S(60)
 #define FLOE_TURN_CHANNEL_MIN 0x4000u /* RFC 8656 §12: channel numbers 0x4000-0x4FFF */
 #define FLOE_TURN_CHANNEL_MAX 0x4FFFu
+/* RFC 5766 §11 allowed 0x4000-0x7FFF; RFC 8656 reserved 0x5000-0x7FFF. floe's client only
+ * uses the RFC 8656 range; floe's server also accepts the old one (coturn's clients use it). */
+#define FLOE_TURN_CHANNEL_MAX_RFC5766 0x7FFFu
 #define FLOE_TURN_CHANNEL_HEADER 4 /* RFC 8656 §12.4: channel number and length */
 #define FLOE_TURN_TRANSPORT_UDP 17 /* RFC 8656 §18.8: REQUESTED-TRANSPORT for UDP relaying */
 #define FLOE_TURN_FAMILY_IPV4 0x01 /* RFC 8656 §18.6: REQUESTED-ADDRESS-FAMILY values */
@@ -369,6 +372,13 @@ int floe_turn_channel_data_decode(const uint8_t *p, size_t len, uint16_t *channe
  * FLOE_ERR_MALFORMED when the bytes start neither (the stream cannot be resynchronised:
  * close it). */
 int floe_turn_frame_len(const uint8_t *p, size_t len, size_t *need);
+/* The same three with another highest channel number (FLOE_TURN_CHANNEL_MAX_RFC5766). */
+int floe_turn_channel_data_encode_upto(uint16_t channel, uint16_t max_channel, const uint8_t *data,
+                                       size_t len, bool pad, uint8_t *out, size_t cap,
+                                       size_t *out_len);
+int floe_turn_channel_data_decode_upto(const uint8_t *p, size_t len, uint16_t max_channel,
+                                       uint16_t *channel, const uint8_t **data, size_t *data_len);
+int floe_turn_frame_len_upto(const uint8_t *p, size_t len, uint16_t max_channel, size_t *need);
 
 /* ---- TURN REST credentials --------------------------------------------------------- */
 

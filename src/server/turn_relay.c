@@ -110,7 +110,8 @@ void tsrv_channel_data(floe_turn_server *srv, const floe_turn_tuple *t, const ui
     uint16_t number;
     const uint8_t *data;
     size_t n;
-    if (floe_turn_channel_data_decode(p, len, &number, &data, &n) != FLOE_OK)
+    if (floe_turn_channel_data_decode_upto(p, len, FLOE_TURN_CHANNEL_MAX_RFC5766, &number, &data,
+                                           &n) != FLOE_OK)
         return tsrv_count(srv, o, FLOE_TSRV_DROP_MALFORMED);
     tsrv_alloc *a = tsrv_find(srv, t);
     if (!a) return tsrv_count(srv, o, FLOE_TSRV_DROP_NO_ALLOCATION);
@@ -134,9 +135,9 @@ void floe_turn_server_on_peer(floe_turn_server *srv, uint64_t handle, const floe
     size_t n = 0;
     if (c && c->until > tsrv_secs(srv)) {
         /* Padding is required on streams and left out on UDP (RFC 8656 §12.5). */
-        if (floe_turn_channel_data_encode(c->number, p, len,
-                                          floe_transport_reliable(a->tuple.transport), out, cap,
-                                          &n) != FLOE_OK)
+        if (floe_turn_channel_data_encode_upto(c->number, FLOE_TURN_CHANNEL_MAX_RFC5766, p, len,
+                                               floe_transport_reliable(a->tuple.transport), out,
+                                               cap, &n) != FLOE_OK)
             return tsrv_count(srv, o, FLOE_TSRV_DROP_NO_SPACE);
     } else {
         /* An indication's transaction ID only has to be unique enough to tell messages

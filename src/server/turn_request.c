@@ -5,6 +5,7 @@
 
 #include "floe/err.h"
 #include "floe/stun.h"
+#include "floe/turn.h"
 #include "turn_server_priv.h"
 
 /* ---- answers ------------------------------------------------------------------------ */
@@ -239,7 +240,8 @@ static void on_channel_bind(answer *r, tsrv_alloc *a, uint8_t *out, size_t cap) 
         floe_stun_msg_get_addr(r->m, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &peer) != FLOE_OK)
         return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
     uint16_t number = (uint16_t)(v >> 16);
-    if (number < 0x4000 || number > 0x4FFF || peer.port == 0) /* RFC 8656 §11.2 */
+    /* RFC 8656 §11.2 says 0x4000-0x4FFF; RFC 5766 clients still use up to 0x7FFF. */
+    if (number < FLOE_TURN_CHANNEL_MIN || number > FLOE_TURN_CHANNEL_MAX_RFC5766 || peer.port == 0)
         return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
     if (!relay_family_open(a, &peer)) return fail(r, out, cap, 443, FLOE_TSRV_PEER_FAMILY_MISMATCH);
     if (!floe_turn_server_peer_allowed(srv, &peer))
