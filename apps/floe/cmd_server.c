@@ -201,7 +201,7 @@ static void handle_client(app *a, const floe_turn_tuple *t, const uint8_t *p, si
     floe_stun_server_reply r;
     floe_stun_server_handle(&a->core, p, len, &t->client, &t->server, t->transport, out, cap, &r);
     memset(o, 0, sizeof *o);
-    o->data = out;
+    o->data = r.len ? out : NULL;
     o->len = r.len;
     o->to = r.to;
     o->tuple = *t;
@@ -248,7 +248,7 @@ static void stream_send(uint64_t conn, const uint8_t *p, size_t n);
 /* Sends what an input produced. UDP datagrams wait in the pending batch (their bytes
  * stay valid until flush_pending: they live in a->tx or the received batch). */
 static void emit(app *a, const floe_turn_server_out *o) {
-    if (o->len == 0) return;
+    if (!o->data) return;
     int fd = -1;
     if (o->to_peer) {
         fd = ((relay *)(uintptr_t)o->relay)->fd;
@@ -426,7 +426,7 @@ static int stream_process(stream *s) {
         floe_turn_server_out o;
         handle_client(a, &t, s->rbuf + off, need, out, sizeof out, &o);
         off += need;
-        if (o.len == 0) continue;
+        if (!o.data) continue;
         if (o.to_peer || !floe_transport_reliable(o.tuple.transport)) {
             emit(a, &o);
             flush_pending(a);
@@ -808,13 +808,27 @@ static int turn_config(app *a, const server_settings *set, floe_turn_user *users
     return FLOE_OK;
 }
 
-/* The listening addresses a peer may never be: every listener, and the wildcard ones. */
+/* Adds a listening address to the self list; a wildcard one is named by the relay
+ * addresses (ours) with its port. */
+static void add_self(const app *a, const floe_addr *l, floe_addr *out, size_t cap, size_t *n) {
+    if (!(floe_addr_classify(l, NULL) & FLOE_ADDR_UNSPECIFIED)) {
+        if (*n < cap) out[(*n)++] = *l;
+        return;
+    }
+    for (size_t i = 0; i < a->set.n_relay_ip && *n < cap; i++) {
+        if (a->set.relay_ip[i].family != l->family) continue;
+        out[*n] = a->set.relay_ip[i];
+        out[(*n)++].port = l->port;
+    }
+}
+
+/* The listening addresses a peer may never be. */
 static size_t self_addrs(const app *a, floe_addr *out, size_t cap) {
     size_t n = 0;
-    for (size_t i = 0; i < a->n_udp && n < cap; i++)
-        out[n++] = a->udp[i].local;
-    for (size_t i = 0; i < a->n_lst && n < cap; i++)
-        out[n++] = a->lst[i].local;
+    for (size_t i = 0; i < a->n_udp; i++)
+        add_self(a, &a->udp[i].local, out, cap, &n);
+    for (size_t i = 0; i < a->n_lst; i++)
+        add_self(a, &a->lst[i].local, out, cap, &n);
     return n;
 }
 

@@ -18,6 +18,7 @@
 #include "floe/transport.h"
 #include "rt_loop.h"
 #include "rt_sock.h"
+#include "rt_stream.h"
 #include "rt_sys.h"
 #include "rt_tcp.h"
 #include "rt_tls.h"
@@ -221,7 +222,7 @@ typedef struct probe {
     const stun_opts *o;
     const char *tname;
     floe_addr server, local;
-    int fd;
+    int fd; /* the UDP socket */
     floe_rt_loop *loop;
     floe_stun_client client;
     bool started;
@@ -230,14 +231,12 @@ typedef struct probe {
     char msg[512];
     floe_stun_client_event ev;
     /* stream transports */
+    floe_rt_stream s; /* the TCP/TLS connection, on in and outbuf */
     stream_phase phase;
     floe_rt_tls_ctx *tls_ctx;
-    floe_rt_tls *tls;
     uint32_t interest;
     uint8_t in[RX_SIZE];
-    size_t in_len;
     uint8_t outbuf[2 * FLOE_STUN_CLIENT_MAX_REQUEST];
-    size_t out_len;
 } probe;
 
 static void probe_fail(probe *p, outcome out, const char *fmt, ...)
@@ -298,96 +297,39 @@ static void udp_readable(void *arg, int fd, uint32_t events) {
 
 static void stream_set_interest(probe *p, uint32_t want) {
     if (want != p->interest) {
-        floe_rt_loop_modify(p->loop, p->fd, want);
+        floe_rt_loop_modify(p->loop, p->s.fd, want);
         p->interest = want;
     }
 }
 
-/* Writes what is queued. Returns the interest bits the write needs. */
-static uint32_t stream_flush(probe *p) {
-    while (p->out_len > 0 && p->out == OUT_RUNNING) {
-        ssize_t n;
-        if (p->tls) {
-            floe_rt_tls_want want;
-            int rc = floe_rt_tls_write(p->tls, p->outbuf, p->out_len, &want);
-            if (rc < 0) {
-                probe_fail(p, OUT_FAILED, "TLS write to %s failed: %s", floe_cli_addr(&p->server).s,
-                           floe_rt_tls_error(p->tls));
-                return 0;
-            }
-            if (rc == 0) return want == FLOE_RT_TLS_WANT_READ ? FLOE_RT_READ : FLOE_RT_WRITE;
-            n = rc;
-        } else {
-            n = send(p->fd, p->outbuf, p->out_len, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return FLOE_RT_WRITE;
-                probe_sock_error(p, errno, "sending to");
-                return 0;
-            }
-        }
-        memmove(p->outbuf, p->outbuf + n, p->out_len - (size_t)n);
-        p->out_len -= (size_t)n;
-    }
-    return 0;
+/* A stream call failed with rc: TLS says why, a socket has errno. */
+static void stream_error(probe *p, int rc, const char *tls_what, const char *sock_what) {
+    if (rc == FLOE_ERR_TLS)
+        probe_fail(p, OUT_FAILED, "%s %s failed: %s", tls_what, floe_cli_addr(&p->server).s,
+                   floe_rt_tls_error(p->s.tls));
+    else
+        probe_sock_error(p, errno, sock_what);
 }
 
-/* Hands every complete message in the input buffer to the client. */
-static void stream_deliver(probe *p) {
-    while (p->out == OUT_RUNNING && p->in_len > 0) {
-        size_t need = 0;
-        int rc = floe_stun_frame_len(p->in, p->in_len, &need);
-        if (rc == FLOE_ERR_TRUNCATED) return;
-        if (rc != FLOE_OK || need > sizeof p->in) {
-            probe_fail(p, OUT_FAILED, "%s sent something that is not STUN over %s",
-                       floe_cli_addr(&p->server).s, p->tname);
-            return;
-        }
-        if (p->in_len < need) return;
-        floe_stun_client_on_recv(&p->client, floe_rt_now(), p->in, need, &p->server);
-        memmove(p->in, p->in + need, p->in_len - need);
-        p->in_len -= need;
-    }
+static void stream_frame(void *arg, const uint8_t *msg, size_t len) {
+    probe *p = arg;
+    floe_stun_client_on_recv(&p->client, floe_rt_now(), msg, len, &p->server);
 }
 
-/* Reads what is there. Returns the interest bits the read needs. */
+/* Reads what is there and hands every complete message to the client. Returns the
+ * interest bits the read needs. */
 static uint32_t stream_read(probe *p) {
-    while (p->out == OUT_RUNNING) {
-        if (p->in_len == sizeof p->in) {
-            probe_fail(p, OUT_FAILED, "%s sent a message too large for a Binding response",
-                       floe_cli_addr(&p->server).s);
-            return 0;
-        }
-        ssize_t n;
-        if (p->tls) {
-            floe_rt_tls_want want;
-            int rc = floe_rt_tls_read(p->tls, p->in + p->in_len, sizeof p->in - p->in_len, &want);
-            if (rc < 0) {
-                probe_fail(p, OUT_FAILED, "TLS connection with %s failed: %s",
-                           floe_cli_addr(&p->server).s, floe_rt_tls_error(p->tls));
-                return 0;
-            }
-            if (rc == 0 && want == FLOE_RT_TLS_CLOSED)
-                n = 0;
-            else if (rc == 0)
-                return want == FLOE_RT_TLS_WANT_WRITE ? FLOE_RT_WRITE : FLOE_RT_READ;
-            else
-                n = rc;
-        } else {
-            n = recv(p->fd, p->in + p->in_len, sizeof p->in - p->in_len, 0);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return FLOE_RT_READ;
-                probe_sock_error(p, errno, "receiving from");
-                return 0;
-            }
-        }
-        if (n == 0) {
-            probe_fail(p, OUT_FAILED, "%s closed the %s connection without answering",
-                       floe_cli_addr(&p->server).s, p->tname);
-            return 0;
-        }
-        p->in_len += (size_t)n;
-        stream_deliver(p);
-    }
+    int rc = floe_rt_stream_read(&p->s, floe_stun_frame_len, stream_frame, p);
+    if (rc > 0) return (uint32_t)rc;
+    floe_cli_addr_text srv = floe_cli_addr(&p->server);
+    if (rc == 0)
+        probe_fail(p, OUT_FAILED, "%s closed the %s connection without answering", srv.s, p->tname);
+    else if (rc == FLOE_ERR_NOSPACE)
+        probe_fail(p, OUT_FAILED, "%s sent a message too large for a Binding response", srv.s);
+    else if (rc == FLOE_ERR_MALFORMED)
+        probe_fail(p, OUT_FAILED, "%s sent something that is not STUN over %s", srv.s, p->tname);
+    else
+        stream_error(p, rc, "TLS connection with", "receiving from");
     return 0;
 }
 
@@ -406,7 +348,7 @@ static void stream_io(void *arg, int fd, uint32_t events) {
         if (p->o->transport == FLOE_TRANSPORT_TLS) {
             char host[256];
             floe_cli_host_part(p->o->target, host, sizeof host);
-            rc = floe_rt_tls_new_client(&p->tls, p->tls_ctx, fd, host);
+            rc = floe_rt_tls_new_client(&p->s.tls, p->tls_ctx, fd, host);
             if (rc != FLOE_OK) {
                 probe_fail(p, OUT_FAILED, "cannot set up TLS: %s", floe_strerror(rc));
                 return;
@@ -419,9 +361,9 @@ static void stream_io(void *arg, int fd, uint32_t events) {
     }
     if (p->phase == PH_HANDSHAKE) {
         floe_rt_tls_want want;
-        if (floe_rt_tls_handshake(p->tls, &want) != FLOE_OK) {
+        if (floe_rt_tls_handshake(p->s.tls, &want) != FLOE_OK) {
             probe_fail(p, OUT_FAILED, "TLS with %s failed: %s", floe_cli_addr(&p->server).s,
-                       floe_rt_tls_error(p->tls));
+                       floe_rt_tls_error(p->s.tls));
             return;
         }
         if (want != FLOE_RT_TLS_DONE) {
@@ -432,8 +374,13 @@ static void stream_io(void *arg, int fd, uint32_t events) {
         if (start_client(p, now) != FLOE_OK) return;
     }
     /* Ready: the main loop queues the request; here we move bytes both ways. */
-    uint32_t want = stream_flush(p) | stream_read(p) | FLOE_RT_READ;
-    if (p->out_len > 0) want |= FLOE_RT_WRITE;
+    int flushed = floe_rt_stream_flush(&p->s);
+    if (flushed < 0) {
+        stream_error(p, flushed, "TLS write to", "sending to");
+        return;
+    }
+    uint32_t want = (uint32_t)flushed | stream_read(p) | FLOE_RT_READ;
+    if (p->s.out_len > 0) want |= FLOE_RT_WRITE;
     if (p->out == OUT_RUNNING) stream_set_interest(p, want);
 }
 
@@ -463,28 +410,28 @@ static bool probe_open(probe *p) {
         struct sockaddr_storage ls;
         socklen_t lslen;
         floe_rt_addr_to_sockaddr(&bind_addr, &ls, &lslen);
-        if (floe_rt_socket(p->server.family, SOCK_STREAM, &p->fd) != FLOE_OK ||
-            bind(p->fd, (struct sockaddr *)&ls, lslen) < 0) {
+        if (floe_rt_socket(p->server.family, SOCK_STREAM, &p->s.fd) != FLOE_OK ||
+            bind(p->s.fd, (struct sockaddr *)&ls, lslen) < 0) {
             probe_fail(p, OUT_FAILED, "cannot use local address %s: %s",
                        floe_cli_addr(&bind_addr).s, strerror(errno));
             return false;
         }
-        if (connect(p->fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS &&
+        if (connect(p->s.fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS &&
             errno != EINTR) {
             probe_sock_error(p, errno, "cannot connect to");
             return false;
         }
     } else {
-        int rc = floe_rt_tcp_connect(&p->server, &p->fd);
+        int rc = floe_rt_tcp_connect(&p->server, &p->s.fd);
         if (rc != FLOE_OK) {
-            p->fd = -1;
+            p->s.fd = -1;
             probe_sock_error(p, errno, "cannot connect to");
             return false;
         }
     }
     p->phase = PH_CONNECTING;
     p->interest = FLOE_RT_WRITE;
-    return floe_rt_loop_watch(p->loop, p->fd, FLOE_RT_WRITE, stream_io, p) == FLOE_OK;
+    return floe_rt_loop_watch(p->loop, p->s.fd, FLOE_RT_WRITE, stream_io, p) == FLOE_OK;
 }
 
 /* Queues the client's datagrams: sent at once over UDP, appended to the stream. */
@@ -498,13 +445,12 @@ static void probe_drain(probe *p, floe_time_ns now) {
             ssize_t n = send(p->fd, buf, len, MSG_NOSIGNAL);
             if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
                 probe_sock_error(p, errno, "cannot send to");
-        } else if (p->out_len + len <= sizeof p->outbuf) {
-            memcpy(p->outbuf + p->out_len, buf, len);
-            p->out_len += len;
+        } else {
+            (void)floe_rt_stream_queue(&p->s, buf, len); /* dropped when the queue is full */
         }
     }
-    if (p->o->transport != FLOE_TRANSPORT_UDP && p->out_len > 0 && p->out == OUT_RUNNING)
-        stream_io(p, p->fd, FLOE_RT_WRITE);
+    if (p->o->transport != FLOE_TRANSPORT_UDP && p->s.out_len > 0 && p->out == OUT_RUNNING)
+        stream_io(p, p->s.fd, FLOE_RT_WRITE);
 }
 
 static void probe_timeout_message(probe *p, floe_time_ns now) {
@@ -564,15 +510,11 @@ static void probe_run(probe *p) {
 static void probe_close(probe *p) {
     if (p->fd >= 0) {
         floe_rt_loop_unwatch(p->loop, p->fd);
-        if (p->tls && p->out == OUT_DONE) {
-            floe_rt_tls_want want;
-            floe_rt_tls_shutdown(p->tls, &want); /* best effort close_notify */
-        }
         close(p->fd);
         p->fd = -1;
     }
-    floe_rt_tls_free(p->tls);
-    p->tls = NULL;
+    if (p->s.fd >= 0) floe_rt_loop_unwatch(p->loop, p->s.fd);
+    floe_rt_stream_close(&p->s, p->out == OUT_DONE);
 }
 
 static int print_binding(const stun_opts *o, const probe *p) {
@@ -639,6 +581,7 @@ static int run_binding(const stun_opts *o) {
         p.tname = floe_transport_name(o->transport);
         p.server = addrs[i];
         p.fd = -1;
+        floe_rt_stream_init(&p.s, p.in, sizeof p.in, p.outbuf, sizeof p.outbuf);
         p.loop = loop;
         p.tls_ctx = ctx;
         probe_run(&p);

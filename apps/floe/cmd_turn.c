@@ -20,6 +20,7 @@
 #include "floe/turn.h"
 #include "rt_loop.h"
 #include "rt_sock.h"
+#include "rt_stream.h"
 #include "rt_sys.h"
 #include "rt_tcp.h"
 #include "rt_tls.h"
@@ -253,8 +254,8 @@ typedef struct run {
     floe_rt_loop *loop;
     floe_turn_client *c;
     floe_rt_tls_ctx *tls_ctx;
-    floe_rt_tls *tls;
-    int fd;
+    int fd;           /* the UDP socket */
+    floe_rt_stream s; /* or the TCP/TLS connection */
     phase ph;
     uint32_t interest;
     floe_addr connected; /* where the socket goes */
@@ -265,9 +266,6 @@ typedef struct run {
     bool broken;     /* the connection to the server is unusable: nothing more can be sent */
     floe_addr first; /* the server as resolved (TLS checks its name) */
     char msg[512];
-    /* stream buffers */
-    uint8_t *in, *out;
-    size_t in_len, out_len;
     /* the allocation */
     bool allocated;
     floe_turn_event alloc;
@@ -318,14 +316,13 @@ static void begin_close(run *r, floe_time_ns now) {
 /* ---- sockets ------------------------------------------------------------------------- */
 
 static void close_socket(run *r) {
+    if (r->stream) {
+        if (r->s.fd >= 0) floe_rt_loop_unwatch(r->loop, r->s.fd);
+        floe_rt_stream_close(&r->s, r->ph == PH_READY);
+        return;
+    }
     if (r->fd < 0) return;
     floe_rt_loop_unwatch(r->loop, r->fd);
-    if (r->tls && r->ph == PH_READY) {
-        floe_rt_tls_want want;
-        floe_rt_tls_shutdown(r->tls, &want); /* best effort close_notify */
-    }
-    floe_rt_tls_free(r->tls);
-    r->tls = NULL;
     close(r->fd);
     r->fd = -1;
 }
@@ -374,96 +371,44 @@ static void udp_readable(void *arg, int fd, uint32_t events) {
 }
 
 static void set_interest(run *r, uint32_t want) {
-    if (want != r->interest && r->fd >= 0) {
-        floe_rt_loop_modify(r->loop, r->fd, want);
+    if (want != r->interest && r->s.fd >= 0) {
+        floe_rt_loop_modify(r->loop, r->s.fd, want);
         r->interest = want;
     }
 }
 
-static uint32_t stream_flush(run *r) {
-    while (r->out_len > 0 && !r->broken) {
-        ssize_t n;
-        if (r->tls) {
-            floe_rt_tls_want want;
-            int rc = floe_rt_tls_write(r->tls, r->out, r->out_len, &want);
-            if (rc < 0) {
-                fail(r, "TLS write to %s failed: %s", floe_cli_addr(&r->connected).s,
-                     floe_rt_tls_error(r->tls));
-                r->broken = true;
-                return 0;
-            }
-            if (rc == 0) return want == FLOE_RT_TLS_WANT_READ ? FLOE_RT_READ : FLOE_RT_WRITE;
-            n = rc;
-        } else {
-            n = send(r->fd, r->out, r->out_len, MSG_NOSIGNAL);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return FLOE_RT_WRITE;
-                sock_error(r, errno, "sending to");
-                return 0;
-            }
-        }
-        memmove(r->out, r->out + n, r->out_len - (size_t)n);
-        r->out_len -= (size_t)n;
+/* A stream call failed with rc: TLS says why, a socket has errno. */
+static void stream_error(run *r, int rc, const char *tls_what, const char *sock_what) {
+    if (rc == FLOE_ERR_TLS) {
+        fail(r, "%s %s failed: %s", tls_what, floe_cli_addr(&r->connected).s,
+             floe_rt_tls_error(r->s.tls));
+        r->broken = true;
+    } else {
+        sock_error(r, errno, sock_what);
     }
-    return 0;
 }
 
-/* Hands every whole message in the input buffer to the client (RFC 8656 §12.5 framing). */
-static void stream_deliver(run *r) {
-    size_t off = 0;
-    while (!r->broken && off < r->in_len) {
-        size_t need = 0;
-        int rc = floe_turn_frame_len(r->in + off, r->in_len - off, &need);
-        if (rc == FLOE_ERR_TRUNCATED) break;
-        if (rc != FLOE_OK || need > STREAM_IN_MAX) {
-            fail(r, "%s sent something that is neither STUN nor ChannelData over %s",
-                 floe_cli_addr(&r->connected).s, r->tname);
-            r->broken = true;
-            return;
-        }
-        if (r->in_len - off < need) break;
-        feed(r, r->in + off, need, &r->connected);
-        off += need;
-    }
-    memmove(r->in, r->in + off, r->in_len - off);
-    r->in_len -= off;
+static void stream_frame(void *arg, const uint8_t *p, size_t len) {
+    run *r = arg;
+    feed(r, p, len, &r->connected);
 }
 
+/* Reads what is there; every whole message goes to the client (RFC 8656 §12.5 framing).
+ * Returns the interest bits the read needs. */
 static uint32_t stream_read(run *r) {
-    while (!r->broken && r->fd >= 0) {
-        ssize_t n;
-        if (r->tls) {
-            floe_rt_tls_want want;
-            int rc = floe_rt_tls_read(r->tls, r->in + r->in_len, STREAM_IN_MAX - r->in_len, &want);
-            if (rc < 0) {
-                fail(r, "TLS connection with %s failed: %s", floe_cli_addr(&r->connected).s,
-                     floe_rt_tls_error(r->tls));
-                r->broken = true;
-                return 0;
-            }
-            if (rc == 0 && want == FLOE_RT_TLS_CLOSED)
-                n = 0;
-            else if (rc == 0)
-                return want == FLOE_RT_TLS_WANT_WRITE ? FLOE_RT_WRITE : FLOE_RT_READ;
-            else
-                n = rc;
-        } else {
-            n = recv(r->fd, r->in + r->in_len, STREAM_IN_MAX - r->in_len, 0);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return FLOE_RT_READ;
-                sock_error(r, errno, "receiving from");
-                return 0;
-            }
-        }
-        if (n == 0) {
-            /* After our deallocation the server may close first: not an error. */
-            if (!r->closing)
-                fail(r, "%s closed the %s connection", floe_cli_addr(&r->connected).s, r->tname);
-            r->broken = true;
-            return 0;
-        }
-        r->in_len += (size_t)n;
-        stream_deliver(r);
+    int rc = floe_rt_stream_read(&r->s, floe_turn_frame_len, stream_frame, r);
+    if (rc > 0) return (uint32_t)rc;
+    if (rc == 0) {
+        /* After our deallocation the server may close first: not an error. */
+        if (!r->closing)
+            fail(r, "%s closed the %s connection", floe_cli_addr(&r->connected).s, r->tname);
+        r->broken = true;
+    } else if (rc == FLOE_ERR_MALFORMED || rc == FLOE_ERR_NOSPACE) {
+        fail(r, "%s sent something that is neither STUN nor ChannelData over %s",
+             floe_cli_addr(&r->connected).s, r->tname);
+        r->broken = true;
+    } else {
+        stream_error(r, rc, "TLS connection with", "receiving from");
     }
     return 0;
 }
@@ -485,7 +430,7 @@ static void stream_io(void *arg, int fd, uint32_t events) {
                 floe_cli_host_part(r->o->target, host, sizeof host);
             else /* redirected: the certificate must name the new server's IP */
                 floe_addr_format(&r->connected, false, host, sizeof host);
-            rc = floe_rt_tls_new_client(&r->tls, r->tls_ctx, fd, host);
+            rc = floe_rt_tls_new_client(&r->s.tls, r->tls_ctx, fd, host);
             if (rc != FLOE_OK) {
                 fail(r, "cannot set up TLS: %s", floe_strerror(rc));
                 r->broken = true;
@@ -498,9 +443,9 @@ static void stream_io(void *arg, int fd, uint32_t events) {
     }
     if (r->ph == PH_HANDSHAKE) {
         floe_rt_tls_want want;
-        if (floe_rt_tls_handshake(r->tls, &want) != FLOE_OK) {
+        if (floe_rt_tls_handshake(r->s.tls, &want) != FLOE_OK) {
             fail(r, "TLS with %s failed: %s", floe_cli_addr(&r->connected).s,
-                 floe_rt_tls_error(r->tls));
+                 floe_rt_tls_error(r->s.tls));
             r->broken = true;
             return;
         }
@@ -510,15 +455,19 @@ static void stream_io(void *arg, int fd, uint32_t events) {
         }
         r->ph = PH_READY;
     }
-    uint32_t want = stream_flush(r) | stream_read(r) | FLOE_RT_READ;
-    if (r->out_len > 0) want |= FLOE_RT_WRITE;
+    int flushed = floe_rt_stream_flush(&r->s);
+    if (flushed < 0) {
+        stream_error(r, flushed, "TLS write to", "sending to");
+        return;
+    }
+    uint32_t want = (uint32_t)flushed | stream_read(r) | FLOE_RT_READ;
+    if (r->s.out_len > 0) want |= FLOE_RT_WRITE;
     if (!r->broken) set_interest(r, want);
 }
 
 /* Opens the socket to `to`: UDP connected (so ICMP errors show), TCP connecting. */
 static bool open_socket(run *r, const floe_addr *to) {
     r->connected = *to;
-    r->in_len = r->out_len = 0;
     if (!r->stream) {
         floe_addr any;
         memset(&any, 0, sizeof any);
@@ -538,14 +487,14 @@ static bool open_socket(run *r, const floe_addr *to) {
         r->ph = PH_READY;
         return floe_rt_loop_watch(r->loop, r->fd, FLOE_RT_READ, udp_readable, r) == FLOE_OK;
     }
-    if (floe_rt_tcp_connect(to, &r->fd) != FLOE_OK) {
-        r->fd = -1;
+    if (floe_rt_tcp_connect(to, &r->s.fd) != FLOE_OK) {
+        r->s.fd = -1;
         sock_error(r, errno, "cannot connect to");
         return false;
     }
     r->ph = PH_CONNECTING;
     r->interest = FLOE_RT_WRITE;
-    return floe_rt_loop_watch(r->loop, r->fd, FLOE_RT_WRITE, stream_io, r) == FLOE_OK;
+    return floe_rt_loop_watch(r->loop, r->s.fd, FLOE_RT_WRITE, stream_io, r) == FLOE_OK;
 }
 
 /* Sends one message to the server: at once over UDP, queued on a stream. */
@@ -556,10 +505,7 @@ static bool transmit(run *r, const uint8_t *p, size_t len) {
             sock_error(r, errno, "cannot send to");
         return true;
     }
-    if (r->out_len + len > STREAM_OUT_MAX) return false;
-    memcpy(r->out + r->out_len, p, len);
-    r->out_len += len;
-    return true;
+    return floe_rt_stream_queue(&r->s, p, len) == FLOE_OK;
 }
 
 /* Step 3 of the loop: the client's requests. A request for another server than the
@@ -587,8 +533,8 @@ static void drain_sends(run *r, floe_time_ns now) {
         }
         transmit(r, buf, len);
     }
-    if (r->stream && r->ph == PH_READY && r->out_len > 0 && !r->broken)
-        stream_io(r, r->fd, FLOE_RT_WRITE);
+    if (r->stream && r->ph == PH_READY && r->s.out_len > 0 && !r->broken)
+        stream_io(r, r->s.fd, FLOE_RT_WRITE);
 }
 
 /* ---- the peer exchange ---------------------------------------------------------------- */
@@ -628,7 +574,7 @@ static void exchange(run *r, floe_time_ns now) {
         r->activity++;
         r->next_at = o->interval_ms ? now + FLOE_MS(o->interval_ms) : now;
     }
-    if (r->stream && r->out_len > 0) stream_io(r, r->fd, FLOE_RT_WRITE);
+    if (r->stream && r->s.out_len > 0) stream_io(r, r->s.fd, FLOE_RT_WRITE);
     if (r->sent == o->count && !r->echo_deadline)
         r->echo_deadline = now + (o->timeout_set ? o->timeout : ECHO_WAIT_DEFAULT);
     if (r->echoed == o->count || (r->echo_deadline && now >= r->echo_deadline)) {
@@ -824,6 +770,7 @@ static int run_turn(const turn_opts *o) {
     r.tname = floe_transport_name(o->transport);
     r.stream = floe_transport_reliable(o->transport);
     r.fd = -1;
+    floe_rt_stream_init(&r.s, NULL, 0, NULL, 0);
     int status = 1;
     char user[FLOE_TURN_REST_USER_MAX], pass[FLOE_TURN_REST_PASS_MAX];
     if (o->have_peer) {
@@ -834,9 +781,9 @@ static int run_turn(const turn_opts *o) {
         }
     }
     if (r.stream) {
-        r.in = malloc(STREAM_IN_MAX);
-        r.out = malloc(STREAM_OUT_MAX);
-        if (!r.in || !r.out) {
+        uint8_t *in = malloc(STREAM_IN_MAX), *out = malloc(STREAM_OUT_MAX);
+        floe_rt_stream_init(&r.s, in, STREAM_IN_MAX, out, STREAM_OUT_MAX);
+        if (!in || !out) {
             errorf("out of memory");
             goto out;
         }
@@ -942,8 +889,8 @@ out:
     floe_rt_loop_free(r.loop);
     floe_rt_tls_ctx_free(r.tls_ctx);
     free(r.seen);
-    free(r.in);
-    free(r.out);
+    free(r.s.in);
+    free(r.s.out);
     return status;
 }
 

@@ -50,7 +50,7 @@ typedef enum floe_stun_server_counter {
     FLOE_SRV_DROP_FINGERPRINT, /* FINGERPRINT wrong */
     FLOE_SRV_DROP_TOO_MANY_ATTRS,
     FLOE_SRV_DROP_NOT_REQUEST, /* indications and responses are not for a server */
-    FLOE_SRV_DROP_CLASSIC,     /* RFC 3489 request while classic support is off */
+    FLOE_SRV_DROP_CLASSIC,     /* RFC 3489 request while classic support is off, or over IPv6 */
     FLOE_SRV_DROP_OVERSIZE,    /* counted by the runtime: datagram larger than its buffer */
     FLOE_SRV_DROP_NO_SPACE,    /* the response did not fit the output buffer */
     FLOE_SRV_COUNTER_COUNT

@@ -190,9 +190,10 @@ void floe_turn_server_drain(floe_turn_server *srv);
 
 void floe_turn_server_set_time(floe_turn_server *srv, floe_time_ns now, uint64_t unix_s);
 
-/* What to send after an input: nothing (len 0), a message to the client on `tuple`
+/* What to send after an input: nothing (data NULL), a message to the client on `tuple`
  * (to_peer false; to == tuple.client), or a datagram to a peer from the relay socket
- * `relay` (to_peer true). data points into `out` or into the input. */
+ * `relay` (to_peer true; len may be 0: an empty datagram is relayed too). data points
+ * into `out` or into the input. */
 typedef struct floe_turn_server_out {
     const uint8_t *data;
     size_t len;

@@ -124,7 +124,10 @@ int floe_stun_server_handle(floe_stun_server *srv, const uint8_t *p, size_t len,
     if (tr == FLOE_TRANSPORT_UDP && m.raw_len != len)
         return count(srv, reply, FLOE_SRV_DROP_MALFORMED);
     if (m.cls != FLOE_STUN_REQUEST) return count(srv, reply, FLOE_SRV_DROP_NOT_REQUEST);
-    if (m.classic && !srv->cfg.classic) return count(srv, reply, FLOE_SRV_DROP_CLASSIC);
+    /* RFC 3489 defines IPv4 addresses only (§11.2.1); over IPv6 its answer, with two
+     * address attributes, would also be the largest for the smallest request. */
+    if (m.classic && (!srv->cfg.classic || src->family != FLOE_AF_INET4))
+        return count(srv, reply, FLOE_SRV_DROP_CLASSIC);
 
     /* Attributes this server does not implement count as unknown (RFC 5780 §6.1:
      * a server without behaviour discovery answers CHANGE-REQUEST with 420). */

@@ -15,14 +15,8 @@ void tsrv_addr_of(uint8_t family, const uint8_t ip[16], uint16_t port, floe_addr
 }
 
 bool tsrv_is_self(const floe_turn_server *srv, const floe_addr *peer) {
-    for (size_t i = 0; i < srv->cfg.n_self; i++) {
-        const floe_addr *s = &srv->self[i];
-        /* A wildcard listener is every local address on its port. */
-        bool ip =
-            floe_addr_ip_equal(s, peer) ||
-            (s->family == peer->family && (floe_addr_classify(s, NULL) & FLOE_ADDR_UNSPECIFIED));
-        if (ip && s->port == peer->port) return true;
-    }
+    for (size_t i = 0; i < srv->cfg.n_self; i++)
+        if (floe_addr_ip_equal(&srv->self[i], peer) && srv->self[i].port == peer->port) return true;
     return false;
 }
 

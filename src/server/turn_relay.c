@@ -59,7 +59,9 @@ static bool bucket_take(uint64_t rate, uint64_t *tokens, uint64_t *stamp, floe_t
                         size_t n) {
     if (rate == 0) return true;
     if ((uint64_t)now > *stamp) {
-        uint64_t add = ((uint64_t)now - *stamp) / 1000u * rate / 1000000u; /* us x B/s */
+        uint64_t us = ((uint64_t)now - *stamp) / 1000u;
+        if (us > 1000000u) us = 1000000u; /* a full bucket; and us x rate cannot overflow */
+        uint64_t add = us * rate / 1000000u;
         if (add) {
             *tokens = *tokens + add > rate ? rate : *tokens + add;
             *stamp = (uint64_t)now;

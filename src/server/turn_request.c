@@ -71,7 +71,8 @@ static uint32_t clamp_lifetime(const floe_turn_server *srv, const floe_stun_msg 
     if (floe_stun_msg_get_u32(m, FLOE_STUN_ATTR_LIFETIME, &want) != FLOE_OK)
         return srv->cfg.default_lifetime_s;
     if (refresh && want == 0) return 0;
-    if (!refresh && want < srv->cfg.default_lifetime_s) want = srv->cfg.default_lifetime_s;
+    /* RFC 8656 §7.2 and §7.3: less than the default gets the default, on Refresh too. */
+    if (want < srv->cfg.default_lifetime_s) want = srv->cfg.default_lifetime_s;
     return want > srv->cfg.max_lifetime_s ? srv->cfg.max_lifetime_s : want;
 }
 
@@ -119,8 +120,13 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
     const floe_stun_msg *m = r->m;
     tsrv_alloc *a = tsrv_find(srv, r->t);
     if (a) { /* RFC 8656 §7.2: a retransmission gets the success again, else 437 */
-        if (a->user_hash == user_hash && memcmp(a->alloc_tid, m->tid, 12) == 0)
-            return allocate_success(r, a, false, out, cap, FLOE_TSRV_ALLOCATE_AGAIN);
+        if (a->user_hash == user_hash && memcmp(a->alloc_tid, m->tid, 12) == 0) {
+            int code = 0;
+            bool v6_refused = false; /* the same request: the same ADDRESS-ERROR-CODE */
+            wanted_families(srv, m, &code, &v6_refused);
+            return allocate_success(r, a, v6_refused && !a->relay[1].open, out, cap,
+                                    FLOE_TSRV_ALLOCATE_AGAIN);
+        }
         return fail(r, out, cap, 437, FLOE_TSRV_MISMATCH);
     }
     if (srv->draining) return fail(r, out, cap, 508, FLOE_TSRV_DRAINING);

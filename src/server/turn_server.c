@@ -144,12 +144,20 @@ static int take_config(floe_turn_server *srv, const floe_turn_server_config *cfg
     }
     free_lists(srv);
     size_t nu = srv->cfg.n_users, ns = srv->cfg.n_secrets;
-    uint32_t max = srv->cfg.max_allocations;
+    floe_turn_server_config old = srv->cfg;
     bool had = srv->slot != NULL;
     srv->cfg = *cfg;
     srv->cfg.n_users = nu;
     srv->cfg.n_secrets = ns;
-    if (had) srv->cfg.max_allocations = max; /* the table keeps its size */
+    if (had) {
+        /* On reload the table keeps its size and its hash key (the 5-tuple index and the
+         * per-user counts are keyed by it), and the relays keep their callbacks. */
+        srv->cfg.max_allocations = old.max_allocations;
+        memcpy(srv->cfg.nonce_key, old.nonce_key, sizeof old.nonce_key);
+        srv->cfg.relay_open = old.relay_open;
+        srv->cfg.relay_close = old.relay_close;
+        srv->cfg.ctx = old.ctx;
+    }
     srv->cfg.users = NULL;
     srv->cfg.secrets = NULL;
     srv->allow = allow;

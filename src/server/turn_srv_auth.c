@@ -147,15 +147,16 @@ bool tsrv_rate_take(floe_turn_server *srv, const floe_addr *client) {
     ip[16] = client->family;
     tsrv_rate *r = &srv->rate[tsrv_hash(srv, ip, sizeof ip) % FLOE_TSRV_RATE_SLOTS];
     uint64_t burst = (uint64_t)srv->cfg.unauth_burst * 1000;
+    uint64_t now1 = (uint64_t)srv->now + 1; /* stamps are now + 1: 0 marks an unused slot */
     if (r->stamp_ns == 0) {
         r->tokens_milli = (uint32_t)burst;
-    } else if (srv->now > (floe_time_ns)r->stamp_ns) {
-        uint64_t add = (uint64_t)(srv->now - (floe_time_ns)r->stamp_ns) / 1000000u *
-                       srv->cfg.unauth_per_s; /* ms x per-second rate = milli-tokens */
-        uint64_t t = r->tokens_milli + add;
+        r->stamp_ns = now1;
+    } else if (now1 > r->stamp_ns) {
+        uint64_t ms = (now1 - r->stamp_ns) / 1000000u;
+        uint64_t t = r->tokens_milli + ms * srv->cfg.unauth_per_s; /* ms x per-second rate */
         r->tokens_milli = (uint32_t)(t > burst ? burst : t);
+        r->stamp_ns += ms * 1000000u; /* the part of a millisecond not credited stays */
     }
-    r->stamp_ns = (uint64_t)srv->now | 1;
     if (r->tokens_milli < 1000) return false;
     r->tokens_milli -= 1000;
     return true;

@@ -380,6 +380,12 @@ ft_expert_warning_level() {
 #             a peer we do not control closes its TCP connections on port P with a
 #             reset (coturn does): its "Connection reset (RST)" warnings are allowed,
 #             and only on segments from port P that carry no payload
+#   --allow-rst-to P
+#             the same for resets that clients we do not control send to port P
+#             (coturn's uclient closes its TLS connections that way)
+#   --allow-tls-alert DESC
+#             fatal TLS alerts with this description are expected (the test checks
+#             why itself, e.g. 70 protocol_version to a client that probes TLS 1.0)
 #   --allow-rst-after-fin
 #             a reset from a side that already sent its FIN in that connection is
 #             allowed: that is the kernel answering data (e.g. the peer's TLS
@@ -388,7 +394,7 @@ ft_expert_warning_level() {
 ft_capture_check() {
   local cap=$1
   shift
-  local min=2 udp=() tcp=() tls=() rst_ok=() rst_after_fin=0 p n level frames
+  local min=2 udp=() tcp=() tls=() rst_ok=() rst_after_fin=0 p n level frames alert_ok=""
   FT_DECODE=()
   while [ $# -gt 0 ]; do
     case $1 in
@@ -397,7 +403,9 @@ ft_capture_check() {
     --tls) tls+=("$2"); FT_DECODE+=(-d "tcp.port==$2,tls"); shift 2 ;;
     --min) min=$2; shift 2 ;;
     --allow-rst-from) rst_ok+=("$2"); shift 2 ;;
+    --allow-rst-to) rst_ok+=("to:$2"); shift 2 ;;
     --allow-rst-after-fin) rst_after_fin=1; shift ;;
+    --allow-tls-alert) alert_ok=" && tls.alert_message.desc != $2"; shift 2 ;;
     *) ft_fail "internal: ft_capture_check: unknown option $1" ;;
     esac
   done
@@ -414,20 +422,21 @@ ft_capture_check() {
   done
   for p in "${tcp[@]}"; do
     port_filter="tcp.port == $p"
-    ft_capture_expect_none "$cap" "$port_filter && tcp.len > 0 && !stun && !tcp.reassembled_in" \
+    # (a retransmitted segment repeats bytes already checked; tshark does not dissect it again)
+    ft_capture_expect_none "$cap" "$port_filter && tcp.len > 0 && !stun && !tcp.reassembled_in && !tcp.analysis.retransmission" \
       "TCP port $p payload that is not STUN"
     n=$(ft_capture_count "$cap" "$port_filter && stun")
     [ "$n" -gt 0 ] || ft_fail "capture $cap: no STUN at all on TCP port $p"
   done
   for p in "${tls[@]}"; do
     port_filter="tcp.port == $p"
-    ft_capture_expect_none "$cap" "$port_filter && tcp.len > 0 && !tls && !tcp.reassembled_in" \
+    ft_capture_expect_none "$cap" "$port_filter && tcp.len > 0 && !tls && !tcp.reassembled_in && !tcp.analysis.retransmission" \
       "TCP port $p payload that is not TLS"
     n=$(ft_capture_count "$cap" "$port_filter && tls.handshake.type == 1")
     [ "$n" -gt 0 ] || ft_fail "capture $cap: no TLS ClientHello on TCP port $p"
     n=$(ft_capture_count "$cap" "$port_filter && tls.handshake.type == 2")
     [ "$n" -gt 0 ] || ft_fail "capture $cap: no TLS ServerHello on TCP port $p"
-    ft_capture_expect_none "$cap" "$port_filter && tls.alert_message.level == 2" "a fatal TLS alert"
+    ft_capture_expect_none "$cap" "$port_filter && tls.alert_message.level == 2$alert_ok" "a fatal TLS alert"
   done
   ft_capture_expect_none "$cap" "_ws.malformed" "a malformed packet"
   level=$(ft_expert_warning_level)
@@ -488,16 +497,17 @@ ft_allowed_resets() {
   shift 2
   ft_tshark "$cap" -Y "tcp.flags.fin == 1 || tcp.flags.reset == 1" -T fields -E separator=/t \
     -e frame.number -e tcp.stream -e tcp.srcport -e tcp.flags.fin -e tcp.flags.reset \
-    >"$FT_TMP/$cap.resets"
+    -e tcp.dstport >"$FT_TMP/$cap.resets"
   python3 - "$FT_TMP/$cap.resets" "$after_fin" "$@" <<'EOF' || ft_fail "the reset check could not run"
 import sys
 after_fin, ports = sys.argv[2] == "1", set(sys.argv[3:])
 fin_sent, ok = set(), []
 for line in open(sys.argv[1]):
-    num, stream, sport, fin, rst = line.rstrip("\n").split("\t")
+    num, stream, sport, fin, rst, dport = line.rstrip("\n").split("\t")
     if fin in ("1", "True"):
         fin_sent.add((stream, sport))
-    if rst in ("1", "True") and (sport in ports or (after_fin and (stream, sport) in fin_sent)):
+    if rst in ("1", "True") and (sport in ports or "to:" + dport in ports or
+                                 (after_fin and (stream, sport) in fin_sent)):
         ok.append(num)
 print(",".join(ok))
 EOF

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Interop: coturn's TURN load client (turnutils_uclient) relays through `floe server` to
+# coturn's echo peer (turnutils_peer), all on loopback, with tshark decoding every packet.
+#
+#   1. UDP with channels, UDP with Send/Data indications, TCP both ways, TLS, DONT-FRAGMENT,
+#      client-to-client (each client's peer is another client's relayed address), mandatory
+#      channel padding, and TURN REST credentials: 10 clients x 100 messages each time,
+#      every message comes back (tot_send_msgs == tot_recv_msgs == 1000, 0 lost);
+#   2. a wrong password: uclient fails, floe counts auth failures and relays nothing;
+#   3. the capture: nothing malformed, and floe's counters add up (each input one outcome);
+#   4. SIGTERM with allocations left: floe drains, then exits 0.
+# Not covered yet: `-T` (RFC 6062 TCP relay) and uclient's default RTP/RTCP pairs
+# (EVEN-PORT with the reservation bit), which floe refuses with 508: every run uses -c.
+set -euo pipefail
+# shellcheck source=../lib/common.bash
+. "$FLOE_SRC/tests/lib/common.bash"
+
+ft_need_cmd turnutils_uclient turnutils_peer openssl python3 ss timeout
+ft_need_capture
+ft_need_file "$FLOE" "the floe binary"
+
+read -r -a ports <<<"$(ft_free_ports 3 127.0.0.1)"
+P=${ports[0]} PT=${ports[1]} E=${ports[2]}
+read -r RMIN RMAX <<<"$(python3 -c 'import random; b = random.randrange(20000, 29000, 100); print(b, b + 499)')"
+ft_say "floe server udp/tcp 127.0.0.1:$P tls :$PT, relays $RMIN-$RMAX; turnutils_peer :$E"
+ft_make_cert "$FT_TMP/tls"
+
+USER=alice PASS=wonderland REALM=floe.test SECRET=northwind
+ft_capture_start cap "port $P or port $PT"
+
+ft_start srv "$FLOE" server --listen "127.0.0.1:$P" --listen "tls://127.0.0.1:$PT" \
+  --tls-cert "$FT_TMP/tls/cert.pem" --tls-key "$FT_TMP/tls/key.pem" \
+  --realm "$REALM" --user "$USER:$PASS" --secret "$SECRET" --relay-ports "$RMIN-$RMAX" \
+  --allow-peer 127.0.0.1 --unauth-rate 0 --drain-timeout 5 --control "$FT_TMP/srv.sock"
+ft_wait_listen udp 127.0.0.1 "$P" "$(ft_pid srv)"
+ft_wait_listen tcp 127.0.0.1 "$PT" "$(ft_pid srv)"
+ft_wait_file "$FT_TMP/srv.sock" "$(ft_pid srv)"
+ft_assert_loopback_only "$(ft_pid srv)" "floe server"
+
+ft_start peer turnutils_peer -L 127.0.0.1 -p "$E"
+ft_wait_listen udp 127.0.0.1 "$E" "$(ft_pid peer)"
+
+CLIENTS=10 MSGS=100
+uclient() { # NAME EXPECTED-STATUS ARGS...: output in $FT_TMP/NAME.out
+  local name=$1 want=$2 rc=0
+  shift 2
+  timeout -k 2 60 turnutils_uclient -c -m "$CLIENTS" -n "$MSGS" -l 172 -z 5 -e 127.0.0.1 -r "$E" \
+    "$@" 127.0.0.1 >"$FT_TMP/$name.out" 2>&1 || rc=$?
+  [ "$rc" = "$want" ] || ft_fail "uclient $name exited $rc, not $want: $(tail -5 "$FT_TMP/$name.out")"
+}
+
+check_all_back() { # NAME: every message sent came back, none lost
+  local name=$1 total=$((CLIENTS * MSGS)) out="$FT_TMP/$1.out"
+  grep -q "start_mclient: tot_send_msgs=$total, tot_recv_msgs=$total\$" "$out" ||
+    ft_fail "$name: not $total/$total messages: $(grep -E 'tot_send_msgs|lost' "$out" | tail -3)"
+  grep -q "Total lost packets 0 (0.000000%)" "$out" ||
+    ft_fail "$name: packets lost: $(grep 'lost' "$out" | tail -1)"
+  ft_ok "$name: $total/$total relayed and echoed, 0 lost"
+}
+
+runs=0
+run_ok() { # NAME DESCRIPTION ARGS...
+  local name=$1 what=$2
+  shift 2
+  ft_check "turnutils_uclient $what"
+  uclient "$name" 0 "$@"
+  check_all_back "$name"
+  runs=$((runs + 1))
+}
+
+cred=(-u "$USER" -w "$PASS")
+run_ok udp-channel "over UDP with channels" "${cred[@]}" -p "$P"
+run_ok udp-send "over UDP with Send/Data indications (-s)" "${cred[@]}" -p "$P" -s
+run_ok tcp-channel "over TCP with channels (-t)" "${cred[@]}" -p "$P" -t
+run_ok tcp-send "over TCP with indications (-t -s)" "${cred[@]}" -p "$P" -t -s
+run_ok tls-channel "over TLS (-S -t)" "${cred[@]}" -p "$PT" -t -S
+run_ok udp-df "with DONT-FRAGMENT (-g)" "${cred[@]}" -p "$P" -g
+run_ok udp-c2c "client to client through two relays (-y)" "${cred[@]}" -p "$P" -y
+run_ok udp-pad "with padded ChannelData (-D)" "${cred[@]}" -p "$P" -D
+run_ok rest "with TURN REST credentials (-W secret)" -u "$USER" -W "$SECRET" -p "$P"
+
+ft_check "a wrong password: uclient gives up, nothing is allocated or relayed"
+"$FLOE" server --stats --control "$FT_TMP/srv.sock" >"$FT_TMP/before.json"
+CLIENTS=1 uclient wrong 255 -u "$USER" -w wrong -p "$P"
+"$FLOE" server --stats --control "$FT_TMP/srv.sock" >"$FT_TMP/after.json"
+python3 - "$FT_TMP/before.json" "$FT_TMP/after.json" <<'EOF' || ft_fail "wrong password: counters"
+import json, sys
+a, b = (json.load(open(p))["turn"] for p in sys.argv[1:])
+d = {k: b[k] - a[k] for k in a if isinstance(a[k], int) and k != "table_bytes"}
+assert d["auth_failed_401"] >= 1, d
+assert d["allocated"] == 0 and d["relayed_to_peer"] == 0, d
+print(f"auth_failed_401 +{d['auth_failed_401']}, allocated +0, relayed +0")
+EOF
+ft_ok "401 for the wrong password, no allocation"
+
+ft_check "floe's counters: every input ended in one outcome; the runs relayed what uclient counted"
+"$FLOE" server --stats --control "$FT_TMP/srv.sock" >"$FT_TMP/stats.json"
+python3 - "$FT_TMP/stats.json" "$runs" "$((CLIENTS * MSGS))" <<'EOF' || ft_fail "counters do not add up"
+import json, sys
+j = json.load(open(sys.argv[1]))["turn"]
+runs, per_run = int(sys.argv[2]), int(sys.argv[3])
+outcomes = [k for k in j if k not in ("rx_client", "rx_peer", "bytes_to_peer", "bytes_to_client",
+            "allocations_expired", "allocations_closed_with_connection", "entries_revoked_by_reload",
+            "allocations", "permissions", "channels", "users_with_allocations", "table_bytes",
+            "draining")]
+total = sum(j[k] for k in outcomes)
+assert j["rx_client"] + j["rx_peer"] == total, (j["rx_client"], j["rx_peer"], total)
+# The client-to-client run relays each message twice (out of one relay, into the other).
+assert j["relayed_to_peer"] >= runs * per_run, j["relayed_to_peer"]
+assert j["relayed_to_client"] == j["relayed_to_peer"], j
+assert j["forbidden_peer_403"] == 0 and j["drop_no_permission"] == 0, j
+print(f"{j['rx_client']} client + {j['rx_peer']} peer inputs = {total} outcomes; "
+      f"{j['relayed_to_peer']} relayed each way, {j['allocated']} allocations")
+EOF
+ft_ok "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["turn"]; print(j["allocated"], "allocations,", j["relayed_to_peer"], "datagrams relayed each way")' "$FT_TMP/stats.json")"
+
+ft_capture_stop cap
+ft_check "the capture: STUN/TURN and ChannelData only, nothing malformed"
+# uclient probes with TLS 1.0 and 1.1 ClientHellos before 1.2/1.3; floe refuses those
+# versions (RFC 8996) with a protocol_version alert (70), and only those.
+ft_capture_check cap --udp "$P" --tcp "$P" --tls "$PT" --min 1000 \
+  --allow-rst-to "$PT" --allow-rst-to "$P" --allow-rst-after-fin --allow-tls-alert 70
+old=$(ft_capture_count cap "tcp.dstport == $PT && tls.handshake.type == 1 && tls.handshake.version < 0x0303 && !tls.handshake.extensions.supported_version")
+refused=$(ft_capture_count cap "tcp.srcport == $PT && tls.alert_message.desc == 70")
+ft_expect_eq "$refused" "$old" "protocol_version alerts = ClientHellos offering only TLS 1.0/1.1"
+modern=$(ft_capture_count cap "tcp.srcport == $PT && tls.handshake.type == 2")
+[ "$modern" -ge "$CLIENTS" ] || ft_fail "only $modern TLS ServerHellos for $CLIENTS TLS clients"
+ft_ok "tshark decodes every packet; $refused TLS 1.0/1.1 probes refused, $modern handshakes done"
+
+ft_check "SIGTERM drains: no new allocations, exit 0 once the rest ends or after 5 s"
+ft_stop srv
+[ "$FT_STOP_STATUS" = 0 ] || ft_fail "floe server exited $FT_STOP_STATUS on SIGTERM"
+grep -q "draining: no new allocations" "$(ft_log_of srv)" || ft_fail "no drain message"
+grep -q "drained (" "$(ft_log_of srv)" || ft_fail "no drained message"
+ft_ok "$(grep -o 'drained ([0-9]* allocations left)' "$(ft_log_of srv)")"
+ft_stop peer
+ft_say "PASS"
