@@ -22,6 +22,7 @@
 #include "floe/turn.h"
 #include "floe/turn_server.h"
 #include "rt_loop.h"
+#include "rt_metrics.h"
 #include "rt_sock.h"
 #include "rt_sys.h"
 #include "rt_tcp.h"
@@ -107,6 +108,7 @@ struct app {
     floe_stun_server core;
     floe_turn_server *turn; /* NULL: STUN only */
     floe_rt_timer *tick, *drain, *reaper;
+    floe_rt_metrics *metrics;
     size_t n_relays;
     floe_time_ns drain_deadline;
     relay *graveyard; /* closed relays, freed by the reaper once no callback can hold them */
@@ -180,12 +182,60 @@ static void print_stats(const app *a, const char *why) {
     fflush(stderr);
 }
 
-/* ---- one input, one output ------------------------------------------------------ */
-
 /* The STUN server: the TURN core's when TURN is on. */
 static floe_stun_server *stun_core(app *a) {
     return a->turn ? floe_turn_server_stun(a->turn) : &a->core;
 }
+static const floe_stun_server *stun_core_const(const app *a) {
+    return a->turn ? floe_turn_server_stun(a->turn) : &a->core;
+}
+
+/* ---- Prometheus /metrics: fixed series, no per-user or per-address labels ------------ */
+
+static size_t render_metrics(void *arg, char *buf, size_t cap) {
+    app *a = arg;
+    size_t off = 0;
+    char name[128], help[160];
+    const floe_stun_server *stun = stun_core_const(a);
+    for (int i = 0; i < FLOE_SRV_COUNTER_COUNT; i++) {
+        snprintf(name, sizeof name, "floe_stun_%s_total", floe_stun_server_counter_name(i));
+        snprintf(help, sizeof help, "STUN server: %s", floe_stun_server_counter_name(i));
+        floe_rt_metrics_counter(buf, cap, &off, name, help, stun->counters[i]);
+    }
+    for (int i = 0; i < RTC_COUNT; i++) {
+        snprintf(name, sizeof name, "floe_server_%s_total", rt_counter_names[i]);
+        snprintf(help, sizeof help, "server runtime: %s", rt_counter_names[i]);
+        floe_rt_metrics_counter(buf, cap, &off, name, help, a->rtc[i]);
+    }
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_server_streams_open", "open TCP/TLS connections",
+                          (double)a->n_streams);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_server_uptime_seconds", "seconds since start",
+                          (double)(floe_rt_now() - a->started) / 1e9);
+    if (!a->turn) return off;
+    const uint64_t *c = floe_turn_server_counters(a->turn);
+    for (int i = 0; i < FLOE_TSRV_COUNTER_COUNT; i++) {
+        snprintf(name, sizeof name, "floe_turn_%s_total", floe_turn_server_counter_name(i));
+        snprintf(help, sizeof help, "TURN server: %s", floe_turn_server_counter_name(i));
+        floe_rt_metrics_counter(buf, cap, &off, name, help, c[i]);
+    }
+    floe_turn_server_gauges g;
+    floe_turn_server_gauges_get(a->turn, &g);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_allocations", "allocations", g.allocations);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_permissions", "live permissions",
+                          g.permissions);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_channels", "live channels", g.channels);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_users_with_allocations",
+                          "usernames holding an allocation", g.users_with_allocations);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_relay_sockets", "open relay sockets",
+                          (double)a->n_relays);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_table_bytes", "memory of the allocation table",
+                          (double)g.table_bytes);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_draining", "1 while draining after SIGTERM",
+                          floe_rt_timer_armed(a->drain) ? 1 : 0);
+    return off;
+}
+
+/* ---- one input, one output ------------------------------------------------------ */
 
 static void set_time(app *a) {
     if (a->turn) floe_turn_server_set_time(a->turn, floe_rt_now(), (uint64_t)time(NULL));
@@ -907,6 +957,7 @@ static void on_signal(void *arg, int signo) {
 }
 
 static void app_free(app *a) {
+    floe_rt_metrics_stop(a->metrics);
     while (a->streams)
         stream_close(a->streams);
     floe_turn_server_free(a->turn); /* closes every relay socket */
@@ -1028,6 +1079,14 @@ static int start(app *a) {
     }
     if (set->realm[0] && start_turn(a)) return 1;
     if (open_control(a)) return 1;
+    if (set->metrics_on) {
+        char err[256];
+        if (floe_rt_metrics_start(&a->metrics, a->loop, &set->metrics, render_metrics, a, NULL, err,
+                                  sizeof err) != FLOE_OK) {
+            fprintf(stderr, "floe server: %s\n", err);
+            return 1;
+        }
+    }
     if (floe_rt_timer_new(&a->sweep, a->loop, on_sweep, a) != FLOE_OK) return 1;
     floe_rt_timer_arm(a->sweep, floe_rt_now() + SWEEP_INTERVAL);
     floe_rt_loop_on_signal(a->loop, SIGTERM, on_signal, a);
