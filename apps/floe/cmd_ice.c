@@ -69,6 +69,11 @@ static const char help_text[] =
     "                           preferred first), e.g. a VPN: --prefer-iface wg0.\n"
     "  --stun HOST[:PORT]       a STUN server for server-reflexive candidates\n"
     "                           (repeatable; port 3478 by default).\n"
+    "  --turn HOST[:PORT]       a TURN server for relayed candidates (UDP; repeatable up\n"
+    "                           to 2; port 3478 by default), with --turn-user NAME and\n"
+    "                           --turn-password PASSWORD (long-term credentials):\n"
+    "                             floe ice --turn 192.0.2.1 --turn-user alice \\\n"
+    "                               --turn-password secret --local-sdp a.sdp ...\n"
     "  --components 1|2         components of the media stream (2: RTP and RTCP).\n"
     "  --lite                   act as an ICE-lite agent (RFC 8445 section 2.5): host\n"
     "                           candidates, no checks of its own, always controlled.\n"
@@ -118,6 +123,9 @@ typedef struct ice_opts {
     size_t n_local;
     const char *stun[FLOE_ICE_MAX_STUN_SERVERS];
     size_t n_stun;
+    const char *turn[FLOE_ICE_MAX_TURN_SERVERS];
+    size_t n_turn;
+    const char *turn_user, *turn_password;
     const char *prefer[FLOE_ICE_MAX_PREFER_IFACES];
     size_t n_prefer;
     unsigned count, size;
@@ -165,6 +173,7 @@ struct peer {
     size_t n_queue;
     uint8_t rx[RX_BATCH][RX_SIZE];
     uint8_t tx[FLOE_ICE_SEND_MAX];
+    uint8_t data_tx[1400 + 64]; /* a --count datagram, wrapped for a relay */
 };
 
 /* ---- messages -------------------------------------------------------------------------------- */
@@ -258,6 +267,17 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
             if (o->n_stun == FLOE_ICE_MAX_STUN_SERVERS)
                 return floe_usage_error(SUB, "at most %d --stun", FLOE_ICE_MAX_STUN_SERVERS);
             o->stun[o->n_stun++] = v;
+        } else if (floe_cli_value(argc, argv, &i, "--turn", &v)) {
+            if (!v || !*v) return floe_usage_error(SUB, "--turn needs HOST[:PORT]");
+            if (o->n_turn == FLOE_ICE_MAX_TURN_SERVERS)
+                return floe_usage_error(SUB, "at most %d --turn", FLOE_ICE_MAX_TURN_SERVERS);
+            o->turn[o->n_turn++] = v;
+        } else if (floe_cli_value(argc, argv, &i, "--turn-user", &v)) {
+            if (!v || !*v) return floe_usage_error(SUB, "--turn-user needs a NAME");
+            o->turn_user = v;
+        } else if (floe_cli_value(argc, argv, &i, "--turn-password", &v)) {
+            if (!v) return floe_usage_error(SUB, "--turn-password needs a PASSWORD");
+            o->turn_password = v;
         } else if (floe_cli_value(argc, argv, &i, "--prefer-iface", &v)) {
             if (!v || !*v || strlen(v) >= FLOE_ICE_IFNAME_MAX)
                 return floe_usage_error(SUB, "--prefer-iface needs an interface name (< %d bytes)",
@@ -312,6 +332,12 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
             return floe_usage_error(SUB, "--local-addr %s is not of the family asked for",
                                     floe_cli_addr(&o->local_addrs[i]).s);
     if (o->count && o->echo) return floe_usage_error(SUB, "--count and --echo exclude each other");
+    if ((o->turn_user || o->turn_password) && !o->n_turn)
+        return floe_usage_error(SUB, "--turn-user and --turn-password go with --turn");
+    if (o->turn_user && !o->turn_password)
+        return floe_usage_error(SUB, "--turn-user needs --turn-password");
+    if (o->n_turn && o->lite)
+        return floe_usage_error(SUB, "an ICE-lite agent gathers host candidates only: no --turn");
     if (size_set && !o->count) return floe_usage_error(SUB, "--size goes with --count");
     if (o->count && !size_set) o->size = 172; /* 20 ms of PCMU with its RTP header */
     o->timeout = floe_cli_timeout_ns(o->timeout_s);
@@ -374,7 +400,8 @@ static void on_readable(void *arg, int fd, uint32_t events) {
             floe_ice_recv_info info;
             memset(&info, 0, sizeof info);
             floe_ice_agent_on_recv(p->agent, now, s->base, &d[i].peer, d[i].buf, d[i].len, &info);
-            if (info.kind == FLOE_ICE_RECV_DATA) handle_data(p, info.component, d[i].buf, d[i].len);
+            if (info.kind == FLOE_ICE_RECV_DATA)
+                handle_data(p, info.component, info.data, info.len);
         }
         if (n < RX_BATCH) break;
     }
@@ -459,23 +486,36 @@ static int open_sockets(peer *p) {
     return 0;
 }
 
-static int resolve_stun(peer *p, floe_ice_config *cfg) {
+/* Resolves a --stun or --turn server; 0 or 1 after the error line. */
+static int resolve_server(peer *p, const char *what, const char *name, floe_addr *addrs, size_t max,
+                          size_t *n) {
+    int rc = floe_rt_resolve(name, 3478, p->o.family, addrs, max, n);
+    if (rc == FLOE_OK && addrs[0].port == 0) rc = FLOE_ERR_ADDR;
+    if (rc == FLOE_ERR_ADDR) {
+        fail(p, "bad --%s '%s' (expected HOST[:PORT], port 1-65535)", what, name);
+        return 1;
+    }
+    if (rc != FLOE_OK) {
+        fail(p, "cannot resolve the %s server '%s': %s", what, name, floe_strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+static int resolve_servers(peer *p, floe_ice_config *cfg) {
+    floe_addr addrs[FLOE_ICE_MAX_STUN_SERVERS];
+    size_t n = 0;
     for (size_t i = 0; i < p->o.n_stun; i++) {
-        floe_addr addrs[FLOE_ICE_MAX_STUN_SERVERS];
-        size_t n = 0;
-        int rc =
-            floe_rt_resolve(p->o.stun[i], 3478, p->o.family, addrs, FLOE_ICE_MAX_STUN_SERVERS, &n);
-        if (rc == FLOE_OK && addrs[0].port == 0) rc = FLOE_ERR_ADDR;
-        if (rc == FLOE_ERR_ADDR) {
-            fail(p, "bad --stun '%s' (expected HOST[:PORT], port 1-65535)", p->o.stun[i]);
-            return 1;
-        }
-        if (rc != FLOE_OK) {
-            fail(p, "cannot resolve the STUN server '%s': %s", p->o.stun[i], floe_strerror(rc));
-            return 1;
-        }
+        if (resolve_server(p, "stun", p->o.stun[i], addrs, FLOE_ICE_MAX_STUN_SERVERS, &n)) return 1;
         for (size_t k = 0; k < n && cfg->n_stun_servers < FLOE_ICE_MAX_STUN_SERVERS; k++)
             cfg->stun_servers[cfg->n_stun_servers++] = addrs[k];
+    }
+    for (size_t i = 0; i < p->o.n_turn; i++) {
+        if (resolve_server(p, "turn", p->o.turn[i], addrs, 1, &n)) return 1;
+        floe_ice_turn_server *t = &cfg->turn_servers[cfg->n_turn_servers++];
+        t->addr = addrs[0];
+        t->username = p->o.turn_user;
+        t->password = p->o.turn_password;
     }
     return 0;
 }
@@ -599,11 +639,15 @@ static void on_poll_timer(void *arg, floe_rt_timer *t) {
 static void send_data(peer *p, unsigned component, const uint8_t *buf, size_t len, bool *sent) {
     unsigned base;
     floe_addr to;
+    size_t n = 0;
     *sent = false;
-    if (floe_ice_agent_data_path(p->agent, 0, component, &base, &to) != FLOE_OK) return;
+    /* On a relayed pair the datagram is wrapped for the TURN server. */
+    if (floe_ice_agent_send_data(p->agent, floe_rt_now(), 0, component, buf, len, p->data_tx,
+                                 sizeof p->data_tx, &n, &base, &to) != FLOE_OK)
+        return;
     sock *s = sock_of_base(p, base);
     if (!s) return;
-    int rc = floe_rt_udp_send(s->fd, buf, len, &to);
+    int rc = floe_rt_udp_send(s->fd, p->data_tx, n, &to);
     if (rc == 1) {
         *sent = true;
     } else {
@@ -969,7 +1013,7 @@ static int setup(peer *p) {
     for (size_t i = 0; i < p->o.n_local; i++)
         if (floe_addr_classify(&p->o.local_addrs[i], NULL) & FLOE_ADDR_LINK_LOCAL)
             cfg.gather_link_local = true; /* asked for by name */
-    if (resolve_stun(p, &cfg)) return 1;
+    if (resolve_servers(p, &cfg)) return 1;
     int rc = floe_ice_agent_new(&p->agent, &cfg);
     if (rc != FLOE_OK) {
         fail(p, "cannot create the ICE agent: %s", floe_strerror(rc));

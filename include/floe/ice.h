@@ -78,6 +78,8 @@ extern "C" {
 #define FLOE_ICE_MAX_LOCAL 64  /* local candidates over all streams (default and largest cap) */
 #define FLOE_ICE_MAX_REMOTE 64 /* remote candidates over all streams (default and largest cap) */
 #define FLOE_ICE_MAX_STUN_SERVERS 4
+#define FLOE_ICE_MAX_TURN_SERVERS 2
+#define FLOE_ICE_MAX_RELAYS 16 /* TURN allocations: (host base, TURN server) combinations */
 #define FLOE_ICE_MAX_PREFER_IFACES 4
 #define FLOE_ICE_IFNAME_MAX 16
 #define FLOE_ICE_MAX_EVENTS 32 /* events waiting to be pulled (see next_event) */
@@ -87,8 +89,9 @@ extern "C" {
 /* Longest remote ufrag and password floe keeps. RFC 8839 §5.4 allows up to 256
  * ice-chars; deployed agents use 4..32. Longer ones are refused with FLOE_ERR_LIMIT. */
 #define FLOE_ICE_REMOTE_CRED_MAX 128
-/* A send buffer of this size always holds what next_send writes. */
-#define FLOE_ICE_SEND_MAX 512
+/* A send buffer of this size always holds what next_send writes (TURN requests with
+ * credentials included). */
+#define FLOE_ICE_SEND_MAX 1280
 
 /* Transaction schedules (RFC 8489 §6.2.1 Rc/Rm, chosen by floe; docs/adr/0005). */
 #define FLOE_ICE_CHECK_RC 5   /* check requests sent in all: at 0, 1, 3, 7, 15 RTO */
@@ -122,6 +125,15 @@ typedef struct floe_ice_pacer {
 
 /* ---- configuration --------------------------------------------------------------- */
 
+/* A TURN server for relayed candidates (RFC 8445 §5.1.1.2, RFC 8656), over UDP from each
+ * host base of the same family. The strings must stay valid until floe_ice_agent_gather
+ * (the TURN clients copy them then). */
+typedef struct floe_ice_turn_server {
+    floe_addr addr;
+    const char *username;
+    const char *password;
+} floe_ice_turn_server;
+
 typedef struct floe_ice_config {
     bool controlling;   /* initial role (RFC 8445 §6.1.1: the offerer, usually) */
     bool lite;          /* act as an ICE-lite agent (RFC 8445 §2.5) */
@@ -136,6 +148,8 @@ typedef struct floe_ice_config {
     floe_time_ns keepalive; /* 0 = FLOE_ICE_TR_DEFAULT */
     floe_addr stun_servers[FLOE_ICE_MAX_STUN_SERVERS]; /* for server-reflexive candidates */
     size_t n_stun_servers;
+    floe_ice_turn_server turn_servers[FLOE_ICE_MAX_TURN_SERVERS]; /* for relayed candidates */
+    size_t n_turn_servers;
     /* Interfaces to prefer, most preferred first (e.g. a VPN "wg0"): their candidates get
      * a higher local preference (RFC 8445 §5.1.2.1). Others follow in the order added. */
     char prefer_ifaces[FLOE_ICE_MAX_PREFER_IFACES][FLOE_ICE_IFNAME_MAX];
@@ -224,9 +238,15 @@ int floe_ice_agent_add_host(floe_ice_agent *a, unsigned stream, unsigned compone
 /* Starts gathering: host candidates at once (FLOE_ICE_EV_CANDIDATE), server-reflexive
  * ones from each STUN server of a matching family (paced by Ta, FLOE_ICE_GATHER_RC
  * requests each); FLOE_ICE_EV_GATHERING_DONE when all are known. A server-reflexive
- * address equal to the host one is redundant and not reported (RFC 8445 §5.1.3). A
- * relayed candidate (TURN, later) enters through the same events. FLOE_ERR_STATE when
- * called twice or without a base. */
+ * address equal to the host one is redundant and not reported (RFC 8445 §5.1.3).
+ * Relayed candidates: one TURN allocation (floe/turn.h) from each host base to each TURN
+ * server of the same family, paced like the rest; the agent keeps the allocations
+ * refreshed, creates a permission for every remote candidate paired with a relayed one
+ * and binds a channel for a selected relayed pair. Their traffic goes through the host
+ * base's socket to the TURN server (next_send says so), and what the server relays back
+ * arrives there too (on_recv unwraps it). A TURN server that fails gives no candidate.
+ * The TURN clients are the agent's only allocations besides itself (about 20 KB each).
+ * FLOE_ERR_STATE when called twice or without a base. */
 int floe_ice_agent_gather(floe_ice_agent *a, floe_time_ns now);
 /* Local credentials (NUL-terminated, valid for the agent's life or until restart). */
 const char *floe_ice_agent_local_ufrag(const floe_ice_agent *a);
@@ -302,6 +322,9 @@ typedef enum floe_ice_recv_kind {
 typedef struct floe_ice_recv_info {
     floe_ice_recv_kind kind;
     unsigned stream, component;
+    const uint8_t *data; /* DATA: the application's bytes (inside the datagram given to
+                            on_recv; past the TURN header when they came through a relay) */
+    size_t len;
 } floe_ice_recv_info;
 
 /* Feeds one datagram received on socket `base` from `from` (RFC 7983 demultiplexing:
@@ -326,9 +349,19 @@ floe_time_ns floe_ice_agent_deadline(const floe_ice_agent *a);
 bool floe_ice_agent_next_event(floe_ice_agent *a, floe_ice_event *ev);
 
 /* Where application data for a component goes: the selected pair's base and remote
- * address. FLOE_ERR_STATE when there is no selected pair or consent was lost. */
+ * address. FLOE_ERR_STATE when there is no selected pair or consent was lost. For a
+ * relayed pair `base` is the relay's, which has no socket: use floe_ice_agent_send_data,
+ * which works for every pair. */
 int floe_ice_agent_data_path(const floe_ice_agent *a, unsigned stream, unsigned component,
                              unsigned *base, floe_addr *to);
+/* The datagram that carries n bytes of application data on the component's selected pair:
+ * written to out (the bytes themselves for a host pair; ChannelData or a Send indication
+ * for a relayed one), to go from socket *base to *to. Errors as data_path, and
+ * FLOE_ERR_NOSPACE (n + 52 bytes always suffice), FLOE_ERR_STATE while a relayed pair's
+ * permission is not up. */
+int floe_ice_agent_send_data(floe_ice_agent *a, floe_time_ns now, unsigned stream,
+                             unsigned component, const uint8_t *data, size_t n, uint8_t *out,
+                             size_t cap, size_t *len, unsigned *base, floe_addr *to);
 
 floe_ice_agent_state floe_ice_agent_get_state(const floe_ice_agent *a);
 bool floe_ice_agent_is_controlling(const floe_ice_agent *a);
@@ -357,9 +390,12 @@ typedef struct floe_ice_stats {
     uint64_t cap_sends;      /* responses not queued: the send queue was full */
     uint64_t events_dropped; /* events lost because nobody pulled them (PAIR_STATE first) */
     uint64_t data_received;
-    uint64_t cap_checks; /* check transactions over their slots: a replaced check's late
-                            answer given up to make room, or (max_pairs above
-                            FLOE_ICE_MAX_CHECKS) a check that waited for a slot */
+    uint64_t cap_checks;        /* check transactions over their slots: a replaced check's late
+                                   answer given up to make room, or (max_pairs above
+                                   FLOE_ICE_MAX_CHECKS) a check that waited for a slot */
+    uint64_t relay_allocations; /* TURN allocations made (relayed candidates) */
+    uint64_t relay_failures;    /* TURN allocations that failed */
+    uint64_t relay_unsent;      /* messages for a relayed base dropped: no permission yet */
 } floe_ice_stats;
 
 void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out);

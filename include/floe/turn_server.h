@@ -11,7 +11,7 @@
  *          floe_turn_server_on_client(srv, &tuple, bytes, len, out, cap, &o)
  *      and every datagram a relay socket received from a peer to
  *          floe_turn_server_on_peer(srv, handle, &peer, bytes, len, out, cap, &o)
- *      then send what `o` says (at most one message: o.len == 0 means nothing);
+ *      then send what `o` says (at most one message; o.data NULL means nothing);
  *   3. call floe_turn_server_tick(srv) about once a second (expiry);
  *   4. call floe_turn_server_conn_closed(srv, &tuple) when a TCP/TLS client goes away.
  *

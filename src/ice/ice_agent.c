@@ -19,8 +19,8 @@ void floe_ice_config_default(floe_ice_config *c) {
 }
 
 typedef struct layout {
-    size_t streams, comps, bases, local, remote, pairs, txns, owners, gather, servers, ifaces,
-        total;
+    size_t streams, comps, bases, local, remote, pairs, txns, owners, gather, servers, turn_servers,
+        ifaces, total;
     unsigned max_pairs, max_local, max_remote, max_bases, n_comps, n_txns, n_gather;
 } layout;
 
@@ -51,6 +51,13 @@ static int check_config(const floe_ice_config *c, layout *lay) {
     for (size_t i = 0; i < c->n_stun_servers; i++) {
         const floe_addr *s = &c->stun_servers[i];
         if ((s->family != FLOE_AF_INET4 && s->family != FLOE_AF_INET6) || s->port == 0)
+            return FLOE_ERR_INVAL;
+    }
+    if (c->n_turn_servers > FLOE_ICE_MAX_TURN_SERVERS) return FLOE_ERR_INVAL;
+    for (size_t i = 0; i < c->n_turn_servers; i++) {
+        const floe_ice_turn_server *t = &c->turn_servers[i];
+        if ((t->addr.family != FLOE_AF_INET4 && t->addr.family != FLOE_AF_INET6) ||
+            t->addr.port == 0 || (t->username && !t->password))
             return FLOE_ERR_INVAL;
     }
     if (c->n_prefer_ifaces > FLOE_ICE_MAX_PREFER_IFACES) return FLOE_ERR_INVAL;
@@ -92,6 +99,8 @@ static int check_config(const floe_ice_config *c, layout *lay) {
     off = align_up(off + lay->max_remote * sizeof(ice_rcand));
     lay->servers = off;
     off = align_up(off + c->n_stun_servers * sizeof(floe_addr));
+    lay->turn_servers = off;
+    off = align_up(off + c->n_turn_servers * sizeof(floe_ice_turn_server));
     lay->ifaces = off;
     off += c->n_prefer_ifaces * sizeof c->prefer_ifaces[0];
     lay->total = align_up(off);
@@ -154,6 +163,10 @@ int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg) {
     floe_ice_agent *a = (floe_ice_agent *)mem;
     a->cfg.stun_servers = (floe_addr *)(mem + lay.servers);
     memcpy(a->cfg.stun_servers, cfg->stun_servers, cfg->n_stun_servers * sizeof(floe_addr));
+    a->cfg.turn_servers = (floe_ice_turn_server *)(mem + lay.turn_servers);
+    memcpy(a->cfg.turn_servers, cfg->turn_servers,
+           cfg->n_turn_servers * sizeof(floe_ice_turn_server));
+    a->cfg.n_turn_servers = (uint8_t)cfg->n_turn_servers;
     a->cfg.prefer_ifaces = (char(*)[FLOE_ICE_IFNAME_MAX])(mem + lay.ifaces);
     memcpy(a->cfg.prefer_ifaces, cfg->prefer_ifaces,
            cfg->n_prefer_ifaces * sizeof cfg->prefer_ifaces[0]);
@@ -202,6 +215,7 @@ int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg) {
 }
 
 void floe_ice_agent_free(floe_ice_agent *a) {
+    if (a) ice_relay_free(a);
     free(a);
 }
 
@@ -252,12 +266,14 @@ static const struct {
     const char *name;
     size_t offset;
 } stat_fields[] = {
-    STAT(checks_sent),       STAT(checks_received), STAT(responses_sent),    STAT(errors_sent),
-    STAT(triggered_checks),  STAT(nominations),     STAT(consent_checks),    STAT(keepalives_sent),
-    STAT(gather_requests),   STAT(role_conflicts),  STAT(drop_malformed),    STAT(drop_integrity),
-    STAT(drop_unknown_user), STAT(drop_unmatched),  STAT(drop_unknown_base), STAT(cap_pairs),
-    STAT(cap_candidates),    STAT(cap_sends),       STAT(events_dropped),    STAT(data_received),
-    STAT(cap_checks),
+    STAT(checks_sent),       STAT(checks_received),  STAT(responses_sent),
+    STAT(errors_sent),       STAT(triggered_checks), STAT(nominations),
+    STAT(consent_checks),    STAT(keepalives_sent),  STAT(gather_requests),
+    STAT(role_conflicts),    STAT(drop_malformed),   STAT(drop_integrity),
+    STAT(drop_unknown_user), STAT(drop_unmatched),   STAT(drop_unknown_base),
+    STAT(cap_pairs),         STAT(cap_candidates),   STAT(cap_sends),
+    STAT(events_dropped),    STAT(data_received),    STAT(cap_checks),
+    STAT(relay_allocations), STAT(relay_failures),   STAT(relay_unsent),
 };
 #undef STAT
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == FLOE_ICE_STAT_COUNT,
@@ -326,6 +342,9 @@ int floe_ice_agent_restart(floe_ice_agent *a, floe_time_ns now) {
 
 /* ---- the loop --------------------------------------------------------------------- */
 
+static int recv_on_base(floe_ice_agent *a, floe_time_ns now, unsigned base, const floe_addr *from,
+                        const uint8_t *p, size_t len, floe_ice_recv_info *info);
+
 int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
                            const floe_addr *from, const uint8_t *p, size_t len,
                            floe_ice_recv_info *info) {
@@ -339,6 +358,27 @@ int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
         a->stats.drop_unknown_base++;
         return FLOE_OK;
     }
+    if (a->relay && a->bases[base].kind == ICE_BASE_HOST) {
+        unsigned rb;
+        floe_addr peer;
+        const uint8_t *d;
+        size_t n;
+        switch (ice_relay_on_recv(a, now, base, from, p, len, &rb, &peer, &d, &n)) {
+        case ICE_TURN_CONSUMED:
+            info->stream = a->bases[base].stream;
+            info->component = a->bases[base].comp;
+            info->kind = FLOE_ICE_RECV_STUN;
+            return FLOE_OK;
+        case ICE_TURN_DATA: return recv_on_base(a, now, rb, &peer, d, n, info);
+        case ICE_TURN_NOT_MINE: break;
+        }
+    }
+    return recv_on_base(a, now, base, from, p, len, info);
+}
+
+/* One datagram that arrived on `base` (a host socket, or a relay once unwrapped). */
+static int recv_on_base(floe_ice_agent *a, floe_time_ns now, unsigned base, const floe_addr *from,
+                        const uint8_t *p, size_t len, floe_ice_recv_info *info) {
     info->stream = a->bases[base].stream;
     info->component = a->bases[base].comp;
     if (len == 0) {
@@ -349,6 +389,8 @@ int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
     if (p[0] > 3) {
         a->stats.data_received++;
         info->kind = FLOE_ICE_RECV_DATA;
+        info->data = p;
+        info->len = len;
         return FLOE_OK;
     }
     floe_stun_msg m;
@@ -378,6 +420,7 @@ int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
 void floe_ice_agent_tick(floe_ice_agent *a, floe_time_ns now) {
     if (!a || a->state == FLOE_ICE_AGENT_NEW) return;
     a->now = now;
+    ice_relay_tick(a, now);
     ice_gather_tick(a, now);
     ice_sched_timers(a, now);
     ice_nom_tick(a, now);
@@ -389,11 +432,26 @@ int floe_ice_agent_next_send(floe_ice_agent *a, floe_time_ns now, uint8_t *buf, 
                              size_t *len, unsigned *base, floe_addr *to) {
     if (!a || !buf || !len || !base || !to) return FLOE_ERR_INVAL;
     a->now = now;
-    int rc = ice_answer_next_send(a, buf, cap, len, base, to);
-    if (rc == FLOE_ERR_NOT_FOUND) rc = ice_check_next_send(a, now, buf, cap, len, base, to);
-    if (rc == FLOE_ERR_NOT_FOUND) rc = ice_consent_next_send(a, buf, cap, len, base, to);
-    if (rc == FLOE_ERR_NOT_FOUND) rc = ice_gather_next_send(a, buf, cap, len, base, to);
-    return rc;
+    int rc = ice_relay_next_control(a, now, buf, cap, len, base, to);
+    if (rc != FLOE_ERR_NOT_FOUND) return rc;
+    /* With TURN servers, messages are built aside: one for a relayed base gets wrapped. */
+    size_t icap = cap;
+    uint8_t *inner = ice_relay_scratch(a, &icap);
+    if (!inner) inner = buf;
+    for (;;) {
+        rc = ice_answer_next_send(a, inner, icap, len, base, to);
+        if (rc == FLOE_ERR_NOT_FOUND) rc = ice_check_next_send(a, now, inner, icap, len, base, to);
+        if (rc == FLOE_ERR_NOT_FOUND) rc = ice_consent_next_send(a, inner, icap, len, base, to);
+        if (rc == FLOE_ERR_NOT_FOUND) rc = ice_gather_next_send(a, inner, icap, len, base, to);
+        if (rc != FLOE_OK || inner == buf) return rc;
+        if (a->bases[*base].kind != ICE_BASE_RELAY) {
+            if (*len > cap) return FLOE_ERR_NOSPACE; /* (FLOE_ICE_SEND_MAX is enough) */
+            memcpy(buf, inner, *len);
+            return FLOE_OK;
+        }
+        if (ice_relay_wrap(a, now, inner, *len, buf, cap, len, base, to) == FLOE_OK) return FLOE_OK;
+        a->stats.relay_unsent++; /* no permission yet: a retransmission will go */
+    }
 }
 
 floe_time_ns floe_ice_agent_deadline(const floe_ice_agent *a) {
@@ -402,5 +460,6 @@ floe_time_ns floe_ice_agent_deadline(const floe_ice_agent *a) {
     d = ice_min_time(d, ice_sched_deadline(a));
     d = ice_min_time(d, ice_nom_deadline(a));
     d = ice_min_time(d, ice_consent_deadline(a));
+    d = ice_min_time(d, ice_relay_deadline(a));
     return d;
 }

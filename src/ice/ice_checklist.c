@@ -71,7 +71,6 @@ static int evict_for(floe_ice_agent *a, uint64_t prio) {
 
 int ice_cl_add(floe_ice_agent *a, unsigned local, unsigned remote, bool checklist,
                floe_time_ns now) {
-    (void)now;
     int found = ice_cl_find(a, local, remote);
     if (found >= 0) {
         if (checklist) a->pairs[found].flags |= ICE_PF_CHECKLIST;
@@ -99,6 +98,7 @@ int ice_cl_add(floe_ice_agent *a, unsigned local, unsigned remote, bool checklis
     p->valid = ICE_NONE;
     p->slot = ICE_NO;
     p->flags = checklist ? ICE_PF_CHECKLIST : 0;
+    ice_relay_on_pair(a, local, remote, now);
     return (int)i;
 }
 

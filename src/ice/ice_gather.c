@@ -1,6 +1,7 @@
 /* Server-reflexive gathering (RFC 8445 §5.1.1.2): one Binding request from every host
  * base to every STUN server of the same address family, paced by Ta together with the
- * checks, a few transactions at a time.
+ * checks, a few transactions at a time. Gathering ends when these and the TURN
+ * allocations (ice_relay.c) are all answered or given up.
  *
  * Schedule: RTO = MAX(500 ms, Ta x number of requests) as RFC 8445 §14.3 asks, but only
  * FLOE_ICE_GATHER_RC requests and a short final wait, so that a server that does not
@@ -38,8 +39,8 @@ static bool any_active(const floe_ice_agent *a) {
     return false;
 }
 
-static void check_done(floe_ice_agent *a, floe_time_ns now) {
-    if (!a->gathering || any_active(a) || ice_gather_waiting(a)) return;
+void ice_gather_check_done(floe_ice_agent *a, floe_time_ns now) {
+    if (!a->gathering || any_active(a) || ice_gather_waiting(a) || ice_relay_pending(a)) return;
     a->gathering = false;
     ice_ev_simple(a, FLOE_ICE_EV_GATHERING_DONE, 0, 0, now);
     ice_agent_step(a, ICE_AGENT_EV_GATHERED);
@@ -50,6 +51,8 @@ int floe_ice_agent_gather(floe_ice_agent *a, floe_time_ns now) {
     if (a->state != FLOE_ICE_AGENT_NEW || a->n_bases == 0) return FLOE_ERR_STATE;
     ice_agent_step(a, ICE_AGENT_EV_GATHER);
     ice_local_assign_prefs(a);
+    int rc = ice_relay_setup(a);
+    if (rc != FLOE_OK) return rc;
     for (unsigned b = 0; b < a->n_bases; b++) {
         int li = ice_local_add(a, FLOE_ICE_CAND_HOST, b, &a->bases[b].addr, ICE_NO, 0, NULL);
         if (li < 0) continue; /* cap: counted */
@@ -69,7 +72,8 @@ void ice_gather_begin(floe_ice_agent *a, floe_time_ns now) {
     /* An ICE-lite agent gathers host candidates only (RFC 8445 §2.5). */
     if (a->cfg.lite) a->gather_cursor = (uint16_t)n_combos(a);
     a->gathering = true;
-    check_done(a, now);
+    ice_relay_tick(a, now); /* the first allocation, if the pacer allows */
+    ice_gather_check_done(a, now);
 }
 
 /* The RTO factor: the number of requests (ice_txn_rto gives MAX(500 ms, Ta x that)). */
@@ -116,7 +120,7 @@ void ice_gather_tick(floe_ice_agent *a, floe_time_ns now) {
             break;
         }
     }
-    check_done(a, now);
+    ice_gather_check_done(a, now);
 }
 
 ice_rx ice_gather_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base,
@@ -146,7 +150,7 @@ ice_rx ice_gather_on_response(floe_ice_agent *a, floe_time_ns now, unsigned base
                 ice_ev_push(a, &e);
             }
         }
-        check_done(a, now);
+        ice_gather_check_done(a, now);
         return ICE_RX_DONE;
     }
     return ICE_RX_NOT_MINE;

@@ -51,6 +51,7 @@ static void select_pair(floe_ice_agent *a, unsigned v, floe_time_ns now) {
     c->sel_current = 1;
     ice_ev_simple(a, FLOE_ICE_EV_SELECTED, p->stream, p->comp, now);
     ice_consent_on_select(a, p->stream, p->comp, now);
+    ice_relay_on_selected(a, c->sel_local.base, &c->sel_remote.addr, now);
 }
 
 void ice_nom_nominated(floe_ice_agent *a, unsigned v, floe_time_ns now) {

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "floe/ice.h"
+#include "floe/turn.h"
 #include "floe/stun.h"
 #include "floe/stun_txn.h"
 #include "ice_fsm.h"
@@ -45,6 +46,8 @@
 /* ---- bases and candidates ----------------------------------------------------------- */
 
 enum { ICE_BASE_HOST = 0, ICE_BASE_RELAY = 1 };
+
+typedef struct ice_relay ice_relay;
 
 /* A local socket (host base), or a relayed address, which is its own base. */
 typedef struct ice_base {
@@ -238,12 +241,14 @@ typedef enum ice_rx {
  * agent's allocation, as long as the config's. */
 typedef struct ice_cfg {
     floe_addr *stun_servers;
+    floe_ice_turn_server *turn_servers; /* in the agent's block, like stun_servers */
     char (*prefer_ifaces)[FLOE_ICE_IFNAME_MAX];
     int (*rand)(void *ctx, void *buf, size_t len);
     void *rand_ctx;
     floe_ice_pacer *pacer;
     floe_time_ns keepalive;
     uint8_t n_stun_servers;
+    uint8_t n_turn_servers;
     uint8_t n_prefer_ifaces;
     bool lite;
     bool consent;
@@ -271,6 +276,7 @@ struct floe_ice_agent {
     ice_check_txn *txns; /* the check-transaction pool (n_txns slots) ... */
     uint16_t *txn_owner; /* ... and who holds each slot (ICE_OWNER_*) */
     ice_gather *gather;  /* n_gather server-reflexive transactions */
+    ice_relay *relay;    /* TURN allocations (ice_relay.c), or NULL without TURN servers */
 
     floe_ice_agent_state state;
     uint16_t max_pairs, max_local, max_remote, max_bases;
@@ -297,6 +303,41 @@ struct floe_ice_agent {
     ice_resp resp[ICE_RESP_SLOTS];
     ice_ev_slot ev[FLOE_ICE_MAX_EVENTS];
 };
+
+/* ---- ice_relay.c -------------------------------------------------------------------- */
+
+/* ice_gather.c: ends gathering (event and state) once nothing is pending. */
+void ice_gather_check_done(floe_ice_agent *a, floe_time_ns now);
+
+/* Creates a TURN client per (host base, TURN server) of the same family; at gather. */
+int ice_relay_setup(floe_ice_agent *a);
+void ice_relay_free(floe_ice_agent *a);
+/* Allocations not made or failed yet: gathering is not over. */
+bool ice_relay_pending(const floe_ice_agent *a);
+void ice_relay_tick(floe_ice_agent *a, floe_time_ns now);
+floe_time_ns ice_relay_deadline(const floe_ice_agent *a);
+/* The TURN clients' own requests (Allocate, Refresh, CreatePermission, ChannelBind). */
+int ice_relay_next_control(floe_ice_agent *a, floe_time_ns now, uint8_t *buf, size_t cap,
+                           size_t *len, unsigned *base, floe_addr *to);
+/* A buffer to build a message in before wrapping it (NULL without TURN servers). */
+uint8_t *ice_relay_scratch(floe_ice_agent *a, size_t *cap);
+/* Wraps msg, meant to go from relay base *base to *to, for the TURN server: *base and *to
+ * become the host base and the server. FLOE_ERR_STATE without a permission (yet). */
+int ice_relay_wrap(floe_ice_agent *a, floe_time_ns now, const uint8_t *msg, size_t n, uint8_t *buf,
+                   size_t cap, size_t *len, unsigned *base, floe_addr *to);
+/* A pair was formed: a relayed local candidate needs a permission for the remote one. */
+void ice_relay_on_pair(floe_ice_agent *a, unsigned local, unsigned remote, floe_time_ns now);
+/* A pair was selected: a relayed one gets a channel. */
+void ice_relay_on_selected(floe_ice_agent *a, unsigned base, const floe_addr *remote,
+                           floe_time_ns now);
+typedef enum ice_turn_rx { ICE_TURN_NOT_MINE, ICE_TURN_CONSUMED, ICE_TURN_DATA } ice_turn_rx;
+/* A datagram on host base `base` from `from`: a TURN server's answer (consumed), data a
+ * peer sent to a relayed address (ICE_TURN_DATA: *relay_base, *peer, *data), or not
+ * from a TURN server. */
+ice_turn_rx ice_relay_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
+                              const floe_addr *from, const uint8_t *p, size_t len,
+                              unsigned *relay_base, floe_addr *peer, const uint8_t **data,
+                              size_t *data_len);
 
 /* ---- ice_agent.c -------------------------------------------------------------------- */
 
