@@ -889,6 +889,13 @@ static void reload(app *a) {
     if (!fresh) return;
     server_settings_default(fresh);
     int rc = server_settings_parse(fresh, a->argc, a->argv);
+    if (rc == 0 && a->turn && strcmp(fresh->realm, a->set.realm) != 0) {
+        fprintf(stderr, "floe server: reload refused: the realm cannot change while the server "
+                        "runs (allocations hold keys made with it); restart instead\n");
+        server_settings_free(fresh);
+        free(fresh);
+        return;
+    }
     if (rc != 0 || !a->turn || !fresh->realm[0]) {
         fprintf(stderr, "floe server: reload %s; keeping the running configuration\n",
                 rc != 0 ? "failed (see above)" : "cannot switch TURN on or off");

@@ -433,6 +433,15 @@ static int check_turn(server_settings *s) {
     }
     if (!s->n_users && !s->n_secrets)
         return floe_usage_error("server", "TURN (--realm) needs --user NAME:PASSWORD or --secret");
+    for (size_t i = 0; i < s->n_users; i++) {
+        size_t ni = strcspn(s->users[i], ":");
+        if (ni > 512)
+            return floe_usage_error("server", "user name %zu is longer than 512 bytes", i + 1);
+        for (size_t k = 0; k < i; k++)
+            if (strcspn(s->users[k], ":") == ni && !strncmp(s->users[k], s->users[i], ni))
+                return floe_usage_error("server", "user '%.*s' is listed twice", (int)ni,
+                                        s->users[i]);
+    }
     if (s->max_lifetime_s < s->default_lifetime_s)
         return floe_usage_error("server", "--max-lifetime (%u) is below --lifetime (%u)",
                                 s->max_lifetime_s, s->default_lifetime_s);

@@ -47,6 +47,7 @@ struct floe_sim_ice {
     unsigned next_seq;
     bool data_running;
     uint8_t dbuf[FLOE_SIM_ICE_DATA_SIZE];
+    uint8_t wire[FLOE_SIM_ICE_DATA_SIZE + 64]; /* a datagram wrapped for a relay */
 };
 
 /* ---- the timeline ----------------------------------------------------------------- */
@@ -90,9 +91,19 @@ static void data_finish(floe_sim_ice *p, floe_time_ns now) {
     logged(p, e);
 }
 
-static void data_send_one(floe_sim_ice *p) {
+/* Sends on component 1's selected pair (wrapped for the TURN server when relayed). */
+static bool send_on_pair(floe_sim_ice *p, const uint8_t *d, size_t n) {
     unsigned base;
     floe_addr to;
+    size_t len = 0;
+    if (floe_ice_agent_send_data(p->agent, floe_sim_now(p->sim), 0, 1, d, n, p->wire,
+                                 sizeof p->wire, &len, &base, &to) != FLOE_OK)
+        return false;
+    floe_sim_udp *s = floe_sim_endpoint_socket(p->ep, base);
+    return s && floe_sim_udp_send(s, &to, p->wire, len) == FLOE_OK;
+}
+
+static void data_send_one(floe_sim_ice *p) {
     uint32_t seq = p->next_seq++;
     memset(p->dbuf, 0, sizeof p->dbuf);
     p->dbuf[0] = 0x80; /* RTP version 2: never taken for STUN (RFC 7983) */
@@ -101,10 +112,7 @@ static void data_send_one(floe_sim_ice *p) {
     p->dbuf[5] = (uint8_t)(seq >> 16);
     p->dbuf[6] = (uint8_t)(seq >> 8);
     p->dbuf[7] = (uint8_t)seq;
-    floe_sim_udp *s = NULL;
-    if (floe_ice_agent_data_path(p->agent, 0, 1, &base, &to) == FLOE_OK)
-        s = floe_sim_endpoint_socket(p->ep, base);
-    if (!s || floe_sim_udp_send(s, &to, p->dbuf, sizeof p->dbuf) != FLOE_OK) {
+    if (!send_on_pair(p, p->dbuf, sizeof p->dbuf)) {
         p->res.data_send_errors++;
         return;
     }
@@ -140,13 +148,15 @@ static void on_data(floe_sim_ice *p, floe_time_ns now, unsigned sock, const floe
                     const uint8_t *d, size_t len) {
     if (len < DATA_HDR || d[0] != 0x80) return;
     if (d[1] == DATA_REQUEST) {
-        /* Echo it from the socket it came to, to whoever sent it: like an echo server. */
-        floe_sim_udp *s = floe_sim_endpoint_socket(p->ep, sock);
+        /* Echo it on the selected pair (through the relay, when that is the path); before
+         * there is one, from the socket it came to, to whoever sent it. */
         size_t n = len < sizeof p->dbuf ? len : sizeof p->dbuf;
         uint8_t back[FLOE_SIM_ICE_DATA_SIZE];
         memcpy(back, d, n);
         back[1] = DATA_ECHO;
-        if (s && floe_sim_udp_send(s, from, back, n) == FLOE_OK) p->res.echoed++;
+        floe_sim_udp *s = floe_sim_endpoint_socket(p->ep, sock);
+        if (send_on_pair(p, back, n) || (s && floe_sim_udp_send(s, from, back, n) == FLOE_OK))
+            p->res.echoed++;
         return;
     }
     if (d[1] != DATA_ECHO || !p->seen) return;
@@ -250,7 +260,7 @@ static void ep_recv(void *obj, floe_time_ns now, unsigned sock, const floe_addr 
     floe_sim_ice *p = obj;
     floe_ice_recv_info info;
     floe_ice_agent_on_recv(p->agent, now, sock, src, d, len, &info);
-    if (info.kind == FLOE_ICE_RECV_DATA) on_data(p, now, sock, src, d, len);
+    if (info.kind == FLOE_ICE_RECV_DATA) on_data(p, now, sock, src, info.data, info.len);
 }
 
 static void ep_tick(void *obj, floe_time_ns now) {
@@ -448,6 +458,9 @@ int floe_sim_ice_new(floe_sim *sim, const floe_sim_ice_config *cfg, floe_sim_ice
     for (size_t i = 0; i < cfg->n_stun; i++)
         ic.stun_servers[i] = cfg->stun[i];
     ic.n_stun_servers = cfg->n_stun;
+    for (size_t i = 0; i < cfg->n_turn; i++)
+        ic.turn_servers[i] = cfg->turn[i];
+    ic.n_turn_servers = cfg->n_turn;
     ic.rand = floe_sim_rng_bytes;
     ic.rand_ctx = &p->rng;
     rc = floe_ice_agent_new(&p->agent, &ic);

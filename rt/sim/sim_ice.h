@@ -4,7 +4,8 @@
  * floe_ice_agent (floe/ice.h) driven by a floe_sim_endpoint (the five-step loop), with
  *   - one UDP socket per address of every interface of its host and per component, bound
  *     to an ephemeral port, each registered as a host base (the socket index is the base);
- *   - server-reflexive candidates from the STUN servers of its config;
+ *   - server-reflexive candidates from the STUN servers of its config, relayed ones from
+ *     its TURN servers (sim_turn_server.h runs one on a simulated host);
  *   - randomness from its own stream, derived from the world's seed and "ice/NAME"
  *     (floe_sim_rng_derive), so a run depends on nothing but the seed;
  *   - its offer or answer written with the real SDP code (floe/ice_sdp.h) and "signalled"
@@ -70,6 +71,8 @@ typedef struct floe_sim_ice_config {
     unsigned components; /* 1 or 2 */
     floe_addr stun[FLOE_ICE_MAX_STUN_SERVERS]; /* STUN servers (IP and port) */
     size_t n_stun;
+    floe_ice_turn_server turn[FLOE_ICE_MAX_TURN_SERVERS]; /* TURN servers (relayed candidates) */
+    size_t n_turn;
     floe_time_ns ta;    /* check pacing; 0 = FLOE_ICE_TA_DEFAULT */
     floe_time_ns start; /* virtual time when gathering begins (now or later) */
     unsigned data;      /* datagrams to send once ICE completes (0..FLOE_SIM_ICE_DATA_MAX) */
