@@ -94,10 +94,14 @@ extern "C" {
 #define FLOE_ICE_SEND_MAX 1280
 
 /* Transaction schedules (RFC 8489 §6.2.1 Rc/Rm, chosen by floe; docs/adr/0005). */
-#define FLOE_ICE_CHECK_RC 5   /* check requests sent in all: at 0, 1, 3, 7, 15 RTO */
-#define FLOE_ICE_CHECK_RM 4   /* then wait 4 RTO: 9.5 s with the 500 ms floor */
-#define FLOE_ICE_GATHER_RC 3  /* server-reflexive requests: at 0, 0.5, 1.5 s ... */
-#define FLOE_ICE_GATHER_RM 2  /* ... and give up at 2.5 s (RTO 500 ms, RFC 8445 §14.3) */
+#define FLOE_ICE_CHECK_RC 5  /* check requests sent in all: at 0, 1, 3, 7, 15 RTO */
+#define FLOE_ICE_CHECK_RM 4  /* then wait 4 RTO: 9.5 s with the 500 ms floor */
+#define FLOE_ICE_GATHER_RC 3 /* server-reflexive requests: at 0, 0.5, 1.5 s ... */
+#define FLOE_ICE_GATHER_RM 2 /* ... and give up at 2.5 s (RTO 500 ms, RFC 8445 §14.3) */
+/* A TURN allocation (its 401 round included) must succeed this long after it starts, or
+ * the server gives no relayed candidate: gathering waits for it, so an unreachable
+ * server must not hold it for RFC 8489's 39.5 s. */
+#define FLOE_ICE_RELAY_TIMEOUT FLOE_S(5)
 #define FLOE_ICE_CONSENT_RC 4 /* consent requests: at 0, 0.5, 1.5, 3.5 s ... */
 #define FLOE_ICE_CONSENT_RM 1 /* ... over after 4 s, before the next one is due */
 /* Regular nomination (RFC 8445 §8.1.1): the controlling agent waits for better pairs at
@@ -325,6 +329,8 @@ typedef struct floe_ice_recv_info {
     const uint8_t *data; /* DATA: the application's bytes (inside the datagram given to
                             on_recv; past the TURN header when they came through a relay) */
     size_t len;
+    unsigned base;  /* DATA: the base it arrived on (a relay's when it came through one) */
+    floe_addr from; /* DATA: who sent it (the peer, not the TURN server) */
 } floe_ice_recv_info;
 
 /* Feeds one datagram received on socket `base` from `from` (RFC 7983 demultiplexing:
@@ -362,6 +368,12 @@ int floe_ice_agent_data_path(const floe_ice_agent *a, unsigned stream, unsigned 
 int floe_ice_agent_send_data(floe_ice_agent *a, floe_time_ns now, unsigned stream,
                              unsigned component, const uint8_t *data, size_t n, uint8_t *out,
                              size_t cap, size_t *len, unsigned *base, floe_addr *to);
+/* The same for a reply to data that arrived (info.base, info.from), whether or not its
+ * pair is selected: *sock_base and *sock_to say where the datagram goes. FLOE_ERR_INVAL
+ * for an unknown base, FLOE_ERR_STATE for a relay without a permission for `to`. */
+int floe_ice_agent_send_from(floe_ice_agent *a, floe_time_ns now, unsigned base,
+                             const floe_addr *to, const uint8_t *data, size_t n, uint8_t *out,
+                             size_t cap, size_t *len, unsigned *sock_base, floe_addr *sock_to);
 
 floe_ice_agent_state floe_ice_agent_get_state(const floe_ice_agent *a);
 bool floe_ice_agent_is_controlling(const floe_ice_agent *a);

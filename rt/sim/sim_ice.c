@@ -144,19 +144,24 @@ static void data_start(floe_sim_ice *p, floe_time_ns now) {
     floe_sim_timer_arm(p->data_timer, now);
 }
 
-static void on_data(floe_sim_ice *p, floe_time_ns now, unsigned sock, const floe_addr *from,
-                    const uint8_t *d, size_t len) {
+static void on_data(floe_sim_ice *p, floe_time_ns now, const floe_ice_recv_info *info) {
+    const uint8_t *d = info->data;
+    size_t len = info->len;
     if (len < DATA_HDR || d[0] != 0x80) return;
     if (d[1] == DATA_REQUEST) {
-        /* Echo it on the selected pair (through the relay, when that is the path); before
-         * there is one, from the socket it came to, to whoever sent it. */
-        size_t n = len < sizeof p->dbuf ? len : sizeof p->dbuf;
+        /* Echo it to whoever sent it, the way it came (through the relay if it came
+         * through one): like an echo server, selected pair or not. */
+        size_t n = len < sizeof p->dbuf ? len : sizeof p->dbuf, wl = 0;
         uint8_t back[FLOE_SIM_ICE_DATA_SIZE];
         memcpy(back, d, n);
         back[1] = DATA_ECHO;
-        floe_sim_udp *s = floe_sim_endpoint_socket(p->ep, sock);
-        if (send_on_pair(p, back, n) || (s && floe_sim_udp_send(s, from, back, n) == FLOE_OK))
-            p->res.echoed++;
+        unsigned sb;
+        floe_addr to;
+        if (floe_ice_agent_send_from(p->agent, now, info->base, &info->from, back, n, p->wire,
+                                     sizeof p->wire, &wl, &sb, &to) != FLOE_OK)
+            return;
+        floe_sim_udp *s = floe_sim_endpoint_socket(p->ep, sb);
+        if (s && floe_sim_udp_send(s, &to, p->wire, wl) == FLOE_OK) p->res.echoed++;
         return;
     }
     if (d[1] != DATA_ECHO || !p->seen) return;
@@ -260,7 +265,7 @@ static void ep_recv(void *obj, floe_time_ns now, unsigned sock, const floe_addr 
     floe_sim_ice *p = obj;
     floe_ice_recv_info info;
     floe_ice_agent_on_recv(p->agent, now, sock, src, d, len, &info);
-    if (info.kind == FLOE_ICE_RECV_DATA) on_data(p, now, sock, src, info.data, info.len);
+    if (info.kind == FLOE_ICE_RECV_DATA) on_data(p, now, &info);
 }
 
 static void ep_tick(void *obj, floe_time_ns now) {

@@ -14,6 +14,7 @@
 #include "sim_scenario.h"
 #include "sim_stun.h"
 #include "sim_stun_server.h"
+#include "sim_turn_server.h"
 
 #define ROLE_UNSET 0
 #define ROLE_CONTROLLING 1
@@ -22,6 +23,9 @@
 #define OUT_FAIL 0      /* expect outcome=fail */
 #define OUT_CONNECTED 1 /* outcome=connected: any pair */
 #define OUT_TYPES 2     /* outcome=LOCAL/REMOTE */
+#define OUT_RELAY 3     /* outcome=relay: a relayed candidate in the pair */
+#define MAX_TURN 4
+#define MAX_TURN_ALLOW 8
 
 typedef struct server_spec {
     char name[FLOE_SIM_ICE_NAME_MAX];
@@ -31,12 +35,24 @@ typedef struct server_spec {
     floe_sim_stun_server *srv;
 } server_spec;
 
+/* A `turn-server` line: the TURN core on a simulated host (sim_turn_server.h). */
+typedef struct turn_spec {
+    char name[FLOE_SIM_ICE_NAME_MAX];
+    floe_sim_host *host;
+    floe_addr addr;
+    char user[64], password[64];
+    floe_addr_prefix allow[MAX_TURN_ALLOW];
+    size_t n_allow;
+    floe_sim_turn_server *srv;
+} turn_spec;
+
 typedef struct peer_spec {
     floe_sim_ice_config cfg;
     char name[FLOE_SIM_ICE_NAME_MAX];
     int role;
     int servers[FLOE_ICE_MAX_STUN_SERVERS]; /* index of a stun-server, or -1: cfg.stun[i] */
     size_t n_servers;
+    int turns[FLOE_ICE_MAX_TURN_SERVERS]; /* indices of turn-server lines */
     int signal_to; /* the answerer's index when this peer is an offerer, else -1 */
     floe_time_ns delay;
     bool in_signal;
@@ -70,6 +86,8 @@ struct floe_sim_ice_scenario {
     floe_time_ns t_loaded;
     server_spec servers[FLOE_SIM_ICE_MAX_SERVERS];
     size_t n_servers;
+    turn_spec turns[MAX_TURN];
+    size_t n_turns;
     peer_spec peers[FLOE_SIM_ICE_MAX_PEERS];
     size_t n_peers;
     expect_spec expects[FLOE_SIM_ICE_MAX_EXPECT];
@@ -227,6 +245,90 @@ static int d_stun_server(floe_sim_ice_scenario *s, int argc, char **argv, char *
     return FLOE_OK;
 }
 
+static int find_turn(const floe_sim_ice_scenario *s, const char *name) {
+    for (size_t i = 0; i < s->n_turns; i++)
+        if (strcmp(s->turns[i].name, name) == 0) return (int)i;
+    return -1;
+}
+
+/* turn-server NAME host=HOST [ip=ADDRESS] [port=N] user=U password=P [allow=PREFIX,...] */
+static int d_turn_server(floe_sim_ice_scenario *s, int argc, char **argv, char *err, size_t cap) {
+    if (argc < 3)
+        return why(err, cap,
+                   "expected 'turn-server NAME host=HOST user=U password=P [ip=ADDRESS] "
+                   "[port=N] [allow=PREFIX,...]'");
+    if (!name_ok(argv[1]))
+        return why(err, cap, "bad name '%s' (1 to %d characters, no '=', ',' or '/')", argv[1],
+                   FLOE_SIM_ICE_NAME_MAX - 1);
+    if (find_turn(s, argv[1]) >= 0)
+        return why(err, cap, "turn-server '%s' declared twice", argv[1]);
+    if (s->n_turns == MAX_TURN) return why(err, cap, "more than %d turn-server lines", MAX_TURN);
+    turn_spec t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.name, sizeof t.name, "%s", argv[1]);
+    uint64_t port = FLOE_SIM_ICE_STUN_PORT;
+    bool ip_set = false;
+    for (int i = 2; i < argc; i++) {
+        char *k, *v;
+        int rc = split_kv(argv[i], "key=value", &k, &v, err, cap);
+        if (rc != FLOE_OK) return rc;
+        if (strcmp(k, "host") == 0) {
+            if ((rc = plain_host(s->sim, v, &t.host, err, cap)) != FLOE_OK) return rc;
+        } else if (strcmp(k, "ip") == 0) {
+            if (floe_addr_parse(v, &t.addr) != FLOE_OK || t.addr.port != 0)
+                return why(err, cap, "bad ip '%s' (an address without port)", v);
+            ip_set = true;
+        } else if (strcmp(k, "port") == 0) {
+            if (!parse_uint(v, 65535, &port) || port == 0)
+                return why(err, cap, "bad port '%s' (1..65535)", v);
+        } else if (strcmp(k, "user") == 0 || strcmp(k, "password") == 0) {
+            char *dst = k[0] == 'u' ? t.user : t.password;
+            if (!v[0] || strlen(v) >= sizeof t.user)
+                return why(err, cap, "bad %s '%s' (1 to %zu characters)", k, v, sizeof t.user - 1);
+            memcpy(dst, v, strlen(v) + 1);
+        } else if (strcmp(k, "allow") == 0) {
+            for (char *tok = v; tok && *tok;) {
+                char *comma = strchr(tok, ',');
+                if (comma) *comma = '\0';
+                if (t.n_allow == MAX_TURN_ALLOW)
+                    return why(err, cap, "at most %d allow= prefixes", MAX_TURN_ALLOW);
+                if (floe_addr_prefix_parse(tok, &t.allow[t.n_allow++]) != FLOE_OK)
+                    return why(err, cap, "bad allow prefix '%s' (e.g. 203.0.113.0/24)", tok);
+                tok = comma ? comma + 1 : NULL;
+            }
+        } else {
+            return why(err, cap,
+                       "unknown turn-server option '%s' (host, ip, port, user, password, allow)",
+                       k);
+        }
+    }
+    if (!t.host) return why(err, cap, "turn-server '%s' needs host=HOST", t.name);
+    if (!t.user[0] || !t.password[0])
+        return why(err, cap, "turn-server '%s' needs user= and password=", t.name);
+    if (ip_set && !floe_sim_host_owns(t.host, &t.addr))
+        return why(err, cap, "host '%s' has no such address", floe_sim_host_name(t.host));
+    if (!ip_set && !host_addr(t.host, FLOE_AF_NONE, &t.addr))
+        return why(err, cap, "host '%s' has no address", floe_sim_host_name(t.host));
+    t.addr.port = (uint16_t)port;
+    s->turns[s->n_turns++] = t;
+    return FLOE_OK;
+}
+
+static int turn_list(floe_sim_ice_scenario *s, peer_spec *p, char *v, char *err, size_t cap) {
+    for (char *tok = v; tok && *tok;) {
+        char *comma = strchr(tok, ',');
+        if (comma) *comma = '\0';
+        if (p->cfg.n_turn == FLOE_ICE_MAX_TURN_SERVERS)
+            return why(err, cap, "at most %d TURN servers per peer", FLOE_ICE_MAX_TURN_SERVERS);
+        int k = find_turn(s, tok);
+        if (k < 0) return why(err, cap, "unknown TURN server '%s' (a turn-server NAME)", tok);
+        p->turns[p->cfg.n_turn++] = k;
+        tok = comma ? comma + 1 : NULL;
+    }
+    if (p->cfg.n_turn == 0) return why(err, cap, "turn= needs a server");
+    return FLOE_OK;
+}
+
 static int stun_list(floe_sim_ice_scenario *s, peer_spec *p, char *v, char *err, size_t cap) {
     for (char *tok = v; tok && *tok;) {
         char *comma = strchr(tok, ',');
@@ -288,6 +390,9 @@ static int d_ice(floe_sim_ice_scenario *s, int argc, char **argv, char *err, siz
                 return why(err, cap, "bad role '%s' (controlling or controlled)", v);
         } else if (strcmp(k, "stun") == 0) {
             rc = stun_list(s, &p, v, err, cap);
+            if (rc != FLOE_OK) return rc;
+        } else if (strcmp(k, "turn") == 0) {
+            rc = turn_list(s, &p, v, err, cap);
             if (rc != FLOE_OK) return rc;
         } else if (strcmp(k, "components") == 0) {
             if (!parse_uint(v, FLOE_ICE_MAX_COMPONENTS, &u) || u == 0)
@@ -395,13 +500,15 @@ static int d_expect(floe_sim_ice_scenario *s, int argc, char **argv, char *err, 
                 e.kind = OUT_FAIL;
             } else if (strcmp(v, "connected") == 0) {
                 e.kind = OUT_CONNECTED;
+            } else if (strcmp(v, "relay") == 0) {
+                e.kind = OUT_RELAY;
             } else if (slash && floe_ice_cand_type_parse(v, (size_t)(slash - v), &e.local) &&
                        floe_ice_cand_type_parse(slash + 1, strlen(slash + 1), &e.remote)) {
                 e.kind = OUT_TYPES;
             } else {
                 return why(err, cap,
-                           "bad outcome '%s' (fail, connected, or LOCAL/REMOTE candidate types "
-                           "such as srflx/prflx)",
+                           "bad outcome '%s' (fail, connected, relay, or LOCAL/REMOTE "
+                           "candidate types such as srflx/prflx)",
                            v);
             }
         } else if (strcmp(k, "within") == 0) {
@@ -417,7 +524,7 @@ static int d_expect(floe_sim_ice_scenario *s, int argc, char **argv, char *err, 
             return why(err, cap, "unknown expect option '%s' (outcome, within, echoes)", k);
         }
     }
-    if (!outcome) return why(err, cap, "expect needs outcome=fail|connected|LOCAL/REMOTE");
+    if (!outcome) return why(err, cap, "expect needs outcome=fail|connected|relay|LOCAL/REMOTE");
     if (e.echoes_set && e.kind == OUT_FAIL)
         return why(err, cap, "echoes= makes no sense with outcome=fail");
     s->expects[s->n_expects++] = e;
@@ -457,6 +564,7 @@ static int hook(void *ctx, floe_sim *sim, int argc, char **argv, char *err, size
     (void)sim;
     if (s->prepared) return why(err, cap, "ICE directives must come before the run starts");
     if (strcmp(argv[0], "stun-server") == 0) return d_stun_server(s, argc, argv, err, cap);
+    if (strcmp(argv[0], "turn-server") == 0) return d_turn_server(s, argc, argv, err, cap);
     if (strcmp(argv[0], "ice") == 0) return d_ice(s, argc, argv, err, cap);
     if (strcmp(argv[0], "signal") == 0) return d_signal(s, argc, argv, err, cap);
     if (strcmp(argv[0], "expect") == 0) return d_expect(s, argc, argv, err, cap);
@@ -493,6 +601,8 @@ void floe_sim_ice_scenario_free(floe_sim_ice_scenario *s) {
     }
     for (size_t i = 0; i < s->n_servers; i++)
         floe_sim_stun_server_free(s->servers[i].srv);
+    for (size_t i = 0; i < s->n_turns; i++)
+        floe_sim_turn_server_free(s->turns[i].srv);
     floe_sim_free(s->sim);
     free(s);
 }
@@ -533,9 +643,28 @@ int floe_sim_ice_scenario_prepare(floe_sim_ice_scenario *s, char *err, size_t ca
         if (rc != FLOE_OK)
             return why(err, cap, "stun-server %s: cannot listen: %s", sp->name, floe_strerror(rc));
     }
+    for (size_t i = 0; i < s->n_turns; i++) {
+        turn_spec *t = &s->turns[i];
+        floe_turn_user u = {t->user, t->password};
+        floe_turn_server_config tc;
+        floe_turn_server_config_default(&tc);
+        tc.realm = "sim";
+        tc.users = &u;
+        tc.n_users = 1;
+        tc.allow = t->allow;
+        tc.n_allow = t->n_allow;
+        tc.unauth_per_s = 0; /* everyone shares a few simulated addresses */
+        int rc = floe_sim_turn_server_new(t->host, &t->addr, &tc, &t->srv);
+        if (rc != FLOE_OK)
+            return why(err, cap, "turn-server %s: cannot start: %s", t->name, floe_strerror(rc));
+    }
     for (size_t i = 0; i < s->n_peers; i++) {
         peer_spec *p = &s->peers[i];
         p->cfg.name = p->name;
+        for (size_t k = 0; k < p->cfg.n_turn; k++) {
+            const turn_spec *t = &s->turns[p->turns[k]];
+            p->cfg.turn[k] = (floe_ice_turn_server){t->addr, t->user, t->password};
+        }
         for (size_t k = 0; k < p->n_servers; k++)
             if (p->servers[k] >= 0) p->cfg.stun[k] = s->servers[p->servers[k]].addr;
         p->cfg.n_stun = p->n_servers;
@@ -762,6 +891,11 @@ int floe_sim_ice_scenario_expect(const floe_sim_ice_scenario *s, size_t i,
     }
     if (!ss->consistent) {
         snprintf(out->why, sizeof out->why, "the two peers selected different pairs");
+        return FLOE_OK;
+    }
+    if (e->kind == OUT_RELAY && !strstr(ss->pair, "relay")) {
+        snprintf(out->why, sizeof out->why, "expected a relayed candidate in the pair, got %s",
+                 ss->pair);
         return FLOE_OK;
     }
     if (e->kind == OUT_TYPES) {

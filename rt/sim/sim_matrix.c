@@ -46,6 +46,13 @@
 #define BOUND_NO_SRFLX_EXTRA FLOE_S(1)
 #define BOUND_FAIL_0 FLOE_S(18)
 #define BOUND_FAIL_10 FLOE_S(21)
+/* Relayed, no loss: gathering waits for the allocations (two round trips), then the
+ * permissions and the checks: about 1 s (case 11). Bound: 3 s. With loss, the steps as
+ * above. */
+#define BOUND_RELAY_0 FLOE_S(3)
+/* A failure with a TURN server that cannot be reached: gathering gives up on it after
+ * FLOE_ICE_RELAY_TIMEOUT (5 s) instead of the 2.5 s of the STUN requests. */
+#define BOUND_TURN_GIVEUP_EXTRA FLOE_MS(2500)
 
 /* ---- the rule ----------------------------------------------------------------------- *
  *
@@ -126,7 +133,26 @@
  *    case 4. An unstable Y answers from a new mapping, and the rest is case 5 with only
  *    X's direction: X must not filter APDF, and not both may map APDM. Both sides without
  *    srflx: no path. This is a fact of the run the rule takes as input (how many
- *    candidates each side gathered), not the outcome. */
+ *    candidates each side gathered), not the outcome.
+ *
+ * 11. A TURN server on the Internet (the relay cells): each side also has a relayed
+ *    candidate, an allocation it made over UDP from its host address. A relayed pair has
+ *    the lowest priority (type preference 0, RFC 8445 section 5.1.2.2) and the
+ *    controlling agent waits for better pairs before it nominates, so where the rules
+ *    above connect, the same direct pair is selected without loss. With loss, the direct
+ *    pair's check may still be waiting for its retransmission when that wait (at most
+ *    500 ms) ends, and a relayed pair that succeeded is nominated instead: the rule then
+ *    accepts the direct pair or a relayed one. Where they fail, the relays connect:
+ *    each agent installs a permission on its allocation for every remote candidate it
+ *    pairs with it (the peer's srflx address carries the peer's NAT IP, the peer's relayed
+ *    one the server's IP), a check sent to the peer's relayed address leaves through the
+ *    side's NAT toward the server, which admits and relays it, and the answer comes back
+ *    through the server from the address the check went to, which the NAT admits; between
+ *    the two relays everything stays on the server. Which of the pairs with a relayed
+ *    candidate wins depends on which checks of a lossy run get through first, so the rule
+ *    only says "relayed". The steps: the Allocate and its 401 round, the permission, the
+ *    checks and the nomination, 6 in all. UDP blocked: the server is out of reach too
+ *    (TURN over TCP or TLS, RFC 6062, is not simulated yet), still a clean failure. */
 
 /* A side as the rule sees it: no NAT, or one NAT's behaviours (case 6 folds the carrier
  * chain into one), and whether its srflx candidate was gathered. */
@@ -231,13 +257,23 @@ void floe_sim_matrix_rule(const floe_sim_matrix_cell *c, floe_sim_matrix_expect 
         if (c->topo == FLOE_SIM_TOPO_SAME_CGN && out->connect)
             out->why = "one carrier NAT hairpins between two stable homes (case 8)";
     }
-    if (out->connect && !c->loss_pct)
+    if (c->turn && out->connect && c->loss_pct) out->or_relay = true;
+    if (c->turn && !out->connect && c->a.kind != FLOE_SIM_SIDE_BLOCKED &&
+        c->b.kind != FLOE_SIM_SIDE_BLOCKED) {
+        out->connect = out->relay = true;
+        out->steps = 6;
+        out->why = "no direct path, both sides reach the TURN server: relayed (case 11)";
+    }
+    if (out->connect && out->relay && !c->loss_pct)
+        out->bound = BOUND_RELAY_0;
+    else if (out->connect && !c->loss_pct)
         out->bound = BOUND_CONNECT_0;
     else if (out->connect)
         out->bound = BOUND_CONNECT_10_BASE + out->steps * BOUND_PER_STEP_10 +
                      (lost ? BOUND_NO_SRFLX_EXTRA : 0);
     else
-        out->bound = c->loss_pct ? BOUND_FAIL_10 : BOUND_FAIL_0;
+        out->bound =
+            (c->loss_pct ? BOUND_FAIL_10 : BOUND_FAIL_0) + (c->turn ? BOUND_TURN_GIVEUP_EXTRA : 0);
 }
 
 /* ---- the cells ---------------------------------------------------------------------- */
@@ -271,6 +307,7 @@ static floe_sim_matrix_side grid_side(unsigned i) {
 
 #define GRID 10
 #define N_EXTRA 9
+#define N_RELAY 5 /* after the others, so that adding them kept the old cells' seeds */
 #define LEVELS 2
 static const unsigned loss_levels[LEVELS] = {0, 10};
 
@@ -300,43 +337,61 @@ static void extra_cell(unsigned k, floe_sim_matrix_cell *c) {
         c->hairpin = k == 6;
         break;
     case 8:
-    default: c->a = bl, c->b = pr; break; /* UDP blocked on one side */
+        c->a = bl, c->b = pr;
+        break; /* UDP blocked on one side */
+    /* The relay cells (case 11): a TURN server for both. */
+    case 9: c->a = sym, c->b = sym, c->turn = true; break;
+    case 10: c->a = sym, c->b = pr, c->turn = true; break;
+    case 11: c->a = cg, c->b = sym, c->turn = true; break;
+    case 12: c->a = c->b = grid_side(0), c->turn = true; break; /* direct still wins */
+    case 13:
+    default: c->a = bl, c->b = pr, c->turn = true; break; /* UDP to the server blocked too */
     }
 }
 
 size_t floe_sim_matrix_count(void) {
-    return (size_t)LEVELS * (GRID * GRID + N_EXTRA + 1);
+    return (size_t)LEVELS * (GRID * GRID + N_EXTRA + 1 + N_RELAY);
+}
+
+/* Cell k of a loss level's block: the grid, the extra topologies, UDP blocked on the
+ * controlled side, then (in their own block, see N_RELAY) the relay cells. */
+static void make_cell(floe_sim_matrix_cell *c, unsigned index, unsigned loss, unsigned k) {
+    memset(c, 0, sizeof *c);
+    c->index = index;
+    c->loss_pct = loss;
+    if (k < GRID * GRID) {
+        c->topo = FLOE_SIM_TOPO_APART;
+        c->a = grid_side(k / GRID);
+        c->b = grid_side(k % GRID);
+    } else if (k < GRID * GRID + N_EXTRA) {
+        extra_cell(k - GRID * GRID, c);
+    } else if (k == GRID * GRID + N_EXTRA) { /* UDP blocked on the controlled side too */
+        c->a = grid_side(3);
+        c->b.kind = FLOE_SIM_SIDE_BLOCKED;
+    } else {
+        extra_cell(k - GRID * GRID - 1, c); /* the relay cells follow the extras */
+    }
+    floe_sim_matrix_side_name(&c->a, c->a_name, sizeof c->a_name);
+    floe_sim_matrix_side_name(&c->b, c->b_name, sizeof c->b_name);
+    if (c->turn) /* "apdm-apdf+turn" */
+        strncat(c->b_name, "+turn", sizeof c->b_name - strlen(c->b_name) - 1);
+    if (c->topo == FLOE_SIM_TOPO_SAME_LAN || c->topo == FLOE_SIM_TOPO_SAME_CGN) {
+        snprintf(c->a_name, sizeof c->a_name, "%s",
+                 c->topo == FLOE_SIM_TOPO_SAME_LAN ? "same-lan" : "same-cgn");
+        snprintf(c->b_name, sizeof c->b_name, "hairpin-%s", c->hairpin ? "on" : "off");
+    }
+    floe_sim_matrix_rule(c, &c->expect);
 }
 
 size_t floe_sim_matrix_cells(floe_sim_matrix_cell *out, size_t max) {
+    const unsigned plain = GRID * GRID + N_EXTRA + 1;
     size_t n = 0;
-    for (unsigned lv = 0; lv < LEVELS; lv++) {
-        for (unsigned k = 0; k < GRID * GRID + N_EXTRA + 1; k++, n++) {
-            if (n >= max) continue;
-            floe_sim_matrix_cell *c = &out[n];
-            memset(c, 0, sizeof *c);
-            c->index = (unsigned)n + 1;
-            c->loss_pct = loss_levels[lv];
-            if (k < GRID * GRID) {
-                c->topo = FLOE_SIM_TOPO_APART;
-                c->a = grid_side(k / GRID);
-                c->b = grid_side(k % GRID);
-            } else if (k < GRID * GRID + N_EXTRA) {
-                extra_cell(k - GRID * GRID, c);
-            } else { /* UDP blocked on the controlled side too */
-                c->a = grid_side(3);
-                c->b.kind = FLOE_SIM_SIDE_BLOCKED;
-            }
-            floe_sim_matrix_side_name(&c->a, c->a_name, sizeof c->a_name);
-            floe_sim_matrix_side_name(&c->b, c->b_name, sizeof c->b_name);
-            if (c->topo == FLOE_SIM_TOPO_SAME_LAN || c->topo == FLOE_SIM_TOPO_SAME_CGN) {
-                snprintf(c->a_name, sizeof c->a_name, "%s",
-                         c->topo == FLOE_SIM_TOPO_SAME_LAN ? "same-lan" : "same-cgn");
-                snprintf(c->b_name, sizeof c->b_name, "hairpin-%s", c->hairpin ? "on" : "off");
-            }
-            floe_sim_matrix_rule(c, &c->expect);
+    for (unsigned block = 0; block < 2; block++) /* the original cells, then the relay ones */
+        for (unsigned lv = 0; lv < LEVELS; lv++) {
+            unsigned first = block ? plain : 0, end = block ? plain + N_RELAY : plain;
+            for (unsigned k = first; k < end; k++, n++)
+                if (n < max) make_cell(&out[n], (unsigned)n + 1, loss_levels[lv], k);
         }
-    }
     return n;
 }
 
@@ -415,6 +470,9 @@ size_t floe_sim_matrix_scenario(const floe_sim_matrix_cell *c, uint64_t seed, ch
     bool cgn_path = c->topo == FLOE_SIM_TOPO_SAME_CGN;
     put(&b, "network internet delay=20ms jitter=2ms loss=%u%%\n", cgn_path ? 0 : c->loss_pct);
     put(&b, "host stun net=internet ip=192.0.2.1\nstun-server stun host=stun\n");
+    if (c->turn) /* the simulated Internet uses documentation addresses: allow them */
+        put(&b, "turn-server turn host=stun port=3479 user=alice password=wonderland "
+                "allow=203.0.113.0/24,198.51.100.0/24,192.0.2.0/24\n");
     if (c->topo == FLOE_SIM_TOPO_SAME_LAN) {
         put(&b, "\n# alice and bob on one LAN behind one NAT\nnetwork lan delay=1ms\n");
         put(&b,
@@ -445,12 +503,19 @@ size_t floe_sim_matrix_scenario(const floe_sim_matrix_cell *c, uint64_t seed, ch
         put_side(&b, &c->a, "alice", 1);
         put_side(&b, &c->b, "bob", 2);
     }
-    put(&b, "\nice alice host=alice role=controlling stun=stun data=%d\n", FLOE_SIM_MATRIX_DATA);
-    put(&b, "ice bob host=bob role=controlled stun=stun\n");
+    const char *turn = c->turn ? " turn=turn" : "";
+    put(&b, "\nice alice host=alice role=controlling stun=stun%s data=%d\n", turn,
+        FLOE_SIM_MATRIX_DATA);
+    put(&b, "ice bob host=bob role=controlled stun=stun%s\n", turn);
     put(&b, "signal alice bob delay=100ms\n");
     char bound[32];
     floe_sim_format_duration(e->bound, bound, sizeof bound);
-    if (e->connect) /* Without loss every datagram must come back; with loss, at least one. */
+    if (e->connect && e->relay)
+        put(&b, "expect alice bob outcome=relay within=%s echoes=%d\n", bound,
+            c->loss_pct ? 1 : FLOE_SIM_MATRIX_DATA);
+    else if (e->connect && e->or_relay) /* the scenario language has no "A/B or relay" */
+        put(&b, "expect alice bob outcome=connected within=%s echoes=1\n", bound);
+    else if (e->connect) /* Without loss every datagram must come back; with loss, at least one. */
         put(&b, "expect alice bob outcome=%s/%s within=%s echoes=%d\n",
             floe_ice_cand_type_name(e->local), floe_ice_cand_type_name(e->remote), bound,
             c->loss_pct ? 1 : FLOE_SIM_MATRIX_DATA);
@@ -504,9 +569,11 @@ int floe_sim_matrix_run(const floe_sim_matrix_cell *cell, uint64_t seed,
         snprintf(out->note, sizeof out->note, "%s%s%s gathered no srflx: case 10",
                  c.a_srflx_lost ? "alice" : "", c.a_srflx_lost && c.b_srflx_lost ? " and " : "",
                  c.b_srflx_lost ? "bob" : "");
-    if (e->connect)
-        snprintf(out->expected, sizeof out->expected, "%s/%s", floe_ice_cand_type_name(e->local),
-                 floe_ice_cand_type_name(e->remote));
+    if (e->connect && e->relay)
+        snprintf(out->expected, sizeof out->expected, "relay");
+    else if (e->connect)
+        snprintf(out->expected, sizeof out->expected, "%s/%s%s", floe_ice_cand_type_name(e->local),
+                 floe_ice_cand_type_name(e->remote), e->or_relay ? "|relay" : "");
     else
         snprintf(out->expected, sizeof out->expected, "fail");
 
@@ -523,8 +590,13 @@ int floe_sim_matrix_run(const floe_sim_matrix_cell *cell, uint64_t seed,
     /* Without loss every datagram must come back; with loss, at least one. */
     unsigned need = c.loss_pct ? 1 : FLOE_SIM_MATRIX_DATA;
     if (e->connect) {
-        out->outcome_ok = ss.outcome == FLOE_SIM_ICE_CONNECTED && ss.consistent &&
-                          strcmp(ss.pair, out->expected) == 0;
+        char direct[24];
+        snprintf(direct, sizeof direct, "%s/%s", floe_ice_cand_type_name(e->local),
+                 floe_ice_cand_type_name(e->remote));
+        bool has_relay = strstr(ss.pair, "relay") != NULL;
+        bool types_ok =
+            e->relay ? has_relay : strcmp(ss.pair, direct) == 0 || (e->or_relay && has_relay);
+        out->outcome_ok = ss.outcome == FLOE_SIM_ICE_CONNECTED && ss.consistent && types_ok;
         if (ss.outcome != FLOE_SIM_ICE_CONNECTED)
             snprintf(out->why, sizeof out->why, "expected a connection, got %s", ss.pair);
         else if (!ss.consistent)

@@ -4,8 +4,9 @@
  * on the Internet, each side behind every RFC 4787 NAT type (mapping eim/adm/apdm x
  * filtering eif/adf/apdf) or none, plus a few topologies that need their own reasoning:
  * a home NAT behind a carrier-grade NAT on one or both sides, both peers behind one NAT
- * (same LAN), two homes behind one CGN with hairpinning on and off, and UDP blocked on
- * one side. Each cell runs at 0 % and 10 % loss.
+ * (same LAN), two homes behind one CGN with hairpinning on and off, UDP blocked on
+ * one side, and the relay cells: a few of these again with a TURN server on the Internet
+ * (relayed candidates, RFC 8656). Each cell runs at 0 % and 10 % loss.
  *
  * Every cell's expected outcome comes from floe_sim_matrix_rule(), a written rule with
  * its RFC 4787 / RFC 8445 reasoning (sim_matrix.c), never from what a run printed: the
@@ -60,6 +61,10 @@ typedef enum floe_sim_matrix_topo {
 
 typedef struct floe_sim_matrix_expect {
     bool connect;                     /* false: a clean failure */
+    bool relay;                       /* connect through the TURN relay: any pair with a
+                                         relayed candidate (local and remote unused) */
+    bool or_relay;                    /* local/remote, or (lossy relay cells) any pair
+                                         with a relayed candidate */
     floe_ice_cand_type local, remote; /* connect: alice's selected pair */
     unsigned steps;                   /* connect: transactions that must succeed in a row */
     floe_time_ns bound;               /* to the selected pair, or to the failure */
@@ -72,6 +77,7 @@ typedef struct floe_sim_matrix_cell {
     floe_sim_matrix_topo topo;
     floe_sim_matrix_side a, b;
     bool hairpin;      /* SAME_LAN, SAME_CGN: the shared NAT hairpins */
+    bool turn;         /* both peers also have a TURN server (relayed candidates) */
     unsigned loss_pct; /* 0 or 10 */
     /* Facts of a run the rule takes as input (case 10 in sim_matrix.c): a side behind a
      * NAT that gathered no server-reflexive candidate (all its STUN exchanges lost). */

@@ -391,6 +391,8 @@ static int recv_on_base(floe_ice_agent *a, floe_time_ns now, unsigned base, cons
         info->kind = FLOE_ICE_RECV_DATA;
         info->data = p;
         info->len = len;
+        info->base = base;
+        info->from = *from;
         return FLOE_OK;
     }
     floe_stun_msg m;

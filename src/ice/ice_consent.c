@@ -170,18 +170,30 @@ floe_time_ns ice_consent_deadline(const floe_ice_agent *a) {
     return d;
 }
 
-int floe_ice_agent_send_data(floe_ice_agent *a, floe_time_ns now, unsigned stream,
-                             unsigned component, const uint8_t *data, size_t n, uint8_t *out,
-                             size_t cap, size_t *len, unsigned *base, floe_addr *to) {
-    if (!a || (!data && n) || !out || !len || !base || !to) return FLOE_ERR_INVAL;
-    int rc = floe_ice_agent_data_path(a, stream, component, base, to);
-    if (rc != FLOE_OK) return rc;
-    if (a->bases[*base].kind == ICE_BASE_RELAY)
-        return ice_relay_wrap(a, now, data, n, out, cap, len, base, to);
+int floe_ice_agent_send_from(floe_ice_agent *a, floe_time_ns now, unsigned base,
+                             const floe_addr *to, const uint8_t *data, size_t n, uint8_t *out,
+                             size_t cap, size_t *len, unsigned *sock_base, floe_addr *sock_to) {
+    if (!a || !to || (!data && n) || !out || !len || !sock_base || !sock_to || base >= a->n_bases)
+        return FLOE_ERR_INVAL;
+    *sock_base = base;
+    *sock_to = *to;
+    if (a->bases[base].kind == ICE_BASE_RELAY)
+        return ice_relay_wrap(a, now, data, n, out, cap, len, sock_base, sock_to);
     if (n > cap) return FLOE_ERR_NOSPACE;
     if (n) memcpy(out, data, n);
     *len = n;
     return FLOE_OK;
+}
+
+int floe_ice_agent_send_data(floe_ice_agent *a, floe_time_ns now, unsigned stream,
+                             unsigned component, const uint8_t *data, size_t n, uint8_t *out,
+                             size_t cap, size_t *len, unsigned *base, floe_addr *to) {
+    if (!a || !base || !to) return FLOE_ERR_INVAL;
+    unsigned b;
+    floe_addr peer;
+    int rc = floe_ice_agent_data_path(a, stream, component, &b, &peer);
+    if (rc != FLOE_OK) return rc;
+    return floe_ice_agent_send_from(a, now, b, &peer, data, n, out, cap, len, base, to);
 }
 
 int floe_ice_agent_data_path(const floe_ice_agent *a, unsigned stream, unsigned component,

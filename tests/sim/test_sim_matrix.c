@@ -40,14 +40,17 @@ static void expect_pair(const floe_sim_matrix_cell *c, floe_ice_cand_type l, flo
     assert_int_equal(c->expect.remote, r);
 }
 
-/* The table: ten sides squared plus ten extra cells, at two loss levels; every cell has a
- * reason and a bound; and the rule says what the literature says for the classic pairs
- * (these are checks of the rule's cases, not of a run). */
+/* The table: ten sides squared plus ten extra cells, and five relay cells, at two loss
+ * levels; every cell has a reason and a bound; and the rule says what the literature
+ * says for the classic pairs (these are checks of the rule's cases, not of a run). */
 static void test_cells_and_rule(void **state) {
     (void)state;
     size_t n;
     floe_sim_matrix_cell *c = all_cells(&n);
-    assert_int_equal(n, 2 * (10 * 10 + 10));
+    assert_int_equal(n, 2 * (10 * 10 + 10) + 2 * 5);
+    /* The relay cells come last, so the others keep their numbers (and seeds). */
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(c[i].turn, i >= 220);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(c[i].index, i + 1);
         assert_non_null(c[i].expect.why);
@@ -73,6 +76,16 @@ static void test_cells_and_rule(void **state) {
     assert_false(find(c, n, "same-cgn", "hairpin-off", 0)->expect.connect);
     assert_false(find(c, n, "udp-blocked", "eim-apdf", 10)->expect.connect);
     assert_false(find(c, n, "eim-apdf", "udp-blocked", 0)->expect.connect);
+    /* Case 11: the relay connects what nothing else does, and only that. */
+    for (unsigned loss = 0; loss <= 10; loss += 10) {
+        assert_true(find(c, n, "apdm-apdf", "apdm-apdf+turn", loss)->expect.relay);
+        assert_true(find(c, n, "apdm-apdf", "eim-apdf+turn", loss)->expect.relay);
+        assert_true(find(c, n, "cgnat", "apdm-apdf+turn", loss)->expect.relay);
+        const floe_sim_matrix_cell *direct = find(c, n, "none", "none+turn", loss);
+        assert_false(direct->expect.relay);
+        expect_pair(direct, H, H);
+        assert_false(find(c, n, "udp-blocked", "eim-apdf+turn", loss)->expect.connect);
+    }
 
     /* Case 10: a side without its srflx candidate is prflx, and can only open the way
      * itself: a full cone lets it in, a port-restricted NAT does not. */
