@@ -29,109 +29,13 @@
 #include "rt_tls.h"
 #include "rt_udp.h"
 #include "server_config.h"
+#include "server_rt.h"
 
-#define UDP_RX_SIZE 4096 /* larger datagrams are counted as oversize and dropped */
-#define UDP_TX_SIZE                                                                                \
-    (UDP_RX_SIZE + 64) /* every answer fits, and a peer datagram wrapped in a                      \
-                          Data indication */
-#define UDP_ROUNDS 8   /* batches per readiness event before yielding to the loop */
-#define STREAM_RBUF_MIN 2048
-#define STREAM_RBUF_MAX (4 + 65535 + 3) /* the largest ChannelData; STUN messages are smaller */
-#define STREAM_WBUF_MAX 65536           /* a client that does not read its answers is cut off */
-#define SWEEP_INTERVAL FLOE_S(5)
-#define TICK_INTERVAL FLOE_S(1) /* TURN expiry */
-#define RELAY_PORT_TRIES 64
-#define MAX_UDP (SERVER_MAX_LISTEN + 3)
-
-/* Counters of the runtime itself (the protocol counters live in floe_stun_server). */
-enum rt_counter {
-    RTC_UDP_SEND_DROPPED,
-    RTC_STREAMS_ACCEPTED,
-    RTC_STREAMS_REJECTED,
-    RTC_STREAMS_CLOSED_IDLE,
-    RTC_STREAMS_CLOSED_NOT_STUN,
-    RTC_STREAMS_CLOSED_SLOW_READER,
-    RTC_TLS_HANDSHAKE_FAILED,
-    RTC_RELAY_OPEN_FAILED,
-    RTC_RELAY_OVERSIZE,
-    RTC_COUNT
-};
 static const char *const rt_counter_names[RTC_COUNT] = {
     "udp_send_dropped",     "streams_accepted",        "streams_rejected",
     "streams_closed_idle",  "streams_closed_not_stun", "streams_closed_slow_reader",
     "tls_handshake_failed", "relay_open_failed",       "relay_oversize_dropped",
-};
-
-typedef struct app app;
-
-typedef struct udp_sock {
-    app *a;
-    int fd;
-    floe_addr local;
-} udp_sock;
-
-/* A relay socket: one per allocation and family. */
-typedef struct relay {
-    app *a;
-    int fd;
-    uint64_t handle; /* the allocation's, for floe_turn_server_on_peer */
-    struct relay *next_dead;
-} relay;
-
-typedef struct listener {
-    app *a;
-    int fd;
-    floe_transport tr;
-    floe_addr local;
-} listener;
-
-typedef struct stream {
-    app *a;
-    int fd;
-    floe_transport tr;
-    floe_rt_tls *tls;
-    bool handshaken;
-    floe_addr peer, local;
-    uint8_t *rbuf;
-    size_t rlen, rcap;
-    uint8_t *wbuf;
-    size_t wlen;
-    floe_time_ns last;
-    struct stream *prev, *next;
-} stream;
-
-struct app {
-    server_settings set;
-    int argc;
-    char **argv; /* read again on SIGHUP */
-    floe_rt_loop *loop;
-    floe_stun_server core;
-    floe_turn_server *turn; /* NULL: STUN only */
-    floe_rt_timer *tick, *drain, *reaper;
-    floe_rt_metrics *metrics;
-    size_t n_relays;
-    floe_time_ns drain_deadline;
-    relay *graveyard; /* closed relays, freed by the reaper once no callback can hold them */
-    uint32_t relay_cursor;
-    udp_sock udp[MAX_UDP];
-    size_t n_udp;
-    listener lst[SERVER_MAX_LISTEN];
-    size_t n_lst;
-    floe_rt_tls_ctx *tls;
-    stream *streams;
-    size_t n_streams;
-    floe_rt_timer *sweep;
-    int control_fd;
-    bool control_bound;
-    floe_time_ns started;
-    uint64_t rtc[RTC_COUNT];
-    /* UDP batch buffers, reused for every batch: no per-packet allocation. */
-    uint8_t rx[FLOE_RT_UDP_BATCH_MAX][UDP_RX_SIZE];
-    uint8_t tx[FLOE_RT_UDP_BATCH_MAX][UDP_TX_SIZE];
-    /* Datagrams waiting for one sendmmsg per socket. */
-    floe_rt_dgram pending[FLOE_RT_UDP_BATCH_MAX];
-    int pending_fd[FLOE_RT_UDP_BATCH_MAX];
-    size_t n_pending;
+    "tcp_relayed_bytes",
 };
 
 /* ---- counters as JSON ------------------------------------------------------------ */
@@ -237,7 +141,7 @@ static size_t render_metrics(void *arg, char *buf, size_t cap) {
 
 /* ---- one input, one output ------------------------------------------------------ */
 
-static void set_time(app *a) {
+void srv_set_time(app *a) {
     if (a->turn) floe_turn_server_set_time(a->turn, floe_rt_now(), (uint64_t)time(NULL));
 }
 
@@ -281,7 +185,7 @@ static void udp_send_all(app *a, int fd, floe_rt_dgram *d, size_t n) {
 }
 
 /* Sends the pending datagrams, one sendmmsg per run of the same socket. */
-static void flush_pending(app *a) {
+void srv_flush_pending(app *a) {
     size_t i = 0;
     while (i < a->n_pending) {
         size_t j = i + 1;
@@ -297,7 +201,7 @@ static void stream_send(uint64_t conn, const uint8_t *p, size_t n);
 
 /* Sends what an input produced. UDP datagrams wait in the pending batch (their bytes
  * stay valid until flush_pending: they live in a->tx or the received batch). */
-static void emit(app *a, const floe_turn_server_out *o) {
+void srv_emit(app *a, const floe_turn_server_out *o) {
     if (!o->data) return;
     int fd = -1;
     if (o->to_peer) {
@@ -317,7 +221,7 @@ static void emit(app *a, const floe_turn_server_out *o) {
         }
         fd = u->fd;
     }
-    if (a->n_pending == FLOE_RT_UDP_BATCH_MAX) flush_pending(a);
+    if (a->n_pending == FLOE_RT_UDP_BATCH_MAX) srv_flush_pending(a);
     a->pending_fd[a->n_pending] = fd;
     a->pending[a->n_pending++] =
         (floe_rt_dgram){.buf = (uint8_t *)o->data, .len = o->len, .peer = o->to};
@@ -337,7 +241,7 @@ static void on_udp(void *arg, int fd, uint32_t events) {
         }
         int n = floe_rt_udp_recv_batch(fd, in, FLOE_RT_UDP_BATCH_MAX);
         if (n <= 0) return; /* nothing queued, or an ICMP error on this socket: ignore */
-        set_time(a);
+        srv_set_time(a);
         for (int i = 0; i < n; i++) {
             if (in[i].truncated) { /* the STUN core's identity counts these too */
                 floe_stun_server *core = stun_core(a);
@@ -349,9 +253,9 @@ static void on_udp(void *arg, int fd, uint32_t events) {
                 .client = in[i].peer, .server = u->local, .transport = FLOE_TRANSPORT_UDP};
             floe_turn_server_out o;
             handle_client(a, &t, in[i].buf, in[i].len, a->tx[i], UDP_TX_SIZE, &o);
-            emit(a, &o);
+            srv_emit(a, &o);
         }
-        flush_pending(a);
+        srv_flush_pending(a);
         if (n < FLOE_RT_UDP_BATCH_MAX) return;
     }
 }
@@ -381,9 +285,10 @@ static floe_turn_tuple stream_tuple(const stream *s) {
         .client = s->peer, .server = s->local, .transport = s->tr, .conn = (uint64_t)(uintptr_t)s};
 }
 
-static void stream_close(stream *s) {
+void srv_stream_close(stream *s) {
     app *a = s->a;
-    if (a->turn) { /* RFC 8656 §3.1: the allocation ends with its connection */
+    srv_pipe_client_closed(s); /* RFC 6062: its peer connection goes too */
+    if (a->turn) {             /* RFC 8656 §3.1: the allocation ends with its connection */
         floe_turn_tuple t = stream_tuple(s);
         floe_turn_server_conn_closed(a->turn, &t);
     }
@@ -406,7 +311,7 @@ static void stream_close(stream *s) {
 }
 
 /* Writes what is queued. Returns -1 when the stream broke (and was closed). */
-static int stream_flush(stream *s) {
+int srv_stream_flush(stream *s) {
     while (s->wlen > 0) {
         ssize_t k;
         if (s->tls) {
@@ -423,14 +328,18 @@ static int stream_flush(stream *s) {
         memmove(s->wbuf, s->wbuf + k, s->wlen - (size_t)k);
         s->wlen -= (size_t)k;
     }
-    floe_rt_loop_modify(s->a->loop, s->fd, FLOE_RT_READ | (s->wlen ? FLOE_RT_WRITE : 0));
+    /* A joined stream whose bytes wait for its peer is not read meanwhile. */
+    bool read = !(s->pipe && s->rlen == s->rcap);
+    floe_rt_loop_modify(s->a->loop, s->fd,
+                        (read ? FLOE_RT_READ : 0) | (s->wlen ? FLOE_RT_WRITE : 0));
+    if (s->pipe) srv_pipe_client_drained(s);
     return 0;
 broken:
-    stream_close(s);
+    srv_stream_close(s);
     return -1;
 }
 
-static int stream_queue(stream *s, const uint8_t *p, size_t n) {
+int srv_stream_queue(stream *s, const uint8_t *p, size_t n) {
     if (s->wlen + n > STREAM_WBUF_MAX) {
         s->a->rtc[RTC_STREAMS_CLOSED_SLOW_READER]++;
         return -1;
@@ -445,11 +354,11 @@ static int stream_queue(stream *s, const uint8_t *p, size_t n) {
  * and writes what it can. A connection that cannot take them is closed. */
 static void stream_send(uint64_t conn, const uint8_t *p, size_t n) {
     stream *s = (stream *)(uintptr_t)conn;
-    if (stream_queue(s, p, n)) {
-        stream_close(s);
+    if (srv_stream_queue(s, p, n)) {
+        srv_stream_close(s);
         return;
     }
-    stream_flush(s);
+    srv_stream_flush(s);
 }
 
 /* Handles every complete message in the read buffer. Returns -1 to close the stream. */
@@ -458,7 +367,7 @@ static int stream_process(stream *s) {
     size_t off = 0;
     uint8_t out[UDP_TX_SIZE];
     floe_turn_tuple t = stream_tuple(s);
-    set_time(a);
+    srv_set_time(a);
     while (s->rlen - off >= 1) {
         size_t need = 0;
         /* STUN messages and (with TURN) ChannelData follow each other on the stream */
@@ -478,15 +387,18 @@ static int stream_process(stream *s) {
         off += need;
         if (!o.data) continue;
         if (o.to_peer || !floe_transport_reliable(o.tuple.transport)) {
-            emit(a, &o);
-            flush_pending(a);
-        } else if (stream_queue(s, o.data, o.len)) {
+            srv_emit(a, &o);
+            srv_flush_pending(a);
+        } else if (srv_stream_queue(s, o.data, o.len)) {
             return -1;
+        } else if (o.pipe) { /* RFC 6062: from here on, raw bytes to and from the peer */
+            srv_pipe_join(s, o.pipe);
+            break;
         }
     }
     memmove(s->rbuf, s->rbuf + off, s->rlen - off);
     s->rlen -= off;
-    return 0;
+    return s->pipe ? srv_pipe_from_client(s) : 0;
 }
 
 static void on_stream(void *arg, int fd, uint32_t events) {
@@ -498,7 +410,7 @@ static void on_stream(void *arg, int fd, uint32_t events) {
         floe_rt_tls_want w;
         if (floe_rt_tls_handshake(s->tls, &w) != FLOE_OK) {
             a->rtc[RTC_TLS_HANDSHAKE_FAILED]++;
-            stream_close(s);
+            srv_stream_close(s);
             return;
         }
         if (w != FLOE_RT_TLS_DONE) {
@@ -532,13 +444,17 @@ static void on_stream(void *arg, int fd, uint32_t events) {
                 if (k < 0) goto closed;
             }
             s->rlen += (size_t)k;
-            if (stream_process(s)) goto closed;
+            if ((s->pipe ? srv_pipe_from_client(s) : stream_process(s)) != 0) goto closed;
         }
     }
-    stream_flush(s);
+    srv_stream_flush(s);
     return;
 closed:
-    stream_close(s);
+    srv_stream_close(s);
+}
+
+void srv_stream_pump(stream *s) {
+    on_stream(s, s->fd, FLOE_RT_READ);
 }
 
 static void on_accept(void *arg, int lfd, uint32_t events) {
@@ -617,7 +533,7 @@ static void on_relay(void *arg, int fd, uint32_t events) {
         }
         int n = floe_rt_udp_recv_batch(fd, in, FLOE_RT_UDP_BATCH_MAX);
         if (n <= 0) return;
-        set_time(a);
+        srv_set_time(a);
         for (int i = 0; i < n && r->fd >= 0; i++) {
             if (in[i].truncated) {
                 a->rtc[RTC_RELAY_OVERSIZE]++;
@@ -626,9 +542,9 @@ static void on_relay(void *arg, int fd, uint32_t events) {
             floe_turn_server_out o;
             floe_turn_server_on_peer(a->turn, r->handle, &in[i].peer, in[i].buf, in[i].len,
                                      a->tx[i], UDP_TX_SIZE, &o);
-            emit(a, &o); /* may close a stream, its allocation, and this relay */
+            srv_emit(a, &o); /* may close a stream, its allocation, and this relay */
         }
-        flush_pending(a);
+        srv_flush_pending(a);
         if (n < FLOE_RT_UDP_BATCH_MAX) return;
     }
 }
@@ -641,30 +557,37 @@ static const floe_addr *relay_ip(const app *a, int family) {
 
 /* Binds a relay socket on a port of the configured range: a random start, then the next
  * ports (even ones only when asked), RELAY_PORT_TRIES at most. */
-static int relay_open_cb(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
-                         floe_addr *relayed, uint64_t *token) {
-    app *a = ctx;
+int srv_relay_bind(app *a, int family, int type, bool even_port, int *fd, floe_addr *bound) {
     const floe_addr *ip = relay_ip(a, family);
-    relay *r = ip ? calloc(1, sizeof *r) : NULL;
-    if (!r) {
-        a->rtc[RTC_RELAY_OPEN_FAILED]++;
-        return FLOE_ERR_UNSUPPORTED;
-    }
+    if (!ip) return -1;
     uint32_t span = a->set.relay_port_hi - a->set.relay_port_lo + 1, start = 0;
     floe_rt_random(NULL, &start, sizeof start);
-    int fd = -1;
-    for (uint32_t k = 0; k < RELAY_PORT_TRIES && fd < 0; k++) {
+    *fd = -1;
+    for (uint32_t k = 0; k < RELAY_PORT_TRIES && *fd < 0; k++) {
         floe_addr bind_to = *ip;
         bind_to.port = (uint16_t)(a->set.relay_port_lo + (start + k * (even_port ? 2 : 1)) % span);
         if (even_port && (bind_to.port & 1))
             bind_to.port =
                 bind_to.port > a->set.relay_port_lo ? bind_to.port - 1 : bind_to.port + 1;
-        if (floe_rt_udp_open(&bind_to, FLOE_RT_UDP_KERNEL_BUFS, &fd, relayed) != FLOE_OK) {
-            fd = -1;
+        int rc = type == SOCK_DGRAM ? floe_rt_udp_open(&bind_to, FLOE_RT_UDP_KERNEL_BUFS, fd, bound)
+                                    : srv_tcp_listen_socket(&bind_to, fd);
+        if (rc != FLOE_OK) {
+            *fd = -1;
             if (errno != EADDRINUSE) break;
+        } else if (type == SOCK_STREAM) {
+            floe_rt_local_addr(*fd, bound);
         }
     }
-    if (fd < 0 || floe_rt_loop_watch(a->loop, fd, FLOE_RT_READ, on_relay, r) != FLOE_OK) {
+    return *fd >= 0 ? 0 : -1;
+}
+
+static int relay_open_cb(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
+                         floe_addr *relayed, uint64_t *token) {
+    app *a = ctx;
+    relay *r = calloc(1, sizeof *r);
+    int fd = -1;
+    if (!r || srv_relay_bind(a, family, SOCK_DGRAM, even_port, &fd, relayed) != 0 ||
+        floe_rt_loop_watch(a->loop, fd, FLOE_RT_READ, on_relay, r) != FLOE_OK) {
         if (fd >= 0) close(fd);
         free(r);
         a->rtc[RTC_RELAY_OPEN_FAILED]++;
@@ -688,9 +611,10 @@ static int relay_open_cb(void *ctx, uint64_t handle, int family, bool even_port,
 static void relay_close_cb(void *ctx, uint64_t token) {
     app *a = ctx;
     relay *r = (relay *)(uintptr_t)token;
+    if (r->tcp) srv_tcp_listener_closed(r);
     /* Datagrams waiting for this socket go first: after close() its number may be
      * reused by the next relay within the same batch. */
-    flush_pending(a);
+    srv_flush_pending(a);
     floe_rt_loop_unwatch(a->loop, r->fd);
     close(r->fd);
     r->fd = -1;
@@ -712,7 +636,7 @@ static void on_reaper(void *arg, floe_rt_timer *t) {
 
 static void on_tick(void *arg, floe_rt_timer *t) {
     app *a = arg;
-    set_time(a);
+    srv_set_time(a);
     floe_turn_server_tick(a->turn);
     floe_rt_timer_arm(t, floe_rt_now() + TICK_INTERVAL);
 }
@@ -720,11 +644,12 @@ static void on_tick(void *arg, floe_rt_timer *t) {
 static void on_sweep(void *arg, floe_rt_timer *t) {
     app *a = arg;
     floe_time_ns now = floe_rt_now(), idle = FLOE_S(a->set.stream_idle_s);
+    if (a->turn) srv_tcp_sweep(a);
     for (stream *s = a->streams, *next; s; s = next) {
         next = s->next;
         if (now - s->last >= idle) {
             a->rtc[RTC_STREAMS_CLOSED_IDLE]++;
-            stream_close(s);
+            srv_stream_close(s);
         }
     }
     floe_rt_timer_arm(t, now + SWEEP_INTERVAL);
@@ -853,6 +778,10 @@ static int turn_config(app *a, const server_settings *set, floe_turn_user *users
     c->stun = a->core.cfg;
     c->relay_open = relay_open_cb;
     c->relay_close = relay_close_cb;
+    c->tcp_listen = srv_tcp_listen_cb;
+    c->tcp_connect = srv_tcp_connect_cb;
+    c->tcp_close = srv_tcp_close_cb;
+    c->max_tcp_connections = SERVER_TCP_PEERS;
     c->ctx = a;
     if (floe_rt_random(NULL, c->nonce_key, sizeof c->nonce_key) != FLOE_OK) return FLOE_ERR_CRYPTO;
     return FLOE_OK;
@@ -966,8 +895,9 @@ static void on_signal(void *arg, int signo) {
 static void app_free(app *a) {
     floe_rt_metrics_stop(a->metrics);
     while (a->streams)
-        stream_close(a->streams);
-    floe_turn_server_free(a->turn); /* closes every relay socket */
+        srv_stream_close(a->streams);
+    floe_turn_server_free(a->turn); /* closes every relay socket and peer connection */
+    srv_tcp_free(a);
     if (a->reaper) on_reaper(a, a->reaper);
     floe_rt_timer_free(a->tick);
     floe_rt_timer_free(a->drain);
@@ -1036,7 +966,8 @@ static int start_turn(app *a) {
         return 1;
     }
     raise_fd_limit();
-    set_time(a);
+    if (srv_tcp_init(a) != 0) return 1;
+    srv_set_time(a);
     if (floe_rt_timer_new(&a->tick, a->loop, on_tick, a) != FLOE_OK ||
         floe_rt_timer_new(&a->drain, a->loop, on_drain_check, a) != FLOE_OK ||
         floe_rt_timer_new(&a->reaper, a->loop, on_reaper, a) != FLOE_OK)

@@ -37,8 +37,18 @@
  *     spoofed flood);
  *   - nothing in the protocol can change the configuration.
  *
- * Not yet: RFC 6062 TCP allocations (REQUESTED-TRANSPORT TCP gets 442), EVEN-PORT
- * reservations (R bit and RESERVATION-TOKEN get 508), MESSAGE-INTEGRITY-SHA256. */
+ * TCP relaying (RFC 6062), when the runtime provides tcp_listen and tcp_connect: a client
+ * on a TCP or TLS connection allocates with REQUESTED-TRANSPORT TCP; the runtime listens
+ * on the relayed address. A Connect makes the runtime connect to the peer (policy first)
+ * and floe_turn_server_tcp_connected answers it with a CONNECTION-ID; a peer that
+ * connects to the relayed address (with a permission) becomes a ConnectionAttempt
+ * indication (floe_turn_server_tcp_incoming). The client then opens a new connection
+ * and sends ConnectionBind with that id: its success answer carries o.pipe, and from
+ * then on the runtime copies bytes between that connection and the peer's. A connection
+ * not bound within 30 s is closed (cfg.tcp_close).
+ *
+ * Not yet: EVEN-PORT reservations (R bit and RESERVATION-TOKEN get 508),
+ * MESSAGE-INTEGRITY-SHA256. */
 #ifndef FLOE_TURN_SERVER_H
 #define FLOE_TURN_SERVER_H
 
@@ -66,6 +76,7 @@ extern "C" {
 #define FLOE_TSRV_CHANNEL_S 600          /* RFC 8656 §12 */
 #define FLOE_TSRV_NONCE_S 600            /* how long a nonce is good for (configurable) */
 #define FLOE_TSRV_RATE_SLOTS 4096        /* the unauthenticated rate limiter's fixed table */
+#define FLOE_TSRV_TCP_BIND_S 30          /* RFC 6062 §5.3: a connection must be bound in 30 s */
 
 /* Where a client message came from: the 5-tuple of RFC 8656 §2. conn names the TCP or
  * TLS connection (the runtime's token, never 0 for a stream); it is 0 for UDP. */
@@ -116,6 +127,15 @@ typedef struct floe_turn_server_config {
     int (*relay_open)(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
                       floe_addr *relayed, uint64_t *token);
     void (*relay_close)(void *ctx, uint64_t token);
+    /* RFC 6062 (optional): listen for TCP on a relayed address of family for `handle`
+     * (closed with relay_close); connect from the relayed address `from` to peer for
+     * connection `id` (the outcome comes back through floe_turn_server_tcp_connected;
+     * FLOE_ERR_STATE at once means a connection between the two exists: 446); close
+     * connection `id`. */
+    int (*tcp_listen)(void *ctx, uint64_t handle, int family, floe_addr *relayed, uint64_t *token);
+    int (*tcp_connect)(void *ctx, uint32_t id, const floe_addr *from, const floe_addr *peer);
+    void (*tcp_close)(void *ctx, uint32_t id);
+    uint32_t max_tcp_connections; /* peer connections in total (default 1024) */
     void *ctx;
 } floe_turn_server_config;
 
@@ -151,6 +171,9 @@ typedef enum floe_turn_server_counter {
     FLOE_TSRV_CAPACITY,              /* 508: table full, permission/channel cap, relay socket */
     FLOE_TSRV_DRAINING,              /* 508 to an Allocate while draining */
     FLOE_TSRV_TO_PEER,               /* Send / ChannelData relayed to a peer */
+    FLOE_TSRV_TCP_CONNECTING,        /* RFC 6062 Connect accepted: the answer follows the connect */
+    FLOE_TSRV_TCP_BOUND,             /* ConnectionBind success: the connections are joined */
+    FLOE_TSRV_TCP_EXISTS,            /* 446: a connection to that peer exists */
     /* outcomes of peer input */
     FLOE_TSRV_TO_CLIENT, /* peer datagram relayed as ChannelData or Data */
     /* drops (either side) */
@@ -164,9 +187,14 @@ typedef enum floe_turn_server_counter {
     FLOE_TSRV_DROP_NO_SPACE,      /* the answer did not fit the output buffer */
     FLOE_TSRV_BYTES_TO_PEER,      /* payload bytes relayed (not an outcome) */
     FLOE_TSRV_BYTES_TO_CLIENT,
-    FLOE_TSRV_EXPIRED,          /* allocations that ran out (not an outcome) */
-    FLOE_TSRV_CLOSED_WITH_CONN, /* allocations ended by their connection (not an outcome) */
-    FLOE_TSRV_POLICY_REVOKED,   /* permissions/channels removed by a reload (not an outcome) */
+    FLOE_TSRV_EXPIRED,            /* allocations that ran out (not an outcome) */
+    FLOE_TSRV_CLOSED_WITH_CONN,   /* allocations ended by their connection (not an outcome) */
+    FLOE_TSRV_POLICY_REVOKED,     /* permissions/channels removed by a reload (not an outcome) */
+    FLOE_TSRV_TCP_CONNECTED,      /* Connect answered with success (not an outcome) */
+    FLOE_TSRV_TCP_CONNECT_FAILED, /* ... with 447 (not an outcome) */
+    FLOE_TSRV_TCP_ATTEMPTS,       /* ConnectionAttempt indications sent (not an outcome) */
+    FLOE_TSRV_TCP_REFUSED,        /* peer connections refused: no permission, no room */
+    FLOE_TSRV_TCP_UNBOUND,        /* connections closed unbound after 30 s */
     FLOE_TSRV_COUNTER_COUNT
 } floe_turn_server_counter;
 
@@ -203,6 +231,8 @@ typedef struct floe_turn_server_out {
     uint64_t relay;
     unsigned from; /* RFC 5780 Binding answers: FLOE_STUN_CHANGE_* bits of the socket to
                       send from (see floe_stun_server_source_for) */
+    uint32_t pipe; /* RFC 6062 ConnectionBind success: after sending the answer, join the
+                      client connection (tuple.conn) with peer connection `pipe` */
     int counter;   /* the outcome counter of this input */
 } floe_turn_server_out;
 
@@ -214,6 +244,19 @@ void floe_turn_server_on_client(floe_turn_server *srv, const floe_turn_tuple *t,
 void floe_turn_server_on_peer(floe_turn_server *srv, uint64_t handle, const floe_addr *peer,
                               const uint8_t *p, size_t len, uint8_t *out, size_t cap,
                               floe_turn_server_out *o);
+/* RFC 6062: the runtime's connection `id` to the peer is up (ok) or failed; o gets the
+ * answer to the Connect (success with CONNECTION-ID, or 447). */
+void floe_turn_server_tcp_connected(floe_turn_server *srv, uint32_t id, bool ok, uint8_t *out,
+                                    size_t cap, floe_turn_server_out *o);
+/* A peer connected to the TCP relay of allocation `handle`: returns the connection's id
+ * with a ConnectionAttempt indication in o, or 0 (refused: close it) when the peer has no
+ * permission, the policy refuses it or the table is full. */
+uint32_t floe_turn_server_tcp_incoming(floe_turn_server *srv, uint64_t handle,
+                                       const floe_addr *peer, uint8_t *out, size_t cap,
+                                       floe_turn_server_out *o);
+/* Connection `id` ended on the runtime's side (closed by either end). */
+void floe_turn_server_tcp_closed(floe_turn_server *srv, uint32_t id);
+
 /* Expires allocations, permissions and channels; call about once a second. */
 void floe_turn_server_tick(floe_turn_server *srv);
 /* A TCP/TLS client connection closed: its allocation (if any) ends now. */

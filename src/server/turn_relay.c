@@ -83,7 +83,7 @@ static bool bandwidth(floe_turn_server *srv, tsrv_alloc *a, size_t n) {
 static void to_peer(floe_turn_server *srv, tsrv_alloc *a, const floe_addr *peer,
                     const uint8_t *data, size_t n, floe_turn_server_out *o) {
     const tsrv_relay *rl = &a->relay[peer->family == FLOE_AF_INET6 ? 1 : 0];
-    if (!rl->open || !permitted(srv, a, peer) || tsrv_is_self(srv, peer))
+    if (!rl->open || a->tcp || !permitted(srv, a, peer) || tsrv_is_self(srv, peer))
         return tsrv_count(srv, o, FLOE_TSRV_DROP_NO_PERMISSION);
     if (!bandwidth(srv, a, n)) return tsrv_count(srv, o, FLOE_TSRV_DROP_BANDWIDTH);
     o->to_peer = true;

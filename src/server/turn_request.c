@@ -23,27 +23,39 @@ static void begin(answer *r, floe_stun_class cls, uint8_t *out, size_t cap) {
     floe_stun_builder_init(&r->b, out, cap, r->m->method, cls, r->m->tid);
 }
 
-static void finish(answer *r, uint8_t *out, int counter) {
-    floe_turn_server *srv = r->srv;
-    if (srv->software) floe_stun_add_string(&r->b, FLOE_STUN_ATTR_SOFTWARE, srv->software);
-    if (r->key) floe_stun_add_integrity(&r->b, r->key, TSRV_KEY_LEN);
-    if (r->m->fp >= 0) floe_stun_add_fingerprint(&r->b); /* mirror the client's choice */
+void tsrv_answer_finish(floe_turn_server *srv, floe_stun_builder *b, const floe_turn_tuple *t,
+                        const uint8_t *key, bool fp, uint8_t *out, floe_turn_server_out *o,
+                        int counter) {
+    if (srv->software) floe_stun_add_string(b, FLOE_STUN_ATTR_SOFTWARE, srv->software);
+    if (key) floe_stun_add_integrity(b, key, TSRV_KEY_LEN);
+    if (fp) floe_stun_add_fingerprint(b); /* mirror the client's choice */
     size_t n = 0;
-    if (floe_stun_builder_finish(&r->b, &n) != FLOE_OK) {
-        tsrv_count(srv, r->o, FLOE_TSRV_DROP_NO_SPACE);
+    if (floe_stun_builder_finish(b, &n) != FLOE_OK) {
+        if (counter >= 0) tsrv_count(srv, o, FLOE_TSRV_DROP_NO_SPACE);
         return;
     }
-    r->o->data = out;
-    r->o->len = n;
-    r->o->to = r->t->client;
-    r->o->tuple = *r->t;
-    tsrv_count(srv, r->o, counter);
+    o->data = out;
+    o->len = n;
+    o->to = t->client;
+    o->tuple = *t;
+    if (counter >= 0) tsrv_count(srv, o, counter);
+}
+
+void tsrv_answer_error(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
+                       const uint8_t *key, int code, uint8_t *out, size_t cap,
+                       floe_turn_server_out *o, int counter) {
+    floe_stun_builder b;
+    floe_stun_builder_init(&b, out, cap, m->method, FLOE_STUN_ERROR, m->tid);
+    floe_stun_add_error(&b, code, srv->software ? NULL : "");
+    tsrv_answer_finish(srv, &b, t, key, m->fp >= 0, out, o, counter);
+}
+
+static void finish(answer *r, uint8_t *out, int counter) {
+    tsrv_answer_finish(r->srv, &r->b, r->t, r->key, r->m->fp >= 0, out, r->o, counter);
 }
 
 static void fail(answer *r, uint8_t *out, size_t cap, int code, int counter) {
-    begin(r, FLOE_STUN_ERROR, out, cap);
-    floe_stun_add_error(&r->b, code, r->srv->software ? NULL : "");
-    finish(r, out, counter);
+    tsrv_answer_error(r->srv, r->t, r->m, r->key, code, out, cap, r->o, counter);
 }
 
 /* 401 or 438 with REALM and a fresh NONCE; rate-limited like every unauthenticated
@@ -133,8 +145,17 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
     uint32_t transport = 0;
     if (floe_stun_msg_get_u32(m, FLOE_STUN_ATTR_REQUESTED_TRANSPORT, &transport) != FLOE_OK)
         return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
-    if (transport >> 24 != 17) return fail(r, out, cap, 442, FLOE_TSRV_TRANSPORT_UNSUPPORTED);
+    /* RFC 6062 §5.1: TCP relaying, asked for on a TCP or TLS connection, without the
+     * UDP-only attributes. */
+    bool tcp = transport >> 24 == 6 && srv->cfg.tcp_listen;
+    if (transport >> 24 != 17 && !tcp)
+        return fail(r, out, cap, 442, FLOE_TSRV_TRANSPORT_UNSUPPORTED);
     const floe_stun_attr *even = floe_stun_msg_find(m, FLOE_STUN_ATTR_EVEN_PORT);
+    if (tcp && (!floe_transport_reliable(r->t->transport) || even ||
+                floe_stun_msg_find(m, FLOE_STUN_ATTR_DONT_FRAGMENT) ||
+                floe_stun_msg_find(m, FLOE_STUN_ATTR_RESERVATION_TOKEN) ||
+                floe_stun_msg_find(m, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY)))
+        return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
     if (floe_stun_msg_find(m, FLOE_STUN_ATTR_RESERVATION_TOKEN) ||
         (even && even->len >= 1 && (even->val[0] & 0x80)))
         return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY); /* no reservations (yet) */
@@ -152,14 +173,18 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
     for (int i = 0; i < 2; i++) {
         if (!(fams & (1u << i))) continue;
         tsrv_relay *rl = &a->relay[i];
-        if (!srv->cfg.relay_open ||
-            srv->cfg.relay_open(srv->cfg.ctx, tsrv_handle(srv, a),
-                                i == 0 ? FLOE_AF_INET4 : FLOE_AF_INET6, even != NULL, df, &rl->addr,
-                                &rl->token) != FLOE_OK) {
+        int fam = i == 0 ? FLOE_AF_INET4 : FLOE_AF_INET6, rc = FLOE_ERR_UNSUPPORTED;
+        if (tcp)
+            rc = srv->cfg.tcp_listen(srv->cfg.ctx, tsrv_handle(srv, a), fam, &rl->addr, &rl->token);
+        else if (srv->cfg.relay_open)
+            rc = srv->cfg.relay_open(srv->cfg.ctx, tsrv_handle(srv, a), fam, even != NULL, df,
+                                     &rl->addr, &rl->token);
+        if (rc != FLOE_OK) {
             tsrv_remove(srv, a); /* closes a relay already opened */
             return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
         }
         rl->open = true;
+        a->tcp = tcp;
     }
     memcpy(a->key, r->key, TSRV_KEY_LEN);
     memcpy(a->alloc_tid, m->tid, 12);
@@ -240,6 +265,7 @@ static void on_create_permission(answer *r, tsrv_alloc *a, uint8_t *out, size_t 
 
 static void on_channel_bind(answer *r, tsrv_alloc *a, uint8_t *out, size_t cap) {
     floe_turn_server *srv = r->srv;
+    if (a->tcp) return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST); /* RFC 6062 §5: no channels */
     uint32_t v = 0;
     floe_addr peer;
     if (floe_stun_msg_get_u32(r->m, FLOE_STUN_ATTR_CHANNEL_NUMBER, &v) != FLOE_OK ||
@@ -298,6 +324,9 @@ void tsrv_request(floe_turn_server *srv, const floe_turn_tuple *t, const floe_st
         return finish(&r, out, FLOE_TSRV_UNKNOWN_ATTR);
     }
     if (m->method == FLOE_STUN_ALLOCATE) return on_allocate(&r, user_hash, out, cap);
+    /* RFC 6062 §5.4: ConnectionBind comes on a new connection, without an allocation. */
+    if (m->method == FLOE_STUN_CONNECTION_BIND)
+        return tsrv_tcp_bind(srv, t, m, user_hash, key, out, cap, o);
     tsrv_alloc *a = tsrv_find(srv, t);
     if (!a) return fail(&r, out, cap, 437, FLOE_TSRV_MISMATCH);
     /* RFC 8656 §5: the allocation's requests must come from the user who made it. */
@@ -307,6 +336,7 @@ void tsrv_request(floe_turn_server *srv, const floe_turn_tuple *t, const floe_st
     case FLOE_STUN_REFRESH: return on_refresh(&r, a, out, cap);
     case FLOE_STUN_CREATE_PERMISSION: return on_create_permission(&r, a, out, cap);
     case FLOE_STUN_CHANNEL_BIND: return on_channel_bind(&r, a, out, cap);
+    case FLOE_STUN_CONNECT: return tsrv_tcp_connect(srv, t, m, a, key, out, cap, o);
     default: return fail(&r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
     }
 }

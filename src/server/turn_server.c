@@ -32,6 +32,9 @@ static const char *const counter_names[FLOE_TSRV_COUNTER_COUNT] = {
     [FLOE_TSRV_CAPACITY] = "capacity_508",
     [FLOE_TSRV_DRAINING] = "draining_508",
     [FLOE_TSRV_TO_PEER] = "relayed_to_peer",
+    [FLOE_TSRV_TCP_CONNECTING] = "tcp_connect_started",
+    [FLOE_TSRV_TCP_BOUND] = "tcp_connection_bound",
+    [FLOE_TSRV_TCP_EXISTS] = "tcp_connection_exists_446",
     [FLOE_TSRV_TO_CLIENT] = "relayed_to_client",
     [FLOE_TSRV_DROP_MALFORMED] = "drop_malformed",
     [FLOE_TSRV_DROP_NOT_REQUEST] = "drop_not_a_request",
@@ -46,6 +49,11 @@ static const char *const counter_names[FLOE_TSRV_COUNTER_COUNT] = {
     [FLOE_TSRV_EXPIRED] = "allocations_expired",
     [FLOE_TSRV_CLOSED_WITH_CONN] = "allocations_closed_with_connection",
     [FLOE_TSRV_POLICY_REVOKED] = "entries_revoked_by_reload",
+    [FLOE_TSRV_TCP_CONNECTED] = "tcp_connected",
+    [FLOE_TSRV_TCP_CONNECT_FAILED] = "tcp_connect_failed_447",
+    [FLOE_TSRV_TCP_ATTEMPTS] = "tcp_connection_attempts",
+    [FLOE_TSRV_TCP_REFUSED] = "tcp_peer_refused",
+    [FLOE_TSRV_TCP_UNBOUND] = "tcp_closed_unbound",
 };
 
 const char *floe_turn_server_counter_name(int counter) {
@@ -67,6 +75,7 @@ void floe_turn_server_config_default(floe_turn_server_config *c) {
     c->max_channels = FLOE_TSRV_MAX_CHANNELS;
     c->unauth_per_s = 20;
     c->unauth_burst = 40;
+    c->max_tcp_connections = 1024;
     c->relay_v4 = true;
     floe_stun_server_config_default(&c->stun);
 }
@@ -82,6 +91,7 @@ uint32_t tsrv_secs(const floe_turn_server *srv) {
 static int check_config(const floe_turn_server_config *c) {
     if (!c->realm || !c->realm[0] || strlen(c->realm) > 763) return FLOE_ERR_CONFIG;
     if (c->max_allocations == 0 || c->max_allocations > (1u << 24)) return FLOE_ERR_CONFIG;
+    if (c->max_tcp_connections > 0xFFFF) return FLOE_ERR_CONFIG; /* ids keep the index in 16 bits */
     if (c->max_permissions == 0 || c->max_permissions > FLOE_TSRV_MAX_PERMISSIONS ||
         c->max_channels > FLOE_TSRV_MAX_CHANNELS)
         return FLOE_ERR_CONFIG;
@@ -156,6 +166,10 @@ static int take_config(floe_turn_server *srv, const floe_turn_server_config *cfg
         memcpy(srv->cfg.nonce_key, old.nonce_key, sizeof old.nonce_key);
         srv->cfg.relay_open = old.relay_open;
         srv->cfg.relay_close = old.relay_close;
+        srv->cfg.tcp_listen = old.tcp_listen;
+        srv->cfg.tcp_connect = old.tcp_connect;
+        srv->cfg.tcp_close = old.tcp_close;
+        srv->cfg.max_tcp_connections = old.max_tcp_connections;
         srv->cfg.ctx = old.ctx;
     }
     srv->cfg.users = NULL;
@@ -179,7 +193,9 @@ int floe_turn_server_new(floe_turn_server **out, const floe_turn_server_config *
     floe_turn_server *srv = calloc(1, sizeof *srv);
     if (!srv) return FLOE_ERR_NOMEM;
     srv->cfg.max_allocations = cfg->max_allocations;
+    srv->cfg.max_tcp_connections = cfg->max_tcp_connections;
     if ((rc = take_config(srv, cfg)) != FLOE_OK || (rc = tsrv_table_init(srv)) != FLOE_OK ||
+        (rc = tsrv_tcp_init(srv)) != FLOE_OK ||
         (rc = floe_stun_server_init(&srv->stun, &cfg->stun)) != FLOE_OK) {
         floe_turn_server_free(srv);
         return rc;
@@ -193,6 +209,7 @@ void floe_turn_server_free(floe_turn_server *srv) {
     for (uint32_t i = 0; srv->slot && i < srv->high_water; i++)
         if (srv->slot[i].used) tsrv_remove(srv, &srv->slot[i]);
     tsrv_table_free(srv);
+    free(srv->tcp);
     tsrv_users_free(srv);
     free_lists(srv);
     free(srv->realm);
@@ -252,6 +269,7 @@ void floe_turn_server_on_client(floe_turn_server *srv, const floe_turn_tuple *t,
 
 void floe_turn_server_tick(floe_turn_server *srv) {
     uint32_t now = tsrv_secs(srv);
+    tsrv_tcp_tick(srv);
     for (uint32_t i = 0; i < srv->high_water; i++) {
         tsrv_alloc *a = &srv->slot[i];
         if (!a->used) continue;

@@ -4,7 +4,8 @@
  *   turn_srv_auth.c  credentials, stateless nonces, the unauthenticated rate limiter
  *   turn_policy.c    which peers may be relayed to
  *   turn_request.c   Allocate, Refresh, CreatePermission, ChannelBind
- *   turn_relay.c     the data path: Send, ChannelData, peer datagrams, bandwidth */
+ *   turn_relay.c     the data path: Send, ChannelData, peer datagrams, bandwidth
+ *   turn_tcp.c       RFC 6062: Connect, ConnectionBind, ConnectionAttempt, the connections */
 #ifndef FLOE_TURN_SERVER_PRIV_H
 #define FLOE_TURN_SERVER_PRIV_H
 
@@ -56,9 +57,24 @@ typedef struct tsrv_alloc {
     uint64_t bw_tokens;
     uint8_t n_perm, n_chan;
     bool used;
+    bool tcp; /* RFC 6062: the relay is a TCP listener */
     tsrv_perm perm[FLOE_TSRV_MAX_PERMISSIONS];
     tsrv_chan chan[FLOE_TSRV_MAX_CHANNELS];
 } tsrv_alloc;
+
+/* An RFC 6062 peer connection. id = generation << 16 | (index + 1): unique while it
+ * lives, found in O(1). */
+typedef struct tsrv_tcp {
+    uint32_t id; /* 0: free */
+    uint64_t handle;
+    floe_addr peer;
+    uint8_t state; /* TSRV_TCP_* */
+    bool fp;       /* CONNECTING: the Connect had FINGERPRINT */
+    uint8_t tid[12];
+    uint32_t until; /* READY: the bind deadline */
+} tsrv_tcp;
+
+enum { TSRV_TCP_CONNECTING = 1, TSRV_TCP_READY, TSRV_TCP_BOUND };
 
 typedef struct tsrv_user {
     char *name;
@@ -101,6 +117,8 @@ struct floe_turn_server {
     tsrv_rate rate[FLOE_TSRV_RATE_SLOTS];
 
     uint64_t total_stamp_ns, total_tokens; /* total bandwidth bucket */
+    tsrv_tcp *tcp;                         /* cfg.max_tcp_connections entries */
+    uint16_t tcp_gen;
     floe_time_ns now;
     floe_time_ns epoch; /* the first set_time: seconds on the server's clock count from it */
     bool have_epoch;
@@ -154,6 +172,30 @@ void tsrv_request(floe_turn_server *srv, const floe_turn_tuple *t, const floe_st
                   uint8_t *out, size_t cap, floe_turn_server_out *o);
 /* Drops what a reload's policy no longer allows from one allocation. */
 void tsrv_revoke(floe_turn_server *srv, tsrv_alloc *a);
+
+/* turn_tcp.c */
+int tsrv_tcp_init(floe_turn_server *srv);
+/* Connect and ConnectionBind (authenticated; a is the request's allocation or NULL). */
+void tsrv_tcp_connect(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
+                      tsrv_alloc *a, const uint8_t *key, uint8_t *out, size_t cap,
+                      floe_turn_server_out *o);
+void tsrv_tcp_bind(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
+                   uint64_t user_hash, const uint8_t *key, uint8_t *out, size_t cap,
+                   floe_turn_server_out *o);
+/* Closes the connections of an allocation that ends. */
+void tsrv_tcp_drop_alloc(floe_turn_server *srv, uint64_t handle);
+void tsrv_tcp_tick(floe_turn_server *srv);
+
+/* turn_request.c: a finished answer (integrity with key when not NULL, FINGERPRINT when
+ * fp) to the client on t; out holds the message being built in b. counter is the input's
+ * outcome, or -1 when the answer is not the outcome of an input (RFC 6062 Connect). */
+void tsrv_answer_finish(floe_turn_server *srv, floe_stun_builder *b, const floe_turn_tuple *t,
+                        const uint8_t *key, bool fp, uint8_t *out, floe_turn_server_out *o,
+                        int counter);
+/* An error answer. */
+void tsrv_answer_error(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
+                       const uint8_t *key, int code, uint8_t *out, size_t cap,
+                       floe_turn_server_out *o, int counter);
 
 /* turn_relay.c */
 void tsrv_send_indication(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,

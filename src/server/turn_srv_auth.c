@@ -86,14 +86,16 @@ static const tsrv_user *user_find(const floe_turn_server *srv, const char *name)
 /* ---- stateless nonces ------------------------------------------------------------- */
 
 /* A nonce is base64 of 12 bytes: a 4-byte UNIX expiry and an 8-byte SipHash tag over the
- * expiry, the transport and the client's transport address, keyed by the second half of
- * cfg.nonce_key. Nothing is stored: the tag proves the server issued it to this client. */
+ * expiry, the transport and the client's IP address, keyed by the second half of
+ * cfg.nonce_key. Nothing is stored: the tag proves the server sent it to that address.
+ * The port is left out: a client's further connections (RFC 6062 data connections, a
+ * reconnect) come from other ports of the same address and keep their nonce. */
 #define NONCE_RAW 12
 #define NONCE_TEXT 16
 
 static uint64_t nonce_tag(const floe_turn_server *srv, uint32_t expiry, const floe_addr *client,
                           floe_transport tr) {
-    uint8_t in[4 + 1 + 1 + 16 + 2];
+    uint8_t in[4 + 1 + 1 + 16];
     in[0] = (uint8_t)(expiry >> 24);
     in[1] = (uint8_t)(expiry >> 16);
     in[2] = (uint8_t)(expiry >> 8);
@@ -101,8 +103,6 @@ static uint64_t nonce_tag(const floe_turn_server *srv, uint32_t expiry, const fl
     in[4] = (uint8_t)tr;
     in[5] = client->family;
     memcpy(in + 6, client->ip, 16);
-    in[22] = (uint8_t)(client->port >> 8);
-    in[23] = (uint8_t)client->port;
     return floe_siphash(srv->cfg.nonce_key + 16, in, sizeof in);
 }
 

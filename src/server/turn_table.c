@@ -142,6 +142,7 @@ void tsrv_remove(floe_turn_server *srv, tsrv_alloc *a) {
             *link = a->next;
             break;
         }
+    if (a->tcp) tsrv_tcp_drop_alloc(srv, tsrv_handle(srv, a));
     for (int r = 0; r < 2; r++)
         if (a->relay[r].open && srv->cfg.relay_close)
             srv->cfg.relay_close(srv->cfg.ctx, a->relay[r].token);

@@ -1,0 +1,168 @@
+/* `floe server`'s runtime, shared by its files: cmd_server.c (sockets, streams, UDP
+ * relays, signals, control), server_tcprelay.c (RFC 6062 peer connections and pipes). */
+#ifndef FLOE_APP_SERVER_RT_H
+#define FLOE_APP_SERVER_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe/stun_server.h"
+#include "floe/turn_server.h"
+#include "rt_loop.h"
+#include "rt_metrics.h"
+#include "rt_tls.h"
+#include "rt_udp.h"
+#include "server_config.h"
+
+#define UDP_RX_SIZE 4096 /* larger datagrams are counted as oversize and dropped */
+#define UDP_TX_SIZE                                                                                \
+    (UDP_RX_SIZE + 64) /* every answer fits, and a peer datagram wrapped in a                      \
+                          Data indication */
+#define UDP_ROUNDS 8   /* batches per readiness event before yielding to the loop */
+#define STREAM_RBUF_MIN 2048
+#define STREAM_RBUF_MAX (4 + 65535 + 3) /* the largest ChannelData; STUN messages are smaller */
+#define STREAM_WBUF_MAX 65536           /* a client that does not read its answers is cut off */
+#define SWEEP_INTERVAL FLOE_S(5)
+#define TICK_INTERVAL FLOE_S(1) /* TURN expiry */
+#define RELAY_PORT_TRIES 64
+#define SERVER_TCP_PEERS 1024 /* RFC 6062 peer connections (the core's max_tcp_connections) */
+#define MAX_UDP (SERVER_MAX_LISTEN + 3)
+
+/* Counters of the runtime itself (the protocol counters live in floe_stun_server). */
+enum rt_counter {
+    RTC_UDP_SEND_DROPPED,
+    RTC_STREAMS_ACCEPTED,
+    RTC_STREAMS_REJECTED,
+    RTC_STREAMS_CLOSED_IDLE,
+    RTC_STREAMS_CLOSED_NOT_STUN,
+    RTC_STREAMS_CLOSED_SLOW_READER,
+    RTC_TLS_HANDSHAKE_FAILED,
+    RTC_RELAY_OPEN_FAILED,
+    RTC_RELAY_OVERSIZE,
+    RTC_TCP_PEER_BYTES, /* RFC 6062: bytes piped between clients and peers */
+    RTC_COUNT
+};
+
+typedef struct app app;
+
+typedef struct udp_sock {
+    app *a;
+    int fd;
+    floe_addr local;
+} udp_sock;
+
+/* A relay socket: one per allocation and family. */
+typedef struct relay {
+    app *a;
+    int fd;
+    bool tcp;           /* RFC 6062: a listening TCP socket */
+    bool accept_queued; /* ... on app.accept_list, to be accepted by the accept timer */
+    struct relay *next_accept;
+    uint64_t handle; /* the allocation's, for floe_turn_server_on_peer */
+    struct relay *next_dead;
+} relay;
+
+typedef struct listener {
+    app *a;
+    int fd;
+    floe_transport tr;
+    floe_addr local;
+} listener;
+
+typedef struct stream {
+    app *a;
+    int fd;
+    floe_transport tr;
+    floe_rt_tls *tls;
+    bool handshaken;
+    floe_addr peer, local;
+    uint8_t *rbuf;
+    size_t rlen, rcap;
+    uint8_t *wbuf;
+    size_t wlen;
+    floe_time_ns last;
+    struct tcp_peer *pipe; /* RFC 6062: joined with this peer connection (raw bytes) */
+    struct stream *prev, *next;
+} stream;
+
+struct app {
+    server_settings set;
+    int argc;
+    char **argv; /* read again on SIGHUP */
+    floe_rt_loop *loop;
+    floe_stun_server core;
+    floe_turn_server *turn; /* NULL: STUN only */
+    floe_rt_timer *tick, *drain, *reaper;
+    floe_rt_metrics *metrics;
+    size_t n_relays;
+    floe_time_ns drain_deadline;
+    relay *graveyard; /* closed relays, freed by the reaper once no callback can hold them */
+    struct tcp_peer **tcp_peers; /* RFC 6062 peer connections by (id & 0xFFFF) - 1 */
+    struct relay *accept_list;   /* TCP relays with connections to accept */
+    floe_rt_timer *accept_timer;
+    size_t n_tcp_peers_max;
+    uint32_t relay_cursor;
+    udp_sock udp[MAX_UDP];
+    size_t n_udp;
+    listener lst[SERVER_MAX_LISTEN];
+    size_t n_lst;
+    floe_rt_tls_ctx *tls;
+    stream *streams;
+    size_t n_streams;
+    floe_rt_timer *sweep;
+    int control_fd;
+    bool control_bound;
+    floe_time_ns started;
+    uint64_t rtc[RTC_COUNT];
+    /* UDP batch buffers, reused for every batch: no per-packet allocation. */
+    uint8_t rx[FLOE_RT_UDP_BATCH_MAX][UDP_RX_SIZE];
+    uint8_t tx[FLOE_RT_UDP_BATCH_MAX][UDP_TX_SIZE];
+    /* Datagrams waiting for one sendmmsg per socket. */
+    floe_rt_dgram pending[FLOE_RT_UDP_BATCH_MAX];
+    int pending_fd[FLOE_RT_UDP_BATCH_MAX];
+    size_t n_pending;
+};
+
+typedef struct tcp_peer tcp_peer;
+
+/* cmd_server.c */
+void srv_set_time(app *a);
+/* Sends (or queues for the next sendmmsg) what the core produced. */
+void srv_emit(app *a, const floe_turn_server_out *o);
+void srv_flush_pending(app *a);
+void srv_stream_close(stream *s);
+/* Queues bytes on a stream; -1 when its write queue is full (the caller closes it). */
+int srv_stream_queue(stream *s, const uint8_t *p, size_t n);
+/* Writes what is queued; -1 when the stream broke (and was closed). */
+int srv_stream_flush(stream *s);
+/* Reads what the stream has (and processes it), as if it had become readable. */
+void srv_stream_pump(stream *s);
+/* Binds a relay socket (SOCK_DGRAM or SOCK_STREAM) on the relay address of family, on a
+ * port of the configured range; fills *bound. -1 when none could be bound. */
+int srv_relay_bind(app *a, int family, int type, bool even_port, int *fd, floe_addr *bound);
+
+/* server_tcprelay.c: RFC 6062 */
+int srv_tcp_listen_cb(void *ctx, uint64_t handle, int family, floe_addr *relayed, uint64_t *token);
+int srv_tcp_connect_cb(void *ctx, uint32_t id, const floe_addr *from, const floe_addr *peer);
+/* A listening TCP socket bound to addr, sharable with outgoing connections. */
+int srv_tcp_listen_socket(const floe_addr *addr, int *fd);
+void srv_tcp_close_cb(void *ctx, uint32_t id);
+/* Accepts peers on a TCP relay listener. */
+void srv_tcp_on_listener(void *arg, int fd, uint32_t events);
+/* ConnectionBind succeeded on s: join it with peer connection id. */
+void srv_pipe_join(stream *s, uint32_t id);
+/* Bytes read from a joined client stream go to its peer. -1: close the stream. */
+int srv_pipe_from_client(stream *s);
+/* The client stream's write queue drained: the peer may be read again. */
+void srv_pipe_client_drained(stream *s);
+/* The client stream closes: its peer connection goes too. */
+void srv_pipe_client_closed(stream *s);
+/* A TCP relay listener closes: forget it if it waits for the accept timer. */
+void srv_tcp_listener_closed(relay *r);
+/* Connects that take longer than 30 s fail (called from the sweep). */
+void srv_tcp_sweep(app *a);
+int srv_tcp_init(app *a);
+void srv_tcp_free(app *a);
+
+#endif
