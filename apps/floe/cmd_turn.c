@@ -1,8 +1,8 @@
 /* `floe turn`: a TURN client on real sockets. It allocates a relayed address on a TURN
- * server over UDP, TCP or TLS, prints it with the mapped address, optionally exchanges
- * datagrams with a peer through the relay (Send indications or a channel), and
+ * server over UDP, TCP, TLS or DTLS, prints it with the mapped address, optionally
+ * exchanges datagrams with a peer through the relay (Send indications or a channel), and
  * deallocates. The protocol work is floe_turn_client (sans-IO); this file owns the
- * socket, TLS, the clock, the pacing of the datagrams and the output. */
+ * socket, (D)TLS, the clock, the pacing of the datagrams and the output. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include "floe/err.h"
 #include "floe/stun_txn.h"
 #include "floe/turn.h"
+#include "rt_dtls.h"
 #include "rt_loop.h"
 #include "rt_sock.h"
 #include "rt_stream.h"
@@ -40,6 +41,8 @@
 #define STREAM_IN_MAX (4 + 65535 + 3) /* the largest framed message */
 #define STREAM_OUT_MAX (256 * 1024)   /* bytes waiting for the socket */
 #define PAYLOAD_MAGIC 0x464c4f45u     /* "FLOE" */
+/* Over DTLS a message is one record: a Send indication adds at most 52 bytes. */
+#define SIZE_MAX_DTLS (FLOE_RT_DTLS_MAX_RECORD - 52)
 
 static const char help_text[] =
     "usage: floe turn [options] HOST[:PORT]\n"
@@ -52,9 +55,12 @@ static const char help_text[] =
     "The allocation is released (a Refresh with lifetime 0) before floe turn exits.\n"
     "\n"
     "options:\n"
-    "  --transport udp|tcp|tls  how to reach the server (default udp). The default port\n"
-    "                           is 3478, or 5349 for tls.\n"
+    "  --transport udp|tcp|tls|dtls\n"
+    "                           how to reach the server (default udp). The default port\n"
+    "                           is 3478, or 5349 for tls and dtls. dtls (RFC 7350) is\n"
+    "                           TLS for datagrams: UDP's behaviour, encrypted.\n"
     "                             floe turn --transport tcp turn.example.org\n"
+    "                             floe turn --transport dtls --ca ca.pem turn.example.org\n"
     "  --user NAME --password PASS\n"
     "                           long-term credentials (RFC 8489 §9.2), the usual kind.\n"
     "                             floe turn --user alice --password secret 127.0.0.1\n"
@@ -64,9 +70,10 @@ static const char help_text[] =
     "                           for a day; the password is base64(HMAC-SHA1(secret, username)).\n"
     "                             floe turn --secret s3cr3t --user alice 127.0.0.1\n"
     "  --realm REALM            authenticate only if the server's realm is REALM.\n"
-    "  --ca FILE                tls: trust the CA certificates in this PEM file instead of\n"
-    "                           the system's store; the certificate must match HOST.\n"
-    "  --insecure               tls: do not verify the server's certificate (tests only).\n"
+    "  --ca FILE                tls, dtls: trust the CA certificates in this PEM file instead\n"
+    "                           of the system's store; the certificate must match HOST.\n"
+    "  --insecure               tls, dtls: do not verify the server's certificate (tests\n"
+    "                           only).\n"
     "  --ipv4, --ipv6           use only the IPv4 (or IPv6) addresses of HOST.\n"
     "  --dual                   ask for an IPv6 relayed address as well as the IPv4 one\n"
     "                           (RFC 8656 §7.1, ADDITIONAL-ADDRESS-FAMILY).\n"
@@ -76,7 +83,8 @@ static const char help_text[] =
     "                           through the relay.\n"
     "                             floe turn --user u --password p --peer 127.0.0.1:9000 127.0.0.1\n"
     "  --count N                datagrams to send to the peer (default 10, at most 100000).\n"
-    "  --size BYTES             size of each datagram (16-16384, default 100).\n"
+    "  --size BYTES             size of each datagram (16-16384, default 100; over dtls at\n"
+    "                           most 16332, so that each message fits one DTLS record).\n"
     "  --interval MS            time between two datagrams (default 5 ms; 0 sends at once).\n"
     "  --channel                bind a channel to the peer (ChannelBind) and send\n"
     "                           ChannelData, 4 bytes of header instead of 36 or more.\n"
@@ -161,15 +169,18 @@ static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
         } else if (floe_cli_family(SUB, a, &o->family, &rc)) {
             if (rc) return rc;
         } else if (floe_cli_value(argc, argv, &i, "--transport", &v)) {
-            if (!v) return floe_usage_error(SUB, "--transport needs udp, tcp or tls");
+            if (!v) return floe_usage_error(SUB, "--transport needs udp, tcp, tls or dtls");
             if (!strcmp(v, "udp"))
                 o->transport = FLOE_TRANSPORT_UDP;
             else if (!strcmp(v, "tcp"))
                 o->transport = FLOE_TRANSPORT_TCP;
             else if (!strcmp(v, "tls"))
                 o->transport = FLOE_TRANSPORT_TLS;
+            else if (!strcmp(v, "dtls"))
+                o->transport = FLOE_TRANSPORT_DTLS;
             else
-                return floe_usage_error(SUB, "unknown transport '%s' (use udp, tcp or tls)", v);
+                return floe_usage_error(SUB, "unknown transport '%s' (use udp, tcp, tls or dtls)",
+                                        v);
         } else if (floe_cli_value(argc, argv, &i, "--user", &v)) {
             if (!v || !v[0]) return floe_usage_error(SUB, "--user needs a name");
             o->user = v;
@@ -217,8 +228,9 @@ static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
     if (o->password && !o->user) return floe_usage_error(SUB, "--password needs --user");
     if (o->user && !o->password && !o->secret)
         return floe_usage_error(SUB, "--user needs --password (or --secret)");
-    if ((o->ca || o->insecure) && o->transport != FLOE_TRANSPORT_TLS)
-        return floe_usage_error(SUB, "--ca and --insecure apply to --transport tls only");
+    if ((o->ca || o->insecure) && o->transport != FLOE_TRANSPORT_TLS &&
+        o->transport != FLOE_TRANSPORT_DTLS)
+        return floe_usage_error(SUB, "--ca and --insecure apply to --transport tls and dtls only");
     if (o->ca && o->insecure)
         return floe_usage_error(SUB, "--ca and --insecure exclude each other");
     if (o->dual && o->family == FLOE_AF_INET6)
@@ -237,6 +249,11 @@ static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
         if (size && !floe_cli_uint(size, SIZE_MIN, SIZE_MAX_CLI, &o->size))
             return floe_usage_error(SUB, "bad --size '%s' (%d-%d bytes)", size, SIZE_MIN,
                                     SIZE_MAX_CLI);
+        if (o->transport == FLOE_TRANSPORT_DTLS && o->size > SIZE_MAX_DTLS)
+            return floe_usage_error(SUB,
+                                    "--size %u is too large for dtls (at most %d bytes, so "
+                                    "that each message fits one DTLS record)",
+                                    o->size, SIZE_MAX_DTLS);
         if (interval && !floe_cli_uint(interval, 0, 10000, &o->interval_ms))
             return floe_usage_error(SUB, "bad --interval '%s' (milliseconds, 0-10000)", interval);
     }
@@ -253,9 +270,10 @@ typedef struct run {
     bool stream;
     floe_rt_loop *loop;
     floe_turn_client *c;
-    floe_rt_tls_ctx *tls_ctx;
-    int fd;           /* the UDP socket */
-    floe_rt_stream s; /* or the TCP/TLS connection */
+    floe_rt_tls_ctx *tls_ctx; /* TLS or DTLS */
+    int fd;                   /* the UDP socket */
+    floe_rt_dtls *dtls;       /* DTLS on it, or NULL */
+    floe_rt_stream s;         /* or the TCP/TLS connection */
     phase ph;
     uint32_t interest;
     floe_addr connected; /* where the socket goes */
@@ -265,6 +283,10 @@ typedef struct run {
     bool failed, done, interrupted;
     bool broken;     /* the connection to the server is unusable: nothing more can be sent */
     floe_addr first; /* the server as resolved (TLS checks its name) */
+    /* DTLS: the request that opened a new connection (after a redirect) waits here for
+     * the handshake */
+    uint8_t pending[FLOE_TURN_MAX_REQUEST];
+    size_t pending_len;
     char msg[512];
     /* the allocation */
     bool allocated;
@@ -321,10 +343,17 @@ static void close_socket(run *r) {
         floe_rt_stream_close(&r->s, r->ph == PH_READY);
         return;
     }
+    if (r->dtls) { /* close_notify, best effort, so the server drops the session now */
+        if (r->ph == PH_READY && !r->broken) floe_rt_dtls_shutdown(r->dtls);
+        floe_rt_dtls_free(r->dtls);
+        r->dtls = NULL;
+    }
+    r->pending_len = 0;
     if (r->fd < 0) return;
     floe_rt_loop_unwatch(r->loop, r->fd);
     close(r->fd);
     r->fd = -1;
+    r->interest = 0;
 }
 
 static void on_data(run *r, floe_time_ns now, const floe_turn_data *d) {
@@ -371,9 +400,81 @@ static void udp_readable(void *arg, int fd, uint32_t events) {
 }
 
 static void set_interest(run *r, uint32_t want) {
-    if (want != r->interest && r->s.fd >= 0) {
-        floe_rt_loop_modify(r->loop, r->s.fd, want);
+    int fd = r->stream ? r->s.fd : r->fd;
+    if (want != r->interest && fd >= 0) {
+        floe_rt_loop_modify(r->loop, fd, want);
         r->interest = want;
+    }
+}
+
+/* The name the server's certificate must match: HOST as given, or after a redirect the
+ * new server's IP. */
+static void server_name(const run *r, char *host, size_t cap) {
+    if (floe_addr_equal(&r->connected, &r->first))
+        floe_cli_host_part(r->o->target, host, cap);
+    else
+        floe_addr_format(&r->connected, false, host, cap);
+}
+
+/* ---- DTLS: UDP's behaviour, each message one record ------------------------------------ */
+
+static bool transmit(run *r, const uint8_t *p, size_t len);
+
+/* A DTLS call failed: an ICMP error reads as for UDP, anything else as DTLS says it. */
+static void dtls_error(run *r, int e, const char *what) {
+    if (e == ECONNREFUSED) {
+        sock_error(r, e, "");
+        return;
+    }
+    fail(r, "%s %s failed: %s", what, floe_cli_addr(&r->connected).s, floe_rt_dtls_error(r->dtls));
+    r->broken = true;
+}
+
+/* Advances the handshake (on readiness or its timer); once done, the request that waits
+ * for it (after a redirect) goes out. */
+static void dtls_step(run *r) {
+    floe_rt_tls_want want;
+    if (floe_rt_dtls_handshake(r->dtls, &want) != FLOE_OK) {
+        dtls_error(r, errno, "DTLS with");
+        return;
+    }
+    if (want != FLOE_RT_TLS_DONE) {
+        set_interest(r,
+                     want == FLOE_RT_TLS_WANT_WRITE ? FLOE_RT_READ | FLOE_RT_WRITE : FLOE_RT_READ);
+        return;
+    }
+    r->ph = PH_READY;
+    set_interest(r, FLOE_RT_READ);
+    if (r->pending_len) {
+        size_t n = r->pending_len;
+        r->pending_len = 0;
+        transmit(r, r->pending, n);
+    }
+}
+
+static void dtls_readable(void *arg, int fd, uint32_t events) {
+    (void)fd;
+    (void)events;
+    run *r = arg;
+    if (r->ph == PH_HANDSHAKE) dtls_step(r);
+    /* Until OpenSSL wants the socket again: it may hold records no fd event announces. */
+    while (r->ph == PH_READY && !r->broken) {
+        static uint8_t buf[65536];
+        floe_rt_tls_want want;
+        int got = floe_rt_dtls_read(r->dtls, buf, sizeof buf, &want);
+        if (got > 0) {
+            feed(r, buf, (size_t)got, &r->connected);
+            continue;
+        }
+        if (got < 0) {
+            dtls_error(r, errno, "DTLS connection with");
+        } else if (want == FLOE_RT_TLS_CLOSED) {
+            /* After our deallocation the server may close first: not an error. */
+            if (!r->closing)
+                fail(r, "%s closed the dtls connection", floe_cli_addr(&r->connected).s);
+            r->broken = true;
+        }
+        return;
     }
 }
 
@@ -426,10 +527,7 @@ static void stream_io(void *arg, int fd, uint32_t events) {
         floe_rt_local_addr(fd, &r->local);
         if (r->o->transport == FLOE_TRANSPORT_TLS) {
             char host[256];
-            if (floe_addr_equal(&r->connected, &r->first))
-                floe_cli_host_part(r->o->target, host, sizeof host);
-            else /* redirected: the certificate must name the new server's IP */
-                floe_addr_format(&r->connected, false, host, sizeof host);
+            server_name(r, host, sizeof host);
             rc = floe_rt_tls_new_client(&r->s.tls, r->tls_ctx, fd, host);
             if (rc != FLOE_OK) {
                 fail(r, "cannot set up TLS: %s", floe_strerror(rc));
@@ -465,7 +563,8 @@ static void stream_io(void *arg, int fd, uint32_t events) {
     if (!r->broken) set_interest(r, want);
 }
 
-/* Opens the socket to `to`: UDP connected (so ICMP errors show), TCP connecting. */
+/* Opens the socket to `to`: UDP connected (so ICMP errors show) with, for DTLS, the
+ * handshake started; TCP connecting. */
 static bool open_socket(run *r, const floe_addr *to) {
     r->connected = *to;
     if (!r->stream) {
@@ -484,8 +583,23 @@ static bool open_socket(run *r, const floe_addr *to) {
             return false;
         }
         floe_rt_local_addr(r->fd, &r->local);
-        r->ph = PH_READY;
-        return floe_rt_loop_watch(r->loop, r->fd, FLOE_RT_READ, udp_readable, r) == FLOE_OK;
+        r->interest = FLOE_RT_READ;
+        if (r->o->transport != FLOE_TRANSPORT_DTLS) {
+            r->ph = PH_READY;
+            return floe_rt_loop_watch(r->loop, r->fd, FLOE_RT_READ, udp_readable, r) == FLOE_OK;
+        }
+        char host[256];
+        server_name(r, host, sizeof host);
+        int rc = floe_rt_dtls_new_client(&r->dtls, r->tls_ctx, r->fd, host);
+        if (rc != FLOE_OK) {
+            fail(r, "cannot set up DTLS: %s", floe_strerror(rc));
+            return false;
+        }
+        r->ph = PH_HANDSHAKE;
+        if (floe_rt_loop_watch(r->loop, r->fd, FLOE_RT_READ, dtls_readable, r) != FLOE_OK)
+            return false;
+        dtls_step(r); /* the ClientHello */
+        return !r->broken;
     }
     if (floe_rt_tcp_connect(to, &r->s.fd) != FLOE_OK) {
         r->s.fd = -1;
@@ -497,8 +611,18 @@ static bool open_socket(run *r, const floe_addr *to) {
     return floe_rt_loop_watch(r->loop, r->s.fd, FLOE_RT_WRITE, stream_io, r) == FLOE_OK;
 }
 
-/* Sends one message to the server: at once over UDP, queued on a stream. */
+/* Sends one message to the server: at once over UDP and DTLS (one record; lost when the
+ * socket is full, like a datagram), queued on a stream. */
 static bool transmit(run *r, const uint8_t *p, size_t len) {
+    if (r->dtls) {
+        floe_rt_tls_want want;
+        int n = floe_rt_dtls_write(r->dtls, p, len, &want);
+        if (n == FLOE_ERR_LIMIT)
+            fail(r, "a message of %zu bytes does not fit in one DTLS record", len);
+        else if (n < 0)
+            dtls_error(r, errno, "DTLS connection with");
+        return true;
+    }
     if (!r->stream) {
         ssize_t n = send(r->fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
@@ -528,6 +652,11 @@ static void drain_sends(run *r, floe_time_ns now) {
             if (!open_socket(r, &to)) return;
             if (r->stream) { /* the request waits in the buffer for the connection */
                 transmit(r, buf, len);
+                return;
+            }
+            if (r->ph == PH_HANDSHAKE) { /* DTLS: it waits for the handshake */
+                memcpy(r->pending, buf, len);
+                r->pending_len = len;
                 return;
             }
         }
@@ -752,7 +881,8 @@ static int make_client(run *r, const floe_addr *server, char *user, char *pass) 
 }
 
 static int run_turn(const turn_opts *o) {
-    uint16_t port = o->transport == FLOE_TRANSPORT_TLS ? FLOE_TURNS_PORT : FLOE_TURN_PORT;
+    bool secure = o->transport == FLOE_TRANSPORT_TLS || o->transport == FLOE_TRANSPORT_DTLS;
+    uint16_t port = secure ? FLOE_TURNS_PORT : FLOE_TURN_PORT;
     floe_addr addrs[MAX_ADDRS];
     size_t n = 0;
     int rc = floe_rt_resolve(o->target, port, o->family, addrs, MAX_ADDRS, &n);
@@ -788,14 +918,18 @@ static int run_turn(const turn_opts *o) {
             goto out;
         }
     }
-    if (o->transport == FLOE_TRANSPORT_TLS) {
+    if (secure) {
         char err[512] = "";
         if (o->insecure)
             fprintf(stderr, "floe " SUB
                             ": warning: --insecure: the server's certificate is not verified\n");
-        if (floe_rt_tls_ctx_new_client(&r.tls_ctx, o->insecure ? NULL : o->ca, !o->insecure, err,
-                                       sizeof err) != FLOE_OK) {
-            errorf("cannot set up TLS: %s", err[0] ? err : "unknown error");
+        const char *ca = o->insecure ? NULL : o->ca;
+        rc = o->transport == FLOE_TRANSPORT_DTLS
+                 ? floe_rt_dtls_ctx_new_client(&r.tls_ctx, ca, !o->insecure, err, sizeof err)
+                 : floe_rt_tls_ctx_new_client(&r.tls_ctx, ca, !o->insecure, err, sizeof err);
+        if (rc != FLOE_OK) {
+            errorf("cannot set up %s: %s", o->transport == FLOE_TRANSPORT_DTLS ? "DTLS" : "TLS",
+                   err[0] ? err : "unknown error");
             goto out;
         }
     }
@@ -815,6 +949,9 @@ static int run_turn(const turn_opts *o) {
     }
     while (!r.done) {
         floe_time_ns now = floe_rt_now();
+        /* The DTLS handshake's flights are retransmitted on its own timer. */
+        if (r.dtls && r.ph == PH_HANDSHAKE && !r.broken && floe_rt_dtls_timeout(r.dtls) == 0)
+            dtls_step(&r);
         if (r.broken) { /* what arrived before the end still counts */
             if (r.started) drain_events(&r, now);
             break;
@@ -830,7 +967,9 @@ static int run_turn(const turn_opts *o) {
         }
         if (!r.started && now >= r.connect_deadline) {
             fail(&r, "%s with %s over %s timed out after %.1f s",
-                 r.ph == PH_HANDSHAKE ? "TLS handshake" : "connecting",
+                 r.ph != PH_HANDSHAKE ? "connecting"
+                 : r.dtls             ? "DTLS handshake"
+                                      : "TLS handshake",
                  floe_cli_addr(&r.connected).s, r.tname, (double)(now - r.t0) / 1e9);
             break;
         }
@@ -858,6 +997,10 @@ static int run_turn(const turn_opts *o) {
             if (r.echo_deadline && r.echo_deadline < until) until = r.echo_deadline;
         }
         if (r.closing && r.close_deadline < until) until = r.close_deadline;
+        if (r.dtls && r.ph == PH_HANDSHAKE) {
+            floe_time_ns left = floe_rt_dtls_timeout(r.dtls);
+            if (left != FLOE_TIME_NEVER && now + left < until) until = now + left;
+        }
         now = floe_rt_now();
         if (floe_rt_loop_run_once(r.loop, until > now ? until - now : 0) < 0) {
             fail(&r, "event loop failed: %s", strerror(errno));

@@ -4,7 +4,7 @@
  * address(es) the server opened for us, the permissions that let peers' traffic through
  * it, and the channels that carry that traffic with a 4-byte header instead of a STUN
  * indication. It never touches a socket or a clock. The runtime connects to the server
- * (UDP, TCP or TLS) and runs the five-step loop every runtime in floe runs:
+ * (UDP, TCP, TLS or DTLS) and runs the five-step loop every runtime in floe runs:
  *
  *   1. feed what arrived:   r = floe_turn_client_on_recv(c, now, bytes, len, &from, &data)
  *                            (responses are consumed; r == FLOE_TURN_RECV_DATA means
@@ -55,14 +55,19 @@
  *     response (403, 437, 440, 441, 442, 486, 508, ...), no answer in time, a response
  *     that is unusable, or expiry.
  *
- * Transports. Over UDP every request is retransmitted on the RFC 8489 §6.2.1 schedule
- * (RTO 500 ms, 7 requests, 39.5 s). Over TCP and TLS (cfg.transport) a request is sent
- * once and given Ti (39.5 s), and the runtime frames the byte stream: STUN messages and
+ * Transports (cfg.transport). Over UDP every request is retransmitted on the RFC 8489
+ * §6.2.1 schedule (RTO 500 ms, 7 requests, 39.5 s). DTLS (RFC 8656 §3.1, RFC 7350) is a
+ * datagram transport too and the client treats it exactly as UDP: the same
+ * retransmissions, one message per datagram (one DTLS record), ChannelData unpadded; only
+ * the runtime differs (it makes the DTLS handshake before the first request and
+ * encrypts each message into one record). Over TCP and TLS a request is sent once and
+ * given Ti (39.5 s), and the runtime frames the byte stream: STUN messages and
  * ChannelData messages follow each other, each framed by its own length field
  * (floe_turn_frame_len); ChannelData is padded to 4 bytes on a stream (RFC 8656 §12.5).
  * on_recv takes one datagram or one framed message. next_send always names the server;
- * after FLOE_TURN_EV_REDIRECTED it names the new one, and a stream runtime connects to it
- * before writing. DTLS and RFC 6062 TCP allocations are not supported yet.
+ * after FLOE_TURN_EV_REDIRECTED it names the new one, and a stream or DTLS runtime
+ * connects (and makes the handshake) before writing. RFC 6062 TCP allocations are not
+ * supported yet.
  *
  * Bounds. Permissions, channels, outstanding transactions and queued events each have a
  * cap; hitting one is an error code and a counter, never growth. Data from peers is not
@@ -127,7 +132,7 @@ typedef int (*floe_turn_rand_fn)(void *ctx, void *buf, size_t len);
 
 typedef struct floe_turn_config {
     floe_addr server;         /* the TURN server's transport address */
-    floe_transport transport; /* UDP (default), TCP or TLS to the server */
+    floe_transport transport; /* UDP (default), TCP, TLS or DTLS to the server */
     const char *username;     /* long-term credentials (RFC 8489 §9.2); NULL: none, for a */
     const char *password;     /* server that does not authenticate. Copied. */
     const char *realm;        /* if set, authenticate only to this realm: a 401 naming
@@ -143,7 +148,7 @@ typedef struct floe_turn_config {
     bool fingerprint;         /* FINGERPRINT on requests (default true) */
     unsigned max_permissions; /* 0 = FLOE_TURN_MAX_PERMISSIONS (also the largest value) */
     unsigned max_channels;    /* 0 = FLOE_TURN_MAX_CHANNELS (also the largest value) */
-    floe_time_ns rto;         /* initial RTO over UDP; 0 = FLOE_STUN_RTO_DEFAULT (500 ms) */
+    floe_time_ns rto;         /* initial RTO over UDP/DTLS; 0 = FLOE_STUN_RTO_DEFAULT (500 ms) */
     floe_time_ns timeout;     /* if non-zero, the Allocate (with its 401 and 438 rounds) must
                                  succeed within this time of floe_turn_client_allocate */
     floe_turn_rand_fn rand;   /* required: transaction IDs */
@@ -219,9 +224,9 @@ typedef struct floe_turn_event {
 typedef struct floe_turn_client floe_turn_client;
 
 /* Allocates a client (one allocation, the only one it makes). FLOE_ERR_INVAL for a bad
- * config: no rand, no server address, DTLS (FLOE_ERR_UNSUPPORTED), dual with an IPv6
- * family, caps above their limits, a username without password, credentials or SOFTWARE
- * longer than their caps; FLOE_ERR_NOMEM. */
+ * config: no rand, no server address, an unknown transport, dual with an IPv6 family, caps
+ * above their limits, a username without password, credentials or SOFTWARE longer than
+ * their caps; FLOE_ERR_NOMEM. */
 int floe_turn_client_new(floe_turn_client **out, const floe_turn_config *cfg);
 /* Frees the client (NULL is fine). It sends nothing: close() first to deallocate. */
 void floe_turn_client_free(floe_turn_client *c);
@@ -281,10 +286,10 @@ typedef struct floe_turn_data {
     uint16_t channel; /* the channel it came on, or 0 for a Data indication */
 } floe_turn_data;
 
-/* Feeds one datagram (UDP) or one framed message (TCP/TLS) from `from`, which must be the
- * server. Demultiplexes by the first byte (RFC 8656 §12.4, RFC 7983): 0x40-0x4F is
- * ChannelData, 0x00-0x03 STUN. Never fails: bad input is dropped and counted. data may
- * be NULL when the caller wants no data. */
+/* Feeds one datagram (UDP; over DTLS one record's payload) or one framed message
+ * (TCP/TLS) from `from`, which must be the server. Demultiplexes by the first byte
+ * (RFC 8656 §12.4, RFC 7983): 0x40-0x4F is ChannelData, 0x00-0x03 STUN. Never fails: bad
+ * input is dropped and counted. data may be NULL when the caller wants no data. */
 floe_turn_recv_kind floe_turn_client_on_recv(floe_turn_client *c, floe_time_ns now,
                                              const uint8_t *p, size_t len, const floe_addr *from,
                                              floe_turn_data *data);

@@ -68,8 +68,8 @@ static void tls_describe(char *buf, size_t cap, const char *fmt, ...) {
 
 /* ---- contexts -------------------------------------------------------------------------- */
 
-static int tls_ctx_common(floe_rt_tls_ctx **out, const SSL_METHOD *method, char *errbuf,
-                          size_t errcap) {
+static int tls_ctx_common(floe_rt_tls_ctx **out, const SSL_METHOD *method, int min_version,
+                          char *errbuf, size_t errcap) {
     *out = NULL;
     floe_rt_tls_ctx *ctx = calloc(1, sizeof *ctx);
     if (!ctx) {
@@ -82,9 +82,10 @@ static int tls_ctx_common(floe_rt_tls_ctx **out, const SSL_METHOD *method, char 
         tls_describe(errbuf, errcap, "cannot create a TLS context");
         return FLOE_ERR_TLS;
     }
-    if (!SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION)) {
+    if (!SSL_CTX_set_min_proto_version(ctx->ssl_ctx, min_version)) {
         floe_rt_tls_ctx_free(ctx);
-        tls_describe(errbuf, errcap, "cannot require TLS 1.2");
+        tls_describe(errbuf, errcap, "cannot require %s 1.2",
+                     min_version == DTLS1_2_VERSION ? "DTLS" : "TLS");
         return FLOE_ERR_TLS;
     }
     SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_NO_RENEGOTIATION);
@@ -103,7 +104,7 @@ int floe_rt_tls_ctx_new_server(floe_rt_tls_ctx **out, const char *cert_chain_fil
     if (!out || !cert_chain_file || !key_file) return FLOE_ERR_INVAL;
     ERR_clear_error();
     floe_rt_tls_ctx *ctx;
-    int err = tls_ctx_common(&ctx, TLS_server_method(), errbuf, errcap);
+    int err = tls_ctx_common(&ctx, TLS_server_method(), TLS1_2_VERSION, errbuf, errcap);
     if (err) return err;
     SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(ctx->ssl_ctx, cert_chain_file) != 1) {
@@ -131,13 +132,14 @@ fail:
     return FLOE_ERR_TLS;
 }
 
-int floe_rt_tls_ctx_new_client(floe_rt_tls_ctx **out, const char *ca_file, bool verify,
-                               char *errbuf, size_t errcap) {
+int floe_rt_tls_ctx_new_client_on(floe_rt_tls_ctx **out, const struct ssl_method_st *method,
+                                  int min_version, const char *ca_file, bool verify, char *errbuf,
+                                  size_t errcap) {
     if (errbuf && errcap) errbuf[0] = '\0';
-    if (!out) return FLOE_ERR_INVAL;
+    if (!out || !method) return FLOE_ERR_INVAL;
     ERR_clear_error();
     floe_rt_tls_ctx *ctx;
-    int err = tls_ctx_common(&ctx, TLS_client_method(), errbuf, errcap);
+    int err = tls_ctx_common(&ctx, method, min_version, errbuf, errcap);
     if (err) return err;
     if (verify) {
         SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, NULL);
@@ -156,6 +158,16 @@ int floe_rt_tls_ctx_new_client(floe_rt_tls_ctx **out, const char *ca_file, bool 
     }
     *out = ctx;
     return FLOE_OK;
+}
+
+int floe_rt_tls_ctx_new_client(floe_rt_tls_ctx **out, const char *ca_file, bool verify,
+                               char *errbuf, size_t errcap) {
+    return floe_rt_tls_ctx_new_client_on(out, TLS_client_method(), TLS1_2_VERSION, ca_file, verify,
+                                         errbuf, errcap);
+}
+
+struct ssl_ctx_st *floe_rt_tls_ctx_ssl_ctx(const floe_rt_tls_ctx *ctx) {
+    return ctx ? ctx->ssl_ctx : NULL;
 }
 
 void floe_rt_tls_ctx_free(floe_rt_tls_ctx *ctx) {
@@ -211,31 +223,38 @@ static bool tls_is_ip_literal(const char *host, char *ip, size_t cap) {
     return inet_pton(AF_INET, ip, bin) == 1 || inet_pton(AF_INET6, ip, bin) == 1;
 }
 
+int floe_rt_tls_set_host(struct ssl_st *ssl, const char *host) {
+    if (!ssl || !host) return FLOE_ERR_INVAL;
+    bool verify = (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER) != 0;
+    char ip[INET6_ADDRSTRLEN];
+    int ok = 1;
+    if (tls_is_ip_literal(host, ip, sizeof ip)) {
+        /* RFC 6066 §3: literal IP addresses are not sent as SNI. */
+        if (verify) ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip);
+    } else {
+        ok = SSL_set_tlsext_host_name(ssl, host) == 1;
+        if (ok && verify) {
+            SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            ok = SSL_set1_host(ssl, host);
+        }
+    }
+    if (ok != 1) {
+        ERR_clear_error();
+        return FLOE_ERR_TLS;
+    }
+    return FLOE_OK;
+}
+
 int floe_rt_tls_new_client(floe_rt_tls **out, floe_rt_tls_ctx *ctx, int fd, const char *host) {
     if (!out || !ctx || fd < 0) return FLOE_ERR_INVAL;
     int err = tls_new(out, ctx, fd);
     if (err) return err;
     floe_rt_tls *t = *out;
     SSL_set_connect_state(t->ssl);
-    if (!host) return FLOE_OK;
-    bool verify = (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER) != 0;
-    char ip[INET6_ADDRSTRLEN];
-    int ok = 1;
-    if (tls_is_ip_literal(host, ip, sizeof ip)) {
-        /* RFC 6066 §3: literal IP addresses are not sent as SNI. */
-        if (verify) ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), ip);
-    } else {
-        ok = SSL_set_tlsext_host_name(t->ssl, host) == 1;
-        if (ok && verify) {
-            SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-            ok = SSL_set1_host(t->ssl, host);
-        }
-    }
-    if (ok != 1) {
-        ERR_clear_error();
+    if (host && (err = floe_rt_tls_set_host(t->ssl, host)) != FLOE_OK) {
         floe_rt_tls_free(t);
         *out = NULL;
-        return FLOE_ERR_TLS;
+        return err;
     }
     return FLOE_OK;
 }
@@ -246,11 +265,10 @@ void floe_rt_tls_free(floe_rt_tls *t) {
     free(t);
 }
 
-/* Turns an OpenSSL failure of ret into a floe result: FLOE_OK with *want for WANT_READ,
- * WANT_WRITE and a clean close, else FLOE_ERR_TLS with the reason saved in t->err. */
-static int tls_outcome(floe_rt_tls *t, int ret, const char *what, floe_rt_tls_want *want) {
+int floe_rt_tls_outcome(struct ssl_st *ssl, int ret, const char *what, floe_rt_tls_want *want,
+                        char *err, size_t errcap) {
     int saved_errno = errno;
-    int e = SSL_get_error(t->ssl, ret);
+    int e = SSL_get_error(ssl, ret);
     switch (e) {
     case SSL_ERROR_WANT_READ: *want = FLOE_RT_TLS_WANT_READ; return FLOE_OK;
     case SSL_ERROR_WANT_WRITE: *want = FLOE_RT_TLS_WANT_WRITE; return FLOE_OK;
@@ -258,26 +276,33 @@ static int tls_outcome(floe_rt_tls *t, int ret, const char *what, floe_rt_tls_wa
     case SSL_ERROR_SYSCALL:
         if (ERR_peek_error() == 0) {
             ERR_clear_error();
-            snprintf(t->err, sizeof t->err, "%s: %s", what,
+            snprintf(err, errcap, "%s: %s", what,
                      saved_errno ? strerror(saved_errno) : "connection closed");
+            errno = saved_errno;
             break;
         }
         /* fall through */
     default: {
         /* Without SSL_VERIFY_PEER a verify result is recorded but not enforced. */
-        long vr = SSL_get_verify_result(t->ssl);
-        if (vr != X509_V_OK && (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER)) {
+        long vr = SSL_get_verify_result(ssl);
+        if (vr != X509_V_OK && (SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) {
             ERR_clear_error(); /* the queue only repeats "certificate verify failed" */
-            snprintf(t->err, sizeof t->err, "%s: certificate verify failed: %s", what,
+            snprintf(err, errcap, "%s: certificate verify failed: %s", what,
                      X509_verify_cert_error_string(vr));
         } else {
-            tls_describe(t->err, sizeof t->err, "%s", what);
+            tls_describe(err, errcap, "%s", what);
         }
+        errno = 0; /* not a socket call's failure */
         break;
     }
     }
     *want = FLOE_RT_TLS_DONE;
     return FLOE_ERR_TLS;
+}
+
+/* Turns an OpenSSL failure of ret into a floe result, the reason saved in t->err. */
+static int tls_outcome(floe_rt_tls *t, int ret, const char *what, floe_rt_tls_want *want) {
+    return floe_rt_tls_outcome(t->ssl, ret, what, want, t->err, sizeof t->err);
 }
 
 int floe_rt_tls_handshake(floe_rt_tls *t, floe_rt_tls_want *want) {

@@ -76,6 +76,34 @@ const char *floe_rt_tls_error(const floe_rt_tls *t);
 /* The negotiated protocol version, e.g. "TLSv1.3" (after the handshake). */
 const char *floe_rt_tls_version(const floe_rt_tls *t);
 
+/* ---- shared with DTLS (rt_dtls.c) --------------------------------------------------------
+ * The context type, its verification setup, the server name and the error mapping are the
+ * same for TLS and DTLS. OpenSSL's types appear by their struct tags (SSL_METHOD, SSL_CTX,
+ * SSL) so that this header needs no OpenSSL header. */
+struct ssl_method_st;
+struct ssl_ctx_st;
+struct ssl_st;
+
+/* A client context on method (TLS_client_method(), DTLS_client_method()) that refuses
+ * versions below min_version (TLS1_2_VERSION, DTLS1_2_VERSION); verify and ca_file as for
+ * floe_rt_tls_ctx_new_client, which is this with TLS. Returns like it. */
+int floe_rt_tls_ctx_new_client_on(floe_rt_tls_ctx **out, const struct ssl_method_st *method,
+                                  int min_version, const char *ca_file, bool verify, char *errbuf,
+                                  size_t errcap);
+/* The context's SSL_CTX, to make connections from (NULL for NULL). */
+struct ssl_ctx_st *floe_rt_tls_ctx_ssl_ctx(const floe_rt_tls_ctx *ctx);
+/* Names the server on a client SSL as floe_rt_tls_new_client does with host: SNI unless
+ * host is an IP literal, and the name or IP the certificate must match when ssl verifies.
+ * FLOE_OK, FLOE_ERR_INVAL (NULL) or FLOE_ERR_TLS. */
+int floe_rt_tls_set_host(struct ssl_st *ssl, const char *host);
+/* Maps the result ret (<= 0) of an SSL_* call on ssl: FLOE_OK with *want WANT_READ,
+ * WANT_WRITE or CLOSED (close_notify), or FLOE_ERR_TLS with *want DONE and the reason,
+ * "<what>: <why>", in err (certificate verification failures named as such). After
+ * FLOE_ERR_TLS errno is the failed socket call's (e.g. ECONNREFUSED), or 0 when the
+ * failure was not a socket call's. */
+int floe_rt_tls_outcome(struct ssl_st *ssl, int ret, const char *what, floe_rt_tls_want *want,
+                        char *err, size_t errcap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -32,8 +32,9 @@ int floe_turn_client_new(floe_turn_client **out, const floe_turn_config *cfg) {
     if (!cfg->rand) return FLOE_ERR_INVAL;
     if (cfg->server.family != FLOE_AF_INET4 && cfg->server.family != FLOE_AF_INET6)
         return FLOE_ERR_INVAL;
-    if (cfg->transport == FLOE_TRANSPORT_DTLS) return FLOE_ERR_UNSUPPORTED;
-    if (cfg->transport != FLOE_TRANSPORT_UDP && !floe_transport_reliable(cfg->transport))
+    /* DTLS carries datagrams: everything below treats it as UDP (not reliable). */
+    if (cfg->transport != FLOE_TRANSPORT_UDP && cfg->transport != FLOE_TRANSPORT_DTLS &&
+        !floe_transport_reliable(cfg->transport))
         return FLOE_ERR_INVAL;
     uint8_t fam = cfg->family == FLOE_AF_NONE ? FLOE_AF_INET4 : cfg->family;
     if (fam != FLOE_AF_INET4 && fam != FLOE_AF_INET6) return FLOE_ERR_INVAL;

@@ -13,8 +13,8 @@
 #   - ft_wait_*: bounded waits for a listening port, a socket file or a log line;
 #   - ft_make_cert: a self-signed certificate for 127.0.0.1 and localhost;
 #   - ft_capture_*: a dumpcap capture on `lo` limited to the test's own ports, and a
-#     tshark check that every packet decodes as STUN (or TLS), with no malformed packet
-#     and no expert info of severity warning or error.
+#     tshark check that every packet decodes as STUN (or TLS, DTLS), with no malformed
+#     packet and no expert info of severity warning or error.
 #
 # Network safety: everything here binds, connects and captures on loopback only.
 
@@ -369,12 +369,13 @@ ft_expert_warning_level() {
   printf '%s' "$v"
 }
 
-# ft_capture_check CAPTURE [--udp P]... [--tcp P]... [--tls P]... [--min N]
+# ft_capture_check CAPTURE [--udp P]... [--tcp P]... [--tls P]... [--dtls P]... [--min N]
 #   --udp P   UDP port P carries STUN: every UDP packet must decode as STUN
 #   --tcp P   TCP port P carries STUN: every TCP segment with payload must be STUN
 #             (or part of a reassembled STUN message)
 #   --tls P   TCP port P carries TLS: every segment with payload must be TLS, and the
 #             capture must hold a ClientHello and a ServerHello, and no fatal alert
+#   --dtls P  UDP port P carries DTLS: the same checks, for every UDP datagram
 #   --min N   at least N packets in the capture (default 2), so an empty one fails
 #   --allow-rst-from P
 #             a peer we do not control closes its TCP connections on port P with a
@@ -384,7 +385,7 @@ ft_expert_warning_level() {
 #             the same for resets that clients we do not control send to port P
 #             (coturn's uclient closes its TLS connections that way)
 #   --allow-tls-alert DESC
-#             fatal TLS alerts with this description are expected (the test checks
+#             fatal TLS (and DTLS) alerts with this description are expected (the test checks
 #             why itself, e.g. 70 protocol_version to a client that probes TLS 1.0)
 #   --allow-rst-after-fin
 #             a reset from a side that already sent its FIN in that connection is
@@ -394,24 +395,29 @@ ft_expert_warning_level() {
 ft_capture_check() {
   local cap=$1
   shift
-  local min=2 udp=() tcp=() tls=() rst_ok=() rst_after_fin=0 p n level frames alert_ok=""
+  local min=2 udp=() tcp=() tls=() dtls=() rst_ok=() rst_after_fin=0 p n level frames alert_ok=""
+  local dalert_ok=""
   FT_DECODE=()
   while [ $# -gt 0 ]; do
     case $1 in
     --udp) udp+=("$2"); FT_DECODE+=(-d "udp.port==$2,stun"); shift 2 ;;
     --tcp) tcp+=("$2"); FT_DECODE+=(-d "tcp.port==$2,stun"); shift 2 ;;
     --tls) tls+=("$2"); FT_DECODE+=(-d "tcp.port==$2,tls"); shift 2 ;;
+    --dtls) dtls+=("$2"); FT_DECODE+=(-d "udp.port==$2,dtls"); shift 2 ;;
     --min) min=$2; shift 2 ;;
     --allow-rst-from) rst_ok+=("$2"); shift 2 ;;
     --allow-rst-to) rst_ok+=("to:$2"); shift 2 ;;
     --allow-rst-after-fin) rst_after_fin=1; shift ;;
-    --allow-tls-alert) alert_ok=" && tls.alert_message.desc != $2"; shift 2 ;;
+    --allow-tls-alert)
+      alert_ok=" && tls.alert_message.desc != $2" dalert_ok=" && dtls.alert_message.desc != $2"
+      shift 2
+      ;;
     *) ft_fail "internal: ft_capture_check: unknown option $1" ;;
     esac
   done
   local total
   total=$(ft_capture_count "$cap" "frame")
-  ft_check "capture $cap: $total packets, at least $min; decoded as STUN on udp ${udp[*]:-none} tcp ${tcp[*]:-none}, TLS on tcp ${tls[*]:-none}"
+  ft_check "capture $cap: $total packets, at least $min; decoded as STUN on udp ${udp[*]:-none} tcp ${tcp[*]:-none}, TLS on tcp ${tls[*]:-none}, DTLS on udp ${dtls[*]:-none}"
   [ "$total" -ge "$min" ] || ft_fail "capture $cap holds $total packets, expected at least $min"
   local port_filter
   for p in "${udp[@]}"; do
@@ -437,6 +443,15 @@ ft_capture_check() {
     n=$(ft_capture_count "$cap" "$port_filter && tls.handshake.type == 2")
     [ "$n" -gt 0 ] || ft_fail "capture $cap: no TLS ServerHello on TCP port $p"
     ft_capture_expect_none "$cap" "$port_filter && tls.alert_message.level == 2$alert_ok" "a fatal TLS alert"
+  done
+  for p in "${dtls[@]}"; do
+    port_filter="udp.port == $p"
+    ft_capture_expect_none "$cap" "$port_filter && !dtls" "UDP port $p payload that is not DTLS"
+    n=$(ft_capture_count "$cap" "$port_filter && dtls.handshake.type == 1")
+    [ "$n" -gt 0 ] || ft_fail "capture $cap: no DTLS ClientHello on UDP port $p"
+    n=$(ft_capture_count "$cap" "$port_filter && dtls.handshake.type == 2")
+    [ "$n" -gt 0 ] || ft_fail "capture $cap: no DTLS ServerHello on UDP port $p"
+    ft_capture_expect_none "$cap" "$port_filter && dtls.alert_message.level == 2$dalert_ok" "a fatal DTLS alert"
   done
   ft_capture_expect_none "$cap" "_ws.malformed" "a malformed packet"
   level=$(ft_expert_warning_level)

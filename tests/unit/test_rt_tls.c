@@ -1,6 +1,8 @@
 /* Tests of the POSIX TLS layer on loopback: a self-signed certificate made here with OpenSSL
  * (SAN IP:127.0.0.1 and DNS:floe.test), handshake and echo, name/IP mismatches, context
- * errors. */
+ * errors. The DTLS client (rt_dtls.h), which shares the context and checks, against a
+ * DTLS server written here on OpenSSL: records as datagrams, the name check, the
+ * handshake's retransmission timer, an ICMP refusal. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,16 +17,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "floe/err.h"
 #include "rt_sock.h"
+#include "rt_dtls.h"
 #include "rt_sys.h"
 #include "rt_tcp.h"
 #include "rt_tls.h"
+#include "rt_udp.h"
 
 typedef struct fixture {
     char dir[64];
@@ -352,6 +358,254 @@ static void test_tls_context_errors(void **state) {
     assert_int_equal(floe_rt_tls_ctx_new_server(&ctx, missing, fx->key, NULL, 0), FLOE_ERR_TLS);
 }
 
+/* ---- DTLS ---------------------------------------------------------------------------- */
+
+/* A UDP socket on 127.0.0.1 (an ephemeral port), its address in *at. */
+static int udp_socket(floe_addr *at) {
+    floe_addr lo;
+    memset(&lo, 0, sizeof lo);
+    lo.family = FLOE_AF_INET4;
+    lo.ip[0] = 127;
+    lo.ip[3] = 1;
+    int fd;
+    assert_int_equal(floe_rt_udp_open(&lo, 0, &fd, at), FLOE_OK);
+    return fd;
+}
+
+static void udp_connect(int fd, const floe_addr *to) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    assert_int_equal(floe_rt_addr_to_sockaddr(to, &ss, &len), FLOE_OK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&ss, len), 0);
+}
+
+typedef struct dtls_pair {
+    int cfd, sfd;
+    floe_rt_dtls *c;
+    SSL_CTX *sctx;
+    SSL *s; /* the server, on OpenSSL directly: floe has no DTLS server */
+    int c_result, s_result;
+    int c_errno; /* errno after the client's handshake failed */
+} dtls_pair;
+
+/* A client verifying against the test certificate for host and a DTLS server with it, on
+ * two UDP sockets connected to each other; both handshakes run to their end. */
+static void dtls_connect(fixture *fx, const char *host, dtls_pair *p) {
+    memset(p, 0, sizeof *p);
+    floe_addr ca, sa;
+    p->cfd = udp_socket(&ca);
+    p->sfd = udp_socket(&sa);
+    udp_connect(p->cfd, &sa);
+    udp_connect(p->sfd, &ca);
+    char err[256];
+    floe_rt_tls_ctx *cctx;
+    assert_int_equal(floe_rt_dtls_ctx_new_client(&cctx, fx->cert, true, err, sizeof err), FLOE_OK);
+    assert_int_equal(floe_rt_dtls_new_client(&p->c, cctx, p->cfd, host), FLOE_OK);
+    floe_rt_tls_ctx_free(cctx); /* connections outlive their context */
+    p->sctx = SSL_CTX_new(DTLS_server_method());
+    assert_non_null(p->sctx);
+    assert_int_equal(SSL_CTX_use_certificate_chain_file(p->sctx, fx->cert), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(p->sctx, fx->key, SSL_FILETYPE_PEM), 1);
+    p->s = SSL_new(p->sctx);
+    assert_non_null(p->s);
+    BIO *bio = BIO_new_dgram(p->sfd, BIO_NOCLOSE);
+    assert_non_null(bio);
+    SSL_set_bio(p->s, bio, bio);
+    SSL_set_accept_state(p->s);
+    assert_int_equal(floe_rt_dtls_timeout(p->c), FLOE_TIME_NEVER); /* nothing sent yet */
+    for (int round = 0; round < 1000 && (p->c_result == 0 || p->s_result == 0); round++) {
+        if (p->c_result == 0) {
+            floe_rt_tls_want w;
+            int r = floe_rt_dtls_handshake(p->c, &w);
+            p->c_result = r < 0 ? r : w == FLOE_RT_TLS_DONE ? 1 : 0;
+            p->c_errno = errno;
+        }
+        if (p->s_result == 0) {
+            ERR_clear_error();
+            int r = SSL_do_handshake(p->s);
+            if (r == 1)
+                p->s_result = 1;
+            else if (SSL_get_error(p->s, r) != SSL_ERROR_WANT_READ)
+                p->s_result = -1;
+            ERR_clear_error();
+        }
+        if (p->c_result < 0 && p->s_result == 0) break; /* its alert may be all it gets */
+        struct pollfd pf[2] = {{.fd = p->cfd, .events = POLLIN}, {.fd = p->sfd, .events = POLLIN}};
+        poll(pf, 2, 200);
+    }
+}
+
+static void dtls_close(dtls_pair *p) {
+    floe_rt_dtls_free(p->c);
+    SSL_free(p->s);
+    SSL_CTX_free(p->sctx);
+    close(p->cfd);
+    close(p->sfd);
+}
+
+/* The next record the server gets, into buf; its length. */
+static int dtls_server_read(dtls_pair *p, void *buf, int cap) {
+    for (int i = 0; i < 100; i++) {
+        int r = SSL_read(p->s, buf, cap);
+        if (r > 0 || SSL_get_error(p->s, r) != SSL_ERROR_WANT_READ) return r;
+        struct pollfd pf = {.fd = p->sfd, .events = POLLIN};
+        assert_int_equal(poll(&pf, 1, 5000), 1);
+    }
+    return -1;
+}
+
+/* The next record the client gets (waiting as it asks), into buf; its length or <= 0. */
+static int dtls_client_read(dtls_pair *p, void *buf, size_t cap, floe_rt_tls_want *w) {
+    for (int i = 0; i < 100; i++) {
+        int r = floe_rt_dtls_read(p->c, buf, cap, w);
+        if (r != 0 || *w != FLOE_RT_TLS_WANT_READ) return r;
+        struct pollfd pf = {.fd = p->cfd, .events = POLLIN};
+        assert_int_equal(poll(&pf, 1, 5000), 1);
+    }
+    return -1;
+}
+
+static void test_dtls_handshake_and_records(void **state) {
+    fixture *fx = *state;
+    dtls_pair p;
+    dtls_connect(fx, "127.0.0.1", &p);
+    assert_int_equal(p.c_result, 1);
+    assert_int_equal(p.s_result, 1);
+    assert_string_equal(floe_rt_dtls_version(p.c), "DTLSv1.2");
+    assert_string_equal(floe_rt_dtls_error(p.c), "");
+    assert_int_equal(floe_rt_dtls_timeout(p.c), FLOE_TIME_NEVER); /* no timer once done */
+    assert_int_equal(floe_rt_dtls_retransmits(p.c), 0);
+
+    /* Two writes are two records, read one at a time: message boundaries as on UDP. */
+    static uint8_t big[FLOE_RT_DTLS_MAX_RECORD + 1], back[65536];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 7);
+    floe_rt_tls_want w;
+    assert_int_equal(floe_rt_dtls_write(p.c, "one", 3, &w), 3);
+    assert_int_equal(floe_rt_dtls_write(p.c, big, FLOE_RT_DTLS_MAX_RECORD, &w),
+                     FLOE_RT_DTLS_MAX_RECORD);
+    assert_int_equal(floe_rt_dtls_write(p.c, big, sizeof big, &w), FLOE_ERR_LIMIT);
+    assert_int_equal(floe_rt_dtls_write(p.c, big, 0, &w), FLOE_ERR_LIMIT);
+    assert_int_equal(dtls_server_read(&p, back, sizeof back), 3);
+    assert_memory_equal(back, "one", 3);
+    assert_int_equal(dtls_server_read(&p, back, sizeof back), FLOE_RT_DTLS_MAX_RECORD);
+    assert_memory_equal(back, big, FLOE_RT_DTLS_MAX_RECORD);
+
+    /* And back: the server's records one per read, garbage in between dropped. */
+    assert_int_equal(SSL_write(p.s, "two", 3), 3);
+    assert_int_equal(send(p.sfd, "\x17\xfe\xfd garbage", 11, 0), 11);
+    assert_int_equal(SSL_write(p.s, "three", 5), 5);
+    assert_int_equal(dtls_client_read(&p, back, sizeof back, &w), 3);
+    assert_memory_equal(back, "two", 3);
+    assert_int_equal(dtls_client_read(&p, back, sizeof back, &w), 5);
+    assert_memory_equal(back, "three", 5);
+    assert_int_equal(floe_rt_dtls_read(p.c, back, sizeof back, &w), 0);
+    assert_int_equal(w, FLOE_RT_TLS_WANT_READ);
+
+    /* close_notify both ways. */
+    assert_int_equal(floe_rt_dtls_shutdown(p.c), FLOE_OK);
+    assert_int_equal(dtls_server_read(&p, back, sizeof back), 0);
+    assert_int_equal(SSL_get_error(p.s, 0), SSL_ERROR_ZERO_RETURN);
+    assert_true(SSL_shutdown(p.s) >= 0);
+    assert_int_equal(dtls_client_read(&p, back, sizeof back, &w), 0);
+    assert_int_equal(w, FLOE_RT_TLS_CLOSED);
+    dtls_close(&p);
+}
+
+static void test_dtls_verify_fails_for_other_name(void **state) {
+    fixture *fx = *state;
+    dtls_pair p;
+    dtls_connect(fx, "other.example", &p);
+    assert_int_equal(p.c_result, FLOE_ERR_TLS);
+    const char *e = floe_rt_dtls_error(p.c);
+    if (!strstr(e, "DTLS handshake: certificate verify failed: hostname mismatch"))
+        fail_msg("error text \"%s\"", e);
+    assert_int_equal(p.c_errno, 0); /* not a socket's failure */
+    dtls_close(&p);
+    dtls_connect(fx, "floe.test", &p); /* the DNS name it has */
+    assert_int_equal(p.c_result, 1);
+    dtls_close(&p);
+}
+
+/* A server that never answers: the ClientHello goes again when the timer runs out
+ * (RFC 6347 §4.2.4.1: after 1 s). */
+static void test_dtls_handshake_retransmits(void **state) {
+    fixture *fx = *state;
+    floe_addr ca, sa;
+    int cfd = udp_socket(&ca), sfd = udp_socket(&sa);
+    udp_connect(cfd, &sa);
+    floe_rt_tls_ctx *ctx;
+    assert_int_equal(floe_rt_dtls_ctx_new_client(&ctx, fx->cert, true, NULL, 0), FLOE_OK);
+    floe_rt_dtls *d;
+    assert_int_equal(floe_rt_dtls_new_client(&d, ctx, cfd, "127.0.0.1"), FLOE_OK);
+    floe_rt_tls_want w;
+    assert_int_equal(floe_rt_dtls_handshake(d, &w), FLOE_OK);
+    assert_int_equal(w, FLOE_RT_TLS_WANT_READ);
+    uint8_t hello[2048], again[2048];
+    ssize_t n1 = recv(sfd, hello, sizeof hello, 0);
+    assert_true(n1 > 13);
+    assert_int_equal(hello[0], 22); /* a handshake record */
+    floe_time_ns left = floe_rt_dtls_timeout(d);
+    assert_true(left > 0 && left <= FLOE_S(1));
+    /* Before the timer runs out a call sends nothing. */
+    assert_int_equal(floe_rt_dtls_handshake(d, &w), FLOE_OK);
+    assert_int_equal(recv(sfd, again, sizeof again, MSG_DONTWAIT), -1);
+    struct timespec ts = {.tv_sec = (time_t)(left / FLOE_NS_PER_S),
+                          .tv_nsec = (long)(left % FLOE_NS_PER_S) + 20 * 1000 * 1000};
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    nanosleep(&ts, NULL);
+    assert_int_equal(floe_rt_dtls_timeout(d), 0);
+    assert_int_equal(floe_rt_dtls_handshake(d, &w), FLOE_OK);
+    assert_int_equal(w, FLOE_RT_TLS_WANT_READ);
+    assert_int_equal(floe_rt_dtls_retransmits(d), 1);
+    ssize_t n2 = recv(sfd, again, sizeof again, MSG_DONTWAIT);
+    assert_int_equal(n2, n1);
+    /* The same ClientHello; only the record sequence number (bytes 5-10) moved on. */
+    assert_memory_equal(again + 13, hello + 13, (size_t)n1 - 13);
+    /* The timer doubled. */
+    left = floe_rt_dtls_timeout(d);
+    assert_true(left > FLOE_S(1) && left <= FLOE_S(2));
+    floe_rt_dtls_free(d);
+    floe_rt_tls_ctx_free(ctx);
+    close(cfd);
+    close(sfd);
+}
+
+/* Nobody on the port: the ICMP error fails the handshake, with errno saying so. */
+static void test_dtls_refused(void **state) {
+    fixture *fx = *state;
+    floe_addr ca, sa;
+    int cfd = udp_socket(&ca), sfd = udp_socket(&sa);
+    close(sfd); /* the port is free now */
+    udp_connect(cfd, &sa);
+    floe_rt_tls_ctx *ctx;
+    assert_int_equal(floe_rt_dtls_ctx_new_client(&ctx, fx->cert, true, NULL, 0), FLOE_OK);
+    floe_rt_dtls *d;
+    assert_int_equal(floe_rt_dtls_new_client(&d, NULL, cfd, NULL), FLOE_ERR_INVAL);
+    int unconnected = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_int_equal(floe_rt_dtls_new_client(&d, ctx, unconnected, NULL), FLOE_ERR_INVAL);
+    close(unconnected);
+    assert_int_equal(floe_rt_dtls_new_client(&d, ctx, cfd, NULL), FLOE_OK);
+    floe_rt_tls_want w;
+    /* On loopback the error may be there as soon as the ClientHello has gone. */
+    int rc = floe_rt_dtls_handshake(d, &w);
+    if (rc == FLOE_OK) {
+        struct pollfd pf = {.fd = cfd, .events = POLLIN};
+        assert_int_equal(poll(&pf, 1, 5000), 1);
+        rc = floe_rt_dtls_handshake(d, &w);
+    }
+    int e = errno;
+    assert_int_equal(rc, FLOE_ERR_TLS);
+    assert_int_equal(e, ECONNREFUSED);
+    assert_non_null(strstr(floe_rt_dtls_error(d), strerror(ECONNREFUSED)));
+    floe_rt_dtls_free(d);
+    floe_rt_tls_ctx_free(ctx);
+    close(cfd);
+}
+
 int main(void) {
     floe_rt_ignore_sigpipe();
     const struct CMUnitTest tests[] = {
@@ -360,6 +614,10 @@ int main(void) {
         cmocka_unit_test(test_tls_verify_fails_for_other_name),
         cmocka_unit_test(test_tls_no_verify_accepts_any_name),
         cmocka_unit_test(test_tls_context_errors),
+        cmocka_unit_test(test_dtls_handshake_and_records),
+        cmocka_unit_test(test_dtls_verify_fails_for_other_name),
+        cmocka_unit_test(test_dtls_handshake_retransmits),
+        cmocka_unit_test(test_dtls_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -993,6 +993,53 @@ static void test_stream_transport(void **state) {
     fk_world_free(&w);
 }
 
+/* DTLS carries datagrams: the client behaves exactly as over UDP (RFC 8656 §3.1). */
+static void test_dtls_transport_like_udp(void **state) {
+    (void)state;
+    fk_world w;
+    floe_turn_config cfg;
+    fk_world_init(&w, &cfg);
+    cfg.transport = FLOE_TRANSPORT_DTLS;
+    w.srv.silent = true;
+    floe_time_ns t0 = w.now;
+    fk_world_start(&w, &cfg);
+    assert_int_equal(floe_turn_client_allocate(w.c, w.now), FLOE_OK);
+    fk_run_for(&w, FLOE_S(60));
+    /* RFC 8489 §6.2.1 as over UDP: 7 requests, failure at 39.5 s. */
+    assert_int_equal(w.srv.n_requests, 7);
+    assert_int_equal(floe_turn_client_stats(w.c)->tx_requests, 7);
+    assert_int_equal(w.events[0].err, FLOE_ERR_TIMEOUT);
+    assert_int_equal(w.events[0].at, t0 + FLOE_MS(39500));
+    fk_world_free(&w);
+
+    /* Lost answers are retransmitted for; ChannelData goes unpadded, one per datagram. */
+    fk_world_init(&w, &cfg);
+    cfg.transport = FLOE_TRANSPORT_DTLS;
+    w.lose_to_client = true;
+    fk_world_start(&w, &cfg);
+    assert_int_equal(floe_turn_client_allocate(w.c, w.now), FLOE_OK);
+    fk_run_for(&w, FLOE_MS(1200)); /* copies at 0 and 0.5 s, answers lost */
+    assert_int_equal(w.srv.n_requests, 2);
+    w.lose_to_client = false;
+    fk_run_for(&w, FLOE_S(2));
+    assert_int_equal(floe_turn_client_state(w.c), FLOE_TURN_ALLOCATED);
+    floe_addr peer = fk_addr("203.0.113.5:7000");
+    uint16_t ch;
+    assert_int_equal(floe_turn_client_bind_channel(w.c, w.now, &peer, &ch), FLOE_OK);
+    fk_run_for(&w, FLOE_S(1));
+    uint8_t buf[64];
+    size_t n;
+    assert_int_equal(
+        floe_turn_client_send(w.c, &peer, (const uint8_t *)"hello", 5, buf, sizeof buf, &n),
+        FLOE_OK);
+    assert_int_equal(n, 9); /* no padding, as over UDP */
+    fk_client_send(&w, buf, n);
+    fk_run_for(&w, FLOE_S(1));
+    assert_int_equal(w.n_data, 1);
+    fk_check_stats(&w);
+    fk_world_free(&w);
+}
+
 static void test_config_checks(void **state) {
     (void)state;
     floe_turn_client *c = NULL;
@@ -1004,8 +1051,8 @@ static void test_config_checks(void **state) {
     cfg.rand_ctx = &seed;
     assert_int_equal(floe_turn_client_new(&c, &cfg), FLOE_ERR_INVAL); /* no server */
     cfg.server = fk_addr(FAKE_SERVER);
-    cfg.transport = FLOE_TRANSPORT_DTLS;
-    assert_int_equal(floe_turn_client_new(&c, &cfg), FLOE_ERR_UNSUPPORTED);
+    cfg.transport = (floe_transport)7; /* no such transport */
+    assert_int_equal(floe_turn_client_new(&c, &cfg), FLOE_ERR_INVAL);
     cfg.transport = FLOE_TRANSPORT_UDP;
     cfg.family = FLOE_AF_INET6;
     cfg.dual = true;
@@ -1107,6 +1154,7 @@ int main(void) {
         cmocka_unit_test(test_ipv6_allocation),
         cmocka_unit_test(test_sha256_and_userhash),
         cmocka_unit_test(test_stream_transport),
+        cmocka_unit_test(test_dtls_transport_like_udp),
         cmocka_unit_test(test_config_checks),
         cmocka_unit_test(test_event_queue_bounded),
     };
