@@ -25,7 +25,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +34,9 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "cmd.h"
+#include "floe/bytes.h"
 #include "floe/addr.h"
 #include "floe/err.h"
 #include "floe/stun.h"
@@ -73,11 +74,7 @@ typedef struct gen_sock {
     int fd;
     uint16_t index;
     floe_addr local;
-    /* window bookkeeping, one entry per slot */
-    uint32_t *seq;         /* sequence of the request in the slot */
-    floe_time_ns *sent_at; /* 0 while the slot is free */
-    uint32_t *free_slots;  /* stack of free slot numbers */
-    uint32_t n_free;
+    floe_bench_window win; /* the requests in flight, one per slot */
     /* batch buffers */
     uint8_t *tx; /* batch requests of req_len bytes */
     uint8_t *rx; /* batch buffers of GEN_RX_CAP bytes */
@@ -106,30 +103,6 @@ typedef struct gen {
     int verified; /* -1 not yet, 0 failed, 1 ok */
     gen_stats st;
 } gen;
-
-static volatile sig_atomic_t gen_stop_flag;
-
-static void gen_on_signal(int signo) {
-    (void)signo;
-    gen_stop_flag = 1;
-}
-
-static inline uint16_t rd16(const uint8_t *p) {
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-static inline uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static inline void wr16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-static inline void wr32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 /* ---- options ------------------------------------------------------------------------- */
 
@@ -191,16 +164,11 @@ static int gen_parse(gen *g, int argc, char **argv) {
     int c;
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
-        case O_DURATION: {
-            char *end;
-            errno = 0;
-            double d = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(d >= 0.1 && d <= GEN_MAX_SECONDS))
+        case O_DURATION:
+            if (!floe_bench_seconds(optarg, 0.1, GEN_MAX_SECONDS, &g->seconds))
                 return floe_usage_error("bench stun", "--duration wants 0.1..%.0f seconds",
                                         GEN_MAX_SECONDS);
-            g->seconds = d;
             break;
-        }
         case O_SOCKETS:
             if (!floe_cli_uint(optarg, 1, GEN_MAX_SOCKETS, &g->n_socks))
                 return floe_usage_error("bench stun", "--sockets wants 1..%u", GEN_MAX_SOCKETS);
@@ -257,14 +225,14 @@ static int gen_build_request(gen *g) {
     int err = floe_stun_builder_finish(&b, &g->req_len);
     if (err) return err;
     if (g->req_len != FLOE_STUN_HEADER_LEN + STUN_FINGERPRINT_ATTR_LEN ||
-        rd16(g->req + FLOE_STUN_HEADER_LEN) != FLOE_STUN_ATTR_FINGERPRINT)
+        floe_get_u16(g->req + FLOE_STUN_HEADER_LEN) != FLOE_STUN_ATTR_FINGERPRINT)
         return FLOE_ERR_STATE;
 
     uint8_t probe[64];
     memcpy(probe, g->req, g->req_len);
     memcpy(probe + 8, g->nonce, 4);
     memset(probe + 12, 0xA5, 8);
-    wr32(probe + g->req_len - 4, floe_stun_fingerprint(probe, g->req_len - 8));
+    floe_put_u32(probe + g->req_len - 4, floe_stun_fingerprint(probe, g->req_len - 8));
     floe_stun_msg m;
     err = floe_stun_msg_decode(probe, g->req_len, 0, &m);
     if (err) return err;
@@ -275,9 +243,7 @@ static int gen_build_request(gen *g) {
 
 static void gen_sock_free(gen_sock *s) {
     if (s->fd >= 0) close(s->fd);
-    free(s->seq);
-    free(s->sent_at);
-    free(s->free_slots);
+    floe_bench_window_free(&s->win);
     free(s->tx);
     free(s->rx);
     free(s->txm);
@@ -288,27 +254,20 @@ static void gen_sock_free(gen_sock *s) {
 
 static int gen_sock_open(gen *g, gen_sock *s, uint16_t index) {
     s->index = index;
-    s->seq = calloc(g->window, sizeof *s->seq);
-    s->sent_at = calloc(g->window, sizeof *s->sent_at);
-    s->free_slots = calloc(g->window, sizeof *s->free_slots);
+    int err = floe_bench_window_init(&s->win, g->window);
+    if (err) return err;
     s->tx = calloc(g->batch, g->req_len);
     s->rx = calloc(g->batch, GEN_RX_CAP);
     s->txm = calloc(g->batch, sizeof *s->txm);
     s->rxm = calloc(g->batch, sizeof *s->rxm);
     s->txv = calloc(g->batch, sizeof *s->txv);
     s->rxv = calloc(g->batch, sizeof *s->rxv);
-    if (!s->seq || !s->sent_at || !s->free_slots || !s->tx || !s->rx || !s->txm || !s->rxm ||
-        !s->txv || !s->rxv)
-        return FLOE_ERR_NOMEM;
-    /* Slots are handed out lowest first. */
-    for (uint32_t i = 0; i < g->window; i++)
-        s->free_slots[i] = g->window - 1 - i;
-    s->n_free = g->window;
+    if (!s->tx || !s->rx || !s->txm || !s->rxm || !s->txv || !s->rxv) return FLOE_ERR_NOMEM;
     for (unsigned i = 0; i < g->batch; i++) {
         uint8_t *req = s->tx + (size_t)i * g->req_len;
         memcpy(req, g->req, g->req_len);
         memcpy(req + 8 + TID_NONCE, g->nonce, 4);
-        wr16(req + 8 + TID_SOCK, index);
+        floe_put_u16(req + 8 + TID_SOCK, index);
         s->txv[i].iov_base = req;
         s->txv[i].iov_len = g->req_len;
         s->txm[i].msg_hdr.msg_iov = &s->txv[i];
@@ -319,17 +278,7 @@ static int gen_sock_open(gen *g, gen_sock *s, uint16_t index) {
         s->rxm[i].msg_hdr.msg_iovlen = 1;
     }
 
-    floe_addr any = {0};
-    any.family = g->server.family;
-    if (any.family == FLOE_AF_INET4 && (floe_addr_classify(&g->server, NULL) & FLOE_ADDR_LOOPBACK))
-        floe_addr_set_v4(&any, 0x7f000001u, 0); /* stay on loopback */
-    int err = floe_rt_udp_open(&any, 0, &s->fd, NULL);
-    if (err) return err;
-    struct sockaddr_storage ss;
-    socklen_t sslen;
-    if (floe_rt_addr_to_sockaddr(&g->server, &ss, &sslen)) return FLOE_ERR_INVAL;
-    if (connect(s->fd, (struct sockaddr *)&ss, sslen) < 0) return floe_rt_err_from_errno(errno);
-    if (floe_rt_local_addr(s->fd, &s->local)) return FLOE_ERR_IO;
+    if ((err = floe_bench_udp_connect(NULL, &g->server, 0, &s->fd, &s->local))) return err;
     if (g->epfd >= 0) {
         struct epoll_event ev = {.events = EPOLLIN, .data.u32 = index};
         if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, s->fd, &ev) < 0) return FLOE_ERR_IO;
@@ -342,14 +291,15 @@ static int gen_sock_open(gen *g, gen_sock *s, uint16_t index) {
 /* Fills the socket's window: as many requests as there are free slots, in batches. */
 static void gen_refill(gen *g, gen_sock *s, floe_time_ns now) {
     const size_t fp_off = g->req_len - 4;
-    while (s->n_free > 0) { /* ends: every pass sends at least one or returns */
-        unsigned k = s->n_free < g->batch ? s->n_free : g->batch;
+    floe_bench_window *w = &s->win;
+    while (w->n_free > 0) { /* ends: every pass sends at least one or returns */
+        unsigned k = w->n_free < g->batch ? w->n_free : g->batch;
         for (unsigned i = 0; i < k; i++) {
-            uint32_t slot = s->free_slots[s->n_free - 1 - i];
+            uint32_t slot = floe_bench_window_peek(w, i);
             uint8_t *req = s->tx + (size_t)i * g->req_len;
-            wr16(req + 8 + TID_SLOT, (uint16_t)slot);
-            wr32(req + 8 + TID_SEQ, ++s->seq[slot]);
-            wr32(req + fp_off, floe_stun_fingerprint(req, fp_off - STUN_ATTR_HDR_LEN));
+            floe_put_u16(req + 8 + TID_SLOT, (uint16_t)slot);
+            floe_put_u32(req + 8 + TID_SEQ, ++w->seq[slot]);
+            floe_put_u32(req + fp_off, floe_stun_fingerprint(req, fp_off - STUN_ATTR_HDR_LEN));
         }
         int r = sendmmsg(s->fd, s->txm, k, MSG_DONTWAIT | MSG_NOSIGNAL);
         if (r < 0) {
@@ -359,11 +309,8 @@ static void gen_refill(gen *g, gen_sock *s, floe_time_ns now) {
                 g->st.send_errors++;
             return;
         }
-        for (int i = 0; i < r; i++) {
-            uint32_t slot = s->free_slots[s->n_free - 1];
-            s->n_free--;
-            s->sent_at[slot] = now;
-        }
+        for (int i = 0; i < r; i++)
+            floe_bench_window_take(w, now);
         g->st.sent += (uint64_t)r;
         g->outstanding += (uint64_t)r;
         if ((unsigned)r < k) return; /* socket buffer full: try again next pass */
@@ -390,25 +337,23 @@ static void gen_verify(gen *g, const gen_sock *s, const uint8_t *p, size_t len) 
 
 /* Classifies one datagram: an answer to an outstanding request frees its slot. */
 static void gen_on_datagram(gen *g, gen_sock *s, const uint8_t *p, size_t len) {
-    if (len < FLOE_STUN_HEADER_LEN || rd32(p + 4) != FLOE_STUN_MAGIC_COOKIE ||
-        memcmp(p + 8 + TID_NONCE, g->nonce, 4) != 0 || rd16(p + 8 + TID_SOCK) != s->index) {
+    if (len < FLOE_STUN_HEADER_LEN || floe_get_u32(p + 4) != FLOE_STUN_MAGIC_COOKIE ||
+        memcmp(p + 8 + TID_NONCE, g->nonce, 4) != 0 || floe_get_u16(p + 8 + TID_SOCK) != s->index) {
         g->st.stray++;
         return;
     }
-    uint16_t type = rd16(p);
+    uint16_t type = floe_get_u16(p);
     bool success = type == STUN_TYPE_BINDING_SUCCESS;
     if (!success && !(g->accept_echo && type == STUN_TYPE_BINDING_REQUEST)) {
         g->st.stray++;
         return;
     }
-    uint32_t slot = rd16(p + 8 + TID_SLOT);
-    if (slot >= g->window || s->sent_at[slot] == 0 || s->seq[slot] != rd32(p + 8 + TID_SEQ)) {
+    if (!floe_bench_window_answer(&s->win, floe_get_u16(p + 8 + TID_SLOT),
+                                  floe_get_u32(p + 8 + TID_SEQ), NULL)) {
         g->st.late++; /* ours, but already retired as lost */
         return;
     }
     if (success && g->verified < 0) gen_verify(g, s, p, len);
-    s->sent_at[slot] = 0;
-    s->free_slots[s->n_free++] = slot;
     g->outstanding--;
     g->st.received++;
 }
@@ -435,15 +380,9 @@ static void gen_receive(gen *g, gen_sock *s) {
 /* Retires requests older than the timeout (all of them when cutoff is FLOE_TIME_NEVER). */
 static void gen_retire(gen *g, floe_time_ns cutoff) {
     for (unsigned k = 0; k < g->n_socks; k++) {
-        gen_sock *s = &g->socks[k];
-        for (uint32_t slot = 0; slot < g->window; slot++) {
-            floe_time_ns t = s->sent_at[slot];
-            if (t == 0 || (cutoff != FLOE_TIME_NEVER && t > cutoff)) continue;
-            s->sent_at[slot] = 0;
-            s->free_slots[s->n_free++] = slot;
-            g->outstanding--;
-            g->st.lost++;
-        }
+        uint32_t n = floe_bench_window_retire(&g->socks[k].win, cutoff);
+        g->outstanding -= n;
+        g->st.lost += n;
     }
 }
 
@@ -501,7 +440,7 @@ static int gen_run(gen *g) {
 
     for (;;) {
         floe_time_ns now = floe_rt_now();
-        if (!stop_at && (now >= end || gen_stop_flag)) {
+        if (!stop_at && (now >= end || floe_bench_stopping())) {
             stop_at = now;
             drain_end = now + (timeout < GEN_DRAIN_MAX ? timeout : GEN_DRAIN_MAX);
         }
@@ -571,11 +510,7 @@ int floe_bench_stun(int argc, char **argv) {
         }
     }
 
-    struct sigaction sa = {0};
-    sa.sa_handler = gen_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    floe_bench_catch_stop();
     rc = gen_run(&g);
 
 out:

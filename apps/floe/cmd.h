@@ -16,6 +16,8 @@ int floe_cmd_sim(int argc, char **argv);
 int floe_cmd_turn(int argc, char **argv);
 /* `floe bench stun`, the load generator (bench_stun.c), dispatched by floe_cmd_bench. */
 int floe_bench_stun(int argc, char **argv);
+/* `floe bench turn`, the TURN relay load generator (bench_turn.c). */
+int floe_bench_turn(int argc, char **argv);
 /* `floe bench ice-memory`, one idle ICE agent's memory (bench_ice.c). */
 int floe_bench_ice_memory(int argc, char **argv);
 

@@ -1,6 +1,7 @@
 /* `floe bench`: load tools for the benchmarks in bench/.
  *
  *   floe bench stun ...   the STUN Binding load generator (bench_stun.c)
+ *   floe bench turn ...   the TURN relay load generator (bench_turn.c)
  *   floe bench echo ...   a plain UDP reflector, the "kernel only" reference server
  *   floe bench ice-memory the memory of one idle ICE agent (bench_ice.c)
  *
@@ -14,16 +15,15 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "cmd.h"
 #include "floe/addr.h"
 #include "floe/err.h"
@@ -32,15 +32,7 @@
 
 #define ECHO_DEFAULT_BATCH 64u
 #define ECHO_MAX_BATCH 256u
-#define ECHO_BUF 2048u   /* bytes kept of each datagram; longer ones are cut */
 #define ECHO_WAKE_MS 200 /* receive timeout: how late a stop signal may be seen */
-
-static volatile sig_atomic_t echo_stop_flag;
-
-static void echo_on_signal(int signo) {
-    (void)signo;
-    echo_stop_flag = 1;
-}
 
 static void echo_usage(FILE *f) {
     fprintf(f,
@@ -53,46 +45,15 @@ static void echo_usage(FILE *f) {
             ECHO_DEFAULT_BATCH);
 }
 
-typedef struct echo_bufs {
-    unsigned batch;
-    uint8_t *data;
-    struct mmsghdr *msgs;
-    struct iovec *iov;
-    struct sockaddr_storage *names;
-} echo_bufs;
-
 /* Moves datagrams until asked to stop. The socket is blocking: recvmmsg() with
  * MSG_WAITFORONE sleeps until one datagram is there, then takes what else is queued, up to
  * the batch. Returns the number of datagrams sent back. */
-static uint64_t echo_loop(int fd, echo_bufs *b, uint64_t *errors) {
+static uint64_t echo_loop(int fd, floe_bench_echo *e, uint64_t *errors) {
     uint64_t echoed = 0;
-    while (!echo_stop_flag) {
-        for (unsigned i = 0; i < b->batch; i++) {
-            b->iov[i].iov_len = ECHO_BUF;
-            b->msgs[i].msg_hdr.msg_namelen = sizeof b->names[i];
-        }
-        int n = recvmmsg(fd, b->msgs, b->batch, MSG_WAITFORONE, NULL);
-        if (n <= 0) {
-            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                (*errors)++;
-                if (errno != ECONNREFUSED && errno != ENOBUFS) usleep(1000); /* no spin */
-            }
-            continue;
-        }
-        for (int i = 0; i < n; i++)
-            b->iov[i].iov_len = b->msgs[i].msg_len < ECHO_BUF ? b->msgs[i].msg_len : ECHO_BUF;
-        int done = 0;
-        while (done < n) {
-            int r = sendmmsg(fd, b->msgs + done, (unsigned)(n - done), MSG_NOSIGNAL);
-            if (r > 0) {
-                done += r;
-                echoed += (uint64_t)r;
-            } else if (r < 0 && errno == EINTR && !echo_stop_flag) {
-                continue;
-            } else {
-                (*errors)++;
-                done++; /* drop the datagram that failed and go on with the rest */
-            }
+    while (!floe_bench_stopping()) {
+        if (floe_bench_echo_step(fd, e, MSG_WAITFORONE, &echoed, errors) < 0 && errno != EINTR) {
+            (*errors)++;
+            if (errno != ECONNREFUSED && errno != ENOBUFS) usleep(1000); /* no spin */
         }
     }
     return echoed;
@@ -159,29 +120,14 @@ static int bench_echo(int argc, char **argv) {
         return 1;
     }
 
-    echo_bufs b = {.batch = batch};
-    b.data = calloc(batch, ECHO_BUF);
-    b.msgs = calloc(batch, sizeof *b.msgs);
-    b.iov = calloc(batch, sizeof *b.iov);
-    b.names = calloc(batch, sizeof *b.names);
+    floe_bench_echo b;
     int rc = 1;
-    if (!b.data || !b.msgs || !b.iov || !b.names) {
+    if (floe_bench_echo_init(&b, batch) != FLOE_OK) {
         fprintf(stderr, "floe bench echo: out of memory\n");
         goto out;
     }
-    for (unsigned i = 0; i < batch; i++) {
-        b.iov[i].iov_base = b.data + (size_t)i * ECHO_BUF;
-        b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
-        b.msgs[i].msg_hdr.msg_iovlen = 1;
-        b.msgs[i].msg_hdr.msg_name = &b.names[i];
-    }
-
     /* No SA_RESTART: a signal interrupts the blocked recvmmsg() at once. */
-    struct sigaction sa = {0};
-    sa.sa_handler = echo_on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    floe_bench_catch_stop();
 
     if (!quiet) {
         char text[FLOE_ADDR_STRLEN];
@@ -195,17 +141,17 @@ static int bench_echo(int argc, char **argv) {
     rc = 0;
 
 out:
-    free(b.data);
-    free(b.msgs);
-    free(b.iov);
-    free(b.names);
+    floe_bench_echo_free(&b);
     close(fd);
     return rc;
 }
 
 static void bench_usage(FILE *f) {
-    fprintf(f, "usage: floe bench <stun|echo|ice-memory> [options]\n\n"
+    fprintf(f, "usage: floe bench <stun|turn|echo|ice-memory> [options]\n\n"
                "  stun SERVER:PORT     closed-loop STUN Binding load over UDP, JSON result\n"
+               "  turn relay|alloc SERVER:PORT\n"
+               "                       TURN relay load over UDP: relayed datagrams, latency,\n"
+               "                       allocations per second (bench/turn-relay.sh)\n"
                "  echo --listen A:P    UDP echo server, the reference for bench/stun-server.sh\n"
                "  ice-memory           memory of one idle ICE agent (bench/ice-connect.sh)\n\n"
                "'floe bench <name> --help' lists the options of each.\n");
@@ -218,11 +164,13 @@ int floe_cmd_bench(int argc, char **argv) {
     }
     const char *what = argv[1];
     if (!strcmp(what, "stun")) return floe_bench_stun(argc - 1, argv + 1);
+    if (!strcmp(what, "turn")) return floe_bench_turn(argc - 1, argv + 1);
     if (!strcmp(what, "echo")) return bench_echo(argc - 1, argv + 1);
     if (!strcmp(what, "ice-memory")) return floe_bench_ice_memory(argc - 1, argv + 1);
     if (!strcmp(what, "--help") || !strcmp(what, "-h")) {
         bench_usage(stdout);
         return 0;
     }
-    return floe_usage_error("bench", "unknown benchmark '%s' (stun, echo or ice-memory)", what);
+    return floe_usage_error("bench", "unknown benchmark '%s' (stun, turn, echo or ice-memory)",
+                            what);
 }
