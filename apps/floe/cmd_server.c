@@ -818,6 +818,13 @@ static void reload(app *a) {
     if (!fresh) return;
     server_settings_default(fresh);
     int rc = server_settings_parse(fresh, a->argc, a->argv);
+    if (rc == 0 && !a->turn && !fresh->realm[0]) {
+        fprintf(stderr, "floe server: reload: a STUN-only server has nothing to reload "
+                        "(listeners and STUN options need a restart)\n");
+        server_settings_free(fresh);
+        free(fresh);
+        return;
+    }
     if (rc == 0 && a->turn && strcmp(fresh->realm, a->set.realm) != 0) {
         fprintf(stderr, "floe server: reload refused: the realm cannot change while the server "
                         "runs (allocations hold keys made with it); restart instead\n");
@@ -832,6 +839,13 @@ static void reload(app *a) {
         free(fresh);
         return;
     }
+    /* The relay sockets stay where they are: relay-ip changes need a restart. */
+    if (fresh->n_relay_ip != a->set.n_relay_ip ||
+        memcmp(fresh->relay_ip, a->set.relay_ip, sizeof fresh->relay_ip) != 0)
+        fprintf(stderr, "floe server: reload: relay-ip changes need a restart; keeping the "
+                        "running relay addresses\n");
+    memcpy(fresh->relay_ip, a->set.relay_ip, sizeof fresh->relay_ip);
+    fresh->n_relay_ip = a->set.n_relay_ip;
     floe_turn_user *users = calloc(fresh->n_users + 1, sizeof *users);
     floe_addr self[MAX_UDP + SERVER_MAX_LISTEN];
     floe_turn_server_config c;
@@ -973,7 +987,6 @@ static int start_turn(app *a) {
         floe_rt_timer_new(&a->reaper, a->loop, on_reaper, a) != FLOE_OK)
         return 1;
     floe_rt_timer_arm(a->tick, floe_rt_now() + TICK_INTERVAL);
-    floe_rt_loop_on_signal(a->loop, SIGHUP, on_signal, a);
     return 0;
 }
 
@@ -1030,6 +1043,7 @@ static int start(app *a) {
     floe_rt_loop_on_signal(a->loop, SIGTERM, on_signal, a);
     floe_rt_loop_on_signal(a->loop, SIGINT, on_signal, a);
     floe_rt_loop_on_signal(a->loop, SIGUSR1, on_signal, a);
+    floe_rt_loop_on_signal(a->loop, SIGHUP, on_signal, a); /* never the default: exit */
     return 0;
 }
 

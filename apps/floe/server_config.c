@@ -402,9 +402,16 @@ static int load_file(server_settings *s, const char *path) {
             rc = 1;
             break;
         }
-        char *hash = strchr(line, '#');
-        if (hash) *hash = 0;
+        /* A comment is a line that starts with '#', or '#' after a space or tab: a '#'
+         * inside a value (a password, a secret) belongs to the value. */
         char *p = trim(line);
+        if (*p == '#') continue;
+        for (char *h = strchr(p, '#'); h; h = strchr(h + 1, '#'))
+            if (h[-1] == ' ' || h[-1] == '\t') {
+                *h = 0;
+                break;
+            }
+        p = trim(p);
         if (!*p) continue;
         char *eq = strchr(p, '=');
         if (!eq) {

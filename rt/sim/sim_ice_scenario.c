@@ -419,10 +419,11 @@ static int d_ice(floe_sim_ice_scenario *s, int argc, char **argv, char *err, siz
             else
                 return why(err, cap, "bad lite '%s' (on or off)", v);
         } else {
-            return why(err, cap,
-                       "unknown ice option '%s' (host, role, stun, lite, components, ta, start, "
-                       "data)",
-                       k);
+            return why(
+                err, cap,
+                "unknown ice option '%s' (host, role, stun, turn, lite, components, ta, start, "
+                "data)",
+                k);
         }
     }
     if (!p.cfg.host) return why(err, cap, "ice '%s' needs host=HOST", p.name);
