@@ -234,6 +234,7 @@ static void on_udp(void *arg, int fd, uint32_t events) {
     udp_sock *u = arg;
     app *a = u->a;
     floe_rt_dgram in[FLOE_RT_UDP_BATCH_MAX];
+    srv_flush_pending(a); /* what relay sockets left in a->tx goes first */
     for (int round = 0; round < UDP_ROUNDS; round++) {
         for (size_t i = 0; i < FLOE_RT_UDP_BATCH_MAX; i++) {
             in[i].buf = a->rx[i];
@@ -521,6 +522,9 @@ static int open_listener(app *a, floe_transport tr, const floe_addr *addr) {
 
 /* ---- relay sockets (TURN) ---------------------------------------------------------- */
 
+/* Datagrams from peers become answers to clients that wait in the pending batch until
+ * the end of the loop's turn (the flush timer), so that the datagrams of many relay
+ * sockets leave in one sendmmsg per client socket. Each waits in its own a->tx slot. */
 static void on_relay(void *arg, int fd, uint32_t events) {
     (void)events;
     relay *r = arg;
@@ -532,21 +536,27 @@ static void on_relay(void *arg, int fd, uint32_t events) {
             in[i].cap = UDP_RX_SIZE;
         }
         int n = floe_rt_udp_recv_batch(fd, in, FLOE_RT_UDP_BATCH_MAX);
-        if (n <= 0) return;
+        if (n <= 0) break;
         srv_set_time(a);
         for (int i = 0; i < n && r->fd >= 0; i++) {
             if (in[i].truncated) {
                 a->rtc[RTC_RELAY_OVERSIZE]++;
                 continue;
             }
+            if (a->n_pending == FLOE_RT_UDP_BATCH_MAX) srv_flush_pending(a);
             floe_turn_server_out o;
             floe_turn_server_on_peer(a->turn, r->handle, &in[i].peer, in[i].buf, in[i].len,
-                                     a->tx[i], UDP_TX_SIZE, &o);
+                                     a->tx[a->n_pending], UDP_TX_SIZE, &o);
             srv_emit(a, &o); /* may close a stream, its allocation, and this relay */
         }
-        srv_flush_pending(a);
-        if (n < FLOE_RT_UDP_BATCH_MAX) return;
+        if (n < FLOE_RT_UDP_BATCH_MAX) break;
     }
+    if (a->n_pending && !floe_rt_timer_armed(a->flush)) floe_rt_timer_arm(a->flush, floe_rt_now());
+}
+
+static void on_flush(void *arg, floe_rt_timer *t) {
+    (void)t;
+    srv_flush_pending(arg);
 }
 
 static const floe_addr *relay_ip(const app *a, int family) {
@@ -916,6 +926,7 @@ static void app_free(app *a) {
     floe_rt_timer_free(a->tick);
     floe_rt_timer_free(a->drain);
     floe_rt_timer_free(a->reaper);
+    floe_rt_timer_free(a->flush);
     for (size_t i = 0; i < a->n_udp; i++)
         close(a->udp[i].fd);
     for (size_t i = 0; i < a->n_lst; i++)
@@ -984,7 +995,8 @@ static int start_turn(app *a) {
     srv_set_time(a);
     if (floe_rt_timer_new(&a->tick, a->loop, on_tick, a) != FLOE_OK ||
         floe_rt_timer_new(&a->drain, a->loop, on_drain_check, a) != FLOE_OK ||
-        floe_rt_timer_new(&a->reaper, a->loop, on_reaper, a) != FLOE_OK)
+        floe_rt_timer_new(&a->reaper, a->loop, on_reaper, a) != FLOE_OK ||
+        floe_rt_timer_new(&a->flush, a->loop, on_flush, a) != FLOE_OK)
         return 1;
     floe_rt_timer_arm(a->tick, floe_rt_now() + TICK_INTERVAL);
     return 0;

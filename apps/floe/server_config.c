@@ -64,8 +64,8 @@ static const char usage_text[] =
     "                          as are the server's own listening addresses.\n"
     "  --max-allocations N     allocations in total (default 16384)\n"
     "  --user-quota N          allocations per username (default 0: no limit)\n"
-    "  --max-permissions N     permissions per allocation (default and most: 32)\n"
-    "  --max-channels N        channels per allocation (default and most: 32)\n"
+    "  --max-permissions N     permissions per allocation (default and most: 16)\n"
+    "  --max-channels N        channels per allocation (default and most: 16)\n"
     "  --lifetime SEC          allocation lifetime when the client asks for less (600)\n"
     "  --max-lifetime SEC      longest allocation lifetime granted (3600)\n"
     "  --nonce-lifetime SEC    how long a nonce stays valid (600); nonces are stateless\n"
@@ -111,8 +111,8 @@ void server_settings_default(server_settings *s) {
     s->relay_port_lo = 49152;
     s->relay_port_hi = 65535;
     s->max_allocations = 16384;
-    s->max_permissions = 32;
-    s->max_channels = 32;
+    s->max_permissions = FLOE_TSRV_MAX_PERMISSIONS;
+    s->max_channels = FLOE_TSRV_MAX_CHANNELS;
     s->default_lifetime_s = 600;
     s->max_lifetime_s = 3600;
     s->nonce_lifetime_s = 600;

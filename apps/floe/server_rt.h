@@ -93,7 +93,7 @@ struct app {
     floe_rt_loop *loop;
     floe_stun_server core;
     floe_turn_server *turn; /* NULL: STUN only */
-    floe_rt_timer *tick, *drain, *reaper;
+    floe_rt_timer *tick, *drain, *reaper, *flush;
     floe_rt_metrics *metrics;
     size_t n_relays;
     floe_time_ns drain_deadline;

@@ -66,9 +66,10 @@ extern "C" {
 #endif
 
 /* Per-allocation caps on what the table stores inline (the configured quotas may only
- * be lower). They keep an allocation's state at floe_turn_server_alloc_bytes(). */
-#define FLOE_TSRV_MAX_PERMISSIONS 32
-#define FLOE_TSRV_MAX_CHANNELS 32
+ * be lower). They keep an allocation's state at floe_turn_server_alloc_bytes() (about
+ * 1 KB): a peer has a handful of addresses, 16 permissions and channels leave room. */
+#define FLOE_TSRV_MAX_PERMISSIONS 16
+#define FLOE_TSRV_MAX_CHANNELS 16
 
 #define FLOE_TSRV_DEFAULT_LIFETIME_S 600 /* RFC 8656 §3.2 */
 #define FLOE_TSRV_MAX_LIFETIME_S 3600    /* RFC 8656 §7.2: the server's cap, configurable */
@@ -140,7 +141,7 @@ typedef struct floe_turn_server_config {
 } floe_turn_server_config;
 
 /* Defaults: realm NULL (must be set), lifetimes 600/3600 s, 16384 allocations, no user
- * quota, 32 permissions and 32 channels per allocation, no bandwidth caps, 20
+ * quota, 16 permissions and 16 channels per allocation, no bandwidth caps, 20
  * unauthenticated answers per second per IP with a burst of 40, IPv4 relays only, and
  * Binding answered as floe_stun_server_config_default says. */
 void floe_turn_server_config_default(floe_turn_server_config *c);

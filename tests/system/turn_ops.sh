@@ -164,7 +164,7 @@ bad_config "prefix with host bits" 4 "allow-peer '10.1.2.3/8'" "user = alice:one
 bad_config "unknown key" 5 "unknown setting 'frobnicate'" "user = alice:one" "# comment" "frobnicate = yes"
 bad_config "user without password" 3 "NAME:PASSWORD" "user = nopassword"
 bad_config "bad deny-peer address" 4 "deny-peer '300.1.2.3'" "user = alice:one" "deny-peer = 300.1.2.3"
-bad_config "value out of range" 4 "max-permissions must be 1..32" "user = alice:one" "max-permissions = 33"
+bad_config "value out of range" 4 "max-permissions must be 1..16" "user = alice:one" "max-permissions = 33"
 bad_config "line without '='" 4 "expected 'key = value'" "user = alice:one" "unauth-rate 5"
 bad_config "realm without users" - "needs --user" "# no user, no secret"
 
