@@ -223,8 +223,7 @@ static bool relay_family_open(const tsrv_alloc *a, const floe_addr *peer) {
     return a->relay[peer->family == FLOE_AF_INET6 ? 1 : 0].open;
 }
 
-/* Installs or refreshes a permission for peer's IP; false when the cap is reached. */
-static bool permit(floe_turn_server *srv, tsrv_alloc *a, const floe_addr *peer) {
+bool tsrv_permit(floe_turn_server *srv, tsrv_alloc *a, const floe_addr *peer) {
     tsrv_perm *p = tsrv_perm_find(srv, a, peer);
     if (!p) {
         if (a->n_perm >= srv->cfg.max_permissions) return false;
@@ -258,7 +257,7 @@ static void on_create_permission(answer *r, tsrv_alloc *a, uint8_t *out, size_t 
     if (a->n_perm + fresh > srv->cfg.max_permissions)
         return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
     for (size_t i = 0; i < n; i++)
-        if (!permit(srv, a, &peers[i])) return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
+        if (!tsrv_permit(srv, a, &peers[i])) return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
     begin(r, FLOE_STUN_SUCCESS, out, cap);
     finish(r, out, FLOE_TSRV_PERMITTED);
 }
@@ -286,7 +285,7 @@ static void on_channel_bind(answer *r, tsrv_alloc *a, uint8_t *out, size_t cap) 
     if (!c && a->n_chan >= srv->cfg.max_channels) return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
     floe_addr ip = peer;
     ip.port = 0;
-    if (!permit(srv, a, &ip)) return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
+    if (!tsrv_permit(srv, a, &ip)) return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
     if (!c) {
         c = &a->chan[a->n_chan++];
         c->family = peer.family;

@@ -170,6 +170,8 @@ bool tsrv_is_self(const floe_turn_server *srv, const floe_addr *peer);
 /* turn_request.c */
 void tsrv_request(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
                   uint8_t *out, size_t cap, floe_turn_server_out *o);
+/* Installs or refreshes a permission for peer's IP; false when the cap is reached. */
+bool tsrv_permit(floe_turn_server *srv, tsrv_alloc *a, const floe_addr *peer);
 /* Drops what a reload's policy no longer allows from one allocation. */
 void tsrv_revoke(floe_turn_server *srv, tsrv_alloc *a);
 

@@ -72,20 +72,6 @@ static bool has_conn_to(floe_turn_server *srv, uint64_t handle, const floe_addr 
     return false;
 }
 
-/* Installs or refreshes a permission for peer's IP (RFC 6062 §5.2: a Connect also lets
- * the peer's connections in). */
-static bool permit_ip(floe_turn_server *srv, tsrv_alloc *a, const floe_addr *peer) {
-    tsrv_perm *p = tsrv_perm_find(srv, a, peer);
-    if (!p) {
-        if (a->n_perm >= srv->cfg.max_permissions) return false;
-        p = &a->perm[a->n_perm++];
-        p->family = peer->family;
-        memcpy(p->ip, peer->ip, 16);
-    }
-    p->until = tsrv_secs(srv) + FLOE_TSRV_PERMISSION_S;
-    return true;
-}
-
 void tsrv_tcp_connect(floe_turn_server *srv, const floe_turn_tuple *t, const floe_stun_msg *m,
                       tsrv_alloc *a, const uint8_t *key, uint8_t *out, size_t cap,
                       floe_turn_server_out *o) {
@@ -102,7 +88,8 @@ void tsrv_tcp_connect(floe_turn_server *srv, const floe_turn_tuple *t, const flo
     if (has_conn_to(srv, handle, &peer))
         return tsrv_answer_error(srv, t, m, key, 446, out, cap, o, FLOE_TSRV_TCP_EXISTS);
     tsrv_tcp *c = new_conn(srv, handle, &peer, TSRV_TCP_CONNECTING);
-    if (!c || !permit_ip(srv, a, &peer)) {
+    /* RFC 6062 §5.2: a Connect also lets the peer's own connections in. */
+    if (!c || !tsrv_permit(srv, a, &peer)) {
         if (c) c->id = 0;
         return tsrv_answer_error(srv, t, m, key, 508, out, cap, o, FLOE_TSRV_CAPACITY);
     }
