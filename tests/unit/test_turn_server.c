@@ -1884,6 +1884,169 @@ static void test_security_table(void **state) {
     fx_free(f);
 }
 
+/* ---- RFC 6062 ---------------------------------------------------------------------------- */
+
+/* The runtime's TCP side, faked: listeners are relay records (closed with relay_close),
+ * connects and closes of peer connections are counted. */
+static int fake_tcp_listen(void *ctx, uint64_t handle, int family, floe_addr *relayed,
+                           uint64_t *token) {
+    return fake_open(ctx, handle, family, false, false, relayed, token);
+}
+
+static uint32_t tcp_connects, tcp_last_id, tcp_closes;
+static floe_addr tcp_last_from;
+
+static int fake_tcp_connect(void *ctx, uint32_t id, const floe_addr *from, const floe_addr *peer) {
+    (void)ctx;
+    (void)peer;
+    tcp_connects++;
+    tcp_last_id = id;
+    tcp_last_from = *from;
+    return FLOE_OK;
+}
+
+static void fake_tcp_close(void *ctx, uint32_t id) {
+    (void)ctx;
+    (void)id;
+    tcp_closes++;
+}
+
+static fx *tcp_fx(void) {
+    fx *f = fx_new();
+    f->cfg.relay_v6 = true;
+    f->cfg.tcp_listen = fake_tcp_listen;
+    f->cfg.tcp_connect = fake_tcp_connect;
+    f->cfg.tcp_close = fake_tcp_close;
+    fx_start(f);
+    tcp_connects = tcp_closes = 0;
+    return f;
+}
+
+static int do_connect(fx *f, const floe_turn_tuple *t, const char *user, const char *pass,
+                      const char *peer) {
+    const char *nonce = fx_nonce(f, t);
+    rq r;
+    rq_begin(f, &r, FLOE_STUN_CONNECT, FLOE_STUN_REQUEST);
+    floe_addr p = addr(peer);
+    floe_stun_add_xor_addr(&r.b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &p);
+    rq_auth_with(&r, user, pass, REALM, nonce);
+    rq_end(&r, false);
+    rq_send(f, t, &r);
+    return f->have_resp ? resp_code(f) : -1; /* -1: accepted, the answer comes later */
+}
+
+static int do_connection_bind(fx *f, const floe_turn_tuple *t, const char *user, const char *pass,
+                              uint32_t id) {
+    const char *nonce = fx_nonce(f, t);
+    rq r;
+    rq_begin(f, &r, FLOE_STUN_CONNECTION_BIND, FLOE_STUN_REQUEST);
+    floe_stun_add_u32(&r.b, FLOE_STUN_ATTR_CONNECTION_ID, id);
+    rq_auth_with(&r, user, pass, REALM, nonce);
+    rq_end(&r, false);
+    rq_send(f, t, &r);
+    return resp_code(f);
+}
+
+/* Allocate TCP, Connect, the connect's outcome, ConnectionBind on a new connection; the
+ * rules around it (UDP, forbidden peers, 446, another user, 30 s). */
+static void test_tcp_relay(void **state) {
+    (void)state;
+    fx *f = tcp_fx();
+    floe_turn_tuple ctl = tuple("203.0.113.5:40000", FLOE_TRANSPORT_TCP, 7);
+    /* Over UDP a TCP allocation is a 400 (RFC 6062 §5.1); with EVEN-PORT too. */
+    floe_turn_tuple u = udp("203.0.113.5:40001");
+    assert_int_equal(do_allocate(f, &u, ALICE, &(aopt){.transport = 6u << 24}), 400);
+    assert_int_equal(do_allocate(f, &ctl, ALICE, &(aopt){.transport = 6u << 24, .even_port = true}),
+                     400);
+    must_allocate(f, &ctl, ALICE, &(aopt){.transport = 6u << 24});
+    /* No channels on a TCP allocation. */
+    assert_int_equal(do_bind(f, &ctl, ALICE, 0x4000, "8.8.8.8:53"), 400);
+    /* Connect: the answer waits for the connection, which leaves from the relayed address. */
+    assert_int_equal(do_connect(f, &ctl, ALICE, "8.8.8.8:443"), -1);
+    assert_int_equal(f->o.counter, FLOE_TSRV_TCP_CONNECTING);
+    assert_int_equal(tcp_connects, 1);
+    assert_true(floe_addr_equal(&tcp_last_from, &f->opens[f->n_opens - 1].addr));
+    uint32_t id = tcp_last_id;
+    /* A second Connect to the same peer: 446. */
+    assert_int_equal(do_connect(f, &ctl, ALICE, "8.8.8.8:443"), 446);
+    uint8_t out[512];
+    floe_turn_server_out o;
+    floe_turn_server_tcp_connected(f->srv, id, true, out, sizeof out, &o);
+    floe_stun_msg m;
+    assert_non_null(o.data);
+    assert_int_equal(floe_stun_msg_decode(o.data, o.len, 0, &m), FLOE_OK);
+    assert_int_equal(m.cls, FLOE_STUN_SUCCESS);
+    uint32_t got = 0;
+    assert_int_equal(floe_stun_msg_get_u32(&m, FLOE_STUN_ATTR_CONNECTION_ID, &got), FLOE_OK);
+    assert_int_equal(got, id);
+    assert_true(floe_addr_equal(&o.tuple.client, &ctl.client) && o.tuple.conn == ctl.conn);
+    /* ConnectionBind: not on the control connection, not by another user, not over UDP. */
+    floe_turn_tuple data = tuple("203.0.113.5:40002", FLOE_TRANSPORT_TCP, 8);
+    assert_int_equal(do_connection_bind(f, &ctl, ALICE, id), 400);
+    assert_int_equal(do_connection_bind(f, &data, "bob", "bob-pw", id), 441);
+    assert_int_equal(do_connection_bind(f, &u, ALICE, id), 400);
+    assert_int_equal(do_connection_bind(f, &data, ALICE, id + 0x10000), 400); /* stale id */
+    assert_int_equal(do_connection_bind(f, &data, ALICE, id), 0);
+    assert_int_equal(f->o.pipe, id);
+    assert_int_equal(do_connection_bind(f, &data, ALICE, id), 400); /* bound already */
+    /* A failed connect is a 447 and the connection goes. */
+    assert_int_equal(do_connect(f, &ctl, ALICE, "9.9.9.9:80"), -1);
+    uint32_t id2 = tcp_last_id;
+    uint32_t closes = tcp_closes;
+    floe_turn_server_tcp_connected(f->srv, id2, false, out, sizeof out, &o);
+    assert_int_equal(floe_stun_msg_decode(o.data, o.len, 0, &m), FLOE_OK);
+    int code = 0;
+    assert_int_equal(floe_stun_msg_get_error(&m, &code, NULL, NULL), FLOE_OK);
+    assert_int_equal(code, 447);
+    assert_int_equal(tcp_closes, closes + 1);
+    /* An incoming peer needs a permission; then it becomes a ConnectionAttempt, and is
+     * closed when not bound within 30 s. */
+    uint64_t handle = f->opens[f->n_opens - 1].handle;
+    floe_addr stranger = addr("1.1.1.1:5000");
+    assert_int_equal(floe_turn_server_tcp_incoming(f->srv, handle, &stranger, out, sizeof out, &o),
+                     0);
+    assert_int_equal(do_permit(f, &ctl, ALICE, "1.1.1.1"), 0);
+    uint32_t id3 = floe_turn_server_tcp_incoming(f->srv, handle, &stranger, out, sizeof out, &o);
+    assert_true(id3 != 0);
+    assert_int_equal(floe_stun_msg_decode(o.data, o.len, 0, &m), FLOE_OK);
+    assert_int_equal(m.method, FLOE_STUN_CONNECTION_ATTEMPT);
+    assert_int_equal(m.cls, FLOE_STUN_INDICATION);
+    closes = tcp_closes;
+    fx_advance(f, FLOE_TSRV_TCP_BIND_S + 1);
+    floe_turn_server_tick(f->srv);
+    assert_int_equal(tcp_closes, closes + 1);
+    assert_int_equal(ctr(f)[FLOE_TSRV_TCP_UNBOUND], 1);
+    /* The control connection closes: the allocation and its connections go. */
+    closes = tcp_closes;
+    floe_turn_server_conn_closed(f->srv, &ctl);
+    assert_int_equal(tcp_closes, closes + 1); /* the bound one */
+    fx_free(f);
+}
+
+/* The security table over TCP relaying: Connect to every forbidden peer is a 403 and the
+ * runtime is never asked to connect. */
+static void test_security_table_tcp(void **state) {
+    (void)state;
+    fx *f = tcp_fx();
+    size_t n = sizeof forbidden / sizeof forbidden[0];
+    floe_turn_tuple ctl4 = tuple("203.0.113.5:40000", FLOE_TRANSPORT_TCP, 7);
+    floe_turn_tuple ctl6 = tuple("203.0.113.5:40001", FLOE_TRANSPORT_TCP, 8);
+    must_allocate(f, &ctl4, ALICE, &(aopt){.transport = 6u << 24});
+    must_allocate(f, &ctl6, ALICE, &(aopt){.transport = 6u << 24, .raf = 0x02000000});
+    for (size_t i = 0; i < n; i++) {
+        floe_addr a = addr(forbidden[i]);
+        a.port = 443;
+        char with_port[80];
+        floe_addr_format(&a, true, with_port, sizeof with_port);
+        const floe_turn_tuple *t = a.family == FLOE_AF_INET6 ? &ctl6 : &ctl4;
+        if (do_connect(f, t, ALICE, with_port) != 403 || f->o.counter != FLOE_TSRV_FORBIDDEN)
+            fail_msg("Connect %s: %d", with_port, resp_code(f));
+    }
+    assert_int_equal(tcp_connects, 0);
+    print_message("security table: %zu forbidden peers refused over TCP relaying\n", n);
+    fx_free(f);
+}
+
 static void test_policy_controls(void **state) {
     (void)state;
     fx *f = fx_new();
@@ -2137,6 +2300,8 @@ int main(void) {
         cmocka_unit_test(test_challenge_then_allocate),
         cmocka_unit_test(test_software_only_when_configured),
         cmocka_unit_test(test_stale_nonce),
+        cmocka_unit_test(test_tcp_relay),
+        cmocka_unit_test(test_security_table_tcp),
         cmocka_unit_test(test_bad_credentials),
         cmocka_unit_test(test_rest_credentials),
         cmocka_unit_test(test_allocate_retransmission_and_mismatch),
