@@ -1033,6 +1033,17 @@ static int setup(peer *p) {
 }
 
 static void teardown(peer *p) {
+    if (p->agent && p->n_socks) { /* release the TURN allocations (best effort, no wait) */
+        floe_ice_agent_release_relays(p->agent, floe_rt_now());
+        size_t len;
+        unsigned base;
+        floe_addr to;
+        while (floe_ice_agent_next_send(p->agent, floe_rt_now(), p->tx, sizeof p->tx, &len, &base,
+                                        &to) == FLOE_OK) {
+            sock *s = sock_of_base(p, base);
+            if (s) (void)floe_rt_udp_send(s->fd, p->tx, len, &to);
+        }
+    }
     for (size_t i = 0; i < p->n_socks; i++) {
         if (p->loop) floe_rt_loop_unwatch(p->loop, p->socks[i].fd);
         close(p->socks[i].fd);

@@ -375,6 +375,11 @@ int floe_ice_agent_send_from(floe_ice_agent *a, floe_time_ns now, unsigned base,
                              const floe_addr *to, const uint8_t *data, size_t n, uint8_t *out,
                              size_t cap, size_t *len, unsigned *sock_base, floe_addr *sock_to);
 
+/* Releases the TURN allocations (RFC 8656 §7.5: a Refresh with LIFETIME 0 each), for an
+ * agent that is done: drain next_send once more before freeing it. Without it the
+ * server lets them expire. Data through the relays stops. */
+void floe_ice_agent_release_relays(floe_ice_agent *a, floe_time_ns now);
+
 floe_ice_agent_state floe_ice_agent_get_state(const floe_ice_agent *a);
 bool floe_ice_agent_is_controlling(const floe_ice_agent *a);
 const char *floe_ice_agent_state_name(floe_ice_agent_state s);

@@ -81,6 +81,17 @@ void ice_relay_free(floe_ice_agent *a) {
     a->relay = NULL;
 }
 
+void floe_ice_agent_release_relays(floe_ice_agent *a, floe_time_ns now) {
+    if (!a || !a->relay) return;
+    for (unsigned i = 0; i < a->relay->n; i++) {
+        ice_turn *t = &a->relay->turn[i];
+        if (t->state == RELAY_UP || t->state == RELAY_ALLOCATING) {
+            floe_turn_client_close(t->c, now);
+            t->state = RELAY_FAILED; /* no more data through it */
+        }
+    }
+}
+
 bool ice_relay_pending(const floe_ice_agent *a) {
     if (!a->relay) return false;
     for (unsigned i = 0; i < a->relay->n; i++)
