@@ -1,6 +1,7 @@
 /* `floe server`: the STUN and TURN server runtime. The protocol work is floe_stun_server
- * and floe_turn_server (sans-IO); this file owns sockets (listeners, streams, relay
- * sockets), TLS, the epoll loop, signals (reload, drain) and the control socket. */
+ * and floe_turn_server (sans-IO); this file owns sockets (listeners, streams, DTLS
+ * sessions, relay sockets), TLS and DTLS, the epoll loop, signals (reload, drain) and the
+ * control socket. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "floe/stun_server.h"
 #include "floe/turn.h"
 #include "floe/turn_server.h"
+#include "rt_dtls.h"
 #include "rt_loop.h"
 #include "rt_metrics.h"
 #include "rt_sock.h"
@@ -32,10 +34,15 @@
 #include "server_rt.h"
 
 static const char *const rt_counter_names[RTC_COUNT] = {
-    "udp_send_dropped",     "streams_accepted",        "streams_rejected",
-    "streams_closed_idle",  "streams_closed_not_stun", "streams_closed_slow_reader",
-    "tls_handshake_failed", "relay_open_failed",       "relay_oversize_dropped",
-    "tcp_relayed_bytes",
+    "udp_send_dropped",          "streams_accepted",
+    "streams_rejected",          "streams_closed_idle",
+    "streams_closed_not_stun",   "streams_closed_slow_reader",
+    "tls_handshake_failed",      "relay_open_failed",
+    "relay_oversize_dropped",    "tcp_relayed_bytes",
+    "dtls_cookies_sent",         "dtls_sessions_accepted",
+    "dtls_sessions_rejected",    "dtls_handshake_failed",
+    "dtls_sessions_closed_idle", "dtls_sessions_closed_by_client",
+    "dtls_send_dropped",
 };
 
 /* ---- counters as JSON ------------------------------------------------------------ */
@@ -58,7 +65,8 @@ static size_t stats_json(const app *a, char *buf, size_t cap) {
     PUT("},\"drops_total\":%llu,\"runtime\":{", (unsigned long long)drops);
     for (int i = 0; i < RTC_COUNT; i++)
         PUT("%s\"%s\":%llu", i ? "," : "", rt_counter_names[i], (unsigned long long)a->rtc[i]);
-    PUT(",\"streams_open\":%zu,\"relay_sockets\":%zu}", a->n_streams, a->n_relays);
+    PUT(",\"streams_open\":%zu,\"dtls_sessions_open\":%zu,\"relay_sockets\":%zu}", a->n_streams,
+        a->n_dsess, a->n_relays);
     if (a->turn) {
         const uint64_t *c = floe_turn_server_counters(a->turn);
         floe_turn_server_gauges g;
@@ -113,6 +121,8 @@ static size_t render_metrics(void *arg, char *buf, size_t cap) {
     }
     floe_rt_metrics_gauge(buf, cap, &off, "floe_server_streams_open", "open TCP/TLS connections",
                           (double)a->n_streams);
+    floe_rt_metrics_gauge(buf, cap, &off, "floe_server_dtls_sessions_open", "open DTLS sessions",
+                          (double)a->n_dsess);
     floe_rt_metrics_gauge(buf, cap, &off, "floe_server_uptime_seconds", "seconds since start",
                           (double)(floe_rt_now() - a->started) / 1e9);
     if (!a->turn) return off;
@@ -198,6 +208,7 @@ void srv_flush_pending(app *a) {
 }
 
 static void stream_send(uint64_t conn, const uint8_t *p, size_t n);
+static void dtls_send(app *a, uint64_t conn, const uint8_t *p, size_t n);
 
 /* Sends what an input produced. UDP datagrams wait in the pending batch (their bytes
  * stay valid until flush_pending: they live in a->tx or the received batch). */
@@ -206,6 +217,9 @@ void srv_emit(app *a, const floe_turn_server_out *o) {
     int fd = -1;
     if (o->to_peer) {
         fd = ((relay *)(uintptr_t)o->relay)->fd;
+    } else if (o->tuple.transport == FLOE_TRANSPORT_DTLS) {
+        dtls_send(a, o->tuple.conn, o->data, o->len); /* one record, sent now */
+        return;
     } else if (floe_transport_reliable(o->tuple.transport)) {
         stream_send(o->tuple.conn, o->data, o->len);
         return;
@@ -520,6 +534,212 @@ static int open_listener(app *a, floe_transport tr, const floe_addr *addr) {
     return 0;
 }
 
+/* ---- DTLS sessions --------------------------------------------------------------- */
+
+static floe_turn_tuple dsess_tuple(const dsess *d) {
+    return (floe_turn_tuple){.client = d->peer,
+                             .server = d->local,
+                             .transport = FLOE_TRANSPORT_DTLS,
+                             .conn = (uint64_t)(uintptr_t)d};
+}
+
+static void dsess_close(dsess *d) {
+    app *a = d->a;
+    if (a->turn) { /* a DTLS association is a connection: its allocation ends with it */
+        floe_turn_tuple t = dsess_tuple(d);
+        floe_turn_server_conn_closed(a->turn, &t);
+    }
+    srv_flush_pending(a); /* nothing may wait for a socket number about to be reused */
+    floe_rt_loop_unwatch(a->loop, d->fd);
+    if (d->handshaken && !d->broken) floe_rt_dtls_shutdown(d->dtls); /* close_notify */
+    floe_rt_dtls_free(d->dtls);
+    close(d->fd);
+    floe_rt_timer_free(d->timer);
+    if (d->prev)
+        d->prev->next = d->next;
+    else
+        a->dsessions = d->next;
+    if (d->next) d->next->prev = d->prev;
+    a->n_dsess--;
+    free(d);
+}
+
+/* An answer or relayed data as one record. A full socket buffer drops it, as on UDP; a
+ * broken session is closed from its timer (the caller may be in the middle of it). */
+static void dtls_send(app *a, uint64_t conn, const uint8_t *p, size_t n) {
+    dsess *d = (dsess *)(uintptr_t)conn;
+    if (d->broken || !d->handshaken) {
+        a->rtc[RTC_DTLS_SEND_DROPPED]++;
+        return;
+    }
+    floe_rt_tls_want w;
+    int rc = floe_rt_dtls_write(d->dtls, p, n, &w);
+    if (rc > 0) return;
+    a->rtc[RTC_DTLS_SEND_DROPPED]++;
+    if (rc < 0) {
+        d->broken = true;
+        a->rtc[RTC_DTLS_CLOSED_BY_CLIENT]++;
+        floe_rt_timer_arm(d->timer, floe_rt_now());
+    }
+}
+
+/* One record from the client: one STUN or ChannelData message, as a UDP datagram. */
+static void dsess_message(dsess *d, size_t n) {
+    app *a = d->a;
+    if (n > UDP_RX_SIZE) { /* as on UDP: counted and dropped */
+        floe_stun_server *core = stun_core(a);
+        core->counters[FLOE_SRV_RX]++;
+        core->counters[FLOE_SRV_DROP_OVERSIZE]++;
+        return;
+    }
+    floe_turn_tuple t = dsess_tuple(d);
+    floe_turn_server_out o;
+    handle_client(a, &t, a->drx, n, a->dtx, sizeof a->dtx, &o);
+    srv_emit(a, &o);
+    srv_flush_pending(a); /* data to a peer points into a->drx */
+}
+
+/* Runs the handshake, then reads every record there is. Returns -1 when the session is
+ * over (the caller closes it). */
+static int dsess_run(dsess *d) {
+    app *a = d->a;
+    floe_rt_tls_want w;
+    if (!d->handshaken) {
+        if (floe_rt_dtls_handshake(d->dtls, &w) != FLOE_OK) {
+            a->rtc[RTC_DTLS_HANDSHAKE_FAILED]++;
+            return -1;
+        }
+        if (w != FLOE_RT_TLS_DONE) { /* the next flight, or our retransmission timer */
+            floe_time_ns left = floe_rt_dtls_timeout(d->dtls);
+            if (left == FLOE_TIME_NEVER)
+                floe_rt_timer_cancel(d->timer);
+            else
+                floe_rt_timer_arm(d->timer, floe_rt_now() + left);
+            return 0;
+        }
+        d->handshaken = true;
+        floe_rt_timer_cancel(d->timer);
+    }
+    srv_set_time(a);
+    for (int i = 0; i < FLOE_RT_UDP_BATCH_MAX * UDP_ROUNDS && !d->broken; i++) {
+        int n = floe_rt_dtls_read(d->dtls, a->drx, sizeof a->drx, &w);
+        if (n < 0 || (n == 0 && w == FLOE_RT_TLS_CLOSED)) {
+            a->rtc[RTC_DTLS_CLOSED_BY_CLIENT]++;
+            return -1;
+        }
+        if (n == 0) break;
+        dsess_message(d, (size_t)n);
+    }
+    return d->broken ? -1 : 0;
+}
+
+static void on_dsess(void *arg, int fd, uint32_t events) {
+    (void)fd;
+    (void)events;
+    dsess *d = arg;
+    d->last = floe_rt_now();
+    if (dsess_run(d) != 0) dsess_close(d);
+}
+
+static void on_dsess_timer(void *arg, floe_rt_timer *t) {
+    (void)t;
+    dsess *d = arg;
+    if (d->broken || dsess_run(d) != 0) dsess_close(d);
+}
+
+/* The session for client on listener address local, if there is one. */
+static dsess *dsess_find(app *a, const floe_addr *client, const floe_addr *local) {
+    for (dsess *d = a->dsessions; d; d = d->next)
+        if (floe_addr_equal(&d->peer, client) && d->local.port == local->port &&
+            d->local.family == local->family)
+            return d;
+    return NULL;
+}
+
+/* A ClientHello with a valid cookie on its own socket: the session begins. */
+static void dsess_start(listener *l, floe_rt_dtls *dt, int fd, const floe_addr *client) {
+    app *a = l->a;
+    a->rtc[RTC_DTLS_ACCEPTED]++;
+    dsess *d = NULL;
+    /* A duplicate: a ClientHello the client sent again that reached the listener before
+     * the session's socket was connected. The session has it. */
+    if (a->n_dsess < a->set.max_streams && !dsess_find(a, client, &l->local))
+        d = calloc(1, sizeof *d);
+    if (d && floe_rt_timer_new(&d->timer, a->loop, on_dsess_timer, d) != FLOE_OK) {
+        free(d);
+        d = NULL;
+    }
+    if (d && floe_rt_loop_watch(a->loop, fd, FLOE_RT_READ, on_dsess, d) != FLOE_OK) {
+        floe_rt_timer_free(d->timer);
+        free(d);
+        d = NULL;
+    }
+    if (!d) {
+        a->rtc[RTC_DTLS_REJECTED]++;
+        floe_rt_dtls_free(dt);
+        close(fd);
+        return;
+    }
+    d->a = a;
+    d->fd = fd;
+    d->dtls = dt;
+    d->peer = *client;
+    d->local = l->local;
+    floe_rt_local_addr(fd, &d->local); /* the specific address on a wildcard listener */
+    d->created = d->last = floe_rt_now();
+    d->next = a->dsessions;
+    if (a->dsessions) a->dsessions->prev = d;
+    a->dsessions = d;
+    a->n_dsess++;
+    /* OpenSSL holds the ClientHello: no fd event will announce it. */
+    on_dsess(d, fd, FLOE_RT_READ);
+}
+
+static void on_dtls_listener(void *arg, int fd, uint32_t events) {
+    (void)fd;
+    (void)events;
+    listener *l = arg;
+    app *a = l->a;
+    for (int i = 0; i < FLOE_RT_UDP_BATCH_MAX; i++) {
+        floe_rt_dtls *dt;
+        int cfd;
+        floe_addr client;
+        int rc = floe_rt_dtls_accept(l->dtls, &dt, &cfd, &client);
+        if (rc == 0) break;
+        if (rc < 0) { /* no socket or memory for it: the client will send it again */
+            a->rtc[RTC_DTLS_ACCEPTED]++;
+            a->rtc[RTC_DTLS_REJECTED]++;
+            continue;
+        }
+        dsess_start(l, dt, cfd, &client);
+    }
+    uint64_t cookies = 0;
+    for (size_t i = 0; i < a->n_lst; i++)
+        cookies += floe_rt_dtls_listener_cookies_sent(a->lst[i].dtls);
+    a->rtc[RTC_DTLS_COOKIES] = cookies;
+}
+
+static int open_dtls_listener(app *a, const floe_addr *addr) {
+    listener *l = &a->lst[a->n_lst];
+    l->a = a;
+    l->tr = FLOE_TRANSPORT_DTLS;
+    char s[FLOE_ADDR_STRLEN];
+    floe_addr_format(addr, true, s, sizeof s);
+    if (floe_rt_dtls_listen_socket(addr, &l->fd, &l->local) != FLOE_OK) {
+        fprintf(stderr, "floe server: cannot listen on dtls %s: %s\n", s, strerror(errno));
+        return -1;
+    }
+    if (floe_rt_dtls_listener_new(&l->dtls, a->dtls, l->fd, &l->local) != FLOE_OK ||
+        floe_rt_loop_watch(a->loop, l->fd, FLOE_RT_READ, on_dtls_listener, l) != FLOE_OK) {
+        floe_rt_dtls_listener_free(l->dtls);
+        l->dtls = NULL;
+        close(l->fd);
+        return -1;
+    }
+    a->n_lst++;
+    return 0;
+}
+
 /* ---- relay sockets (TURN) ---------------------------------------------------------- */
 
 /* Datagrams from peers become answers to clients that wait in the pending batch until
@@ -660,6 +880,16 @@ static void on_sweep(void *arg, floe_rt_timer *t) {
         if (now - s->last >= idle) {
             a->rtc[RTC_STREAMS_CLOSED_IDLE]++;
             srv_stream_close(s);
+        }
+    }
+    for (dsess *d = a->dsessions, *next; d; d = next) {
+        next = d->next;
+        if (!d->handshaken && now - d->created >= DTLS_HANDSHAKE_LIMIT) {
+            a->rtc[RTC_DTLS_HANDSHAKE_FAILED]++;
+            dsess_close(d);
+        } else if (now - d->last >= idle) {
+            a->rtc[RTC_DTLS_CLOSED_IDLE]++;
+            dsess_close(d);
         }
     }
     floe_rt_timer_arm(t, now + SWEEP_INTERVAL);
@@ -920,6 +1150,8 @@ static void app_free(app *a) {
     floe_rt_metrics_stop(a->metrics);
     while (a->streams)
         srv_stream_close(a->streams);
+    while (a->dsessions)
+        dsess_close(a->dsessions);
     floe_turn_server_free(a->turn); /* closes every relay socket and peer connection */
     srv_tcp_free(a);
     if (a->reaper) on_reaper(a, a->reaper);
@@ -929,8 +1161,10 @@ static void app_free(app *a) {
     floe_rt_timer_free(a->flush);
     for (size_t i = 0; i < a->n_udp; i++)
         close(a->udp[i].fd);
-    for (size_t i = 0; i < a->n_lst; i++)
+    for (size_t i = 0; i < a->n_lst; i++) {
+        floe_rt_dtls_listener_free(a->lst[i].dtls);
         close(a->lst[i].fd);
+    }
     if (a->control_bound) {
         close(a->control_fd);
         unlink(a->set.control);
@@ -938,6 +1172,7 @@ static void app_free(app *a) {
     floe_rt_timer_free(a->sweep);
     floe_rt_loop_free(a->loop);
     floe_rt_tls_ctx_free(a->tls);
+    floe_rt_tls_ctx_free(a->dtls);
     server_settings_free(&a->set);
     free(a);
 }
@@ -1020,17 +1255,23 @@ static int start(app *a) {
         return 1;
     }
     for (size_t i = 0; i < set->n_listen; i++) {
-        if (set->listen[i].transport != FLOE_TRANSPORT_TLS || a->tls) continue;
         char err[512];
-        if (floe_rt_tls_ctx_new_server(&a->tls, set->tls_cert, set->tls_key, err, sizeof err)) {
+        if (set->listen[i].transport == FLOE_TRANSPORT_TLS && !a->tls &&
+            floe_rt_tls_ctx_new_server(&a->tls, set->tls_cert, set->tls_key, err, sizeof err)) {
             fprintf(stderr, "floe server: TLS: %s\n", err);
+            return 1;
+        }
+        if (set->listen[i].transport == FLOE_TRANSPORT_DTLS && !a->dtls &&
+            floe_rt_dtls_ctx_new_server(&a->dtls, set->tls_cert, set->tls_key, err, sizeof err)) {
+            fprintf(stderr, "floe server: DTLS: %s\n", err);
             return 1;
         }
     }
     for (size_t i = 0; i < set->n_listen; i++) {
         const server_listen *l = &set->listen[i];
-        int rc = l->transport == FLOE_TRANSPORT_UDP ? open_udp(a, &l->addr)
-                                                    : open_listener(a, l->transport, &l->addr);
+        int rc = l->transport == FLOE_TRANSPORT_UDP    ? open_udp(a, &l->addr)
+                 : l->transport == FLOE_TRANSPORT_DTLS ? open_dtls_listener(a, &l->addr)
+                                                       : open_listener(a, l->transport, &l->addr);
         if (rc) return 1;
     }
     if (set->rfc5780) { /* the other three of the four address combinations */
@@ -1080,7 +1321,8 @@ int floe_cmd_server(int argc, char **argv) {
     if (a->set.check_config) {
         /* The certificate and key must load, not just be named. */
         for (size_t i = 0; i < a->set.n_listen; i++) {
-            if (a->set.listen[i].transport != FLOE_TRANSPORT_TLS) continue;
+            floe_transport tr = a->set.listen[i].transport;
+            if (tr != FLOE_TRANSPORT_TLS && tr != FLOE_TRANSPORT_DTLS) continue;
             char err[512];
             floe_rt_tls_ctx *ctx = NULL;
             rc = floe_rt_tls_ctx_new_server(&ctx, a->set.tls_cert, a->set.tls_key, err, sizeof err);

@@ -19,19 +19,22 @@ static const char usage_text[] =
     "\n"
     "A STUN server (RFC 8489, with RFC 5389 and RFC 3489 clients) and, with --realm, a TURN\n"
     "relay (RFC 8656, RFC 6156 IPv6 and dual allocations, TURN REST credentials) over UDP,\n"
-    "TCP and TLS. Every option is also a config file key (--max-allocations 100 is\n"
+    "TCP, TLS and DTLS. Every option is also a config file key (--max-allocations 100 is\n"
     "'max-allocations = 100').\n"
     "\n"
     "listening:\n"
     "  --listen [SCHEME://]ADDR[:PORT]  listen here; repeat for more addresses. Without a\n"
-    "                          scheme: UDP and TCP on that address. Schemes: udp, tcp, tls.\n"
+    "                          scheme: UDP and TCP on that address. Schemes: udp, tcp, tls,\n"
+    "                          dtls (RFC 7350: STUN and TURN over DTLS on UDP).\n"
     "                          IPv6 addresses go in brackets: --listen [::1]:3478. The port\n"
-    "                          defaults to 3478 (5349 for tls); :0 picks a free one.\n"
+    "                          defaults to 3478 (5349 for tls and dtls); :0 picks a free one.\n"
     "                          Default: 0.0.0.0:3478 and [::]:3478 (UDP and TCP).\n"
-    "  --tls-cert FILE         certificate chain (PEM) for tls:// listeners\n"
-    "  --tls-key FILE          private key (PEM) for tls:// listeners\n"
-    "  --max-streams N         concurrent TCP/TLS connections (default 4096)\n"
-    "  --stream-idle SEC       close TCP/TLS connections idle this long (default 300)\n"
+    "  --tls-cert FILE         certificate chain (PEM) for tls:// and dtls:// listeners\n"
+    "  --tls-key FILE          private key (PEM) for tls:// and dtls:// listeners\n"
+    "  --max-streams N         concurrent TCP/TLS connections, and as many DTLS sessions\n"
+    "                          (default 4096)\n"
+    "  --stream-idle SEC       close TCP/TLS connections and DTLS sessions idle this long\n"
+    "                          (default 300)\n"
     "\n"
     "STUN behaviour:\n"
     "  --rfc5780               enable NAT behaviour discovery (RFC 5780): CHANGE-REQUEST,\n"
@@ -153,7 +156,8 @@ int server_settings_add_listen(server_settings *s, const char *spec, char *err, 
     size_t hl = strlen(hostport);
     bool explicit_zero = hl >= 2 && !strcmp(hostport + hl - 2, ":0");
     if (a.port == 0 && !explicit_zero)
-        a.port = sep && !strncmp(spec, "tls", 3) ? FLOE_STUNS_PORT : FLOE_STUN_PORT;
+        a.port = sep && (!strncmp(spec, "tls:", 4) || !strncmp(spec, "dtls:", 5)) ? FLOE_STUNS_PORT
+                                                                                  : FLOE_STUN_PORT;
     if (!sep) {
         if (add_one(s, FLOE_TRANSPORT_UDP, &a, err, errcap)) return -1;
         return add_one(s, FLOE_TRANSPORT_TCP, &a, err, errcap);
@@ -162,7 +166,9 @@ int server_settings_add_listen(server_settings *s, const char *spec, char *err, 
     if (n == 3 && !strncmp(spec, "udp", 3)) return add_one(s, FLOE_TRANSPORT_UDP, &a, err, errcap);
     if (n == 3 && !strncmp(spec, "tcp", 3)) return add_one(s, FLOE_TRANSPORT_TCP, &a, err, errcap);
     if (n == 3 && !strncmp(spec, "tls", 3)) return add_one(s, FLOE_TRANSPORT_TLS, &a, err, errcap);
-    snprintf(err, errcap, "listen scheme in '%s' must be udp://, tcp:// or tls://", spec);
+    if (n == 4 && !strncmp(spec, "dtls", 4))
+        return add_one(s, FLOE_TRANSPORT_DTLS, &a, err, errcap);
+    snprintf(err, errcap, "listen scheme in '%s' must be udp://, tcp://, tls:// or dtls://", spec);
     return -1;
 }
 
@@ -535,11 +541,13 @@ int server_settings_parse(server_settings *s, int argc, char **argv) {
     bool tls = false;
     size_t n_udp = 0;
     for (size_t i = 0; i < s->n_listen; i++) {
-        tls |= s->listen[i].transport == FLOE_TRANSPORT_TLS;
+        tls |= s->listen[i].transport == FLOE_TRANSPORT_TLS ||
+               s->listen[i].transport == FLOE_TRANSPORT_DTLS;
         n_udp += s->listen[i].transport == FLOE_TRANSPORT_UDP;
     }
     if (tls && (!s->tls_cert[0] || !s->tls_key[0]))
-        return floe_usage_error("server", "tls:// listeners need --tls-cert and --tls-key");
+        return floe_usage_error("server",
+                                "tls:// and dtls:// listeners need --tls-cert and --tls-key");
     if (s->rfc5780) {
         if (n_udp != 1)
             return floe_usage_error("server",

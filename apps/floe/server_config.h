@@ -64,7 +64,7 @@ void server_settings_free(server_settings *s);
  * Returns 0, or the exit status after printing one error line (2 usage, 1 config),
  * or -1 after printing --help (exit 0). */
 int server_settings_parse(server_settings *s, int argc, char **argv);
-/* Adds a listener from "[udp|tcp|tls://]ADDR[:PORT]"; without a scheme both udp and tcp.
+/* Adds a listener from "[udp|tcp|tls|dtls://]ADDR[:PORT]"; without a scheme both udp and tcp.
  * Returns 0 or writes an error message into err. */
 int server_settings_add_listen(server_settings *s, const char *spec, char *err, size_t errcap);
 /* Prints the effective settings as a config file would say them (--check-config). */

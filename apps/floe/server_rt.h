@@ -1,5 +1,6 @@
-/* `floe server`'s runtime, shared by its files: cmd_server.c (sockets, streams, UDP
- * relays, signals, control), server_tcprelay.c (RFC 6062 peer connections and pipes). */
+/* `floe server`'s runtime, shared by its files: cmd_server.c (sockets, streams, DTLS
+ * sessions, UDP relays, signals, control), server_tcprelay.c (RFC 6062 peer connections and pipes).
+ */
 #ifndef FLOE_APP_SERVER_RT_H
 #define FLOE_APP_SERVER_RT_H
 
@@ -9,6 +10,7 @@
 
 #include "floe/stun_server.h"
 #include "floe/turn_server.h"
+#include "rt_dtls.h"
 #include "rt_loop.h"
 #include "rt_metrics.h"
 #include "rt_tls.h"
@@ -24,7 +26,8 @@
 #define STREAM_RBUF_MAX (4 + 65535 + 3) /* the largest ChannelData; STUN messages are smaller */
 #define STREAM_WBUF_MAX 65536           /* a client that does not read its answers is cut off */
 #define SWEEP_INTERVAL FLOE_S(5)
-#define TICK_INTERVAL FLOE_S(1) /* TURN expiry */
+#define DTLS_HANDSHAKE_LIMIT FLOE_S(10) /* a DTLS session not up by then is closed (sweep) */
+#define TICK_INTERVAL FLOE_S(1)         /* TURN expiry */
 #define RELAY_PORT_TRIES 64
 #define SERVER_TCP_PEERS 1024 /* RFC 6062 peer connections (the core's max_tcp_connections) */
 #define MAX_UDP (SERVER_MAX_LISTEN + 3)
@@ -40,7 +43,14 @@ enum rt_counter {
     RTC_TLS_HANDSHAKE_FAILED,
     RTC_RELAY_OPEN_FAILED,
     RTC_RELAY_OVERSIZE,
-    RTC_TCP_PEER_BYTES, /* RFC 6062: bytes piped between clients and peers */
+    RTC_TCP_PEER_BYTES,        /* RFC 6062: bytes piped between clients and peers */
+    RTC_DTLS_COOKIES,          /* HelloVerifyRequests: ClientHellos without a valid cookie */
+    RTC_DTLS_ACCEPTED,         /* ClientHellos with a valid cookie: a session begins */
+    RTC_DTLS_REJECTED,         /* ... refused: --max-streams sessions, a duplicate, no socket */
+    RTC_DTLS_HANDSHAKE_FAILED, /* failed or not done within DTLS_HANDSHAKE_LIMIT */
+    RTC_DTLS_CLOSED_IDLE,
+    RTC_DTLS_CLOSED_BY_CLIENT, /* close_notify, or an ICMP error on its socket */
+    RTC_DTLS_SEND_DROPPED,     /* records the socket buffer could not take */
     RTC_COUNT
 };
 
@@ -68,7 +78,23 @@ typedef struct listener {
     int fd;
     floe_transport tr;
     floe_addr local;
+    floe_rt_dtls_listener *dtls; /* DTLS: the cookie exchange on fd */
 } listener;
+
+/* A DTLS client (RFC 8656 §3.1, RFC 7350): its own UDP socket connected to it, on the
+ * listener's address. One record is one STUN or ChannelData message, as a datagram on
+ * UDP; the session is a connection all the same: its allocation ends with it. */
+typedef struct dsess {
+    app *a;
+    int fd;
+    floe_rt_dtls *dtls;
+    floe_rt_timer *timer; /* handshake retransmissions; a deferred close when broken */
+    bool handshaken;
+    bool broken; /* a write failed: closed from the timer */
+    floe_addr peer, local;
+    floe_time_ns created, last;
+    struct dsess *prev, *next;
+} dsess;
 
 typedef struct stream {
     app *a;
@@ -108,8 +134,11 @@ struct app {
     listener lst[SERVER_MAX_LISTEN];
     size_t n_lst;
     floe_rt_tls_ctx *tls;
+    floe_rt_tls_ctx *dtls; /* DTLS server context, for dtls:// listeners */
     stream *streams;
     size_t n_streams;
+    dsess *dsessions;
+    size_t n_dsess;
     floe_rt_timer *sweep;
     int control_fd;
     bool control_bound;
@@ -118,6 +147,8 @@ struct app {
     /* UDP batch buffers, reused for every batch: no per-packet allocation. */
     uint8_t rx[FLOE_RT_UDP_BATCH_MAX][UDP_RX_SIZE];
     uint8_t tx[FLOE_RT_UDP_BATCH_MAX][UDP_TX_SIZE];
+    uint8_t drx[FLOE_RT_DTLS_MAX_RECORD]; /* one DTLS record */
+    uint8_t dtx[UDP_TX_SIZE];             /* the answer to it */
     /* Datagrams waiting for one sendmmsg per socket. */
     floe_rt_dgram pending[FLOE_RT_UDP_BATCH_MAX];
     int pending_fd[FLOE_RT_UDP_BATCH_MAX];

@@ -13,7 +13,7 @@
  *          floe_turn_server_on_peer(srv, handle, &peer, bytes, len, out, cap, &o)
  *      then send what `o` says (at most one message; o.data NULL means nothing);
  *   3. call floe_turn_server_tick(srv) about once a second (expiry);
- *   4. call floe_turn_server_conn_closed(srv, &tuple) when a TCP/TLS client goes away.
+ *   4. call floe_turn_server_conn_closed(srv, &tuple) when a TCP/TLS/DTLS client goes away.
  *
  * Relay sockets are the runtime's: when an Allocate succeeds the core calls
  * cfg.relay_open(ctx, handle, family, ...) and the runtime binds a UDP socket, reports
@@ -80,7 +80,8 @@ extern "C" {
 #define FLOE_TSRV_TCP_BIND_S 30          /* RFC 6062 §5.3: a connection must be bound in 30 s */
 
 /* Where a client message came from: the 5-tuple of RFC 8656 §2. conn names the TCP or
- * TLS connection (the runtime's token, never 0 for a stream); it is 0 for UDP. */
+ * TLS connection or the DTLS session (the runtime's token, never 0 for those); it is 0
+ * for UDP. */
 typedef struct floe_turn_tuple {
     floe_addr client;
     floe_addr server;
@@ -260,7 +261,7 @@ void floe_turn_server_tcp_closed(floe_turn_server *srv, uint32_t id);
 
 /* Expires allocations, permissions and channels; call about once a second. */
 void floe_turn_server_tick(floe_turn_server *srv);
-/* A TCP/TLS client connection closed: its allocation (if any) ends now. */
+/* A TCP/TLS client connection or DTLS session closed: its allocation (if any) ends now. */
 void floe_turn_server_conn_closed(floe_turn_server *srv, const floe_turn_tuple *t);
 
 /* The peer policy, as the server applies it (for tests and --check-config). */

@@ -1,4 +1,5 @@
-/* floe POSIX runtime: a DTLS client (OpenSSL 3, DTLS 1.2) over a connected UDP socket.
+/* floe POSIX runtime: DTLS (OpenSSL 3, DTLS 1.2) over connected UDP sockets: a client, and
+ * a server that accepts clients on one listening socket.
  *
  * DTLS (RFC 6347) carries datagrams: each write is one record in one datagram and each
  * read returns one record's payload, so message boundaries stay as on UDP, and so does
@@ -18,13 +19,23 @@
  * a negative floe_err (FLOE_ERR_TLS with floe_rt_dtls_error() saying why; errno is the
  * socket call's when one failed, e.g. ECONNREFUSED for an ICMP port unreachable, else 0),
  * or FLOE_OK / a count with *want. With level-triggered epoll, read until it returns 0.
- * Writes use send(2) on the socket: ignore SIGPIPE (floe_rt_ignore_sigpipe). */
+ * Writes use send(2) on the socket: ignore SIGPIPE (floe_rt_ignore_sigpipe).
+ *
+ * The server (RFC 6347 §4.2.1) keeps nothing for a ClientHello until it carries a valid
+ * cookie: floe_rt_dtls_accept answers the others on the listening socket with a
+ * HelloVerifyRequest whose cookie is an HMAC-SHA256 of the client's address and port and
+ * a coarse time, keyed by a random secret of the process (valid for 60 to 90 s). A
+ * ClientHello with a valid cookie becomes a connection on a socket of its own, bound to
+ * the listener's address and port (SO_REUSEADDR and SO_REUSEPORT on both) and connected
+ * to the client, so that the kernel delivers that client's datagrams to it; its handshake
+ * then goes on there with floe_rt_dtls_handshake, read and write as for a client. */
 #ifndef FLOE_RT_DTLS_H
 #define FLOE_RT_DTLS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "floe/addr.h"
 #include "floe/time.h"
 #include "rt_tls.h"
 
@@ -63,6 +74,37 @@ int floe_rt_dtls_handshake(floe_rt_dtls *d, floe_rt_tls_want *want);
 floe_time_ns floe_rt_dtls_timeout(floe_rt_dtls *d);
 /* How many times the handshake retransmitted a flight on its timer. */
 unsigned floe_rt_dtls_retransmits(const floe_rt_dtls *d);
+
+/* ---- server ---------------------------------------------------------------------------- */
+
+typedef struct floe_rt_dtls_listener floe_rt_dtls_listener;
+
+/* Server context for DTLS 1.2 or newer from a PEM certificate chain file (leaf first) and a
+ * PEM private key file, as floe_rt_tls_ctx_new_server, answering with stateless cookies.
+ * Returns like it. */
+int floe_rt_dtls_ctx_new_server(floe_rt_tls_ctx **out, const char *cert_chain_file,
+                                const char *key_file, char *errbuf, size_t errcap);
+/* Opens the nonblocking listening UDP socket on addr (SO_REUSEADDR and SO_REUSEPORT, so
+ * that connections can share its address); *bound gets the address (the port for :0).
+ * FLOE_OK or an errno-mapped error (errno kept). The fd is the caller's to close. */
+int floe_rt_dtls_listen_socket(const floe_addr *addr, int *fd, floe_addr *bound);
+/* A listener on fd (from floe_rt_dtls_listen_socket, bound to local) with a server context.
+ * FLOE_OK, FLOE_ERR_INVAL or FLOE_ERR_NOMEM. */
+int floe_rt_dtls_listener_new(floe_rt_dtls_listener **out, floe_rt_tls_ctx *ctx, int fd,
+                              const floe_addr *local);
+/* Frees the listener; does not close its fd. NULL is ok. */
+void floe_rt_dtls_listener_free(floe_rt_dtls_listener *l);
+/* Reads what the listening socket holds: a ClientHello without a valid cookie gets a
+ * HelloVerifyRequest, anything else is dropped, and neither leaves state behind. Returns
+ * 1 when a ClientHello carried a valid cookie: *out is its server connection on the new
+ * socket *fd (nonblocking, connected to *client; the caller watches and closes it), the
+ * handshake to be driven by floe_rt_dtls_handshake; 0 when the socket has nothing more
+ * now (wait until it is readable); or a negative floe_err when a valid ClientHello could
+ * not get a socket (errno says why) or memory: it is dropped (the client sends it again),
+ * and the caller may call again. */
+int floe_rt_dtls_accept(floe_rt_dtls_listener *l, floe_rt_dtls **out, int *fd, floe_addr *client);
+/* HelloVerifyRequests the listener sent (each a ClientHello without a valid cookie). */
+unsigned long floe_rt_dtls_listener_cookies_sent(const floe_rt_dtls_listener *l);
 
 /* Reads the payload of the next record (one datagram from the server) into buf; with
  * cap >= FLOE_RT_DTLS_MAX_RECORD it is always whole. Returns its length (> 0); 0 with

@@ -98,13 +98,14 @@ static int tls_ctx_common(floe_rt_tls_ctx **out, const SSL_METHOD *method, int m
     return FLOE_OK;
 }
 
-int floe_rt_tls_ctx_new_server(floe_rt_tls_ctx **out, const char *cert_chain_file,
-                               const char *key_file, char *errbuf, size_t errcap) {
+int floe_rt_tls_ctx_new_server_on(floe_rt_tls_ctx **out, const struct ssl_method_st *method,
+                                  int min_version, const char *cert_chain_file,
+                                  const char *key_file, char *errbuf, size_t errcap) {
     if (errbuf && errcap) errbuf[0] = '\0';
-    if (!out || !cert_chain_file || !key_file) return FLOE_ERR_INVAL;
+    if (!out || !method || !cert_chain_file || !key_file) return FLOE_ERR_INVAL;
     ERR_clear_error();
     floe_rt_tls_ctx *ctx;
-    int err = tls_ctx_common(&ctx, TLS_server_method(), TLS1_2_VERSION, errbuf, errcap);
+    int err = tls_ctx_common(&ctx, method, min_version, errbuf, errcap);
     if (err) return err;
     SSL_CTX_set_options(ctx->ssl_ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
     if (SSL_CTX_use_certificate_chain_file(ctx->ssl_ctx, cert_chain_file) != 1) {
@@ -130,6 +131,12 @@ int floe_rt_tls_ctx_new_server(floe_rt_tls_ctx **out, const char *cert_chain_fil
 fail:
     floe_rt_tls_ctx_free(ctx);
     return FLOE_ERR_TLS;
+}
+
+int floe_rt_tls_ctx_new_server(floe_rt_tls_ctx **out, const char *cert_chain_file,
+                               const char *key_file, char *errbuf, size_t errcap) {
+    return floe_rt_tls_ctx_new_server_on(out, TLS_server_method(), TLS1_2_VERSION, cert_chain_file,
+                                         key_file, errbuf, errcap);
 }
 
 int floe_rt_tls_ctx_new_client_on(floe_rt_tls_ctx **out, const struct ssl_method_st *method,

@@ -90,6 +90,12 @@ struct ssl_st;
 int floe_rt_tls_ctx_new_client_on(floe_rt_tls_ctx **out, const struct ssl_method_st *method,
                                   int min_version, const char *ca_file, bool verify, char *errbuf,
                                   size_t errcap);
+/* A server context on method (TLS_server_method(), DTLS_server_method()) that refuses
+ * versions below min_version, with the certificate chain and key as for
+ * floe_rt_tls_ctx_new_server, which is this with TLS. Returns like it. */
+int floe_rt_tls_ctx_new_server_on(floe_rt_tls_ctx **out, const struct ssl_method_st *method,
+                                  int min_version, const char *cert_chain_file,
+                                  const char *key_file, char *errbuf, size_t errcap);
 /* The context's SSL_CTX, to make connections from (NULL for NULL). */
 struct ssl_ctx_st *floe_rt_tls_ctx_ssl_ctx(const floe_rt_tls_ctx *ctx);
 /* Names the server on a client SSL as floe_rt_tls_new_client does with host: SNI unless

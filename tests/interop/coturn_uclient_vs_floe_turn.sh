@@ -2,13 +2,15 @@
 # Interop: coturn's TURN load client (turnutils_uclient) relays through `floe server` to
 # coturn's echo peer (turnutils_peer), all on loopback, with tshark decoding every packet.
 #
-#   1. UDP with channels, UDP with Send/Data indications, TCP both ways, TLS, DONT-FRAGMENT,
+#   1. UDP with channels, UDP with Send/Data indications, TCP both ways, TLS, DTLS (-S over
+#      UDP, on floe's dtls:// listener) with channels and with indications, DONT-FRAGMENT,
 #      client-to-client (each client's peer is another client's relayed address), mandatory
 #      channel padding, TURN REST credentials, and RFC 6062 TCP relaying (-T) over TCP
 #      and TLS: 10 clients x 100 messages each time, every message comes back
 #      (tot_send_msgs == tot_recv_msgs == 1000, 0 lost);
 #   2. a wrong password: uclient fails, floe counts auth failures and relays nothing;
-#   3. the capture: nothing malformed, and floe's counters add up (each input one outcome);
+#   3. the capture: nothing malformed (TLS on TCP PT, DTLS on UDP PT), and floe's counters
+#      add up (each input one outcome);
 #   4. SIGTERM with allocations left: floe drains, then exits 0.
 # Not covered yet: uclient's default RTP/RTCP pairs (EVEN-PORT with the reservation bit),
 # which floe refuses with 508: every run uses -c. The RFC 6062 runs use their own
@@ -26,19 +28,21 @@ read -r -a ports <<<"$(ft_free_ports 5 127.0.0.1)"
 # E last: uclient also binds a channel to E + 1, which must not be one of ours (403)
 P=${ports[0]} PT=${ports[1]} PD=${ports[2]} PDT=${ports[3]} E=${ports[4]}
 read -r RMIN RMAX <<<"$(python3 -c 'import random; b = random.randrange(20000, 29000, 100); print(b, b + 499)')"
-ft_say "floe server udp/tcp 127.0.0.1:$P tls :$PT, relays $RMIN-$RMAX; turnutils_peer :$E"
+ft_say "floe server udp/tcp 127.0.0.1:$P tls/dtls :$PT, relays $RMIN-$RMAX; turnutils_peer :$E"
 ft_make_cert "$FT_TMP/tls"
 
 USER=alice PASS=wonderland REALM=floe.test SECRET=northwind
 ft_capture_start cap "port $P or port $PT"
 
 ft_start srv "$FLOE" server --listen "127.0.0.1:$P" --listen "tls://127.0.0.1:$PT" \
+  --listen "dtls://127.0.0.1:$PT" \
   --listen "tcp://127.0.0.1:$PD" --listen "tls://127.0.0.1:$PDT" \
   --tls-cert "$FT_TMP/tls/cert.pem" --tls-key "$FT_TMP/tls/key.pem" \
   --realm "$REALM" --user "$USER:$PASS" --secret "$SECRET" --relay-ports "$RMIN-$RMAX" \
   --allow-peer 127.0.0.1 --unauth-rate 0 --drain-timeout 5 --control "$FT_TMP/srv.sock"
 ft_wait_listen udp 127.0.0.1 "$P" "$(ft_pid srv)"
 ft_wait_listen tcp 127.0.0.1 "$PT" "$(ft_pid srv)"
+ft_wait_listen udp 127.0.0.1 "$PT" "$(ft_pid srv)"
 ft_wait_file "$FT_TMP/srv.sock" "$(ft_pid srv)"
 ft_assert_loopback_only "$(ft_pid srv)" "floe server"
 
@@ -79,6 +83,8 @@ run_ok udp-send "over UDP with Send/Data indications (-s)" "${cred[@]}" -p "$P" 
 run_ok tcp-channel "over TCP with channels (-t)" "${cred[@]}" -p "$P" -t
 run_ok tcp-send "over TCP with indications (-t -s)" "${cred[@]}" -p "$P" -t -s
 run_ok tls-channel "over TLS (-S -t)" "${cred[@]}" -p "$PT" -t -S
+run_ok dtls-channel "over DTLS (-S)" "${cred[@]}" -p "$PT" -S
+run_ok dtls-send "over DTLS with indications (-S -s)" "${cred[@]}" -p "$PT" -S -s
 run_ok udp-df "with DONT-FRAGMENT (-g)" "${cred[@]}" -p "$P" -g
 run_ok udp-c2c "client to client through two relays (-y)" "${cred[@]}" -p "$P" -y
 run_ok udp-pad "with padded ChannelData (-D)" "${cred[@]}" -p "$P" -D
@@ -132,9 +138,10 @@ ft_ok "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["turn"]; pr
 
 ft_capture_stop cap
 ft_check "the capture: STUN/TURN and ChannelData only, nothing malformed"
-# uclient probes with TLS 1.0 and 1.1 ClientHellos before 1.2/1.3; floe refuses those
-# versions (RFC 8996) with a protocol_version alert (70), and only those.
-ft_capture_check cap --udp "$P" --tcp "$P" --tls "$PT" --min 1000 \
+# uclient probes with TLS 1.0 and 1.1 ClientHellos before 1.2/1.3, and with DTLS 1.0 before
+# 1.2; floe refuses those versions (RFC 8996) with a protocol_version alert (70), and only
+# those.
+ft_capture_check cap --udp "$P" --tcp "$P" --tls "$PT" --dtls "$PT" --min 1000 \
   --allow-rst-to "$PT" --allow-rst-to "$P" --allow-rst-after-fin --allow-tls-alert 70
 old=$(ft_capture_count cap "tcp.dstport == $PT && tls.handshake.type == 1 && tls.handshake.version < 0x0303 && !tls.handshake.extensions.supported_version")
 refused=$(ft_capture_count cap "tcp.srcport == $PT && tls.alert_message.desc == 70")
@@ -142,6 +149,27 @@ ft_expect_eq "$refused" "$old" "protocol_version alerts = ClientHellos offering 
 modern=$(ft_capture_count cap "tcp.srcport == $PT && tls.handshake.type == 2")
 [ "$modern" -ge "$CLIENTS" ] || ft_fail "only $modern TLS ServerHellos for $CLIENTS TLS clients"
 ft_ok "tshark decodes every packet; $refused TLS 1.0/1.1 probes refused, $modern handshakes done"
+
+ft_check "DTLS: cookies first (RFC 6347 §4.2.1), DTLS 1.0 probes refused, 1.2 handshakes done"
+# A ClientHello without a cookie gets a HelloVerifyRequest (3) and no ServerHello: floe
+# keeps nothing for it. Only a ClientHello that returns the cookie goes on.
+hello=$(ft_capture_count cap "udp.dstport == $PT && dtls.handshake.type == 1 && dtls.handshake.cookie_length == 0")
+verify=$(ft_capture_count cap "udp.srcport == $PT && dtls.handshake.type == 3")
+[ "$hello" -gt 0 ] || ft_fail "no DTLS ClientHello without a cookie"
+ft_expect_eq "$verify" "$hello" "HelloVerifyRequests = ClientHellos without a cookie"
+ft_expect_eq "$(ft_json "$FT_TMP/stats.json" 'j["runtime"]["dtls_cookies_sent"]')" "$verify" \
+  "floe's dtls_cookies_sent = HelloVerifyRequests on the wire"
+old=$(ft_capture_count cap "udp.dstport == $PT && dtls.handshake.type == 1 && dtls.handshake.cookie_length > 0 && dtls.handshake.version == 0xfeff")
+refused=$(ft_capture_count cap "udp.srcport == $PT && dtls.record.epoch == 0 && dtls.alert_message.desc == 70")
+ft_expect_eq "$refused" "$old" "protocol_version alerts = DTLS 1.0 ClientHellos with a cookie"
+modern=$(ft_capture_count cap "udp.srcport == $PT && dtls.handshake.type == 2")
+[ "$modern" -ge $((2 * CLIENTS)) ] || ft_fail "only $modern DTLS ServerHellos for $((2 * CLIENTS)) DTLS clients"
+data_in=$(ft_capture_count cap "udp.dstport == $PT && dtls.record.content_type == 23")
+data_out=$(ft_capture_count cap "udp.srcport == $PT && dtls.record.content_type == 23")
+if [ "$data_in" -lt $((2 * CLIENTS * MSGS)) ] || [ "$data_out" -lt $((2 * CLIENTS * MSGS)) ]; then
+  ft_fail "too few DTLS records: $data_in to floe, $data_out from floe"
+fi
+ft_ok "$verify cookies sent, $refused DTLS 1.0 probes refused, $modern handshakes; $data_in records in, $data_out out"
 
 ft_check "SIGTERM drains: no new allocations, exit 0 once the rest ends or after 5 s"
 ft_stop srv

@@ -2,7 +2,8 @@
  * (SAN IP:127.0.0.1 and DNS:floe.test), handshake and echo, name/IP mismatches, context
  * errors. The DTLS client (rt_dtls.h), which shares the context and checks, against a
  * DTLS server written here on OpenSSL: records as datagrams, the name check, the
- * handshake's retransmission timer, an ICMP refusal. */
+ * handshake's retransmission timer, an ICMP refusal. floe's DTLS server (the listener's
+ * stateless cookie, the session on its own connected socket) against the DTLS client. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -383,7 +384,7 @@ typedef struct dtls_pair {
     int cfd, sfd;
     floe_rt_dtls *c;
     SSL_CTX *sctx;
-    SSL *s; /* the server, on OpenSSL directly: floe has no DTLS server */
+    SSL *s; /* the server, on OpenSSL directly (floe's own: test_dtls_server_*) */
     int c_result, s_result;
     int c_errno; /* errno after the client's handshake failed */
 } dtls_pair;
@@ -606,6 +607,99 @@ static void test_dtls_refused(void **state) {
     close(cfd);
 }
 
+/* floe's DTLS server: the listener answers the first ClientHello with a cookie and keeps
+ * nothing; the one that returns it becomes a session on its own socket, connected to the
+ * client on the listener's port; records then go both ways. */
+static void test_dtls_server_cookie_then_session(void **state) {
+    fixture *fx = *state;
+    char err[256];
+    floe_rt_tls_ctx *sctx, *cctx;
+    assert_int_equal(floe_rt_dtls_ctx_new_server(&sctx, fx->cert, fx->key, err, sizeof err),
+                     FLOE_OK);
+    assert_int_equal(floe_rt_dtls_ctx_new_server(&cctx, fx->cert, fx->other_key, err, sizeof err),
+                     FLOE_ERR_TLS); /* the key must match, as for TLS */
+    floe_addr lo, at, ca;
+    memset(&lo, 0, sizeof lo);
+    lo.family = FLOE_AF_INET4;
+    lo.ip[0] = 127;
+    lo.ip[3] = 1;
+    int lfd;
+    assert_int_equal(floe_rt_dtls_listen_socket(&lo, &lfd, &at), FLOE_OK);
+    floe_rt_dtls_listener *l;
+    assert_int_equal(floe_rt_dtls_listener_new(&l, sctx, lfd, &at), FLOE_OK);
+
+    int cfd = udp_socket(&ca);
+    udp_connect(cfd, &at);
+    assert_int_equal(floe_rt_dtls_ctx_new_client(&cctx, fx->cert, true, err, sizeof err), FLOE_OK);
+    floe_rt_dtls *c, *s = NULL;
+    assert_int_equal(floe_rt_dtls_new_client(&c, cctx, cfd, "127.0.0.1"), FLOE_OK);
+
+    int sfd = -1, c_done = 0, s_done = 0;
+    floe_addr client;
+    floe_rt_tls_want w;
+    for (int round = 0; round < 200 && !(c_done && s_done); round++) {
+        if (!c_done) {
+            int r = floe_rt_dtls_handshake(c, &w);
+            assert_int_equal(r, FLOE_OK);
+            c_done = w == FLOE_RT_TLS_DONE;
+        }
+        if (!s) {
+            int r = floe_rt_dtls_accept(l, &s, &sfd, &client);
+            assert_true(r == 0 || r == 1);
+            if (r == 0) assert_null(s);
+        }
+        if (s && !s_done) {
+            assert_int_equal(floe_rt_dtls_handshake(s, &w), FLOE_OK);
+            s_done = w == FLOE_RT_TLS_DONE;
+        }
+        struct pollfd pf[3] = {{.fd = cfd, .events = POLLIN},
+                               {.fd = lfd, .events = POLLIN},
+                               {.fd = sfd, .events = POLLIN}};
+        poll(pf, s ? 3 : 2, 200);
+    }
+    assert_true(c_done && s_done);
+    assert_int_equal(floe_rt_dtls_listener_cookies_sent(l), 1); /* the first ClientHello */
+    assert_true(floe_addr_equal(&client, &ca));
+    floe_addr sl, sp;
+    assert_int_equal(floe_rt_local_addr(sfd, &sl), FLOE_OK);
+    assert_int_equal(floe_rt_peer_addr(sfd, &sp), FLOE_OK);
+    assert_true(floe_addr_equal(&sl, &at)); /* the listener's address and port */
+    assert_true(floe_addr_equal(&sp, &ca)); /* connected to the client */
+    assert_string_equal(floe_rt_dtls_version(s), "DTLSv1.2");
+
+    uint8_t buf[FLOE_RT_DTLS_MAX_RECORD];
+    assert_int_equal(floe_rt_dtls_write(c, "ping", 4, &w), 4);
+    struct pollfd pf = {.fd = sfd, .events = POLLIN};
+    assert_int_equal(poll(&pf, 1, 5000), 1);
+    assert_int_equal(floe_rt_dtls_read(s, buf, sizeof buf, &w), 4);
+    assert_memory_equal(buf, "ping", 4);
+    assert_int_equal(floe_rt_dtls_write(s, "pong!", 5, &w), 5);
+    pf.fd = cfd;
+    assert_int_equal(poll(&pf, 1, 5000), 1);
+    assert_int_equal(floe_rt_dtls_read(c, buf, sizeof buf, &w), 5);
+    assert_memory_equal(buf, "pong!", 5);
+    /* the listener saw nothing of it */
+    floe_rt_dtls *none;
+    int nfd;
+    assert_int_equal(floe_rt_dtls_accept(l, &none, &nfd, &client), 0);
+
+    /* close_notify reaches the server's session */
+    assert_int_equal(floe_rt_dtls_shutdown(c), FLOE_OK);
+    pf.fd = sfd;
+    assert_int_equal(poll(&pf, 1, 5000), 1);
+    assert_int_equal(floe_rt_dtls_read(s, buf, sizeof buf, &w), 0);
+    assert_int_equal(w, FLOE_RT_TLS_CLOSED);
+
+    floe_rt_dtls_free(c);
+    floe_rt_dtls_free(s);
+    floe_rt_dtls_listener_free(l);
+    floe_rt_tls_ctx_free(cctx);
+    floe_rt_tls_ctx_free(sctx);
+    close(cfd);
+    close(sfd);
+    close(lfd);
+}
+
 int main(void) {
     floe_rt_ignore_sigpipe();
     const struct CMUnitTest tests[] = {
@@ -618,6 +712,7 @@ int main(void) {
         cmocka_unit_test(test_dtls_verify_fails_for_other_name),
         cmocka_unit_test(test_dtls_handshake_retransmits),
         cmocka_unit_test(test_dtls_refused),
+        cmocka_unit_test(test_dtls_server_cookie_then_session),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
