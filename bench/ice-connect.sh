@@ -157,32 +157,11 @@ else
 fi
 
 # ---- processes we start, and their cleanup ------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/floe-ice-bench.XXXXXX")
-STARTED=() # PIDs of the peers this script started (each a timeout(1) around the peer)
-
-stop_pid() { # stop_pid PID: SIGTERM, a short wait, then SIGKILL; only our own children
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || {
-        wait "$pid" 2>/dev/null || true
-        return 0
-    }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 30; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local pid
-    for pid in "${STARTED[@]}"; do stop_pid "$pid"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source-path=SCRIPTDIR source=lib.bash
+. "$(dirname "$0")/lib.bash"
+STOP_WAIT_S=3 # read by stop_pid (lib.bash)
+export STOP_WAIT_S
+bench_start_tmp floe-ice-bench # $TMP, STARTED: the peers (each a timeout(1) around one)
 
 peer_cmd() { # peer_cmd KIND: the peer command into PEER
     case $1 in

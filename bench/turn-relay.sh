@@ -97,40 +97,11 @@ else
 fi
 
 # ---- processes we start, and their cleanup ------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/floe-turn-bench.XXXXXX")
-STARTED=() # PIDs of the servers this script started
-
-stop_pid() { # stop_pid PID: SIGTERM, wait, then SIGKILL; only our own children
-    local pid=$1 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        log "PID $pid ignored SIGTERM; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local pid
-    for pid in "${STARTED[@]}"; do stop_pid "$pid"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source-path=SCRIPTDIR source=lib.bash
+. "$(dirname "$0")/lib.bash"
+bench_start_tmp floe-turn-bench # $TMP, STARTED: the servers this script started
 
 # ---- helpers -------------------------------------------------------------------------
-port_in_use() { # port_in_use PORT: bound on UDP or TCP, v4 or v6
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v h=":$hex" 'NR > 1 && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
-        /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
 
 free_port() { # a port p below the relay range with p and p+1 unused (coturn may want p+1)
     local i p
