@@ -37,10 +37,28 @@ bench_start_tmp() { # bench_start_tmp NAME
     trap 'exit 143' TERM
 }
 
-# port_in_use PORT: bound on UDP or TCP, IPv4 or IPv6.
-port_in_use() {
+# bound_in PORT FILE...: some socket in these /proc/net tables is bound to PORT.
+bound_in() {
     local hex
     hex=$(printf '%04X' "$1")
+    shift
     awk -v h=":$hex" 'NR > 1 && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
-        /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null
+        "$@" 2>/dev/null
+}
+
+# port_in_use PORT: bound on UDP or TCP, IPv4 or IPv6. udp_bound PORT: on UDP over IPv4.
+port_in_use() { bound_in "$1" /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6; }
+udp_bound() { bound_in "$1" /proc/net/udp; }
+
+# free_port LO HI: a port p in [LO, HI) with p and p + 1 unused (coturn may want p + 1).
+free_port() {
+    local i p
+    for ((i = 0; i < 100; i++)); do
+        p=$(($1 + (RANDOM * 32768 + RANDOM) % ($2 - $1)))
+        if ! port_in_use "$p" && ! port_in_use $((p + 1)); then
+            echo "$p"
+            return 0
+        fi
+    done
+    die "no free port found"
 }

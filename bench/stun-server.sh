@@ -72,24 +72,7 @@ bench_start_tmp floe-bench # $TMP, STARTED: the servers this script started
 
 # ---- helpers -------------------------------------------------------------------------
 
-free_port() { # a port p with p and p+1 unused (coturn may want the next one)
-    local i p
-    for ((i = 0; i < 100; i++)); do
-        p=$((20000 + RANDOM % 40000))
-        if ! port_in_use "$p" && ! port_in_use $((p + 1)); then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
 
-udp_bound() { # udp_bound PORT
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v h=":$hex" 'NR > 1 && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
-        /proc/net/udp 2>/dev/null
-}
 
 cpu_ticks() { # cpu_ticks PID: utime + stime of the whole process, in clock ticks
     local s f
@@ -176,7 +159,7 @@ declare -A RESULTS
 
 run_echo() {
     local port pid
-    port=$(free_port)
+    port=$(free_port 20000 60000)
     log "echo: floe bench echo on $HOST:$port"
     "${SRV_PIN[@]}" "$FLOE" bench echo --quiet --listen "$HOST:$port" >"$TMP/echo.log" 2>&1 &
     pid=$!
@@ -197,7 +180,7 @@ run_coturn() {
         return
     fi
     version=$(turnserver --version 2>/dev/null | tail -n1 | tr -cd '0-9A-Za-z.-')
-    port=$(free_port)
+    port=$(free_port 20000 60000)
     log "coturn: turnserver $version on $HOST:$port"
     # STUN only, one listener and one relay thread, loopback, no TLS/DTLS, no CLI, no
     # authentication database of the system, logs into our temporary directory.
@@ -220,7 +203,7 @@ run_coturn() {
 
 run_floe() {
     local port pid stats
-    port=$(free_port)
+    port=$(free_port 20000 60000)
     log "floe: floe server on $HOST:$port"
     "${SRV_PIN[@]}" "$FLOE" server --listen "$HOST:$port" --control "$TMP/floe.ctl" \
         >"$TMP/floe.log" 2>&1 &

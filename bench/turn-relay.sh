@@ -103,24 +103,7 @@ bench_start_tmp floe-turn-bench # $TMP, STARTED: the servers this script started
 
 # ---- helpers -------------------------------------------------------------------------
 
-free_port() { # a port p below the relay range with p and p+1 unused (coturn may want p+1)
-    local i p
-    for ((i = 0; i < 100; i++)); do
-        p=$((10000 + RANDOM % (RELAY_LO - 10002)))
-        if ! port_in_use "$p" && ! port_in_use $((p + 1)); then
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
 
-udp_bound() { # udp_bound PORT
-    local hex
-    hex=$(printf '%04X' "$1")
-    awk -v h=":$hex" 'NR > 1 && substr($2, length($2) - 4) == h { found = 1 } END { exit !found }' \
-        /proc/net/udp 2>/dev/null
-}
 
 wait_ready() { # wait_ready PID PORT
     local i
@@ -199,7 +182,7 @@ run_coturn() {
         return
     fi
     COTURN_VERSION=$(json_str "$(turnserver --version 2>/dev/null | tail -n1 | tr -cd '0-9A-Za-z.-')")
-    port=$(free_port)
+    port=$(free_port 10000 $((RELAY_LO - 2)))
     log "coturn: turnserver on $HOST:$port, relay ports $RELAY_LO-$RELAY_HI, one relay thread"
     # Long-term credentials, one listener, one relay thread, loopback only (relaying to the
     # generator's peer on 127.0.0.1 needs --allow-loopback-peers), no TLS/DTLS, no CLI,
@@ -223,7 +206,7 @@ run_coturn() {
 
 run_floe() {
     local port pid
-    port=$(free_port)
+    port=$(free_port 10000 $((RELAY_LO - 2)))
     log "floe: floe server on $HOST:$port, relay ports $RELAY_LO-$RELAY_HI"
     "${SRV_PIN[@]}" "$FLOE" server --listen "udp://$HOST:$port" --realm "$TURN_REALM" \
         --user "$TURN_USER:$TURN_PASS" --relay-ports "$RELAY_LO-$RELAY_HI" --allow-peer "$HOST" \
@@ -248,7 +231,7 @@ run_floe() {
 # relay can reach on this kernel. Measured like stun-server.sh's echo.
 run_echo() {
     local port pid c0 c1 out
-    port=$(free_port)
+    port=$(free_port 10000 $((RELAY_LO - 2)))
     log "echo: floe bench echo on $HOST:$port (the ceiling)"
     "${SRV_PIN[@]}" "$FLOE" bench echo --quiet --listen "$HOST:$port" >"$TMP/echo.log" 2>&1 &
     pid=$!
