@@ -87,3 +87,31 @@ void floe_cli_host_part(const char *target, char *out, size_t cap) {
     memcpy(out, h, n);
     out[n] = '\0';
 }
+
+bool floe_cli_turn_server(const char *arg, char *hostport, size_t cap, floe_transport *tp,
+                          uint16_t *default_port) {
+    const char *rest = arg;
+    bool secure = false;
+    *tp = FLOE_TRANSPORT_UDP;
+    *default_port = 3478;
+    if (!strncmp(arg, "turns:", 6)) {
+        secure = true;
+        rest = arg + 6;
+        *tp = FLOE_TRANSPORT_TLS;
+        *default_port = 5349;
+    } else if (!strncmp(arg, "turn:", 5)) {
+        rest = arg + 5;
+    }
+    const char *q = strchr(rest, '?');
+    size_t n = q ? (size_t)(q - rest) : strlen(rest);
+    if (n == 0 || n >= cap || (rest[0] == '/' && rest != arg)) return false;
+    memcpy(hostport, rest, n);
+    hostport[n] = '\0';
+    if (!q) return true;
+    if (rest == arg) return false; /* a query needs the URI form */
+    if (!strcmp(q, "?transport=tcp")) {
+        if (!secure) *tp = FLOE_TRANSPORT_TCP;
+        return true;
+    }
+    return !strcmp(q, "?transport=udp") && !secure;
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "floe/addr.h"
+#include "floe/transport.h"
 #include "floe/time.h"
 
 int floe_cmd_stun(int argc, char **argv);
@@ -54,5 +55,14 @@ floe_cli_addr_text floe_cli_addr(const floe_addr *a);
 /* The host part of HOST[:PORT] into out (cap bytes, cut to fit), for TLS name checks:
  * "[::1]:5349" -> "::1", "stun.example.net:3478" -> "stun.example.net". */
 void floe_cli_host_part(const char *target, char *out, size_t cap);
+
+/* A TURN server given on the command line: HOST[:PORT] (over UDP), or an RFC 7065 URI,
+ * "turn:HOST[:PORT][?transport=udp|tcp]" or "turns:HOST[:PORT][?transport=tcp]" (TLS).
+ * Writes the HOST[:PORT] part to hostport (for floe_rt_resolve), the transport to *tp and
+ * the port to use when none is given (3478, or 5349 for turns:) to *default_port. False
+ * for a malformed URI (empty host, another scheme or query, transport=udp with turns:,
+ * too long for cap). */
+bool floe_cli_turn_server(const char *arg, char *hostport, size_t cap, floe_transport *tp,
+                          uint16_t *default_port);
 
 #endif

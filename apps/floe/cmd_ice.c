@@ -16,10 +16,12 @@
 #include "floe/err.h"
 #include "floe/ice.h"
 #include "ice_peer.h"
+#include "ice_streams.h"
 #include "rt_ifaddrs.h"
 #include "rt_loop.h"
 #include "rt_sock.h"
 #include "rt_sys.h"
+#include "rt_tls.h"
 #include "rt_udp.h"
 
 #define SUB "ice"
@@ -69,11 +71,19 @@ static const char help_text[] =
     "                           preferred first), e.g. a VPN: --prefer-iface wg0.\n"
     "  --stun HOST[:PORT]       a STUN server for server-reflexive candidates\n"
     "                           (repeatable; port 3478 by default).\n"
-    "  --turn HOST[:PORT]       a TURN server for relayed candidates (UDP; repeatable up\n"
-    "                           to 2; port 3478 by default), with --turn-user NAME and\n"
-    "                           --turn-password PASSWORD (long-term credentials):\n"
+    "  --turn SERVER            a TURN server for relayed candidates (repeatable up to 2),\n"
+    "                           with --turn-user NAME and --turn-password PASSWORD\n"
+    "                           (long-term credentials). SERVER is HOST[:PORT] (UDP, port\n"
+    "                           3478 by default) or an RFC 7065 URI: turn:HOST[:PORT]\n"
+    "                           [?transport=udp|tcp], or turns:HOST[:PORT] for TLS (port\n"
+    "                           5349 by default). Over TCP or TLS the allocation lives on a\n"
+    "                           connection of its own, for networks that let no UDP out:\n"
     "                             floe ice --turn 192.0.2.1 --turn-user alice \\\n"
     "                               --turn-password secret --local-sdp a.sdp ...\n"
+    "                             floe ice --turn 'turn:192.0.2.1?transport=tcp' ...\n"
+    "  --turn-ca FILE           turns: trust the CA certificates in this PEM file instead of\n"
+    "                           the system's.\n"
+    "  --turn-insecure          turns: do not verify the server's certificate (tests only).\n"
     "  --components 1|2         components of the media stream (2: RTP and RTCP).\n"
     "  --lite                   act as an ICE-lite agent (RFC 8445 section 2.5): host\n"
     "                           candidates, no checks of its own, always controlled.\n"
@@ -125,7 +135,8 @@ typedef struct ice_opts {
     size_t n_stun;
     const char *turn[FLOE_ICE_MAX_TURN_SERVERS];
     size_t n_turn;
-    const char *turn_user, *turn_password;
+    const char *turn_user, *turn_password, *turn_ca;
+    bool turn_insecure;
     const char *prefer[FLOE_ICE_MAX_PREFER_IFACES];
     size_t n_prefer;
     unsigned count, size;
@@ -156,6 +167,9 @@ struct peer {
     floe_ice_agent *agent;
     sock socks[FLOE_ICE_MAX_BASES];
     size_t n_socks;
+    ice_streams *streams; /* connections to TURN servers over TCP/TLS */
+    floe_rt_tls_ctx *tls; /* for turns: servers */
+    char turn_names[FLOE_ICE_MAX_TURN_SERVERS][256];
     floe_time_ns t0, t_gathered, t_remote, t_ready; /* 0: not reached */
     bool gathered, remote_read, ready, failed, done, bye, lingering;
     char error[600];
@@ -268,10 +282,22 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
                 return floe_usage_error(SUB, "at most %d --stun", FLOE_ICE_MAX_STUN_SERVERS);
             o->stun[o->n_stun++] = v;
         } else if (floe_cli_value(argc, argv, &i, "--turn", &v)) {
-            if (!v || !*v) return floe_usage_error(SUB, "--turn needs HOST[:PORT]");
+            char hp[256];
+            floe_transport tp;
+            uint16_t dp;
+            if (!v || !floe_cli_turn_server(v, hp, sizeof hp, &tp, &dp))
+                return floe_usage_error(SUB,
+                                        "bad --turn '%s' (HOST[:PORT], turn:HOST[:PORT]"
+                                        "[?transport=udp|tcp] or turns:HOST[:PORT])",
+                                        v ? v : "");
             if (o->n_turn == FLOE_ICE_MAX_TURN_SERVERS)
                 return floe_usage_error(SUB, "at most %d --turn", FLOE_ICE_MAX_TURN_SERVERS);
             o->turn[o->n_turn++] = v;
+        } else if (floe_cli_value(argc, argv, &i, "--turn-ca", &v)) {
+            if (!v || !*v) return floe_usage_error(SUB, "--turn-ca needs a PEM file");
+            o->turn_ca = v;
+        } else if (!strcmp(a, "--turn-insecure")) {
+            o->turn_insecure = true;
         } else if (floe_cli_value(argc, argv, &i, "--turn-user", &v)) {
             if (!v || !*v) return floe_usage_error(SUB, "--turn-user needs a NAME");
             o->turn_user = v;
@@ -336,6 +362,10 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
         return floe_usage_error(SUB, "--turn-user and --turn-password go with --turn");
     if (o->turn_user && !o->turn_password)
         return floe_usage_error(SUB, "--turn-user needs --turn-password");
+    if (o->turn_ca && o->turn_insecure)
+        return floe_usage_error(SUB, "--turn-ca and --turn-insecure exclude each other");
+    if ((o->turn_ca || o->turn_insecure) && !o->n_turn)
+        return floe_usage_error(SUB, "--turn-ca and --turn-insecure go with --turn turns:...");
     if (o->n_turn && o->lite)
         return floe_usage_error(SUB, "an ICE-lite agent gathers host candidates only: no --turn");
     if (size_set && !o->count) return floe_usage_error(SUB, "--size goes with --count");
@@ -352,6 +382,13 @@ static sock *sock_of_base(peer *p, unsigned base) {
     return NULL;
 }
 
+/* Sends what the agent gave for `base`: on its UDP socket, or on its TURN connection. */
+static bool transmit(peer *p, unsigned base, const floe_addr *to, const uint8_t *buf, size_t len) {
+    sock *s = sock_of_base(p, base);
+    if (s) return floe_rt_udp_send(s->fd, buf, len, to) == 1;
+    return ice_streams_send(p->streams, base, buf, len);
+}
+
 static void send_data(peer *p, unsigned component, const uint8_t *buf, size_t len, bool *sent);
 static void handle_event(peer *p, const floe_ice_event *ev);
 static void handle_data(peer *p, unsigned component, const uint8_t *buf, size_t len);
@@ -364,8 +401,7 @@ static void service(peer *p) {
     floe_addr to;
     while (floe_ice_agent_next_send(p->agent, now, p->tx, sizeof p->tx, &len, &base, &to) ==
            FLOE_OK) {
-        sock *s = sock_of_base(p, base);
-        if (!s || floe_rt_udp_send(s->fd, p->tx, len, &to) != 1) p->send_dropped++;
+        if (!transmit(p, base, &to, p->tx, len)) p->send_dropped++;
     }
     floe_ice_event ev;
     while (!p->done && floe_ice_agent_next_event(p->agent, &ev))
@@ -511,11 +547,35 @@ static int resolve_servers(peer *p, floe_ice_config *cfg) {
             cfg->stun_servers[cfg->n_stun_servers++] = addrs[k];
     }
     for (size_t i = 0; i < p->o.n_turn; i++) {
-        if (resolve_server(p, "turn", p->o.turn[i], addrs, 1, &n)) return 1;
+        char hp[256];
+        floe_transport tp;
+        uint16_t dport;
+        floe_cli_turn_server(p->o.turn[i], hp, sizeof hp, &tp, &dport); /* checked already */
+        int rc = floe_rt_resolve(hp, dport, p->o.family, addrs, 1, &n);
+        if (rc == FLOE_OK && addrs[0].port == 0) rc = FLOE_ERR_ADDR;
+        if (rc != FLOE_OK) {
+            fail(p, "cannot resolve the turn server '%s': %s", p->o.turn[i], floe_strerror(rc));
+            return 1;
+        }
         floe_ice_turn_server *t = &cfg->turn_servers[cfg->n_turn_servers++];
         t->addr = addrs[0];
         t->username = p->o.turn_user;
         t->password = p->o.turn_password;
+        t->transport = tp;
+        floe_cli_host_part(hp, p->turn_names[i], sizeof p->turn_names[i]);
+        t->server_name = p->turn_names[i];
+        if (tp == FLOE_TRANSPORT_TLS && !p->tls) {
+            char err[256];
+            const char *ca = p->o.turn_insecure ? NULL : p->o.turn_ca;
+            if (floe_rt_tls_ctx_new_client(&p->tls, ca, !p->o.turn_insecure, err, sizeof err) !=
+                FLOE_OK) {
+                fail(p, "cannot set up TLS for %s: %s", p->o.turn[i], err);
+                return 1;
+            }
+            if (p->o.turn_insecure)
+                progress(p, "warning: --turn-insecure: the TURN server's certificate is not "
+                            "verified");
+        }
     }
     return 0;
 }
@@ -645,14 +705,10 @@ static void send_data(peer *p, unsigned component, const uint8_t *buf, size_t le
     if (floe_ice_agent_send_data(p->agent, floe_rt_now(), 0, component, buf, len, p->data_tx,
                                  sizeof p->data_tx, &n, &base, &to) != FLOE_OK)
         return;
-    sock *s = sock_of_base(p, base);
-    if (!s) return;
-    int rc = floe_rt_udp_send(s->fd, p->data_tx, n, &to);
-    if (rc == 1) {
+    if (transmit(p, base, &to, p->data_tx, n))
         *sent = true;
-    } else {
+    else
         p->send_dropped++;
-    }
 }
 
 static void send_bye(peer *p) {
@@ -981,6 +1037,25 @@ static void print_text(const peer *p, bool ok) {
 
 /* ---- main ------------------------------------------------------------------------------------ */
 
+/* ---- TURN connections (stream bases) ----------------------------------------------------------
+ */
+
+static void stream_data(void *arg, const floe_ice_recv_info *info) {
+    handle_data(arg, info->component, info->data, info->len);
+}
+
+static void stream_closed(void *arg, unsigned base, const floe_ice_stream *st, const char *why) {
+    (void)base;
+    peer *p = arg;
+    progress(p, "TURN connection over %s to %s ended: %s", floe_transport_name(st->transport),
+             floe_cli_addr(&st->remote).s, why);
+}
+
+static void stream_after(void *arg) {
+    peer *p = arg;
+    if (!p->done) service(p);
+}
+
 static int setup(peer *p) {
     if (floe_rt_loop_new(&p->loop) != FLOE_OK) {
         fail(p, "cannot create the event loop: %s", strerror(errno));
@@ -1023,6 +1098,17 @@ static int setup(peer *p) {
              p->o.controlling ? "controlling" : "controlled", p->o.lite ? " lite" : "",
              p->o.components, floe_ice_agent_local_ufrag(p->agent));
     if (open_sockets(p)) return 1;
+    ice_streams_config sc = {.loop = p->loop,
+                             .agent = p->agent,
+                             .tls = p->tls,
+                             .on_data = stream_data,
+                             .on_closed = stream_closed,
+                             .after = stream_after,
+                             .arg = p};
+    if (ice_streams_new(&p->streams, &sc) != FLOE_OK) {
+        fail(p, "out of memory");
+        return 1;
+    }
     rc = floe_ice_agent_gather(p->agent, floe_rt_now());
     if (rc != FLOE_OK) {
         fail(p, "cannot start gathering: %s", floe_strerror(rc));
@@ -1040,10 +1126,13 @@ static void teardown(peer *p) {
         floe_addr to;
         while (floe_ice_agent_next_send(p->agent, floe_rt_now(), p->tx, sizeof p->tx, &len, &base,
                                         &to) == FLOE_OK) {
-            sock *s = sock_of_base(p, base);
-            if (s) (void)floe_rt_udp_send(s->fd, p->tx, len, &to);
+            (void)transmit(p, base, &to, p->tx, len);
         }
     }
+    ice_streams_free(p->streams); /* a TCP allocation ends with its connection */
+    p->streams = NULL;
+    floe_rt_tls_ctx_free(p->tls);
+    p->tls = NULL;
     for (size_t i = 0; i < p->n_socks; i++) {
         if (p->loop) floe_rt_loop_unwatch(p->loop, p->socks[i].fd);
         close(p->socks[i].fd);

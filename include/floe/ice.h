@@ -54,6 +54,7 @@
 #include "floe/addr.h"
 #include "floe/ice_cand.h"
 #include "floe/time.h"
+#include "floe/transport.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -129,13 +130,18 @@ typedef struct floe_ice_pacer {
 
 /* ---- configuration --------------------------------------------------------------- */
 
-/* A TURN server for relayed candidates (RFC 8445 §5.1.1.2, RFC 8656), over UDP from each
- * host base of the same family. The strings must stay valid until floe_ice_agent_gather
- * (the TURN clients copy them then). */
+/* A TURN server for relayed candidates (RFC 8445 §5.1.1.2, RFC 8656), reached from each
+ * host base of the same family: over UDP through the host base's socket, or over TCP or
+ * TLS (RFC 8656 §3.1, for networks that let no UDP out) through a stream base, a
+ * connection the runtime opens for the agent (see floe_ice_agent_stream). The relayed
+ * address is UDP either way. The strings must stay valid for the agent's life
+ * (server_name is read by the runtime when it opens a TLS connection). */
 typedef struct floe_ice_turn_server {
     floe_addr addr;
     const char *username;
     const char *password;
+    floe_transport transport; /* FLOE_TRANSPORT_UDP (0, the default), _TCP or _TLS */
+    const char *server_name;  /* TLS: the name to verify, or NULL */
 } floe_ice_turn_server;
 
 typedef struct floe_ice_config {
@@ -226,7 +232,8 @@ typedef struct floe_ice_agent floe_ice_agent;
 /* Allocates an agent (the only allocation it ever makes: floe_ice_agent_memory(cfg)
  * bytes) with random credentials and tie-breaker. FLOE_ERR_INVAL for a bad config (no
  * rand, 0 or too many streams, caps above their limits, a lite agent set controlling, a
- * keepalive below 15 s, RFC 8445 §11); FLOE_ERR_CRYPTO when rand fails. */
+ * keepalive below 15 s, RFC 8445 §11, a TURN server without address or port, with a
+ * username but no password, or over DTLS); FLOE_ERR_CRYPTO when rand fails. */
 int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg);
 void floe_ice_agent_free(floe_ice_agent *a);
 
@@ -247,8 +254,9 @@ int floe_ice_agent_add_host(floe_ice_agent *a, unsigned stream, unsigned compone
  * server of the same family, paced like the rest; the agent keeps the allocations
  * refreshed, creates a permission for every remote candidate paired with a relayed one
  * and binds a channel for a selected relayed pair. Their traffic goes through the host
- * base's socket to the TURN server (next_send says so), and what the server relays back
- * arrives there too (on_recv unwraps it). A TURN server that fails gives no candidate.
+ * base's socket to the TURN server (next_send says so), or through a stream base for a
+ * server over TCP or TLS, and what the server relays back arrives there too (on_recv
+ * unwraps it). A TURN server that fails gives no candidate.
  * The TURN clients are the agent's only allocations besides itself (about 20 KB each).
  * FLOE_ERR_STATE when called twice or without a base. */
 int floe_ice_agent_gather(floe_ice_agent *a, floe_time_ns now);
@@ -375,6 +383,37 @@ int floe_ice_agent_send_from(floe_ice_agent *a, floe_time_ns now, unsigned base,
                              const floe_addr *to, const uint8_t *data, size_t n, uint8_t *out,
                              size_t cap, size_t *len, unsigned *sock_base, floe_addr *sock_to);
 
+/* ---- stream bases (TURN over TCP or TLS) ------------------------------------------ */
+
+/* A TURN server configured with transport TCP or TLS gets, for each host base of its
+ * family, a stream base: an index after the host bases, created by
+ * floe_ice_agent_gather, that next_send names like a socket. The runtime owns the
+ * connection behind it:
+ *   - when next_send first names a stream base, ask floe_ice_agent_stream what it is and
+ *     connect from `local` (the host base's IP, port 0: an ephemeral port) to `remote`
+ *     over `transport`; queue what next_send gives for it until the connection is up;
+ *   - everything next_send gives for it is one whole message: write it to the stream;
+ *   - split what the stream delivers into messages with floe_turn_frame_len
+ *     (floe/turn.h) and feed each to floe_ice_agent_on_recv with that base and `remote`;
+ *   - when the connection fails or closes (or the bytes cannot be framed), call
+ *     floe_ice_agent_stream_closed: the allocation on it is gone, and nothing more is
+ *     sent there (do not reconnect).
+ * A stream base has no candidate; the relayed candidate it brings has a base of its own
+ * (send_data and send_from name the stream base as *sock_base for its data). */
+typedef struct floe_ice_stream {
+    floe_transport transport; /* FLOE_TRANSPORT_TCP or _TLS */
+    floe_addr local;          /* bind to this IP, port 0 */
+    floe_addr remote;         /* the TURN server */
+    const char *server_name;  /* TLS: the name to verify, or NULL */
+} floe_ice_stream;
+
+/* FLOE_OK for a stream base, FLOE_ERR_NOT_FOUND for a socket or relayed base (or one out
+ * of range), FLOE_ERR_INVAL for missing arguments. */
+int floe_ice_agent_stream(const floe_ice_agent *a, unsigned base, floe_ice_stream *out);
+/* The connection of stream base `base` failed or closed (stats.relay_streams_lost). A
+ * relayed candidate it brought stops working; gathering that waited for it ends. */
+void floe_ice_agent_stream_closed(floe_ice_agent *a, floe_time_ns now, unsigned base);
+
 /* Releases the TURN allocations (RFC 8656 §7.5: a Refresh with LIFETIME 0 each), for an
  * agent that is done: drain next_send once more before freeing it. Without it the
  * server lets them expire. Data through the relays stops. */
@@ -407,12 +446,13 @@ typedef struct floe_ice_stats {
     uint64_t cap_sends;      /* responses not queued: the send queue was full */
     uint64_t events_dropped; /* events lost because nobody pulled them (PAIR_STATE first) */
     uint64_t data_received;
-    uint64_t cap_checks;        /* check transactions over their slots: a replaced check's late
-                                   answer given up to make room, or (max_pairs above
-                                   FLOE_ICE_MAX_CHECKS) a check that waited for a slot */
-    uint64_t relay_allocations; /* TURN allocations made (relayed candidates) */
-    uint64_t relay_failures;    /* TURN allocations that failed */
-    uint64_t relay_unsent;      /* messages for a relayed base dropped: no permission yet */
+    uint64_t cap_checks;         /* check transactions over their slots: a replaced check's late
+                                    answer given up to make room, or (max_pairs above
+                                    FLOE_ICE_MAX_CHECKS) a check that waited for a slot */
+    uint64_t relay_allocations;  /* TURN allocations made (relayed candidates) */
+    uint64_t relay_failures;     /* TURN allocations that failed */
+    uint64_t relay_unsent;       /* messages for a relayed base dropped: no permission yet */
+    uint64_t relay_streams_lost; /* TURN connections (stream bases) that failed or closed */
 } floe_ice_stats;
 
 void floe_ice_agent_get_stats(const floe_ice_agent *a, floe_ice_stats *out);

@@ -71,14 +71,26 @@ int floe_rt_tcp_accept(int lfd, int *fd_out, floe_addr *peer) {
 }
 
 int floe_rt_tcp_connect(const floe_addr *peer, int *fd_out) {
+    return floe_rt_tcp_connect_from(NULL, peer, fd_out);
+}
+
+int floe_rt_tcp_connect_from(const floe_addr *local, const floe_addr *peer, int *fd_out) {
     if (!peer || !fd_out) return FLOE_ERR_INVAL;
     *fd_out = -1;
     struct sockaddr_storage ss;
     socklen_t sslen;
     if (floe_rt_addr_to_sockaddr(peer, &ss, &sslen)) return FLOE_ERR_INVAL;
+    if (local && local->family != peer->family) return FLOE_ERR_INVAL;
     int fd, err = floe_rt_socket(peer->family, SOCK_STREAM, &fd);
     if (err) return err;
     tcp_nodelay(fd);
+    if (local) {
+        struct sockaddr_storage ls;
+        socklen_t lslen;
+        if (floe_rt_addr_to_sockaddr(local, &ls, &lslen) ||
+            bind(fd, (struct sockaddr *)&ls, lslen) < 0)
+            return tcp_fail(fd);
+    }
     /* EINTR on a nonblocking connect leaves the attempt going on in the background, like
      * EINPROGRESS (retrying would only give EALREADY). */
     if (connect(fd, (struct sockaddr *)&ss, sslen) < 0 && errno != EINPROGRESS && errno != EINTR)

@@ -27,6 +27,10 @@ int floe_rt_tcp_accept(int lfd, int *fd_out, floe_addr *peer);
  * (FLOE_ERR_UNREACHABLE when refused at once). */
 int floe_rt_tcp_connect(const floe_addr *peer, int *fd_out);
 
+/* The same from a chosen local address (an IP of this host; port 0 for an ephemeral
+ * one): the connection leaves by that address. NULL local is floe_rt_tcp_connect. */
+int floe_rt_tcp_connect_from(const floe_addr *local, const floe_addr *peer, int *fd_out);
+
 /* Outcome of a connect once fd became writable: FLOE_OK when connected,
  * FLOE_ERR_UNREACHABLE when it failed (errno set to the reason), FLOE_ERR_STATE when it
  * is still in progress. */

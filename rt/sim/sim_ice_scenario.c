@@ -664,7 +664,8 @@ int floe_sim_ice_scenario_prepare(floe_sim_ice_scenario *s, char *err, size_t ca
         p->cfg.name = p->name;
         for (size_t k = 0; k < p->cfg.n_turn; k++) {
             const turn_spec *t = &s->turns[p->turns[k]];
-            p->cfg.turn[k] = (floe_ice_turn_server){t->addr, t->user, t->password};
+            p->cfg.turn[k] =
+                (floe_ice_turn_server){t->addr, t->user, t->password, FLOE_TRANSPORT_UDP, NULL};
         }
         for (size_t k = 0; k < p->n_servers; k++)
             if (p->servers[k] >= 0) p->cfg.stun[k] = s->servers[p->servers[k]].addr;

@@ -57,8 +57,9 @@ static int check_config(const floe_ice_config *c, layout *lay) {
     for (size_t i = 0; i < c->n_turn_servers; i++) {
         const floe_ice_turn_server *t = &c->turn_servers[i];
         if ((t->addr.family != FLOE_AF_INET4 && t->addr.family != FLOE_AF_INET6) ||
-            t->addr.port == 0 || (t->username && !t->password))
-            return FLOE_ERR_INVAL;
+            t->addr.port == 0 || (t->username && !t->password) ||
+            (t->transport != FLOE_TRANSPORT_UDP && !floe_transport_reliable(t->transport)))
+            return FLOE_ERR_INVAL; /* DTLS is for the runtime of floe turn, not the agent */
     }
     if (c->n_prefer_ifaces > FLOE_ICE_MAX_PREFER_IFACES) return FLOE_ERR_INVAL;
     if (c->lite && c->controlling) return FLOE_ERR_INVAL; /* a lite agent is controlled */
@@ -266,14 +267,15 @@ static const struct {
     const char *name;
     size_t offset;
 } stat_fields[] = {
-    STAT(checks_sent),       STAT(checks_received),  STAT(responses_sent),
-    STAT(errors_sent),       STAT(triggered_checks), STAT(nominations),
-    STAT(consent_checks),    STAT(keepalives_sent),  STAT(gather_requests),
-    STAT(role_conflicts),    STAT(drop_malformed),   STAT(drop_integrity),
-    STAT(drop_unknown_user), STAT(drop_unmatched),   STAT(drop_unknown_base),
-    STAT(cap_pairs),         STAT(cap_candidates),   STAT(cap_sends),
-    STAT(events_dropped),    STAT(data_received),    STAT(cap_checks),
-    STAT(relay_allocations), STAT(relay_failures),   STAT(relay_unsent),
+    STAT(checks_sent),        STAT(checks_received),  STAT(responses_sent),
+    STAT(errors_sent),        STAT(triggered_checks), STAT(nominations),
+    STAT(consent_checks),     STAT(keepalives_sent),  STAT(gather_requests),
+    STAT(role_conflicts),     STAT(drop_malformed),   STAT(drop_integrity),
+    STAT(drop_unknown_user),  STAT(drop_unmatched),   STAT(drop_unknown_base),
+    STAT(cap_pairs),          STAT(cap_candidates),   STAT(cap_sends),
+    STAT(events_dropped),     STAT(data_received),    STAT(cap_checks),
+    STAT(relay_allocations),  STAT(relay_failures),   STAT(relay_unsent),
+    STAT(relay_streams_lost),
 };
 #undef STAT
 _Static_assert(sizeof stat_fields / sizeof stat_fields[0] == FLOE_ICE_STAT_COUNT,
@@ -358,7 +360,7 @@ int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
         a->stats.drop_unknown_base++;
         return FLOE_OK;
     }
-    if (a->relay && a->bases[base].kind == ICE_BASE_HOST) {
+    if (a->relay && a->bases[base].kind != ICE_BASE_RELAY) {
         unsigned rb;
         floe_addr peer;
         const uint8_t *d;
@@ -372,6 +374,10 @@ int floe_ice_agent_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base,
         case ICE_TURN_DATA: return recv_on_base(a, now, rb, &peer, d, n, info);
         case ICE_TURN_NOT_MINE: break;
         }
+    }
+    if (a->bases[base].kind == ICE_BASE_STREAM) {
+        a->stats.drop_unmatched++; /* a TURN connection carries only its server's messages */
+        return FLOE_OK;
     }
     return recv_on_base(a, now, base, from, p, len, info);
 }

@@ -173,7 +173,8 @@ floe_time_ns ice_consent_deadline(const floe_ice_agent *a) {
 int floe_ice_agent_send_from(floe_ice_agent *a, floe_time_ns now, unsigned base,
                              const floe_addr *to, const uint8_t *data, size_t n, uint8_t *out,
                              size_t cap, size_t *len, unsigned *sock_base, floe_addr *sock_to) {
-    if (!a || !to || (!data && n) || !out || !len || !sock_base || !sock_to || base >= a->n_bases)
+    if (!a || !to || (!data && n) || !out || !len || !sock_base || !sock_to || base >= a->n_bases ||
+        a->bases[base].kind == ICE_BASE_STREAM)
         return FLOE_ERR_INVAL;
     *sock_base = base;
     *sock_to = *to;

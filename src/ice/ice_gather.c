@@ -54,6 +54,7 @@ int floe_ice_agent_gather(floe_ice_agent *a, floe_time_ns now) {
     int rc = ice_relay_setup(a);
     if (rc != FLOE_OK) return rc;
     for (unsigned b = 0; b < a->n_bases; b++) {
+        if (a->bases[b].kind != ICE_BASE_HOST) continue; /* stream bases have no candidate */
         int li = ice_local_add(a, FLOE_ICE_CAND_HOST, b, &a->bases[b].addr, ICE_NO, 0, NULL);
         if (li < 0) continue; /* cap: counted */
         ice_ev e = {.at = now,

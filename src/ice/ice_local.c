@@ -253,6 +253,27 @@ int ice_local_add_relay(floe_ice_agent *a, unsigned via, const floe_addr *relaye
     return li;
 }
 
+int ice_local_add_stream(floe_ice_agent *a, unsigned via, unsigned server) {
+    if (a->n_bases >= a->max_bases) {
+        a->stats.cap_candidates++;
+        return FLOE_ERR_LIMIT;
+    }
+    const ice_base *v = &a->bases[via];
+    ice_base *b = &a->bases[a->n_bases];
+    memset(b, 0, sizeof *b);
+    b->addr = v->addr;
+    b->addr.port = 0; /* the runtime connects from an ephemeral port of the host's IP */
+    b->related.family = FLOE_AF_NONE;
+    b->stream = v->stream;
+    b->comp = v->comp;
+    b->kind = ICE_BASE_STREAM;
+    b->iface = v->iface;
+    b->via = (uint8_t)via;
+    b->server = (uint8_t)server;
+    b->local_pref = v->local_pref;
+    return (int)a->n_bases++;
+}
+
 int ice_local_of_base(const floe_ice_agent *a, unsigned base) {
     for (unsigned i = 0; i < a->n_local; i++) {
         const ice_lcand *l = &a->local[i];

@@ -45,20 +45,22 @@
 
 /* ---- bases and candidates ----------------------------------------------------------- */
 
-enum { ICE_BASE_HOST = 0, ICE_BASE_RELAY = 1 };
+enum { ICE_BASE_HOST = 0, ICE_BASE_RELAY = 1, ICE_BASE_STREAM = 2 };
 
 typedef struct ice_relay ice_relay;
 
-/* A local socket (host base), or a relayed address, which is its own base. */
+/* A local socket (host base), a relayed address, which is its own base, or a stream
+ * base: a TCP/TLS connection the runtime opens from a host base's IP to a TURN server,
+ * which carries that server's allocation and has no candidate of its own. */
 typedef struct ice_base {
     floe_addr addr;    /* the bound address, or the relayed address */
     floe_addr related; /* relay: the mapped address the TURN server saw */
     uint16_t local_pref;
     uint8_t stream, comp;
-    uint8_t kind;   /* ICE_BASE_HOST / ICE_BASE_RELAY */
+    uint8_t kind;   /* ICE_BASE_HOST / ICE_BASE_RELAY / ICE_BASE_STREAM */
     uint8_t iface;  /* rank in cfg.prefer_ifaces, or ICE_NO */
-    uint8_t via;    /* relay: the host base its allocation lives on */
-    uint8_t server; /* relay: ICE_SERVER_RELAY0 + slot */
+    uint8_t via;    /* relay, stream: the host base it comes from */
+    uint8_t server; /* relay: ICE_SERVER_RELAY0 + slot; stream: index in cfg.turn_servers */
 } ice_base;
 
 /* A local candidate. The foundation is a small number (printed in decimal); the related
@@ -417,6 +419,9 @@ int ice_local_add(floe_ice_agent *a, floe_ice_cand_type type, unsigned base, con
  * base of its own and a relayed candidate. Returns the candidate index or an error. */
 int ice_local_add_relay(floe_ice_agent *a, unsigned via, const floe_addr *relayed,
                         const floe_addr *mapped, const floe_addr *server, floe_time_ns now);
+/* A stream base from host base `via` to TURN server `server` (cfg.turn_servers index):
+ * its index, or FLOE_ERR_LIMIT (counted). */
+int ice_local_add_stream(floe_ice_agent *a, unsigned via, unsigned server);
 /* The candidate whose base is `base` and whose address is the base's (host or relay). */
 int ice_local_of_base(const floe_ice_agent *a, unsigned base);
 /* The local candidate of (stream, comp) at addr, or -1. */

@@ -1,6 +1,8 @@
 /* Relayed candidates (RFC 8445 §5.1.1.2 with RFC 8656): one TURN allocation per (host
  * base, TURN server) of the same family, made by the sans-IO TURN client over the host
- * base's socket.
+ * base's socket, or, for a server reached over TCP or TLS (for networks that block UDP),
+ * over a stream base: a connection the runtime opens from the host base's IP to the
+ * server, which carries framed TURN messages and dies with the allocation.
  *
  * A relayed address becomes a base of its own (ice_local_add_relay). Everything the
  * agent sends "from" it is wrapped for the TURN server (a Send indication, or ChannelData
@@ -20,9 +22,11 @@ enum { RELAY_IDLE = 0, RELAY_ALLOCATING, RELAY_UP, RELAY_FAILED };
 typedef struct ice_turn {
     floe_turn_client *c;
     uint8_t via;        /* the host base */
+    uint8_t sock;       /* where its messages go: the host base, or its stream base */
     uint8_t server;     /* index in cfg.turn_servers */
     uint8_t relay_base; /* the relay's base once allocated, else ICE_NO */
     uint8_t state;
+    bool gone; /* its stream closed: nothing more can go through it */
 } ice_turn;
 
 struct ice_relay {
@@ -41,7 +45,8 @@ int ice_relay_setup(floe_ice_agent *a) {
     ice_relay *r = calloc(1, sizeof *r);
     if (!r) return FLOE_ERR_NOMEM;
     a->relay = r;
-    for (unsigned b = 0; b < a->n_bases; b++) {
+    unsigned n_hosts = a->n_bases; /* stream bases are appended below */
+    for (unsigned b = 0; b < n_hosts; b++) {
         if (a->bases[b].kind != ICE_BASE_HOST) continue;
         for (unsigned s = 0; s < a->cfg.n_turn_servers; s++) {
             const floe_ice_turn_server *ts = &a->cfg.turn_servers[s];
@@ -50,9 +55,16 @@ int ice_relay_setup(floe_ice_agent *a) {
                 a->stats.cap_candidates++;
                 continue;
             }
+            unsigned sock = b;
+            if (floe_transport_reliable(ts->transport)) {
+                int sb = ice_local_add_stream(a, b, s);
+                if (sb < 0) continue; /* counted */
+                sock = (unsigned)sb;
+            }
             floe_turn_config tc;
             floe_turn_config_default(&tc);
             tc.server = ts->addr;
+            tc.transport = ts->transport;
             tc.username = ts->username;
             tc.password = ts->password;
             tc.family = ts->addr.family;
@@ -65,6 +77,7 @@ int ice_relay_setup(floe_ice_agent *a) {
                 continue;
             }
             t->via = (uint8_t)b;
+            t->sock = (uint8_t)sock;
             t->server = (uint8_t)s;
             t->relay_base = ICE_NO;
             r->n++;
@@ -168,11 +181,11 @@ int ice_relay_next_control(floe_ice_agent *a, floe_time_ns now, uint8_t *buf, si
     if (!a->relay) return FLOE_ERR_NOT_FOUND;
     for (unsigned i = 0; i < a->relay->n; i++) {
         ice_turn *t = &a->relay->turn[i];
-        if (t->state == RELAY_IDLE) continue;
+        if (t->state == RELAY_IDLE || t->gone) continue;
         int rc = floe_turn_client_next_send(t->c, now, buf, cap, len, to);
         drain_events(a, t, now);
         if (rc == FLOE_ERR_NOT_FOUND) continue;
-        *base = t->via;
+        *base = t->sock;
         return rc;
     }
     return FLOE_ERR_NOT_FOUND;
@@ -191,7 +204,7 @@ int ice_relay_wrap(floe_ice_agent *a, floe_time_ns now, const uint8_t *msg, size
     floe_turn_client_permit(t->c, now, to); /* normally done when the pair was formed */
     int rc = floe_turn_client_send(t->c, to, msg, n, buf, cap, len);
     if (rc != FLOE_OK) return rc;
-    *base = t->via;
+    *base = t->sock;
     *to = floe_turn_client_server(t->c); /* after a redirect, the server it moved to */
     return FLOE_OK;
 }
@@ -215,7 +228,7 @@ ice_turn_rx ice_relay_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base
     if (!a->relay) return ICE_TURN_NOT_MINE;
     for (unsigned i = 0; i < a->relay->n; i++) {
         ice_turn *t = &a->relay->turn[i];
-        if (t->via != base || t->state == RELAY_IDLE) continue;
+        if (t->sock != base || t->state == RELAY_IDLE) continue;
         floe_addr server = floe_turn_client_server(t->c);
         if (!ice_addr_same(&server, from)) continue;
         floe_turn_data d;
@@ -232,4 +245,31 @@ ice_turn_rx ice_relay_on_recv(floe_ice_agent *a, floe_time_ns now, unsigned base
         /* Not this client's: maybe a STUN server's answer on the same address. */
     }
     return ICE_TURN_NOT_MINE;
+}
+
+int floe_ice_agent_stream(const floe_ice_agent *a, unsigned base, floe_ice_stream *out) {
+    if (!a || !out) return FLOE_ERR_INVAL;
+    if (base >= a->n_bases || a->bases[base].kind != ICE_BASE_STREAM) return FLOE_ERR_NOT_FOUND;
+    const ice_base *b = &a->bases[base];
+    const floe_ice_turn_server *ts = &a->cfg.turn_servers[b->server];
+    out->transport = ts->transport;
+    out->local = b->addr;
+    out->remote = ts->addr;
+    out->server_name = ts->server_name;
+    return FLOE_OK;
+}
+
+void floe_ice_agent_stream_closed(floe_ice_agent *a, floe_time_ns now, unsigned base) {
+    if (!a || !a->relay || base >= a->n_bases || a->bases[base].kind != ICE_BASE_STREAM) return;
+    a->now = now;
+    for (unsigned i = 0; i < a->relay->n; i++) {
+        ice_turn *t = &a->relay->turn[i];
+        if (t->sock != base || t->gone) continue;
+        /* The allocation lived on that connection (RFC 8656 §3.1): it is gone. */
+        if (t->state != RELAY_FAILED) a->stats.relay_failures++;
+        a->stats.relay_streams_lost++;
+        t->state = RELAY_FAILED;
+        t->gone = true;
+    }
+    ice_gather_check_done(a, now);
 }
