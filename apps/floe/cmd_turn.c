@@ -785,6 +785,10 @@ static void drain_events(run *r, floe_time_ns now) {
             r->dealloc_code = ev.error_code;
             r->done = true;
             break;
+        case FLOE_TURN_EV_CONNECTED:
+        case FLOE_TURN_EV_CONNECTION_ATTEMPT:
+        case FLOE_TURN_EV_CONNECTION_BOUND:
+        case FLOE_TURN_EV_CONNECTION_FAILED:
         case FLOE_TURN_EV_NONE: break;
         }
     }

@@ -1,4 +1,5 @@
-/* floe: a TURN client (RFC 8656, with RFC 6156 dual allocation), sans-IO.
+/* floe: a TURN client (RFC 8656, with RFC 6156 dual allocation and RFC 6062 TCP
+ * relaying), sans-IO.
  *
  * One floe_turn_client owns one allocation on one TURN server: the relayed transport
  * address(es) the server opened for us, the permissions that let peers' traffic through
@@ -66,8 +67,41 @@
  * (floe_turn_frame_len); ChannelData is padded to 4 bytes on a stream (RFC 8656 §12.5).
  * on_recv takes one datagram or one framed message. next_send always names the server;
  * after FLOE_TURN_EV_REDIRECTED it names the new one, and a stream or DTLS runtime
- * connects (and makes the handshake) before writing. RFC 6062 TCP allocations are not
- * supported yet.
+ * connects (and makes the handshake) before writing.
+ *
+ * TCP relaying (RFC 6062), cfg.tcp_relay. The allocation asks for REQUESTED-TRANSPORT
+ * TCP, which a server grants only over a TCP or TLS control connection (the one the
+ * client already uses). The relayed address is then a TCP port on the server, and each
+ * TCP connection between it and a peer is carried by its own new TCP (or TLS)
+ * connection from the client to the server, a "data connection". The client core never
+ * opens one: it says when the runtime must, builds and checks the one message a data
+ * connection carries before it turns into a plain byte pipe (ConnectionBind), and keeps
+ * a bounded table of the connections (FLOE_TURN_MAX_CONNECTIONS). Two ways in:
+ *
+ *   outgoing: floe_turn_client_connect(c, now, &peer)     // Connect on the control
+ *             ... FLOE_TURN_EV_CONNECTED: ev.peer, ev.connection_id
+ *   incoming: floe_turn_client_permit(c, now, &peer)      // §5.3: peers need a permission
+ *             ... FLOE_TURN_EV_CONNECTION_ATTEMPT: ev.peer, ev.connection_id
+ *             floe_turn_client_accept(c, now, id)         // or ignore it: the server
+ *                                                         // closes it after 30 s
+ *   then, for the connection id:
+ *     1. open a new TCP (TLS) connection to floe_turn_client_server(c) (the address the
+ *        control connection goes to, RFC 6062 §4.3) within 30 s;
+ *     2. once it is connected (TLS: handshake done): floe_turn_client_conn_opened(c, now, id)
+ *     3. write what floe_turn_client_conn_next_send hands out for id (the ConnectionBind,
+ *        again after a 438), and feed every STUN message read from that connection (frame
+ *        with floe_stun_frame_len) to floe_turn_client_conn_on_recv(c, now, id, ...);
+ *     4. FLOE_TURN_EV_CONNECTION_BOUND: from the byte after the ConnectionBind success
+ *        on, the data connection carries the peer's bytes both ways, unframed; the core
+ *        is done with it. Close it when you like and tell the core
+ *        (floe_turn_client_conn_closed).
+ *   FLOE_TURN_EV_CONNECTION_FAILED (err, error_code: 403 Forbidden, 446 Connection
+ *   Already Exists, 447 Connection Timeout or Failure, a ConnectionBind refused, no
+ *   answer, 30 s without a data connection) ends one connection: close its data
+ *   connection if one is open. FLOE_TURN_EV_FAILED and _DEALLOCATED end them all: the
+ *   server closes every data connection of the allocation (RFC 6062 §5.5), so close
+ *   yours too. Send indications and channels do not exist on a TCP allocation
+ *   (send() and bind_channel() say FLOE_ERR_UNSUPPORTED).
  *
  * Bounds. Permissions, channels, outstanding transactions and queued events each have a
  * cap; hitting one is an error code and a counter, never growth. Data from peers is not
@@ -107,6 +141,10 @@ extern "C" {
 #define FLOE_TURN_CHANNEL_MAX_RFC5766 0x7FFFu
 #define FLOE_TURN_CHANNEL_HEADER 4 /* RFC 8656 §12.4: channel number and length */
 #define FLOE_TURN_TRANSPORT_UDP 17 /* RFC 8656 §18.8: REQUESTED-TRANSPORT for UDP relaying */
+#define FLOE_TURN_TRANSPORT_TCP 6  /* RFC 6062 §6.1: ... and for TCP relaying */
+/* RFC 6062 §5.2, §5.3: a server keeps a connection it named (Connect success or
+ * ConnectionAttempt) this long for the client's ConnectionBind, then closes it. */
+#define FLOE_TURN_CONN_BIND_WINDOW FLOE_S(30)
 #define FLOE_TURN_FAMILY_IPV4 0x01 /* RFC 8656 §18.6: REQUESTED-ADDRESS-FAMILY values */
 #define FLOE_TURN_FAMILY_IPV6 0x02
 /* Largest payload one ChannelData message or Send indication carries: the 16-bit length
@@ -118,6 +156,7 @@ extern "C" {
 #define FLOE_TURN_MAX_CHANNELS 32     /* channel bindings */
 #define FLOE_TURN_MAX_TXNS 8          /* outstanding requests (one is kept for the allocation) */
 #define FLOE_TURN_MAX_EVENTS 16       /* events waiting to be pulled */
+#define FLOE_TURN_MAX_CONNECTIONS 16  /* RFC 6062 peer connections, from Connect until closed */
 #define FLOE_TURN_MAX_REQUEST 1024    /* largest request built (credentials included) */
 #define FLOE_TURN_MAX_CRED 256        /* longest username, password, realm or nonce kept */
 #define FLOE_TURN_MAX_SOFTWARE 128    /* longest SOFTWARE value sent */
@@ -145,9 +184,12 @@ typedef struct floe_turn_config {
     bool dual;                /* IPv4 and IPv6 relayed addresses in one allocation
                                  (ADDITIONAL-ADDRESS-FAMILY, RFC 8656 §7.1); family must be
                                  IPv4 */
+    bool tcp_relay;           /* RFC 6062: a TCP allocation (REQUESTED-TRANSPORT TCP); needs
+                                 transport TCP or TLS and no dual */
     bool fingerprint;         /* FINGERPRINT on requests (default true) */
     unsigned max_permissions; /* 0 = FLOE_TURN_MAX_PERMISSIONS (also the largest value) */
     unsigned max_channels;    /* 0 = FLOE_TURN_MAX_CHANNELS (also the largest value) */
+    unsigned max_connections; /* 0 = FLOE_TURN_MAX_CONNECTIONS (also the largest value) */
     floe_time_ns rto;         /* initial RTO over UDP/DTLS; 0 = FLOE_STUN_RTO_DEFAULT (500 ms) */
     floe_time_ns timeout;     /* if non-zero, the Allocate (with its 401 and 438 rounds) must
                                  succeed within this time of floe_turn_client_allocate */
@@ -181,6 +223,21 @@ typedef enum floe_turn_bind_state {
     FLOE_TURN_BIND_FAILED,     /* refused, timed out before it was up, or expired */
 } floe_turn_bind_state;
 
+/* A peer connection of a TCP allocation (RFC 6062), as the client sees it. Changed only
+ * by turn_conn_next_state (src/turn/turn_fsm.c). */
+typedef enum floe_turn_conn_state {
+    FLOE_TURN_CONN_NEW = 0,    /* connect() called: the Connect waits for the allocation or
+                                  a transaction slot */
+    FLOE_TURN_CONN_CONNECTING, /* the Connect is out; the server connects to the peer */
+    FLOE_TURN_CONN_OFFERED,    /* a ConnectionAttempt came: accept() or let it go */
+    FLOE_TURN_CONN_OPENING,    /* the id is known: the runtime opens the data connection */
+    FLOE_TURN_CONN_BINDING,    /* the data connection is open; the ConnectionBind waits for a
+                                  slot or is out */
+    FLOE_TURN_CONN_BOUND,      /* the data connection carries the peer's bytes */
+    FLOE_TURN_CONN_FAILED,     /* refused, unanswered, or not bound in time: removed */
+    FLOE_TURN_CONN_CLOSED,     /* the runtime closed it (conn_closed): removed */
+} floe_turn_conn_state;
+
 typedef enum floe_turn_event_type {
     FLOE_TURN_EV_NONE = 0,
     FLOE_TURN_EV_ALLOCATED,         /* relayed, n_relayed, mapped, lifetime_s, rtt_ns;
@@ -195,12 +252,22 @@ typedef enum floe_turn_event_type {
     FLOE_TURN_EV_FAILED,            /* the allocation is gone: err, error_code, reason */
     FLOE_TURN_EV_DEALLOCATED,       /* close() finished (error_code/err say how it ended:
                                        0 when the server confirmed) */
+    /* RFC 6062 (cfg.tcp_relay): */
+    FLOE_TURN_EV_CONNECTED,          /* Connect succeeded: peer, connection_id; open a data
+                                        connection for it now (see the top of this file) */
+    FLOE_TURN_EV_CONNECTION_ATTEMPT, /* a peer connected to the relayed address: peer,
+                                        connection_id; accept() it within 30 s, or not */
+    FLOE_TURN_EV_CONNECTION_BOUND,   /* ConnectionBind succeeded: connection_id's data
+                                        connection now carries peer's bytes */
+    FLOE_TURN_EV_CONNECTION_FAILED,  /* peer/connection_id (0 when the Connect failed):
+                                        err, error_code (403, 446, 447, ...), reason */
 } floe_turn_event_type;
 
 typedef struct floe_turn_event {
     floe_turn_event_type type;
     floe_time_ns at;              /* when it happened */
-    floe_addr peer;               /* PERMISSION_*, CHANNEL_* */
+    floe_addr peer;               /* PERMISSION_*, CHANNEL_*, CONNECT* */
+    uint32_t connection_id;       /* CONNECT*: the server's CONNECTION-ID (RFC 6062 §6.2.1) */
     uint16_t channel;             /* CHANNEL_* */
     floe_addr server;             /* REDIRECTED: where the client now goes; else the server */
     floe_addr relayed[2];         /* ALLOCATED: relayed addresses (the requested family first) */
@@ -307,6 +374,49 @@ floe_time_ns floe_turn_client_deadline(const floe_turn_client *c);
  * oldest is dropped (stats.events_dropped). */
 bool floe_turn_client_next_event(floe_turn_client *c, floe_turn_event *ev);
 
+/* ---- TCP relaying (RFC 6062; cfg.tcp_relay) ----------------------------------------- */
+
+/* Asks the server to open a TCP connection from the relayed address to peer (IP and
+ * port): a Connect request (§4.3). May be called before the allocation is up: the
+ * Connect goes out once it is. FLOE_TURN_EV_CONNECTED (with the connection id) or
+ * FLOE_TURN_EV_CONNECTION_FAILED follows. No CreatePermission is needed for an outgoing
+ * connection (permit() is for peers that connect in). FLOE_ERR_UNSUPPORTED without cfg.tcp_relay
+ * (or for a peer of a family the allocation does not have), FLOE_ERR_INVAL for a bad address or
+ * port 0, FLOE_ERR_STATE when the client is closing, closed or failed, or a connection with that
+ * peer is being made or is open; FLOE_ERR_LIMIT when the connection table is full
+ * (stats.cap_connections). */
+int floe_turn_client_connect(floe_turn_client *c, floe_time_ns now, const floe_addr *peer);
+/* Takes the connection a FLOE_TURN_EV_CONNECTION_ATTEMPT offered: the runtime opens its
+ * data connection next. FLOE_ERR_NOT_FOUND for an unknown id, FLOE_ERR_STATE when it was
+ * not offered (or taken already). */
+int floe_turn_client_accept(floe_turn_client *c, floe_time_ns now, uint32_t id);
+/* The runtime's data connection for id is connected (for TLS: the handshake is done): the
+ * ConnectionBind is built and waits in conn_next_send. FLOE_ERR_NOT_FOUND, FLOE_ERR_STATE
+ * (not waiting for its data connection). */
+int floe_turn_client_conn_opened(floe_turn_client *c, floe_time_ns now, uint32_t id);
+/* The runtime closed id's data connection (or could not open it), or declines an offered
+ * connection: the core forgets it, its ConnectionBind is abandoned. No event follows.
+ * Unknown ids are ignored. */
+void floe_turn_client_conn_closed(floe_turn_client *c, floe_time_ns now, uint32_t id);
+/* Next message owed to a data connection (the ConnectionBind), ticking first: *id says
+ * which. FLOE_ERR_NOT_FOUND when none is due, FLOE_ERR_NOSPACE as for next_send. */
+int floe_turn_client_conn_next_send(floe_turn_client *c, floe_time_ns now, uint8_t *buf, size_t cap,
+                                    size_t *len, uint32_t *id);
+/* Feeds one STUN message read from id's data connection before it was bound (its
+ * ConnectionBind answer). FLOE_TURN_RECV_CONTROL when it was that answer, else
+ * FLOE_TURN_RECV_DROPPED (counted, as for on_recv; an unknown id is drop_unmatched).
+ * After FLOE_TURN_EV_CONNECTION_BOUND nothing from that connection belongs here. */
+floe_turn_recv_kind floe_turn_client_conn_on_recv(floe_turn_client *c, floe_time_ns now,
+                                                  uint32_t id, const uint8_t *p, size_t len);
+/* The state of connection id, or FAILED when there is none; *peer (may be NULL) gets its
+ * peer. Connections still making their Connect have no id yet: see
+ * floe_turn_client_conn_to. */
+floe_turn_conn_state floe_turn_client_conn(const floe_turn_client *c, uint32_t id, floe_addr *peer);
+/* The state of the connection with peer (IP and port), or FAILED when there is none;
+ * *id (may be NULL) gets its id, 0 while the Connect is out. */
+floe_turn_conn_state floe_turn_client_conn_to(const floe_turn_client *c, const floe_addr *peer,
+                                              uint32_t *id);
+
 /* ---- inspection ------------------------------------------------------------------ */
 
 floe_turn_state floe_turn_client_state(const floe_turn_client *c);
@@ -318,32 +428,39 @@ size_t floe_turn_client_relayed(const floe_turn_client *c, floe_addr *out, size_
 /* When the allocation expires unless refreshed (FLOE_TIME_NEVER before it exists). */
 floe_time_ns floe_turn_client_expiry(const floe_turn_client *c);
 
-/* Counters. Every input ends in exactly one of the rx_* or drop_* counters:
- * rx == rx_responses + rx_channel_data + rx_data_indications + sum(drop_*). */
+/* Counters. Every input (to on_recv or conn_on_recv) ends in exactly one of the rx_* or
+ * drop_* counters: rx == rx_responses + rx_channel_data + rx_data_indications +
+ * rx_connection_attempts + sum(drop_*). */
 typedef struct floe_turn_stats {
-    uint64_t rx;                  /* inputs given to on_recv */
-    uint64_t rx_responses;        /* responses matched to an outstanding request */
-    uint64_t rx_channel_data;     /* ChannelData messages passed up */
-    uint64_t rx_data_indications; /* Data indications passed up */
-    uint64_t drop_malformed;      /* neither STUN nor ChannelData, bad framing or values */
-    uint64_t drop_not_server;     /* from another address than the server */
-    uint64_t drop_unmatched;      /* a response to no outstanding request */
-    uint64_t drop_integrity;      /* a response to an authenticated request without a valid
-                                     MESSAGE-INTEGRITY(-SHA256) */
-    uint64_t drop_unexpected;     /* requests, indications other than Data */
-    uint64_t drop_no_binding;     /* data from a peer without permission, or on an unknown
-                                     channel */
-    uint64_t transactions;        /* requests started (not counting retransmissions) */
-    uint64_t tx_requests;         /* requests handed out by next_send, copies included */
-    uint64_t tx_channel_data;     /* ChannelData messages built by send() */
-    uint64_t tx_send_indications; /* Send indications built by send() */
-    uint64_t timeouts;            /* transactions that got no usable answer */
-    uint64_t stale_nonces;        /* 438 answers retried */
-    uint64_t refreshes;           /* allocation refreshes that succeeded */
-    uint64_t cap_permissions;     /* permit() refused: table full */
-    uint64_t cap_channels;        /* bind_channel() refused: table full */
-    uint64_t txn_waits;           /* a request waited for a free transaction slot */
-    uint64_t events_dropped;      /* events lost because nobody pulled them */
+    uint64_t rx;                     /* inputs given to on_recv */
+    uint64_t rx_responses;           /* responses matched to an outstanding request */
+    uint64_t rx_channel_data;        /* ChannelData messages passed up */
+    uint64_t rx_data_indications;    /* Data indications passed up */
+    uint64_t rx_connection_attempts; /* ConnectionAttempt indications taken (RFC 6062) */
+    uint64_t drop_malformed;         /* neither STUN nor ChannelData, bad framing or values */
+    uint64_t drop_not_server;        /* from another address than the server */
+    uint64_t drop_unmatched;         /* a response to no outstanding request */
+    uint64_t drop_integrity;         /* a response to an authenticated request without a valid
+                                        MESSAGE-INTEGRITY(-SHA256) */
+    uint64_t drop_unexpected;        /* requests, indications other than Data (and
+                                        ConnectionAttempt), Data indications on a TCP
+                                        allocation, a ConnectionAttempt that cannot be taken
+                                        (not a TCP allocation, id in use, table full) */
+    uint64_t drop_no_binding;        /* data from a peer without permission, or on an unknown
+                                        channel */
+    uint64_t transactions;           /* requests started (not counting retransmissions) */
+    uint64_t tx_requests;            /* requests handed out by next_send, copies included */
+    uint64_t tx_channel_data;        /* ChannelData messages built by send() */
+    uint64_t tx_send_indications;    /* Send indications built by send() */
+    uint64_t timeouts;               /* transactions that got no usable answer */
+    uint64_t stale_nonces;           /* 438 answers retried */
+    uint64_t refreshes;              /* allocation refreshes that succeeded */
+    uint64_t cap_permissions;        /* permit() refused: table full */
+    uint64_t cap_channels;           /* bind_channel() refused: table full */
+    uint64_t cap_connections;        /* connect() or a ConnectionAttempt refused: table full */
+    uint64_t connections_bound;      /* ConnectionBind successes (RFC 6062) */
+    uint64_t txn_waits;              /* a request waited for a free transaction slot */
+    uint64_t events_dropped;         /* events lost because nobody pulled them */
 } floe_turn_stats;
 
 const floe_turn_stats *floe_turn_client_stats(const floe_turn_client *c);
@@ -351,6 +468,7 @@ const floe_turn_stats *floe_turn_client_stats(const floe_turn_client *c);
 /* Names for logs: "allocating", "up", "channel-bound", ... */
 const char *floe_turn_state_name(floe_turn_state s);
 const char *floe_turn_bind_state_name(floe_turn_bind_state s);
+const char *floe_turn_conn_state_name(floe_turn_conn_state s);
 const char *floe_turn_event_name(floe_turn_event_type t);
 
 /* ---- ChannelData framing (RFC 8656 §12.4, §12.5) ------------------------------------ */

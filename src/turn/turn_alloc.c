@@ -9,9 +9,11 @@
 void turn_alloc_build(const floe_turn_client *c, turn_txn_kind kind, floe_stun_builder *b) {
     switch (kind) {
     case TURN_TXN_ALLOCATE:
-        /* RFC 8656 §7.1: UDP relaying; the family only when it is not the IPv4 default. */
-        floe_stun_add_u32(b, FLOE_STUN_ATTR_REQUESTED_TRANSPORT,
-                          (uint32_t)FLOE_TURN_TRANSPORT_UDP << 24);
+        /* RFC 8656 §7.1: UDP relaying, or TCP (RFC 6062 §4.1); the family only when it
+         * is not the IPv4 default. */
+        floe_stun_add_u32(
+            b, FLOE_STUN_ATTR_REQUESTED_TRANSPORT,
+            (uint32_t)(c->cfg.tcp_relay ? FLOE_TURN_TRANSPORT_TCP : FLOE_TURN_TRANSPORT_UDP) << 24);
         if (c->cfg.family == FLOE_AF_INET6)
             floe_stun_add_u32(b, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY,
                               (uint32_t)FLOE_TURN_FAMILY_IPV6 << 24);
@@ -26,6 +28,8 @@ void turn_alloc_build(const floe_turn_client *c, turn_txn_kind kind, floe_stun_b
     case TURN_TXN_DEALLOCATE: floe_stun_add_u32(b, FLOE_STUN_ATTR_LIFETIME, 0); break;
     case TURN_TXN_PERMISSION:
     case TURN_TXN_CHANNEL:
+    case TURN_TXN_CONNECT:
+    case TURN_TXN_CONN_BIND:
     case TURN_TXN_FREE: break;
     }
 }
@@ -39,6 +43,7 @@ void turn_alloc_apply(floe_turn_client *c, turn_alloc_event ev, const turn_outco
         turn_txn_release_all(c);
         turn_chan_clear(c);
         turn_perm_clear(c);
+        turn_conn_clear(c); /* the server closes their data connections (RFC 6062 §5.5) */
         c->refresh_at = c->expires_at = FLOE_TIME_NEVER;
         floe_turn_event *e = turn_event_push(
             c, c->state == FLOE_TURN_FAILED ? FLOE_TURN_EV_FAILED : FLOE_TURN_EV_DEALLOCATED, now);
@@ -195,6 +200,8 @@ void turn_alloc_done(floe_turn_client *c, turn_txn_kind kind, const turn_outcome
         return;
     case TURN_TXN_PERMISSION:
     case TURN_TXN_CHANNEL:
+    case TURN_TXN_CONNECT:
+    case TURN_TXN_CONN_BIND:
     case TURN_TXN_FREE: return;
     }
 }

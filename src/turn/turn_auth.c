@@ -107,7 +107,39 @@ int turn_auth_learn(floe_turn_client *c, const floe_stun_msg *m, bool *changed, 
     return FLOE_OK;
 }
 
-void turn_auth_add(const floe_turn_client *c, floe_stun_builder *b) {
+int turn_auth_learn_nonce(const floe_turn_client *c, turn_txn *t, const floe_stun_msg *m,
+                          bool *changed, const char **why) {
+    *changed = false;
+    *why = NULL;
+    char realm[FLOE_TURN_MAX_CRED + 1], nonce[FLOE_TURN_MAX_CRED + 1];
+    size_t nonce_len = 0;
+    int rc = get_text(m, FLOE_STUN_ATTR_NONCE, nonce, sizeof nonce, &nonce_len);
+    if (rc == FLOE_OK) {
+        rc = get_text(m, FLOE_STUN_ATTR_REALM, realm, sizeof realm, NULL);
+        if (rc == FLOE_ERR_NOT_FOUND) {
+            rc = FLOE_OK; /* a 438 need not repeat the realm */
+        } else if (rc == FLOE_OK && strcmp(realm, c->auth.realm) != 0) {
+            *why = "the data connection's challenge names another realm";
+            return FLOE_ERR_AUTH;
+        }
+    }
+    if (rc == FLOE_ERR_LIMIT) {
+        *why = "the server's realm or nonce is longer than floe keeps";
+        return FLOE_ERR_LIMIT;
+    }
+    if (rc != FLOE_OK) {
+        *why = "the server's challenge lacks a usable REALM or NONCE";
+        return FLOE_ERR_AUTH;
+    }
+    const char *sent = t->nonce_len ? t->nonce : c->auth.nonce;
+    size_t sent_len = t->nonce_len ? t->nonce_len : c->auth.nonce_len;
+    *changed = nonce_len != sent_len || memcmp(nonce, sent, nonce_len) != 0;
+    memcpy(t->nonce, nonce, nonce_len + 1);
+    t->nonce_len = (uint16_t)nonce_len;
+    return FLOE_OK;
+}
+
+void turn_auth_add(const floe_turn_client *c, const turn_txn *t, floe_stun_builder *b) {
     const turn_auth *a = &c->auth;
     if (!a->ready) return;
     if (a->userhash)
@@ -115,7 +147,10 @@ void turn_auth_add(const floe_turn_client *c, floe_stun_builder *b) {
     else
         floe_stun_add_string(b, FLOE_STUN_ATTR_USERNAME, c->cfg.username);
     floe_stun_add_string(b, FLOE_STUN_ATTR_REALM, a->realm);
-    floe_stun_add(b, FLOE_STUN_ATTR_NONCE, a->nonce, a->nonce_len);
+    if (t && t->nonce_len)
+        floe_stun_add(b, FLOE_STUN_ATTR_NONCE, t->nonce, t->nonce_len);
+    else
+        floe_stun_add(b, FLOE_STUN_ATTR_NONCE, a->nonce, a->nonce_len);
     if (a->send_algs) {
         floe_stun_add(b, FLOE_STUN_ATTR_PASSWORD_ALGORITHMS, a->algs, a->algs_len);
         floe_stun_add_password_algorithm(b, a->alg);

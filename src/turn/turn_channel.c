@@ -40,6 +40,7 @@ static uint16_t next_number(floe_turn_client *c) {
 
 int floe_turn_client_bind_channel(floe_turn_client *c, floe_time_ns now, const floe_addr *peer,
                                   uint16_t *channel) {
+    if (c->cfg.tcp_relay) return FLOE_ERR_UNSUPPORTED; /* RFC 6062: no channels on TCP */
     int rc = turn_check_peer(c, peer);
     if (rc != FLOE_OK) return rc;
     if (peer->port == 0) return FLOE_ERR_INVAL;

@@ -39,8 +39,12 @@ int floe_turn_client_new(floe_turn_client **out, const floe_turn_config *cfg) {
     uint8_t fam = cfg->family == FLOE_AF_NONE ? FLOE_AF_INET4 : cfg->family;
     if (fam != FLOE_AF_INET4 && fam != FLOE_AF_INET6) return FLOE_ERR_INVAL;
     if (cfg->dual && fam != FLOE_AF_INET4) return FLOE_ERR_INVAL; /* RFC 8656 §7.1 */
+    /* RFC 6062 §4.1: a TCP allocation is asked for over TCP or TLS, and only one family. */
+    if (cfg->tcp_relay && (!floe_transport_reliable(cfg->transport) || cfg->dual))
+        return FLOE_ERR_INVAL;
     if (cfg->max_permissions > FLOE_TURN_MAX_PERMISSIONS ||
-        cfg->max_channels > FLOE_TURN_MAX_CHANNELS || cfg->rto > FLOE_S(60))
+        cfg->max_channels > FLOE_TURN_MAX_CHANNELS ||
+        cfg->max_connections > FLOE_TURN_MAX_CONNECTIONS || cfg->rto > FLOE_S(60))
         return FLOE_ERR_INVAL;
     if (cfg->username && (!cfg->password || !cfg->username[0])) return FLOE_ERR_INVAL;
     floe_turn_client *c = calloc(1, sizeof *c);
@@ -61,6 +65,7 @@ int floe_turn_client_new(floe_turn_client **out, const floe_turn_config *cfg) {
     c->cfg.realm = c->realm[0] ? c->realm : NULL;
     c->max_perms = cfg->max_permissions ? cfg->max_permissions : FLOE_TURN_MAX_PERMISSIONS;
     c->max_chans = cfg->max_channels ? cfg->max_channels : FLOE_TURN_MAX_CHANNELS;
+    c->max_conns = cfg->max_connections ? cfg->max_connections : FLOE_TURN_MAX_CONNECTIONS;
     c->state = FLOE_TURN_NEW;
     c->server = cfg->server;
     c->give_up_at = FLOE_TIME_NEVER;
@@ -70,6 +75,8 @@ int floe_turn_client_new(floe_turn_client **out, const floe_turn_config *cfg) {
         c->perms[i].slot = TURN_NO_SLOT;
     for (unsigned i = 0; i < FLOE_TURN_MAX_CHANNELS; i++)
         c->chans[i].slot = TURN_NO_SLOT;
+    for (unsigned i = 0; i < FLOE_TURN_MAX_CONNECTIONS; i++)
+        c->conns[i].slot = TURN_NO_SLOT;
     *out = c;
     return FLOE_OK;
 }
@@ -150,8 +157,10 @@ void turn_pump(floe_turn_client *c, floe_time_ns now) {
      * that). Channels start first: a ChannelBind also installs its peer's permission. */
     turn_chan_expire(c, now);
     turn_perm_expire(c, now);
+    turn_conn_expire(c, now);
     turn_chan_start(c, now);
     turn_perm_start(c, now);
+    turn_conn_start(c, now);
 }
 
 bool turn_family_ok(const floe_turn_client *c, const floe_addr *peer) {
@@ -195,6 +204,7 @@ int floe_turn_client_close(floe_turn_client *c, floe_time_ns now) {
     turn_txn_release_all(c);
     turn_chan_clear(c);
     turn_perm_clear(c);
+    turn_conn_clear(c);
     c->state = turn_alloc_next_state(c->state, TURN_ALLOC_EV_CLOSE);
     if (c->state == FLOE_TURN_DEALLOCATING) {
         int rc = turn_txn_start(c, TURN_ALLOC_SLOT, TURN_TXN_DEALLOCATE, 0, now);
@@ -235,6 +245,7 @@ floe_turn_recv_kind floe_turn_client_on_recv(floe_turn_client *c, floe_time_ns n
     switch (m.cls) {
     case FLOE_STUN_INDICATION:
         if (m.method == FLOE_STUN_DATA) return turn_data_on_indication(c, &m, data);
+        if (m.method == FLOE_STUN_CONNECTION_ATTEMPT) return turn_conn_on_attempt(c, &m, now);
         c->stats.drop_unexpected++;
         return FLOE_TURN_RECV_DROPPED;
     case FLOE_STUN_REQUEST: c->stats.drop_unexpected++; return FLOE_TURN_RECV_DROPPED;
@@ -242,7 +253,7 @@ floe_turn_recv_kind floe_turn_client_on_recv(floe_turn_client *c, floe_time_ns n
     case FLOE_STUN_ERROR: break;
     }
     uint64_t matched = c->stats.rx_responses;
-    turn_txn_on_response(c, &m, now);
+    turn_txn_on_response(c, &m, TURN_NO_CONN, now);
     turn_pump(c, now);
     return c->stats.rx_responses != matched ? FLOE_TURN_RECV_CONTROL : FLOE_TURN_RECV_DROPPED;
 }
@@ -257,7 +268,8 @@ int floe_turn_client_next_send(floe_turn_client *c, floe_time_ns now, uint8_t *b
     floe_turn_client_tick(c, now);
     for (unsigned i = 0; i < FLOE_TURN_MAX_TXNS; i++) {
         turn_txn *t = &c->txns[i];
-        if (t->kind == TURN_TXN_FREE || !t->send_pending) continue;
+        /* ConnectionBinds go on data connections: conn_next_send hands them out. */
+        if (t->kind == TURN_TXN_FREE || t->kind == TURN_TXN_CONN_BIND || !t->send_pending) continue;
         if (cap < t->len) return FLOE_ERR_NOSPACE;
         memcpy(buf, t->req, t->len);
         *len = t->len;
@@ -280,6 +292,7 @@ floe_time_ns floe_turn_client_deadline(const floe_turn_client *c) {
     if (c->state == FLOE_TURN_ALLOCATED) {
         d = min_time(d, turn_perm_deadline(c));
         d = min_time(d, turn_chan_deadline(c));
+        d = min_time(d, turn_conn_deadline(c));
     }
     return d;
 }

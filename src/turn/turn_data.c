@@ -9,6 +9,7 @@
 int floe_turn_client_send(floe_turn_client *c, const floe_addr *peer, const uint8_t *data,
                           size_t len, uint8_t *buf, size_t cap, size_t *out_len) {
     if (!peer || (len && !data)) return FLOE_ERR_INVAL;
+    if (c->cfg.tcp_relay) return FLOE_ERR_UNSUPPORTED; /* peers' bytes go on data connections */
     if (c->state != FLOE_TURN_ALLOCATED) return FLOE_ERR_STATE;
     if (len > FLOE_TURN_MAX_DATA) return FLOE_ERR_LIMIT;
     /* §12.1: ChannelData only once the ChannelBind has succeeded. */
@@ -41,6 +42,10 @@ floe_turn_recv_kind turn_data_on_indication(floe_turn_client *c, const floe_stun
     /* §11.4: without XOR-PEER-ADDRESS or DATA the indication is discarded. */
     if (!d || floe_stun_msg_get_addr(m, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &peer) != FLOE_OK) {
         c->stats.drop_malformed++;
+        return FLOE_TURN_RECV_DROPPED;
+    }
+    if (c->cfg.tcp_relay) { /* a TCP allocation has no datagrams */
+        c->stats.drop_unexpected++;
         return FLOE_TURN_RECV_DROPPED;
     }
     if (c->state != FLOE_TURN_ALLOCATED || !turn_perm_find(c, &peer)) {

@@ -2,9 +2,9 @@
  *
  * The client is one allocation. Requests live in a small pool of transaction slots
  * (slot 0 belongs to the allocation: Allocate, Refresh, deallocation; the others serve
- * permissions and channels); permissions and channels live in fixed tables and refer to
- * their outstanding request by slot index. Nothing here allocates after
- * floe_turn_client_new. */
+ * permissions, channels and RFC 6062 connections); permissions, channels and connections
+ * live in fixed tables and refer to their outstanding request by slot index. Nothing here allocates
+ * after floe_turn_client_new. */
 #ifndef FLOE_TURN_PRIV_H
 #define FLOE_TURN_PRIV_H
 
@@ -27,11 +27,13 @@ typedef enum turn_txn_kind {
     TURN_TXN_DEALLOCATE,
     TURN_TXN_PERMISSION,
     TURN_TXN_CHANNEL,
+    TURN_TXN_CONNECT,   /* RFC 6062 Connect, on the control connection */
+    TURN_TXN_CONN_BIND, /* RFC 6062 ConnectionBind, on the owner's data connection */
 } turn_txn_kind;
 
 typedef struct turn_txn {
     turn_txn_kind kind;
-    uint8_t owner;         /* permission or channel index */
+    uint8_t owner;         /* permission, channel or connection index */
     uint8_t stale;         /* 438 answers in a row for this request */
     bool authed;           /* the request carried credentials */
     bool send_pending;     /* a copy is owed to next_send */
@@ -42,6 +44,11 @@ typedef struct turn_txn {
     floe_time_ns first_send; /* FLOE_TIME_NEVER until next_send hands it out */
     unsigned copies;
     uint16_t len;
+    /* A ConnectionBind goes on a new connection, which a server may give a nonce of its
+     * own (438, or 401 with a fresh NONCE): that nonce stays with the request. Empty:
+     * the control connection's. */
+    uint16_t nonce_len;
+    char nonce[FLOE_TURN_MAX_CRED + 1];
     uint8_t req[FLOE_TURN_MAX_REQUEST];
 } turn_txn;
 
@@ -64,6 +71,19 @@ typedef struct turn_chan {
     uint8_t slot;
     floe_time_ns refresh_at, expires_at;
 } turn_chan;
+
+/* An RFC 6062 peer connection. */
+typedef struct turn_conn {
+    bool used;
+    bool has_id;  /* id is the server's CONNECTION-ID (not yet while connecting) */
+    bool waiting; /* due, but no transaction slot was free (counted once) */
+    floe_turn_conn_state state;
+    uint32_t id;
+    floe_addr peer;
+    uint8_t slot;         /* outstanding Connect or ConnectionBind, or TURN_NO_SLOT */
+    floe_time_ns bind_by; /* OFFERED, OPENING and BINDING before its request: the server's
+                             30 s window; else FLOE_TIME_NEVER */
+} turn_conn;
 
 /* Long-term credentials as learnt from the server's 401 (RFC 8489 §9.2). */
 typedef struct turn_auth {
@@ -88,7 +108,7 @@ struct floe_turn_client {
     char password[FLOE_TURN_MAX_CRED + 1];
     char realm[FLOE_TURN_MAX_CRED + 1]; /* cfg.realm: the only realm accepted, or "" */
     char software[FLOE_TURN_MAX_SOFTWARE + 1];
-    unsigned max_perms, max_chans;
+    unsigned max_perms, max_chans, max_conns;
 
     floe_turn_state state;
     floe_addr server;
@@ -108,6 +128,7 @@ struct floe_turn_client {
     turn_perm perms[FLOE_TURN_MAX_PERMISSIONS];
     turn_chan chans[FLOE_TURN_MAX_CHANNELS];
     uint16_t next_channel;
+    turn_conn conns[FLOE_TURN_MAX_CONNECTIONS];
 
     floe_turn_event events[FLOE_TURN_MAX_EVENTS];
     unsigned ev_head, ev_count;
@@ -144,6 +165,22 @@ typedef enum turn_bind_event {
 
 floe_turn_bind_state turn_bind_next_state(floe_turn_bind_state s, turn_bind_event ev);
 const char *turn_bind_event_name(turn_bind_event ev);
+
+/* What can happen to an RFC 6062 connection. */
+typedef enum turn_conn_event {
+    TURN_CONN_EV_SEND = 0,  /* its Connect goes out */
+    TURN_CONN_EV_CONNECTED, /* Connect success: the server named the connection */
+    TURN_CONN_EV_ACCEPT,    /* accept() of an offered connection */
+    TURN_CONN_EV_OPENED,    /* the runtime's data connection is up */
+    TURN_CONN_EV_BOUND,     /* ConnectionBind success */
+    TURN_CONN_EV_ERROR,     /* an error answer (or unusable response) */
+    TURN_CONN_EV_TIMEOUT,   /* no usable answer, or the 30 s window passed */
+    TURN_CONN_EV_CLOSED,    /* the runtime closed (or declined) it */
+    TURN_CONN_EV_COUNT
+} turn_conn_event;
+
+floe_turn_conn_state turn_conn_next_state(floe_turn_conn_state s, turn_conn_event ev);
+const char *turn_conn_event_name(turn_conn_event ev);
 
 /* How a request ended, as handed to its owner. */
 typedef struct turn_outcome {
@@ -195,8 +232,12 @@ void turn_txn_release_all(floe_turn_client *c);
 void turn_txn_tick(floe_turn_client *c, floe_time_ns now);
 floe_time_ns turn_txn_deadline(const floe_turn_client *c);
 /* Handles a response from the server: matching, integrity, 401/438 retries; then
- * hands the outcome to the request's owner. */
-void turn_txn_on_response(floe_turn_client *c, const floe_stun_msg *m, floe_time_ns now);
+ * hands the outcome to the request's owner. conn is TURN_NO_CONN for the control
+ * connection, else the index of the connection whose data connection it came on (only
+ * its ConnectionBind matches there, and only there). */
+#define TURN_NO_CONN 0xffu
+void turn_txn_on_response(floe_turn_client *c, const floe_stun_msg *m, uint8_t conn,
+                          floe_time_ns now);
 
 /* ---- turn_auth.c: long-term credentials ---- */
 
@@ -205,8 +246,14 @@ void turn_txn_on_response(floe_turn_client *c, const floe_stun_msg *m, floe_time
  * FLOE_ERR_AUTH with *why when the answer cannot be used (no REALM/NONCE, unsupported
  * algorithms, no credentials configured), FLOE_ERR_LIMIT for values longer than kept. */
 int turn_auth_learn(floe_turn_client *c, const floe_stun_msg *m, bool *changed, const char **why);
-/* Appends USERNAME/USERHASH, REALM, NONCE, PASSWORD-ALGORITHMS/-ALGORITHM when ready. */
-void turn_auth_add(const floe_turn_client *c, floe_stun_builder *b);
+/* Appends USERNAME/USERHASH, REALM, NONCE, PASSWORD-ALGORITHMS/-ALGORITHM when ready;
+ * the NONCE is t's own when it has one. */
+void turn_auth_add(const floe_turn_client *c, const turn_txn *t, floe_stun_builder *b);
+/* A 401/438 to a ConnectionBind once the control connection is authenticated: keeps the
+ * answer's NONCE in t (the realm must be the one known). *changed says whether it differs
+ * from the nonce the request carried. FLOE_ERR_AUTH/_LIMIT with *why as turn_auth_learn. */
+int turn_auth_learn_nonce(const floe_turn_client *c, turn_txn *t, const floe_stun_msg *m,
+                          bool *changed, const char **why);
 /* Appends the integrity attribute when ready. */
 void turn_auth_sign(const floe_turn_client *c, floe_stun_builder *b);
 /* FLOE_OK when m carries a valid integrity attribute for our key. */
@@ -254,6 +301,23 @@ void turn_chan_expire(floe_turn_client *c, floe_time_ns now);
 void turn_chan_start(floe_turn_client *c, floe_time_ns now);
 floe_time_ns turn_chan_deadline(const floe_turn_client *c);
 void turn_chan_clear(floe_turn_client *c);
+
+/* ---- turn_conn.c: RFC 6062 connections ---- */
+
+void turn_conn_build(const floe_turn_client *c, turn_txn_kind kind, uint8_t idx,
+                     floe_stun_builder *b);
+void turn_conn_connect_done(floe_turn_client *c, uint8_t idx, const turn_outcome *o,
+                            floe_time_ns now);
+void turn_conn_bind_done(floe_turn_client *c, uint8_t idx, const turn_outcome *o, floe_time_ns now);
+/* A ConnectionAttempt indication on the control connection. */
+floe_turn_recv_kind turn_conn_on_attempt(floe_turn_client *c, const floe_stun_msg *m,
+                                         floe_time_ns now);
+/* Fails connections whose 30 s window passed. */
+void turn_conn_expire(floe_turn_client *c, floe_time_ns now);
+/* Starts due Connect and ConnectionBind requests while slots are free. */
+void turn_conn_start(floe_turn_client *c, floe_time_ns now);
+floe_time_ns turn_conn_deadline(const floe_turn_client *c);
+void turn_conn_clear(floe_turn_client *c);
 
 /* ---- turn_data.c: Send and Data indications, ChannelData in ---- */
 

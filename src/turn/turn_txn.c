@@ -14,6 +14,8 @@ static uint16_t kind_method(turn_txn_kind k) {
     case TURN_TXN_DEALLOCATE: return FLOE_STUN_REFRESH;
     case TURN_TXN_PERMISSION: return FLOE_STUN_CREATE_PERMISSION;
     case TURN_TXN_CHANNEL: return FLOE_STUN_CHANNEL_BIND;
+    case TURN_TXN_CONNECT: return FLOE_STUN_CONNECT;
+    case TURN_TXN_CONN_BIND: return FLOE_STUN_CONNECTION_BIND;
     case TURN_TXN_FREE: break;
     }
     return 0;
@@ -36,10 +38,12 @@ static int build(floe_turn_client *c, turn_txn *t) {
     case TURN_TXN_DEALLOCATE: turn_alloc_build(c, t->kind, &b); break;
     case TURN_TXN_PERMISSION: turn_perm_build(c, t->owner, &b); break;
     case TURN_TXN_CHANNEL: turn_chan_build(c, t->owner, &b); break;
+    case TURN_TXN_CONNECT:
+    case TURN_TXN_CONN_BIND: turn_conn_build(c, t->kind, t->owner, &b); break;
     case TURN_TXN_FREE: return FLOE_ERR_STATE;
     }
     if (c->cfg.software) floe_stun_add_string(&b, FLOE_STUN_ATTR_SOFTWARE, c->cfg.software);
-    turn_auth_add(c, &b);
+    turn_auth_add(c, t, &b);
     turn_auth_sign(c, &b);
     if (c->cfg.fingerprint) floe_stun_add_fingerprint(&b);
     size_t n = 0;
@@ -103,6 +107,8 @@ static void finish(floe_turn_client *c, uint8_t slot, const turn_outcome *o, flo
     case TURN_TXN_DEALLOCATE: turn_alloc_done(c, kind, o, now); break;
     case TURN_TXN_PERMISSION: turn_perm_done(c, owner, o, now); break;
     case TURN_TXN_CHANNEL: turn_chan_done(c, owner, o, now); break;
+    case TURN_TXN_CONNECT: turn_conn_connect_done(c, owner, o, now); break;
+    case TURN_TXN_CONN_BIND: turn_conn_bind_done(c, owner, o, now); break;
     case TURN_TXN_FREE: break;
     }
 }
@@ -145,11 +151,16 @@ floe_time_ns turn_txn_deadline(const floe_turn_client *c) {
     return d;
 }
 
-void turn_txn_on_response(floe_turn_client *c, const floe_stun_msg *m, floe_time_ns now) {
+void turn_txn_on_response(floe_turn_client *c, const floe_stun_msg *m, uint8_t conn,
+                          floe_time_ns now) {
     uint8_t slot = TURN_NO_SLOT;
     for (unsigned i = 0; i < FLOE_TURN_MAX_TXNS; i++) {
         const turn_txn *t = &c->txns[i];
-        if (t->kind != TURN_TXN_FREE && kind_method(t->kind) == m->method &&
+        /* A ConnectionBind is answered on its own data connection, everything else on
+         * the control connection. */
+        bool here = conn == TURN_NO_CONN ? t->kind != TURN_TXN_CONN_BIND
+                                         : t->kind == TURN_TXN_CONN_BIND && t->owner == conn;
+        if (t->kind != TURN_TXN_FREE && here && kind_method(t->kind) == m->method &&
             memcmp(t->tid, m->tid, FLOE_STUN_TID_LEN) == 0) {
             slot = (uint8_t)i;
             break;
@@ -202,10 +213,23 @@ void turn_txn_on_response(floe_turn_client *c, const floe_stun_msg *m, floe_time
         }
         bool changed = false;
         const char *why = NULL;
-        int rc = turn_auth_learn(c, m, &changed, &why);
+        /* A ConnectionBind comes on a new connection, to which a server may give a nonce
+         * of its own (with a 438, or a 401 when it sees a new client there): that nonce
+         * is kept with the request, and the control connection keeps its own. */
+        bool own_nonce = t->kind == TURN_TXN_CONN_BIND && c->auth.ready;
+        int rc = own_nonce ? turn_auth_learn_nonce(c, t, m, &changed, &why)
+                           : turn_auth_learn(c, m, &changed, &why);
         if (rc != FLOE_OK) {
             fail_with(c, slot, rc, code, why, now);
             return;
+        }
+        if (own_nonce && !stale && changed) {
+            /* A fresh nonce counts as new credentials, within the stale bound. */
+            if (t->stale >= FLOE_TURN_MAX_STALE_RETRIES) {
+                fail_with(c, slot, FLOE_ERR_AUTH, code, "the server keeps refusing the nonce", now);
+                return;
+            }
+            t->stale++;
         }
         /* A 401 is retried only with other credentials than the request carried. */
         if (!stale && t->authed && !changed) {

@@ -1,8 +1,8 @@
 /* libFuzzer target: a live TURN client fed server datagrams and time jumps.
  *
  * The input is a little program. The first bytes choose the configuration (transport,
- * credentials, address family, dual allocation, lifetime, caps); then each operation
- * takes a byte and its arguments:
+ * credentials, address family, dual allocation or an RFC 6062 TCP allocation, lifetime,
+ * caps); then each operation takes a byte and its arguments:
  *   - an answer to one of the client's outstanding requests, built from the input: success
  *     or error (any of the codes TURN servers send), REALM/NONCE (sometimes with the nonce
  *     cookie and PASSWORD-ALGORITHMS), relayed addresses of either family, LIFETIME,
@@ -10,11 +10,15 @@
  *     signed with the client's key, a wrong key or not at all;
  *   - raw bytes from the server (or from elsewhere), ChannelData on any channel, a Data
  *     indication from any peer;
- *   - permit, bind_channel, send to a peer; close; a time jump; a tick.
+ *   - permit, bind_channel, send to a peer; close; a time jump; a tick;
+ *   - RFC 6062: connect to a peer, a ConnectionAttempt indication (sometimes without its
+ *     attributes or with an id in use), accept / conn_opened / conn_closed on a known or
+ *     made-up connection id, answers (or raw bytes) on a data connection.
  * After every operation the datagrams and events are drained and the invariants checked:
- * tables and queues within their caps, slots and their owners agree, every input counted
- * once, and after a tick the deadline lies in the future (or is FLOE_TIME_NEVER). ASan and
- * UBSan catch the rest. */
+ * tables and queues within their caps, slots and their owners agree (connections too:
+ * a Connect only while connecting, a ConnectionBind only while binding, ids unique),
+ * every input counted once, and after a tick the deadline lies in the future (or is
+ * FLOE_TIME_NEVER). ASan and UBSan catch the rest. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -107,11 +111,42 @@ static void invariants(const world *w) {
             owners[ch->slot]++;
         }
     }
+    for (unsigned i = 0; i < FLOE_TURN_MAX_CONNECTIONS; i++) {
+        const turn_conn *k = &c->conns[i];
+        if (!k->used) continue;
+        if (i >= c->max_conns || !c->cfg.tcp_relay || k->state == FLOE_TURN_CONN_FAILED ||
+            k->state == FLOE_TURN_CONN_CLOSED)
+            abort();
+        /* Before the allocation only connect() requests wait; after it nothing is left. */
+        if (c->state != FLOE_TURN_ALLOCATED && k->state != FLOE_TURN_CONN_NEW) abort();
+        if (c->state != FLOE_TURN_NEW && c->state != FLOE_TURN_ALLOCATING &&
+            c->state != FLOE_TURN_ALLOCATED)
+            abort();
+        /* Past the Connect every connection has the server's id, and no two the same. */
+        bool named = k->state != FLOE_TURN_CONN_NEW && k->state != FLOE_TURN_CONN_CONNECTING;
+        if (named != k->has_id) abort();
+        for (unsigned j = 0; j < i; j++)
+            if (c->conns[j].used && c->conns[j].has_id && k->has_id && c->conns[j].id == k->id)
+                abort();
+        if (k->slot != TURN_NO_SLOT) {
+            turn_txn_kind want = k->state == FLOE_TURN_CONN_CONNECTING ? TURN_TXN_CONNECT
+                                 : k->state == FLOE_TURN_CONN_BINDING  ? TURN_TXN_CONN_BIND
+                                                                       : TURN_TXN_FREE;
+            if (k->slot >= FLOE_TURN_MAX_TXNS || want == TURN_TXN_FREE ||
+                c->txns[k->slot].kind != want || c->txns[k->slot].owner != i)
+                abort();
+            owners[k->slot]++;
+        } else if (k->state == FLOE_TURN_CONN_CONNECTING) {
+            abort(); /* a Connect that is out has its slot */
+        }
+    }
     for (unsigned i = 0; i < FLOE_TURN_MAX_TXNS; i++) {
         turn_txn_kind k = c->txns[i].kind;
+        bool owned = k == TURN_TXN_PERMISSION || k == TURN_TXN_CHANNEL || k == TURN_TXN_CONNECT ||
+                     k == TURN_TXN_CONN_BIND;
         if (i == TURN_ALLOC_SLOT) {
-            if (k == TURN_TXN_PERMISSION || k == TURN_TXN_CHANNEL) abort();
-        } else if (k == TURN_TXN_PERMISSION || k == TURN_TXN_CHANNEL) {
+            if (owned) abort();
+        } else if (owned) {
             if (owners[i] != 1) abort(); /* no orphaned request */
         } else if (k != TURN_TXN_FREE) {
             abort();
@@ -123,8 +158,9 @@ static void invariants(const world *w) {
             if (c->txns[i].kind != TURN_TXN_FREE) abort();
     const floe_turn_stats *st = &c->stats;
     if (st->rx != st->rx_responses + st->rx_channel_data + st->rx_data_indications +
-                      st->drop_malformed + st->drop_not_server + st->drop_unmatched +
-                      st->drop_integrity + st->drop_unexpected + st->drop_no_binding)
+                      st->rx_connection_attempts + st->drop_malformed + st->drop_not_server +
+                      st->drop_unmatched + st->drop_integrity + st->drop_unexpected +
+                      st->drop_no_binding)
         abort();
 }
 
@@ -140,12 +176,27 @@ static void drain(world *w) {
             abort(); /* the client sends valid requests */
         floe_addr srv = floe_turn_client_server(w->c);
         if (!floe_addr_equal(&to, &srv)) abort();
+        if (m.method == FLOE_STUN_CONNECTION_BIND) abort(); /* those go on data connections */
+    }
+    uint32_t id = 0;
+    guard = 0;
+    while (floe_turn_client_conn_next_send(w->c, w->now, buf, sizeof buf, &len, &id) == FLOE_OK) {
+        if (len > sizeof buf || ++guard > 64) abort();
+        floe_stun_msg m;
+        if (floe_stun_msg_decode(buf, len, 0, &m) != FLOE_OK || m.cls != FLOE_STUN_REQUEST ||
+            m.method != FLOE_STUN_CONNECTION_BIND ||
+            floe_turn_client_conn(w->c, id, NULL) != FLOE_TURN_CONN_BINDING)
+            abort();
     }
     floe_turn_event ev;
     guard = 0;
     while (floe_turn_client_next_event(w->c, &ev)) {
         if (++guard > FLOE_TURN_MAX_EVENTS || ev.reason[sizeof ev.reason - 1] != '\0') abort();
         if (ev.type == FLOE_TURN_EV_ALLOCATED && (ev.n_relayed < 1 || ev.n_relayed > 2)) abort();
+        if ((ev.type == FLOE_TURN_EV_CONNECTED || ev.type == FLOE_TURN_EV_CONNECTION_ATTEMPT ||
+             ev.type == FLOE_TURN_EV_CONNECTION_BOUND) &&
+            !w->c->cfg.tcp_relay)
+            abort();
     }
     invariants(w);
 }
@@ -172,9 +223,9 @@ static void op_answer(world *w, input *in) {
     floe_stun_builder_init(&b, buf, sizeof buf, req.method,
                            error ? FLOE_STUN_ERROR : FLOE_STUN_SUCCESS, req.tid);
     if (error) {
-        static const int codes[] = {300, 400, 401, 403, 420, 437, 438, 440,
-                                    441, 442, 443, 486, 500, 508, 401, 438};
-        int code = codes[u8(in) % 16];
+        static const int codes[] = {300, 400, 401, 403, 420, 437, 438, 440, 441,
+                                    442, 443, 446, 447, 486, 500, 508, 401, 438};
+        int code = codes[u8(in) % 18];
         floe_stun_add_error(&b, code, (flags & 0x2) ? "" : NULL);
         if (code == 300 || (flags & 0x4)) {
             floe_addr alt = (flags & 0x8) ? peer_addr(u8(in)) : addr_of(ALT);
@@ -209,6 +260,8 @@ static void op_answer(world *w, input *in) {
             floe_addr m = peer_addr(u8(in));
             floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &m);
         }
+        if (flags & 0x8000) /* RFC 6062: a Connect success names the connection */
+            floe_stun_add_u32(&b, FLOE_STUN_ATTR_CONNECTION_ID, (flags & 0x40) ? u32(in) : u8(in));
         if (flags & 0x20) {
             uint8_t v[8] = {
                 (uint8_t)(1 + (u8(in) & 1)), 0, (uint8_t)(4 + u8(in) % 2), 40, 'n', 'o'};
@@ -229,8 +282,62 @@ static void op_answer(world *w, input *in) {
     size_t len = 0;
     if (floe_stun_builder_finish(&b, &len) != FLOE_OK) return;
     if (flags & 0x2000) buf[u8(in) % len] ^= (uint8_t)(u8(in) | 1);
+    /* A ConnectionBind is answered on its data connection (sometimes, wrongly, on the
+     * control connection or another data connection). */
+    if (t->kind == TURN_TXN_CONN_BIND && !(flags & 0x4000)) {
+        uint32_t id = (flags & 0x800) ? u8(in) : c->conns[t->owner].id;
+        floe_turn_client_conn_on_recv(w->c, w->now, id, buf, len);
+        drain(w);
+        return;
+    }
     floe_addr from = (flags & 0x4000) ? peer_addr(u8(in)) : floe_turn_client_server(c);
     feed(w, buf, len, &from);
+}
+
+/* A connection id: one the client knows (by table index) or any. */
+static uint32_t conn_id(world *w, input *in) {
+    uint8_t k = u8(in);
+    const turn_conn *cn = &w->c->conns[k % FLOE_TURN_MAX_CONNECTIONS];
+    return (k & 0x80) || !cn->used ? u8(in) : cn->id;
+}
+
+static void op_attempt(world *w, input *in) {
+    uint8_t buf[200], tid[FLOE_STUN_TID_LEN] = {7};
+    uint8_t flags = u8(in);
+    floe_stun_builder b;
+    floe_stun_builder_init(&b, buf, sizeof buf, FLOE_STUN_CONNECTION_ATTEMPT, FLOE_STUN_INDICATION,
+                           tid);
+    if (!(flags & 1)) floe_stun_add_u32(&b, FLOE_STUN_ATTR_CONNECTION_ID, conn_id(w, in));
+    floe_addr peer = peer_addr(u8(in));
+    if (!(flags & 2)) floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_PEER_ADDRESS, &peer);
+    size_t len = 0;
+    if (floe_stun_builder_finish(&b, &len) != FLOE_OK) return;
+    floe_addr from = floe_turn_client_server(w->c);
+    feed(w, buf, len, &from);
+    if ((flags & 4) && w->c->cfg.tcp_relay) { /* take it at once */
+        floe_turn_client_accept(w->c, w->now, conn_id(w, in));
+        drain(w);
+    }
+}
+
+static void op_conn(world *w, input *in) {
+    uint8_t what = u8(in);
+    uint32_t id = conn_id(w, in);
+    switch (what % 4) {
+    case 0: floe_turn_client_accept(w->c, w->now, id); break;
+    case 1: floe_turn_client_conn_opened(w->c, w->now, id); break;
+    case 2: floe_turn_client_conn_closed(w->c, w->now, id); break;
+    case 3: { /* raw bytes on a data connection */
+        uint8_t buf[128];
+        size_t len = u8(in) % sizeof buf;
+        for (size_t i = 0; i < len; i++)
+            buf[i] = u8(in);
+        if (len && (buf[0] & 1)) buf[0] &= 0x03;
+        floe_turn_client_conn_on_recv(w->c, w->now, id, buf, len);
+        break;
+    }
+    }
+    drain(w);
 }
 
 static void op_raw(world *w, input *in) {
@@ -309,8 +416,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     if (cfgb & 4)
         cfg.family = FLOE_AF_INET6;
+    else if ((cfgb & 8) && cfg.transport == FLOE_TRANSPORT_TCP)
+        cfg.tcp_relay = true; /* RFC 6062: over TCP, one family */
     else if (cfgb & 8)
         cfg.dual = true;
+    if (cfg.tcp_relay) cfg.max_connections = u8(&in) % (FLOE_TURN_MAX_CONNECTIONS + 1);
     if (cfgb & 0x10) cfg.lifetime = u16(&in);
     cfg.max_permissions = u8(&in) % (FLOE_TURN_MAX_PERMISSIONS + 1);
     cfg.max_channels = u8(&in) % (FLOE_TURN_MAX_CHANNELS + 1);
@@ -326,7 +436,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t op = u8(&in);
         uint16_t ch;
         floe_addr peer;
-        switch (op % 12) {
+        switch (op % 15) {
         case 0:
         case 1: op_answer(&w, &in); break;
         case 2: op_raw(&w, &in); break;
@@ -355,6 +465,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             w.now += FLOE_S(u16(&in));
             tick(&w);
             break;
+        case 12:
+            peer = peer_addr(u8(&in));
+            floe_turn_client_connect(w.c, w.now, &peer);
+            drain(&w);
+            break;
+        case 13: op_attempt(&w, &in); break;
+        case 14: op_conn(&w, &in); break;
         }
     }
     /* Let time run out: every request ends, the deadline never goes backwards. */

@@ -557,8 +557,9 @@ static inline unsigned fk_count_events(const fk_world *w, floe_turn_event_type t
 static inline void fk_check_stats(const fk_world *w) {
     const floe_turn_stats *st = floe_turn_client_stats(w->c);
     assert_int_equal(st->rx, st->rx_responses + st->rx_channel_data + st->rx_data_indications +
-                                 st->drop_malformed + st->drop_not_server + st->drop_unmatched +
-                                 st->drop_integrity + st->drop_unexpected + st->drop_no_binding);
+                                 st->rx_connection_attempts + st->drop_malformed +
+                                 st->drop_not_server + st->drop_unmatched + st->drop_integrity +
+                                 st->drop_unexpected + st->drop_no_binding);
 }
 
 #endif
