@@ -103,6 +103,10 @@ extern "C" {
  * the server gives no relayed candidate: gathering waits for it, so an unreachable
  * server must not hold it for RFC 8489's 39.5 s. */
 #define FLOE_ICE_RELAY_TIMEOUT FLOE_S(5)
+/* The same for a TURN server over TCP or TLS, counted from the first message for it: the
+ * connection's own handshake retransmits its SYN at 1, 3 and 7 s (RFC 6298) before any
+ * TURN message can leave, and where UDP is blocked this is the only candidate. */
+#define FLOE_ICE_RELAY_TIMEOUT_STREAM FLOE_S(10)
 #define FLOE_ICE_CONSENT_RC 4 /* consent requests: at 0, 0.5, 1.5, 3.5 s ... */
 #define FLOE_ICE_CONSENT_RM 1 /* ... over after 4 s, before the next one is due */
 /* Regular nomination (RFC 8445 §8.1.1): the controlling agent waits for better pairs at

@@ -68,7 +68,7 @@ int ice_relay_setup(floe_ice_agent *a) {
             tc.username = ts->username;
             tc.password = ts->password;
             tc.family = ts->addr.family;
-            tc.timeout = FLOE_ICE_RELAY_TIMEOUT;
+            tc.timeout = sock == b ? FLOE_ICE_RELAY_TIMEOUT : FLOE_ICE_RELAY_TIMEOUT_STREAM;
             tc.rand = turn_rand;
             tc.rand_ctx = a;
             ice_turn *t = &r->turn[r->n];
