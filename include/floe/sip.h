@@ -321,9 +321,6 @@ int floe_sip_msg_to(const floe_sip_msg *m, floe_sip_addr *out);
 int floe_sip_msg_next_addr(const floe_sip_msg *m, floe_sip_hdr_id id, floe_sip_iter *it,
                            floe_sip_addr *out);
 
-/* Decodes a quoted string's inside (quoted-pairs) into buf; FLOE_ERR_NOSPACE when small. */
-int floe_sip_unquote(floe_sip_str s, char *buf, size_t cap, size_t *len);
-
 /* Call-ID (compared byte for byte). */
 int floe_sip_msg_call_id(const floe_sip_msg *m, floe_sip_str *out);
 

@@ -120,6 +120,10 @@ bool floe_sip_params_get(floe_sip_str params, const char *name, floe_sip_param *
  * escape. */
 int floe_sip_unescape(floe_sip_str s, char *buf, size_t cap, size_t *len);
 
+/* Decodes the inside of a quoted string (quoted-pairs: backslash and a character) into
+ * buf, not NUL-terminated. FLOE_ERR_NOSPACE when cap is too small. */
+int floe_sip_unquote(floe_sip_str s, char *buf, size_t cap, size_t *len);
+
 /* Slice helpers. */
 floe_sip_str floe_sip_str_c(const char *s); /* NULL gives an absent slice */
 bool floe_sip_str_eq(floe_sip_str s, const char *lit);
