@@ -5,6 +5,7 @@
  *   sim_link.h         networks and their link model (delay, jitter, loss, MTU, partitions)
  *   sim_host.h         hosts, interfaces, routing
  *   sim_udp.h          UDP sockets
+ *   sim_tcp.h          TCP listeners and connections
  *   nat/sim_nat.h      NATs and firewalls (RFC 4787 behaviours)
  *   sim_endpoint.h     the five-step loop around a sans-IO object
  *   sim_stun_server.h  the STUN server core on a simulated host
@@ -24,6 +25,7 @@
 #include "sim_rng.h"
 #include "sim_scenario.h"
 #include "sim_stun_server.h"
+#include "sim_tcp.h"
 #include "sim_udp.h"
 
 #endif

@@ -31,6 +31,8 @@ int floe_sim_host_add(floe_sim *sim, const char *name, floe_sim_host **out) {
     snprintf(h->name, sizeof h->name, "%s", name);
     h->index = sim->n_hosts;
     h->next_ephemeral = FLOE_SIM_EPHEMERAL_FIRST;
+    h->next_tcp_ephemeral = FLOE_SIM_EPHEMERAL_FIRST;
+    sim_tcp_reseed(h);
     sim->hosts[sim->n_hosts++] = h;
     if (out) *out = h;
     return FLOE_OK;
@@ -39,6 +41,7 @@ int floe_sim_host_add(floe_sim *sim, const char *name, floe_sim_host **out) {
 void sim_host_free(floe_sim_host *h) {
     if (!h) return;
     sim_udp_close_all(h);
+    sim_tcp_close_all(h);
     sim_nat_free(h->nat);
     free(h);
 }
@@ -329,7 +332,16 @@ int sim_host_send(floe_sim *sim, floe_sim_host *h, sim_packet *pkt, const floe_a
 
 /* ---- arrivals -------------------------------------------------------------------- */
 
+bool sim_host_serves(const floe_sim_host *h, const sim_packet *pkt) {
+    if (pkt->proto == FLOE_SIM_PROTO_TCP) return sim_tcp_serves(h, pkt);
+    return sim_udp_lookup(h, &pkt->dst) != NULL;
+}
+
 void sim_host_local(floe_sim *sim, floe_sim_host *h, sim_packet *pkt) {
+    if (pkt->proto == FLOE_SIM_PROTO_TCP) {
+        sim_tcp_arrive(sim, h, pkt);
+        return;
+    }
     floe_sim_udp *s = sim_udp_lookup(h, &pkt->dst);
     if (!s) {
         sim_drop(sim, pkt, FLOE_SIM_DROP_NO_SOCKET, NULL, h, h);

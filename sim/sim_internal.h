@@ -9,6 +9,7 @@
  *   sim_link.c       networks and the link model (partition, MTU, loss, delay, jitter)
  *   sim_host.c       hosts, interfaces, routing, what a host does with an arrival
  *   sim_udp.c        sockets: binding, sending, delivery, receive queues
+ *   sim_tcp.c        TCP listeners and connections: segments, handshake, retransmission
  *   nat/sim_nat.c    NAT and firewall boxes (RFC 4787)
  *   sim_endpoint.c   the five-step loop that drives a sans-IO object on sockets
  *   sim_stun_server.c  the STUN server core on a simulated host
@@ -17,7 +18,8 @@
  *
  * A datagram is one allocation (sim_packet) from the socket that sends it until it is
  * delivered or dropped: NATs rewrite its addresses in place, and a socket's receive
- * queue links the packets themselves. */
+ * queue links the packets themselves. A TCP segment is a sim_packet too (proto TCP, with
+ * its header fields); its data is the payload. */
 #ifndef FLOE_SIM_INTERNAL_H
 #define FLOE_SIM_INTERNAL_H
 
@@ -29,6 +31,7 @@
 #include "sim_host.h"
 #include "sim_link.h"
 #include "sim_net.h"
+#include "sim_tcp.h"
 #include "sim_udp.h"
 
 #define SIM_NOT_QUEUED SIZE_MAX
@@ -60,6 +63,9 @@ typedef struct sim_packet {
     floe_time_ns sent; /* when it entered the current network */
     floe_addr src, dst;
     uint8_t ttl;
+    floe_sim_proto proto; /* UDP (0, what a zeroed packet is) or TCP */
+    uint8_t tcp_flags;    /* TCP only: FLOE_SIM_TCP_* */
+    uint32_t tcp_seq, tcp_ack;
     struct sim_packet *qnext; /* in a socket's receive queue */
     size_t len;
     uint8_t data[];
@@ -115,6 +121,9 @@ struct floe_sim_host {
     size_t n_ifaces;
     floe_sim_udp *socks; /* open sockets, newest first */
     uint16_t next_ephemeral;
+    floe_sim_tcp *tcps; /* TCP listeners and connections, newest first */
+    uint16_t next_tcp_ephemeral;
+    floe_sim_rng tcp_rng; /* initial sequence numbers */
     uint64_t counters[FLOE_SIM_COUNTER_COUNT];
     sim_nat *nat; /* NULL for a plain host */
 };
@@ -179,6 +188,9 @@ void sim_drop(floe_sim *sim, sim_packet *pkt, floe_sim_counter reason, floe_sim_
               floe_sim_host *host, const floe_sim_host *to);
 /* Ends pkt as delivered to socket s: counts, traces, hands it over. */
 void sim_deliver(floe_sim *sim, sim_packet *pkt, floe_sim_udp *s);
+/* Ends pkt's way as delivered to a TCP endpoint of host h: counts and traces it; the
+ * caller still reads it, then frees it. */
+void sim_deliver_tcp(floe_sim *sim, sim_packet *pkt, floe_sim_host *h);
 void sim_packet_free(sim_packet *pkt);
 
 /* ---- sim_link.c ------------------------------------------------------------------ */
@@ -191,6 +203,8 @@ void sim_link_send(floe_sim *sim, sim_packet *pkt, floe_sim_iface *from_if,
 void sim_link_run_patch(floe_sim *sim, sim_patch *p);
 /* Size of the IP packet carrying len bytes of UDP payload. */
 size_t sim_ip_size(int family, size_t len);
+/* Size of the IP packet pkt is (UDP or TCP header included). */
+size_t sim_packet_ip_size(const sim_packet *pkt);
 /* Attaches an interface to its network (FLOE_ERR_NOMEM). */
 int sim_link_attach(floe_sim_network *n, floe_sim_iface *i);
 /* Re-derives the network's stream from the seed. */
@@ -216,8 +230,12 @@ int sim_host_send(floe_sim *sim, floe_sim_host *h, sim_packet *pkt, const floe_a
 /* A datagram arrived (event). */
 void sim_host_arrive(floe_sim *sim, sim_packet *pkt);
 /* Finishes an arrival that ends at a local socket of h (deliver, or drop with
- * NO_SOCKET / SOCKET_QUEUE); `net` is where the drop is counted besides the host. */
+ * NO_SOCKET / SOCKET_QUEUE); `net` is where the drop is counted besides the host.
+ * TCP segments go to sim_tcp_arrive. */
 void sim_host_local(floe_sim *sim, floe_sim_host *h, sim_packet *pkt);
+/* True when a socket of h would take pkt: a UDP socket bound to its destination, or a
+ * TCP connection or listener (NATs ask it before dropping what no mapping claims). */
+bool sim_host_serves(const floe_sim_host *h, const sim_packet *pkt);
 /* Forwards pkt (already traced as forwarded and rewritten) out of interface `via`:
  * TTL, next hop, link. Drops with a counter when impossible. */
 void sim_host_forward(floe_sim *sim, floe_sim_host *h, sim_packet *pkt, floe_sim_iface *via);
@@ -238,6 +256,21 @@ void sim_udp_take(floe_sim_udp *s, sim_packet *pkt);
 bool sim_udp_port_used(const floe_sim_host *h, const floe_addr *ip, uint16_t port);
 /* Closes every socket of h (world teardown). */
 void sim_udp_close_all(floe_sim_host *h);
+
+/* ---- sim_tcp.c ------------------------------------------------------------------- */
+
+/* A TCP segment for one of h's addresses arrived: hand it to its connection or
+ * listener (delivered), or drop it (answering with a RST when nobody takes it). */
+void sim_tcp_arrive(floe_sim *sim, floe_sim_host *h, sim_packet *pkt);
+/* True when a connection of h has pkt's addresses, or a listener its destination. */
+bool sim_tcp_serves(const floe_sim_host *h, const sim_packet *pkt);
+/* True when a TCP listener or connection of h uses ip:port as its local address (or the
+ * unspecified address of ip's family and port). */
+bool sim_tcp_port_used(const floe_sim_host *h, const floe_addr *ip, uint16_t port);
+/* Re-derives h's stream of initial sequence numbers from the seed. */
+void sim_tcp_reseed(floe_sim_host *h);
+/* Frees every TCP object of h without sending anything (world teardown). */
+void sim_tcp_close_all(floe_sim_host *h);
 
 /* ---- nat/sim_nat.c --------------------------------------------------------------- */
 

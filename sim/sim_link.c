@@ -167,6 +167,11 @@ size_t sim_ip_size(int family, size_t len) {
     return len + 8 + (family == FLOE_AF_INET6 ? 40 : 20);
 }
 
+size_t sim_packet_ip_size(const sim_packet *pkt) {
+    /* A TCP header without options is 20 bytes, 12 more than UDP's. */
+    return sim_ip_size(pkt->dst.family, pkt->len) + (pkt->proto == FLOE_SIM_PROTO_TCP ? 12 : 0);
+}
+
 static floe_time_ns draw_delay(floe_sim_network *n) {
     const floe_sim_link *l = &n->link;
     if (l->jitter == 0) return l->delay;
@@ -200,7 +205,7 @@ void sim_link_send(floe_sim *sim, sim_packet *pkt, floe_sim_iface *from_if,
         sim_drop(sim, pkt, FLOE_SIM_DROP_PARTITION, n, NULL, NULL);
         return;
     }
-    if (sim_ip_size(pkt->dst.family, pkt->len) > l->mtu) {
+    if (sim_packet_ip_size(pkt) > l->mtu) {
         sim_drop(sim, pkt, FLOE_SIM_DROP_MTU, n, NULL, NULL);
         return;
     }

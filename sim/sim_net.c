@@ -90,8 +90,10 @@ int floe_sim_reseed(floe_sim *sim, uint64_t seed) {
     sim->seed = seed;
     for (size_t i = 0; i < sim->n_nets; i++)
         sim_link_reseed(sim->nets[i]);
-    for (size_t i = 0; i < sim->n_hosts; i++)
+    for (size_t i = 0; i < sim->n_hosts; i++) {
         if (sim->hosts[i]->nat) sim_nat_reseed(sim->hosts[i]);
+        sim_tcp_reseed(sim->hosts[i]);
+    }
     return FLOE_OK;
 }
 
@@ -194,6 +196,9 @@ static const char *const counter_names[FLOE_SIM_COUNTER_COUNT] = {
     [FLOE_SIM_DROP_NAT_TABLE] = "drop_nat_table",
     [FLOE_SIM_DROP_NAT_FAMILY] = "drop_nat_family",
     [FLOE_SIM_DROP_FIREWALL] = "drop_firewall",
+    [FLOE_SIM_DROP_NO_LISTENER] = "drop_no_listener",
+    [FLOE_SIM_DROP_TCP_LIMIT] = "drop_tcp_limit",
+    [FLOE_SIM_DROP_NAT_TCP_STATE] = "drop_nat_tcp_state",
 };
 
 const char *floe_sim_counter_name(int c) {

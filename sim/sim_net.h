@@ -27,8 +27,9 @@
  * in the config. Adding past a cap fails with FLOE_ERR_LIMIT; a datagram that finds the
  * event queue full is dropped and counted (FLOE_SIM_DROP_EVENT_QUEUE).
  *
- * Every datagram handed to a socket's send ends in exactly one place: delivered to a
- * socket, dropped under one reason counter, or still in flight, so at any time
+ * Every packet a socket sends (a UDP datagram, or a TCP segment, see sim_tcp.h) ends in
+ * exactly one place: delivered to a socket, dropped under one reason counter, or still
+ * in flight, so at any time
  *     FLOE_SIM_TX == FLOE_SIM_DELIVERED + floe_sim_drops() + floe_sim_in_flight().
  * Each step of its way (a hop over a network, a drop, a delivery) is also reported to
  * the tracers (floe_sim_tracer_add): the pcapng writer (sim_pcap.h) is one of them, and
@@ -81,6 +82,7 @@ typedef struct floe_sim_network floe_sim_network; /* sim_link.h */
 typedef struct floe_sim_host floe_sim_host;       /* sim_host.h */
 typedef struct floe_sim_iface floe_sim_iface;     /* sim_host.h */
 typedef struct floe_sim_udp floe_sim_udp;         /* sim_udp.h */
+typedef struct floe_sim_tcp floe_sim_tcp;         /* sim_tcp.h */
 typedef struct floe_sim_timer floe_sim_timer;
 
 typedef struct floe_sim_config {
@@ -88,7 +90,8 @@ typedef struct floe_sim_config {
     floe_time_ns start;    /* virtual time at creation (default 0) */
     unsigned max_networks; /* 0 = default; at most the _LIMIT above */
     unsigned max_hosts;    /* NAT and firewall boxes count as hosts */
-    unsigned max_sockets;  /* UDP sockets open at once, over all hosts */
+    unsigned max_sockets;  /* sockets open at once, over all hosts: UDP sockets, TCP
+                              listeners and TCP connections (closing ones included) */
     unsigned max_timers;   /* timers existing at once */
     unsigned max_events;   /* events queued at once (datagrams in flight, armed timers,
                               scheduled changes) */
@@ -164,8 +167,8 @@ floe_time_ns floe_sim_timer_when(const floe_sim_timer *t);
  * (FLOE_SIM_DROP_FIRST..) are the only ways a datagram can end other than delivery.
  * Names (floe_sim_counter_name) are stable: the keys of `floe sim --stats`. */
 typedef enum floe_sim_counter {
-    FLOE_SIM_TX = 0,              /* datagrams handed to floe_sim_udp_send */
-    FLOE_SIM_DELIVERED,           /* datagrams handed to a socket */
+    FLOE_SIM_TX = 0,              /* datagrams handed to floe_sim_udp_send, and TCP segments */
+    FLOE_SIM_DELIVERED,           /* datagrams handed to a socket, segments to a TCP endpoint */
     FLOE_SIM_HOPS,                /* datagrams put on a network (one per network crossed) */
     FLOE_SIM_FORWARDED,           /* datagrams a NAT or firewall passed on */
     FLOE_SIM_NAT_MAPPING_NEW,     /* NAT mappings (or firewall flows) created */
@@ -189,6 +192,12 @@ typedef enum floe_sim_counter {
     FLOE_SIM_DROP_NAT_TABLE,      /* mapping or permission table full */
     FLOE_SIM_DROP_NAT_FAMILY,     /* no outside address of the datagram's family */
     FLOE_SIM_DROP_FIREWALL,       /* a firewall that blocks UDP */
+    FLOE_SIM_DROP_NO_LISTENER,    /* a TCP segment no connection or listener takes (the
+                                         host answers with a RST unless it was one) */
+    FLOE_SIM_DROP_TCP_LIMIT,      /* a SYN to a listener when no connection can be made
+                                     (max_sockets or max_timers reached) */
+    FLOE_SIM_DROP_NAT_TCP_STATE,  /* a TCP segment from the inside, other than a SYN, that
+                                     no live mapping (or firewall flow) carries */
     FLOE_SIM_COUNTER_COUNT
 } floe_sim_counter;
 
@@ -202,6 +211,19 @@ uint64_t floe_sim_drops(const floe_sim *sim);
 uint64_t floe_sim_in_flight(const floe_sim *sim);
 
 /* ---- tracing --------------------------------------------------------------------- */
+
+/* What a packet carries. UDP is 0: a zeroed record is a datagram. */
+typedef enum floe_sim_proto {
+    FLOE_SIM_PROTO_UDP = 0,
+    FLOE_SIM_PROTO_TCP,
+} floe_sim_proto;
+
+/* TCP header flags, with their bit values on the wire (RFC 9293 §3.1). */
+#define FLOE_SIM_TCP_FIN 0x01
+#define FLOE_SIM_TCP_SYN 0x02
+#define FLOE_SIM_TCP_RST 0x04
+#define FLOE_SIM_TCP_PSH 0x08
+#define FLOE_SIM_TCP_ACK 0x10
 
 typedef enum floe_sim_verdict {
     FLOE_SIM_V_DELIVERED = 0, /* reached its socket */
@@ -224,8 +246,12 @@ typedef struct floe_sim_trace {
     uint8_t ttl;                 /* IP TTL / hop limit on this network */
     floe_sim_verdict verdict;
     floe_sim_counter reason; /* FLOE_SIM_V_DROPPED: a FLOE_SIM_DROP_* counter; else 0 */
-    const uint8_t *data;     /* the UDP payload */
+    const uint8_t *data;     /* the UDP payload, or the TCP segment's data */
     size_t len;
+    floe_sim_proto proto; /* UDP or TCP; the fields below are for TCP only */
+    uint8_t tcp_flags;    /* FLOE_SIM_TCP_SYN | ... */
+    uint32_t tcp_seq;     /* sequence number of the first byte (or of the SYN/FIN) */
+    uint32_t tcp_ack;     /* acknowledgment number (meaningful with FLOE_SIM_TCP_ACK) */
 } floe_sim_trace;
 
 typedef void (*floe_sim_trace_fn)(void *ctx, const floe_sim_trace *rec);
@@ -236,11 +262,16 @@ int floe_sim_tracer_add(floe_sim *sim, floe_sim_trace_fn fn, void *ctx);
 void floe_sim_tracer_remove(floe_sim *sim, floe_sim_trace_fn fn, void *ctx);
 
 /* A 64-bit FNV-1a hash of every trace record so far (times, addresses, verdicts,
- * payloads). Equal hashes: the two runs did the same thing. */
+ * payloads; for TCP segments also the protocol, flags, sequence and ack numbers, which a
+ * datagram's record leaves out so that UDP-only runs hash as they always did). Equal
+ * hashes: the two runs did the same thing. */
 uint64_t floe_sim_trace_hash(const floe_sim *sim);
 
 /* One line, e.g. "1.020000000 internet 10.0.0.2:5000 > 192.0.2.1:3478 len 20 delivered"
- * or "... dropped (nat_filtered)". Returns the length (truncated to cap - 1). */
+ * or "... dropped (nat_filtered)". A TCP segment adds its flags (tcpdump's letters: S
+ * SYN, F FIN, R RST, P PSH, . ACK), sequence and ack numbers before the length:
+ * "... > 192.0.2.1:3478 tcp [S.] seq 1 ack 2 len 0 delivered". Returns the length
+ * (truncated to cap - 1). */
 size_t floe_sim_trace_format(const floe_sim_trace *rec, char *buf, size_t cap);
 
 /* "delivered", "forwarded", "dropped". */

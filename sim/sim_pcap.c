@@ -8,7 +8,7 @@
 #include "sim_host.h"
 #include "sim_link.h"
 
-#define PKT_MAX (FLOE_SIM_MAX_PAYLOAD + 48)
+#define PKT_MAX (FLOE_SIM_MAX_PAYLOAD + 60) /* IPv6 and TCP headers */
 #define NO_IF UINT32_MAX
 
 struct floe_sim_pcap {
@@ -48,23 +48,28 @@ static void put16(uint8_t *p, uint32_t v) {
     p[1] = (uint8_t)v;
 }
 
-size_t floe_sim_pcap_build_packet(const floe_addr *src, const floe_addr *dst, uint8_t ttl,
-                                  uint16_t ident, const uint8_t *payload, size_t len, uint8_t *out,
-                                  size_t cap) {
+static void put32(uint8_t *p, uint32_t v) {
+    put16(p, v >> 16);
+    put16(p + 2, v & 0xffff);
+}
+
+/* Writes the IPv4 or IPv6 header of a packet carrying l4_len bytes of protocol `proto`
+ * into out. Returns the header's length, or 0 when the packet would not fit cap (or
+ * IPv4's 16-bit total length) or the addresses are unusable. */
+static size_t ip_header(const floe_addr *src, const floe_addr *dst, uint8_t ttl, uint16_t ident,
+                        uint8_t proto, size_t l4_len, uint8_t *out, size_t cap) {
     if (src->family != dst->family) return 0;
     bool v6 = src->family == FLOE_AF_INET6;
     if (!v6 && src->family != FLOE_AF_INET4) return 0;
     size_t iphl = v6 ? 40 : 20;
-    size_t udp_len = len + 8;
-    size_t total = iphl + udp_len;
-    if (total > cap || udp_len > 65535 || (!v6 && total > 65535)) return 0;
-    size_t alen = v6 ? 16 : 4;
-    uint8_t *ip = out, *udp = out + iphl;
-    memset(out, 0, iphl + 8);
+    size_t total = iphl + l4_len;
+    if (total > cap || l4_len > 65535 || (!v6 && total > 65535)) return 0;
+    uint8_t *ip = out;
+    memset(out, 0, iphl);
     if (v6) {
         ip[0] = 0x60;
-        put16(ip + 4, (uint32_t)udp_len);
-        ip[6] = 17; /* UDP */
+        put16(ip + 4, (uint32_t)l4_len);
+        ip[6] = proto;
         ip[7] = ttl;
         memcpy(ip + 8, src->ip, 16);
         memcpy(ip + 24, dst->ip, 16);
@@ -73,37 +78,76 @@ size_t floe_sim_pcap_build_packet(const floe_addr *src, const floe_addr *dst, ui
         put16(ip + 2, (uint32_t)total);
         put16(ip + 4, ident);
         ip[8] = ttl;
-        ip[9] = 17;
+        ip[9] = proto;
         memcpy(ip + 12, src->ip, 4);
         memcpy(ip + 16, dst->ip, 4);
         put16(ip + 10, floe_sim_inet_checksum_finish(floe_sim_inet_checksum_add(0, ip, 20)));
     }
-    put16(udp, src->port);
-    put16(udp + 2, dst->port);
-    put16(udp + 4, (uint32_t)udp_len);
-    if (len) memcpy(udp + 8, payload, len);
-    /* The pseudo-header: addresses, protocol, UDP length (RFC 768, RFC 8200 §8.1). */
+    return iphl;
+}
+
+/* The UDP or TCP checksum of seg[0..len) (its checksum field zero), with the
+ * pseudo-header: addresses, protocol, length (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1). */
+static uint16_t l4_checksum(const floe_addr *src, const floe_addr *dst, uint8_t proto,
+                            const uint8_t *seg, size_t len) {
+    bool v6 = src->family == FLOE_AF_INET6;
+    size_t alen = v6 ? 16 : 4;
     uint8_t pseudo[40];
     memcpy(pseudo, src->ip, alen);
     memcpy(pseudo + alen, dst->ip, alen);
     size_t pl;
     if (v6) {
         memset(pseudo + 32, 0, 8);
-        pseudo[34] = (uint8_t)(udp_len >> 8);
-        pseudo[35] = (uint8_t)udp_len;
-        pseudo[39] = 17;
+        pseudo[34] = (uint8_t)(len >> 8);
+        pseudo[35] = (uint8_t)len;
+        pseudo[39] = proto;
         pl = 40;
     } else {
         pseudo[8] = 0;
-        pseudo[9] = 17;
-        put16(pseudo + 10, (uint32_t)udp_len);
+        pseudo[9] = proto;
+        put16(pseudo + 10, (uint32_t)len);
         pl = 12;
     }
     uint32_t sum = floe_sim_inet_checksum_add(0, pseudo, pl);
-    sum = floe_sim_inet_checksum_add(sum, udp, udp_len);
-    uint16_t ck = floe_sim_inet_checksum_finish(sum);
+    sum = floe_sim_inet_checksum_add(sum, seg, len);
+    return floe_sim_inet_checksum_finish(sum);
+}
+
+size_t floe_sim_pcap_build_packet(const floe_addr *src, const floe_addr *dst, uint8_t ttl,
+                                  uint16_t ident, const uint8_t *payload, size_t len, uint8_t *out,
+                                  size_t cap) {
+    size_t udp_len = len + 8;
+    size_t iphl = ip_header(src, dst, ttl, ident, 17, udp_len, out, cap);
+    if (iphl == 0) return 0;
+    uint8_t *udp = out + iphl;
+    put16(udp, src->port);
+    put16(udp + 2, dst->port);
+    put16(udp + 4, (uint32_t)udp_len);
+    put16(udp + 6, 0);
+    if (len) memcpy(udp + 8, payload, len);
+    uint16_t ck = l4_checksum(src, dst, 17, udp, udp_len);
     put16(udp + 6, ck == 0 ? 0xffff : ck); /* 0 would mean "no checksum" */
-    return total;
+    return iphl + udp_len;
+}
+
+size_t floe_sim_pcap_build_tcp(const floe_addr *src, const floe_addr *dst, uint8_t ttl,
+                               uint16_t ident, uint8_t flags, uint32_t seq, uint32_t ack,
+                               const uint8_t *payload, size_t len, uint8_t *out, size_t cap) {
+    size_t seg_len = len + 20;
+    size_t iphl = ip_header(src, dst, ttl, ident, 6, seg_len, out, cap);
+    if (iphl == 0) return 0;
+    uint8_t *tcp = out + iphl;
+    memset(tcp, 0, 20);
+    put16(tcp, src->port);
+    put16(tcp + 2, dst->port);
+    put32(tcp + 4, seq);
+    put32(tcp + 8, (flags & FLOE_SIM_TCP_ACK) ? ack : 0);
+    tcp[12] = 5 << 4; /* data offset: 5 words, no options */
+    tcp[13] = flags;
+    put16(tcp + 14, FLOE_SIM_PCAP_TCP_WINDOW);
+    if (len) memcpy(tcp + 20, payload, len);
+    put16(tcp + 16, l4_checksum(src, dst, 6, tcp, seg_len));
+    return iphl + seg_len;
 }
 
 /* ---- blocks ---------------------------------------------------------------------- */
@@ -218,8 +262,14 @@ static void on_trace(void *ctx, const floe_sim_trace *rec) {
     if (!rec->net) return;
     uint32_t ifid = ensure_idb(pc, rec->net);
     if (ifid == NO_IF) return;
-    size_t n = floe_sim_pcap_build_packet(&rec->src, &rec->dst, rec->ttl, (uint16_t)rec->id,
-                                          rec->data, rec->len, pc->pkt, sizeof pc->pkt);
+    size_t n;
+    if (rec->proto == FLOE_SIM_PROTO_TCP)
+        n = floe_sim_pcap_build_tcp(&rec->src, &rec->dst, rec->ttl, (uint16_t)rec->id,
+                                    rec->tcp_flags, rec->tcp_seq, rec->tcp_ack, rec->data, rec->len,
+                                    pc->pkt, sizeof pc->pkt);
+    else
+        n = floe_sim_pcap_build_packet(&rec->src, &rec->dst, rec->ttl, (uint16_t)rec->id, rec->data,
+                                       rec->len, pc->pkt, sizeof pc->pkt);
     if (n == 0) return;
     blk b;
     b_begin(&b, pc->block, sizeof pc->block, FLOE_SIM_PCAPNG_EPB);

@@ -398,6 +398,10 @@ static int nat_key(sc *s, floe_sim_nat_config *c, const char *k, const char *v) 
     } else if (strcmp(k, "timeout") == 0) {
         if (floe_sim_parse_duration(v, &c->timeout) != FLOE_OK || c->timeout == 0)
             return fail(s, "bad timeout '%s' (e.g. 30s)", v);
+    } else if (strcmp(k, "tcp_timeout") == 0) {
+        if (floe_sim_parse_duration(v, &c->tcp_timeout) != FLOE_OK || c->tcp_timeout == 0 ||
+            c->tcp_timeout > FLOE_S(86400))
+            return fail(s, "bad tcp_timeout '%s' (e.g. 124min, at most 86400s)", v);
     } else if (strcmp(k, "refresh") == 0) {
         if (strcmp(v, "outbound") == 0)
             c->refresh_inbound = false;

@@ -48,6 +48,10 @@ void sim_trace(floe_sim *sim, const sim_packet *pkt, floe_sim_verdict v, floe_si
         .reason = v == FLOE_SIM_V_DROPPED ? reason : FLOE_SIM_TX,
         .data = pkt->data,
         .len = pkt->len,
+        .proto = pkt->proto,
+        .tcp_flags = pkt->tcp_flags,
+        .tcp_seq = pkt->tcp_seq,
+        .tcp_ack = pkt->tcp_ack,
     };
     uint64_t *h = &sim->hash;
     hash_u64(h, rec.at);
@@ -60,6 +64,11 @@ void sim_trace(floe_sim *sim, const sim_packet *pkt, floe_sim_verdict v, floe_si
     hash_u64(h, ((uint64_t)rec.ttl << 16) | ((uint64_t)rec.verdict << 8) | (uint64_t)rec.reason);
     hash_u64(h, rec.len);
     hash_bytes(h, rec.data, rec.len);
+    if (rec.proto == FLOE_SIM_PROTO_TCP) {
+        /* Only segments hash their protocol: a datagram's record hashes as before TCP. */
+        hash_u64(h, ((uint64_t)rec.proto << 8) | rec.tcp_flags);
+        hash_u64(h, ((uint64_t)rec.tcp_seq << 32) | rec.tcp_ack);
+    }
     for (size_t i = 0; i < sim->n_tracers; i++)
         sim->tracers[i].fn(sim->tracers[i].ctx, &rec);
 }
@@ -70,6 +79,12 @@ void sim_drop(floe_sim *sim, sim_packet *pkt, floe_sim_counter reason, floe_sim_
     sim_trace(sim, pkt, FLOE_SIM_V_DROPPED, reason, to);
     sim->in_flight--;
     sim_packet_free(pkt);
+}
+
+void sim_deliver_tcp(floe_sim *sim, sim_packet *pkt, floe_sim_host *h) {
+    sim_count(sim, FLOE_SIM_DELIVERED, NULL, h);
+    sim_trace(sim, pkt, FLOE_SIM_V_DELIVERED, FLOE_SIM_TX, h);
+    sim->in_flight--;
 }
 
 void sim_deliver(floe_sim *sim, sim_packet *pkt, floe_sim_udp *s) {
@@ -112,24 +127,42 @@ const char *floe_sim_verdict_name(floe_sim_verdict v) {
     return "?";
 }
 
+/* tcpdump's way of writing the flags: S F R P, then "." for ACK. */
+static void tcp_flags_text(uint8_t f, char *out) {
+    size_t k = 0;
+    if (f & FLOE_SIM_TCP_SYN) out[k++] = 'S';
+    if (f & FLOE_SIM_TCP_FIN) out[k++] = 'F';
+    if (f & FLOE_SIM_TCP_RST) out[k++] = 'R';
+    if (f & FLOE_SIM_TCP_PSH) out[k++] = 'P';
+    if (f & FLOE_SIM_TCP_ACK) out[k++] = '.';
+    out[k] = '\0';
+}
+
 size_t floe_sim_trace_format(const floe_sim_trace *rec, char *buf, size_t cap) {
     char src[FLOE_ADDR_STRLEN], dst[FLOE_ADDR_STRLEN];
     floe_addr_format(&rec->src, true, src, sizeof src);
     floe_addr_format(&rec->dst, true, dst, sizeof dst);
+    char tcp[64] = "";
+    if (rec->proto == FLOE_SIM_PROTO_TCP) {
+        char flags[8];
+        tcp_flags_text(rec->tcp_flags, flags);
+        snprintf(tcp, sizeof tcp, " tcp [%s] seq %lu ack %lu", flags, (unsigned long)rec->tcp_seq,
+                 (unsigned long)rec->tcp_ack);
+    }
     int n;
     if (rec->verdict == FLOE_SIM_V_DROPPED)
-        n = snprintf(buf, cap, "%llu.%09llu %s %s > %s len %zu dropped (%s)",
+        n = snprintf(buf, cap, "%llu.%09llu %s %s > %s%s len %zu dropped (%s)",
                      (unsigned long long)(rec->at / FLOE_NS_PER_S),
                      (unsigned long long)(rec->at % FLOE_NS_PER_S),
-                     rec->net ? floe_sim_network_name(rec->net) : "local", src, dst, rec->len,
+                     rec->net ? floe_sim_network_name(rec->net) : "local", src, dst, tcp, rec->len,
                      floe_sim_counter_is_drop(rec->reason)
                          ? floe_sim_counter_name(rec->reason) + 5 /* without "drop_" */
                          : "?");
     else
-        n = snprintf(buf, cap, "%llu.%09llu %s %s > %s len %zu %s",
+        n = snprintf(buf, cap, "%llu.%09llu %s %s > %s%s len %zu %s",
                      (unsigned long long)(rec->at / FLOE_NS_PER_S),
                      (unsigned long long)(rec->at % FLOE_NS_PER_S),
-                     rec->net ? floe_sim_network_name(rec->net) : "local", src, dst, rec->len,
+                     rec->net ? floe_sim_network_name(rec->net) : "local", src, dst, tcp, rec->len,
                      floe_sim_verdict_name(rec->verdict));
     if (n < 0) {
         if (cap) buf[0] = '\0';

@@ -16,9 +16,10 @@
 
 typedef struct nat_map {
     bool used;
-    floe_addr internal; /* X:x */
-    floe_addr remote;   /* the remote endpoint that created it */
-    floe_addr external; /* X':x' (firewall modes: X:x) */
+    floe_sim_proto proto; /* UDP and TCP mappings never share an entry */
+    floe_addr internal;   /* X:x */
+    floe_addr remote;     /* the remote endpoint that created it */
+    floe_addr external;   /* X':x' (firewall modes: X:x) */
     floe_time_ns expires;
 } nat_map;
 
@@ -52,6 +53,7 @@ void floe_sim_nat_config_default(floe_sim_nat_config *c) {
     c->port_min = FLOE_SIM_NAT_PORT_MIN_DEFAULT;
     c->port_max = FLOE_SIM_NAT_PORT_MAX_DEFAULT;
     c->timeout = FLOE_SIM_NAT_TIMEOUT_DEFAULT;
+    c->tcp_timeout = FLOE_SIM_NAT_TCP_TIMEOUT_DEFAULT;
     c->refresh_inbound = false;
     c->hairpin = true;
     c->max_mappings = FLOE_SIM_NAT_MAX_MAPPINGS_DEFAULT;
@@ -78,6 +80,7 @@ int floe_sim_nat_config_check(const floe_sim_nat_config *c) {
         return FLOE_ERR_INVAL;
     if (c->port_min == 0 || c->port_min > c->port_max) return FLOE_ERR_INVAL;
     if (c->timeout == 0 || c->timeout > FLOE_S(86400)) return FLOE_ERR_INVAL;
+    if (c->tcp_timeout > FLOE_S(86400)) return FLOE_ERR_INVAL;
     if (c->max_mappings == 0 || c->max_mappings > FLOE_SIM_NAT_TABLE_LIMIT) return FLOE_ERR_INVAL;
     if (c->max_permissions == 0 || c->max_permissions > FLOE_SIM_NAT_TABLE_LIMIT)
         return FLOE_ERR_INVAL;
@@ -208,6 +211,12 @@ static bool alive(floe_time_ns expires, floe_time_ns now) {
     return expires > now;
 }
 
+/* How long an entry of protocol p lives after its last refresh. */
+static floe_time_ns lifetime(const sim_nat *n, floe_sim_proto p) {
+    if (p != FLOE_SIM_PROTO_TCP) return n->cfg.timeout;
+    return n->cfg.tcp_timeout ? n->cfg.tcp_timeout : FLOE_SIM_NAT_TCP_TIMEOUT_DEFAULT;
+}
+
 /* Reclaims dead mappings (counting them) and permissions. */
 static void sweep(floe_sim *sim, sim_nat *n) {
     floe_time_ns now = sim->now;
@@ -241,42 +250,49 @@ static floe_nat_behavior mapping_rule(const sim_nat *n) {
     return n->cfg.mode == FLOE_SIM_NAT_TRANSLATE ? n->cfg.mapping : FLOE_NAT_ENDPOINT_INDEPENDENT;
 }
 
-/* The live mapping an outbound datagram internal -> remote uses, or -1. */
-static long find_out(const sim_nat *n, const floe_addr *internal, const floe_addr *remote,
-                     floe_time_ns now) {
+/* The live mapping of protocol p an outbound packet internal -> remote uses, or -1. */
+static long find_out(const sim_nat *n, floe_sim_proto p, const floe_addr *internal,
+                     const floe_addr *remote, floe_time_ns now) {
     floe_nat_behavior rule = mapping_rule(n);
     for (size_t i = 0; i < n->n_maps; i++) {
         const nat_map *m = &n->maps[i];
-        if (m->used && alive(m->expires, now) && floe_addr_equal(&m->internal, internal) &&
-            m->external.family == remote->family && same_class(rule, &m->remote, remote))
+        if (m->used && m->proto == p && alive(m->expires, now) &&
+            floe_addr_equal(&m->internal, internal) && m->external.family == remote->family &&
+            same_class(rule, &m->remote, remote))
             return (long)i;
     }
     return -1;
 }
 
-/* The live mapping whose external endpoint is ext, or -1. */
-static long find_external(const sim_nat *n, const floe_addr *ext, floe_time_ns now) {
+/* The live mapping of protocol p whose external endpoint is ext, or -1. */
+static long find_external(const sim_nat *n, floe_sim_proto p, const floe_addr *ext,
+                          floe_time_ns now) {
     for (size_t i = 0; i < n->n_maps; i++) {
         const nat_map *m = &n->maps[i];
-        if (m->used && alive(m->expires, now) && floe_addr_equal(&m->external, ext)) return (long)i;
+        if (m->used && m->proto == p && alive(m->expires, now) &&
+            floe_addr_equal(&m->external, ext))
+            return (long)i;
     }
     return -1;
 }
 
-static bool port_free(const sim_nat *n, const floe_addr *ext_ip, uint16_t port) {
+/* Ports are per protocol: a UDP mapping and a TCP one may have the same external port. */
+static bool port_free(const sim_nat *n, floe_sim_proto p, const floe_addr *ext_ip, uint16_t port) {
     for (size_t i = 0; i < n->n_maps; i++) {
         const nat_map *m = &n->maps[i];
-        if (m->used && m->external.family == ext_ip->family && m->external.port == port)
+        if (m->used && m->proto == p && m->external.family == ext_ip->family &&
+            m->external.port == port)
             return false;
     }
+    if (p == FLOE_SIM_PROTO_TCP) return !sim_tcp_port_used(n->host, ext_ip, port);
     return !sim_udp_port_used(n->host, ext_ip, port);
 }
 
-static bool pick_random(sim_nat *n, const floe_addr *ext_ip, uint16_t *port) {
+static bool pick_random(sim_nat *n, floe_sim_proto pr, const floe_addr *ext_ip, uint16_t *port) {
     uint32_t span = (uint32_t)n->cfg.port_max - n->cfg.port_min + 1;
     for (int k = 0; k < 64; k++) {
         uint16_t p = (uint16_t)(n->cfg.port_min + floe_sim_rng_below(&n->rng, span));
-        if (port_free(n, ext_ip, p)) {
+        if (port_free(n, pr, ext_ip, p)) {
             *port = p;
             return true;
         }
@@ -285,7 +301,7 @@ static bool pick_random(sim_nat *n, const floe_addr *ext_ip, uint16_t *port) {
     uint32_t start = (uint32_t)floe_sim_rng_below(&n->rng, span);
     for (uint32_t k = 0; k < span; k++) {
         uint16_t p = (uint16_t)(n->cfg.port_min + (start + k) % span);
-        if (port_free(n, ext_ip, p)) {
+        if (port_free(n, pr, ext_ip, p)) {
             *port = p;
             return true;
         }
@@ -293,21 +309,22 @@ static bool pick_random(sim_nat *n, const floe_addr *ext_ip, uint16_t *port) {
     return false;
 }
 
-static bool pick_port(sim_nat *n, const floe_addr *ext_ip, uint16_t internal_port, uint16_t *port) {
+static bool pick_port(sim_nat *n, floe_sim_proto pr, const floe_addr *ext_ip,
+                      uint16_t internal_port, uint16_t *port) {
     switch (n->cfg.ports) {
     case FLOE_SIM_NAT_PORTS_PRESERVE:
-        if (port_free(n, ext_ip, internal_port)) {
+        if (port_free(n, pr, ext_ip, internal_port)) {
             *port = internal_port;
             return true;
         }
-        return pick_random(n, ext_ip, port);
-    case FLOE_SIM_NAT_PORTS_RANDOM: return pick_random(n, ext_ip, port);
+        return pick_random(n, pr, ext_ip, port);
+    case FLOE_SIM_NAT_PORTS_RANDOM: return pick_random(n, pr, ext_ip, port);
     case FLOE_SIM_NAT_PORTS_SEQUENTIAL: {
         uint32_t span = (uint32_t)n->cfg.port_max - n->cfg.port_min + 1;
         for (uint32_t k = 0; k < span; k++) {
             uint32_t p = n->next_port;
             n->next_port = p >= n->cfg.port_max ? n->cfg.port_min : p + 1;
-            if (port_free(n, ext_ip, (uint16_t)p)) {
+            if (port_free(n, pr, ext_ip, (uint16_t)p)) {
                 *port = (uint16_t)p;
                 return true;
             }
@@ -318,12 +335,19 @@ static bool pick_port(sim_nat *n, const floe_addr *ext_ip, uint16_t internal_por
     return false;
 }
 
-/* The mapping for an outbound datagram, created when needed. Returns its index, or -1
- * with *why set to the drop reason. */
-static long outbound_map(floe_sim *sim, sim_nat *n, const floe_addr *internal,
-                         const floe_addr *remote, floe_sim_counter *why) {
-    long i = find_out(n, internal, remote, sim->now);
+/* The mapping for an outbound packet, created when needed. Returns its index, or -1
+ * with *why set to the drop reason. Only a SYN makes a TCP mapping (RFC 5382 §4): a
+ * segment of a connection the box does not know is dropped. */
+static long outbound_map(floe_sim *sim, sim_nat *n, const sim_packet *pkt,
+                         const floe_addr *internal, const floe_addr *remote,
+                         floe_sim_counter *why) {
+    floe_sim_proto proto = pkt->proto;
+    long i = find_out(n, proto, internal, remote, sim->now);
     if (i >= 0) return i;
+    if (proto == FLOE_SIM_PROTO_TCP && !(pkt->tcp_flags & FLOE_SIM_TCP_SYN)) {
+        *why = FLOE_SIM_DROP_NAT_TCP_STATE;
+        return -1;
+    }
     floe_addr ext;
     if (n->cfg.mode == FLOE_SIM_NAT_TRANSLATE) {
         ext = floe_sim_iface_addr(n->outside, remote->family);
@@ -341,16 +365,18 @@ static long outbound_map(floe_sim *sim, sim_nat *n, const floe_addr *internal,
         *why = FLOE_SIM_DROP_NAT_TABLE;
         return -1;
     }
-    if (n->cfg.mode == FLOE_SIM_NAT_TRANSLATE && !pick_port(n, &ext, internal->port, &ext.port)) {
+    if (n->cfg.mode == FLOE_SIM_NAT_TRANSLATE &&
+        !pick_port(n, proto, &ext, internal->port, &ext.port)) {
         *why = FLOE_SIM_DROP_NAT_PORTS;
         return -1;
     }
     nat_map *m = &n->maps[slot];
     m->used = true;
+    m->proto = proto;
     m->internal = *internal;
     m->remote = *remote;
     m->external = ext;
-    m->expires = sim->now + n->cfg.timeout;
+    m->expires = sim->now + lifetime(n, proto);
     if (slot >= n->n_maps) n->n_maps = slot + 1;
     sim_count(sim, FLOE_SIM_NAT_MAPPING_NEW, NULL, n->host);
     return (long)slot;
@@ -358,6 +384,7 @@ static long outbound_map(floe_sim *sim, sim_nat *n, const floe_addr *internal,
 
 /* Records (or refreshes) that mapping `map` sent to remote. false when the table is full. */
 static bool permit(floe_sim *sim, sim_nat *n, long map, const floe_addr *remote) {
+    floe_time_ns life = lifetime(n, n->maps[map].proto);
     size_t free_slot = n->cfg.max_permissions;
     for (size_t i = 0; i < n->n_perms; i++) {
         nat_perm *p = &n->perms[i];
@@ -366,7 +393,7 @@ static bool permit(floe_sim *sim, sim_nat *n, long map, const floe_addr *remote)
             continue;
         }
         if (p->map == (uint32_t)map && floe_addr_equal(&p->remote, remote)) {
-            p->expires = sim->now + n->cfg.timeout;
+            p->expires = sim->now + life;
             return true;
         }
     }
@@ -377,7 +404,7 @@ static bool permit(floe_sim *sim, sim_nat *n, long map, const floe_addr *remote)
     p->used = true;
     p->map = (uint32_t)map;
     p->remote = *remote;
-    p->expires = sim->now + n->cfg.timeout;
+    p->expires = sim->now + life;
     if (free_slot >= n->n_perms) n->n_perms = free_slot + 1;
     return true;
 }
@@ -385,15 +412,16 @@ static bool permit(floe_sim *sim, sim_nat *n, long map, const floe_addr *remote)
 /* May remote send through mapping `map`? With inbound refresh, refreshes what matched. */
 static bool inbound_allowed(floe_sim *sim, sim_nat *n, long map, const floe_addr *remote) {
     floe_time_ns now = sim->now;
+    floe_time_ns life = lifetime(n, n->maps[map].proto);
     bool ok = n->cfg.filtering == FLOE_NAT_ENDPOINT_INDEPENDENT;
     for (size_t i = 0; i < n->n_perms; i++) {
         nat_perm *p = &n->perms[i];
         if (!p->used || p->map != (uint32_t)map || !alive(p->expires, now)) continue;
         if (!same_class(n->cfg.filtering, &p->remote, remote)) continue;
         ok = true;
-        if (n->cfg.refresh_inbound) p->expires = now + n->cfg.timeout;
+        if (n->cfg.refresh_inbound) p->expires = now + life;
     }
-    if (ok && n->cfg.refresh_inbound) n->maps[map].expires = now + n->cfg.timeout;
+    if (ok && n->cfg.refresh_inbound) n->maps[map].expires = now + life;
     return ok;
 }
 
@@ -426,7 +454,7 @@ static bool is_outside_addr(const sim_nat *n, const floe_addr *a) {
 /* Inside -> outside. */
 static void outbound(floe_sim *sim, floe_sim_host *h, sim_nat *n, sim_packet *pkt) {
     floe_sim_counter why = FLOE_SIM_DROP_NAT_TABLE;
-    long m = outbound_map(sim, n, &pkt->src, &pkt->dst, &why);
+    long m = outbound_map(sim, n, pkt, &pkt->src, &pkt->dst, &why);
     if (m < 0) {
         drop(sim, h, pkt, why);
         return;
@@ -435,7 +463,7 @@ static void outbound(floe_sim *sim, floe_sim_host *h, sim_nat *n, sim_packet *pk
         drop(sim, h, pkt, FLOE_SIM_DROP_NAT_TABLE);
         return;
     }
-    n->maps[m].expires = sim->now + n->cfg.timeout; /* REQ-6: outbound refreshes */
+    n->maps[m].expires = sim->now + lifetime(n, pkt->proto); /* REQ-6: outbound refreshes */
     floe_addr src = n->maps[m].external, dst = pkt->dst;
     forward(sim, h, pkt, &src, &dst, n->outside);
 }
@@ -453,9 +481,9 @@ static void inbound(floe_sim *sim, floe_sim_host *h, sim_nat *n, sim_packet *pkt
 
 /* Inside -> the box's own outside address (RFC 4787 §6). */
 static void hairpin(floe_sim *sim, floe_sim_host *h, sim_nat *n, sim_packet *pkt) {
-    long target = find_external(n, &pkt->dst, sim->now);
+    long target = find_external(n, pkt->proto, &pkt->dst, sim->now);
     if (target < 0 || !n->cfg.hairpin) {
-        if (sim_udp_lookup(h, &pkt->dst)) {
+        if (sim_host_serves(h, pkt)) {
             sim_host_local(sim, h, pkt); /* a service on the box itself */
             return;
         }
@@ -464,7 +492,7 @@ static void hairpin(floe_sim *sim, floe_sim_host *h, sim_nat *n, sim_packet *pkt
         return;
     }
     floe_sim_counter why = FLOE_SIM_DROP_NAT_TABLE;
-    long m = outbound_map(sim, n, &pkt->src, &pkt->dst, &why);
+    long m = outbound_map(sim, n, pkt, &pkt->src, &pkt->dst, &why);
     if (m < 0) {
         drop(sim, h, pkt, why);
         return;
@@ -473,7 +501,7 @@ static void hairpin(floe_sim *sim, floe_sim_host *h, sim_nat *n, sim_packet *pkt
         drop(sim, h, pkt, FLOE_SIM_DROP_NAT_TABLE);
         return;
     }
-    n->maps[m].expires = sim->now + n->cfg.timeout;
+    n->maps[m].expires = sim->now + lifetime(n, pkt->proto);
     floe_addr src = n->maps[m].external; /* REQ-9: the sender's external address */
     inbound(sim, h, n, pkt, target, &src);
 }
@@ -482,7 +510,8 @@ void sim_nat_arrive(floe_sim *sim, floe_sim_host *h, floe_sim_iface *in, sim_pac
     sim_nat *n = h->nat;
     sweep(sim, n);
     bool own = floe_sim_host_owns(h, &pkt->dst);
-    if (n->cfg.mode == FLOE_SIM_NAT_BLOCK_UDP) {
+    /* A box that blocks UDP is a stateful firewall for TCP (below). */
+    if (n->cfg.mode == FLOE_SIM_NAT_BLOCK_UDP && pkt->proto == FLOE_SIM_PROTO_UDP) {
         if (own)
             sim_host_local(sim, h, pkt);
         else
@@ -492,11 +521,11 @@ void sim_nat_arrive(floe_sim *sim, floe_sim_host *h, floe_sim_iface *in, sim_pac
     bool translate = n->cfg.mode == FLOE_SIM_NAT_TRANSLATE;
     if (in == n->outside) {
         if (translate && own && is_outside_addr(n, &pkt->dst)) {
-            long m = find_external(n, &pkt->dst, sim->now);
+            long m = find_external(n, pkt->proto, &pkt->dst, sim->now);
             if (m >= 0) {
                 floe_addr src = pkt->src;
                 inbound(sim, h, n, pkt, m, &src);
-            } else if (sim_udp_lookup(h, &pkt->dst)) {
+            } else if (sim_host_serves(h, pkt)) {
                 sim_host_local(sim, h, pkt);
             } else {
                 drop(sim, h, pkt, FLOE_SIM_DROP_NAT_NO_MAPPING);
@@ -512,7 +541,7 @@ void sim_nat_arrive(floe_sim *sim, floe_sim_host *h, floe_sim_iface *in, sim_pac
             return;
         }
         /* Firewall: a flow to this inside endpoint must exist. */
-        long m = find_external(n, &pkt->dst, sim->now);
+        long m = find_external(n, pkt->proto, &pkt->dst, sim->now);
         if (m < 0) {
             drop(sim, h, pkt, FLOE_SIM_DROP_NAT_NO_MAPPING);
             return;
@@ -544,8 +573,14 @@ size_t floe_sim_nat_mapping_count(const floe_sim_host *h) {
 
 int floe_sim_nat_lookup(const floe_sim_host *h, const floe_addr *internal, const floe_addr *remote,
                         floe_addr *external) {
+    return floe_sim_nat_lookup_proto(h, FLOE_SIM_PROTO_UDP, internal, remote, external);
+}
+
+int floe_sim_nat_lookup_proto(const floe_sim_host *h, floe_sim_proto proto,
+                              const floe_addr *internal, const floe_addr *remote,
+                              floe_addr *external) {
     if (!h->nat) return FLOE_ERR_INVAL;
-    long m = find_out(h->nat, internal, remote, h->sim->now);
+    long m = find_out(h->nat, proto, internal, remote, h->sim->now);
     if (m < 0) return FLOE_ERR_NOT_FOUND;
     if (external) *external = h->nat->maps[m].external;
     return FLOE_OK;

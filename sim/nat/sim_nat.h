@@ -33,13 +33,26 @@
  * another family is dropped (FLOE_SIM_DROP_NAT_FAMILY). A NAT host may also run sockets
  * of its own: datagrams to its addresses that no mapping claims go to them.
  *
+ * TCP (sim_tcp.h) goes through the same boxes with mappings of its own: the tables key
+ * every entry by protocol, so a TCP mapping never carries UDP or the reverse, and the
+ * two protocols have separate external port spaces. The configured mapping, filtering
+ * and port behaviours apply to TCP as to UDP. Only an outbound SYN creates a TCP mapping
+ * (RFC 5382 §4); another segment from the inside that no live mapping carries is
+ * dropped (FLOE_SIM_DROP_NAT_TCP_STATE). An inbound SYN without a mapping is dropped as
+ * unsolicited UDP is (FLOE_SIM_DROP_NAT_NO_MAPPING), without a RST. TCP entries live
+ * tcp_timeout after their last refresh (RFC 5382 REQ-5 asks 2 h 4 min for established
+ * connections); the box does not follow FIN and RST to shorten them.
+ *
  * Two modes make the same box a firewall that does not translate (it then routes: the
  * outside network reaches the inside addresses through it, see sim_host.h):
- *   FLOE_SIM_NAT_FIREWALL   stateful: outbound opens a flow, inbound needs one and passes
- *                           the filtering behaviour (address-and-port-dependent by
- *                           default): unsolicited inbound UDP is blocked;
+ *   FLOE_SIM_NAT_FIREWALL   stateful for UDP and TCP: outbound opens a flow (for TCP a
+ *                           SYN does), inbound needs one and passes the filtering
+ *                           behaviour (address-and-port-dependent by default): unsolicited
+ *                           inbound UDP and SYNs are blocked;
  *   FLOE_SIM_NAT_BLOCK_UDP  every UDP datagram through the box is dropped, both ways
- *                           (FLOE_SIM_DROP_FIREWALL).
+ *                           (FLOE_SIM_DROP_FIREWALL); TCP passes statefully, exactly as
+ *                           through FLOE_SIM_NAT_FIREWALL: connections from the inside
+ *                           work, unsolicited ones from the outside do not.
  *
  * Tables are bounded (max_mappings, max_permissions): expired entries are reclaimed
  * first; a datagram that needs an entry when the table is still full is dropped
@@ -65,6 +78,9 @@ extern "C" {
 /* Binding lifetime of a new NAT. RFC 4787 REQ-5 asks for at least 2 minutes; many
  * deployed NATs use 30 s, and the shorter value is the harder test for keepalives. */
 #define FLOE_SIM_NAT_TIMEOUT_DEFAULT FLOE_S(30)
+/* Lifetime of a TCP mapping: RFC 5382 REQ-5's least idle timeout for an established
+ * connection, 2 hours and 4 minutes. */
+#define FLOE_SIM_NAT_TCP_TIMEOUT_DEFAULT FLOE_S(7440)
 #define FLOE_SIM_NAT_MAX_MAPPINGS_DEFAULT 1024
 #define FLOE_SIM_NAT_MAX_PERMISSIONS_DEFAULT 4096
 #define FLOE_SIM_NAT_TABLE_LIMIT 65536
@@ -89,7 +105,9 @@ typedef struct floe_sim_nat_config {
     floe_nat_behavior filtering; /* the same classes */
     floe_sim_nat_ports ports;
     uint16_t port_min, port_max; /* the external port range, 1 <= min <= max */
-    floe_time_ns timeout;        /* > 0 */
+    floe_time_ns timeout;        /* > 0: UDP mappings and permissions */
+    floe_time_ns tcp_timeout;    /* TCP mappings and permissions; 0 means
+                                    FLOE_SIM_NAT_TCP_TIMEOUT_DEFAULT */
     bool refresh_inbound;        /* inbound datagrams refresh the mapping too */
     bool hairpin;                /* RFC 4787 REQ-9 */
     unsigned max_mappings;       /* 1..FLOE_SIM_NAT_TABLE_LIMIT */
@@ -98,7 +116,8 @@ typedef struct floe_sim_nat_config {
 
 /* A NAT as RFC 4787 recommends it: endpoint-independent mapping, address-and-port-
  * dependent filtering (the common "port-restricted" home NAT), port preservation over
- * 1024-65535, 30 s timeout refreshed by outbound traffic, hairpinning on. */
+ * 1024-65535, 30 s timeout refreshed by outbound traffic (TCP: 2 h 4 min), hairpinning
+ * on. */
 void floe_sim_nat_config_default(floe_sim_nat_config *c);
 /* The same for a stateful firewall (mode FLOE_SIM_NAT_FIREWALL). */
 void floe_sim_firewall_config_default(floe_sim_nat_config *c);
@@ -120,13 +139,17 @@ const floe_sim_nat_config *floe_sim_nat_config_get(const floe_sim_host *h);
 floe_sim_iface *floe_sim_nat_inside(const floe_sim_host *h);
 floe_sim_iface *floe_sim_nat_outside(const floe_sim_host *h);
 
-/* Live mappings (or firewall flows) at the world's current time. */
+/* Live mappings (or firewall flows), UDP and TCP, at the world's current time. */
 size_t floe_sim_nat_mapping_count(const floe_sim_host *h);
 /* The external address a datagram from internal endpoint `internal` to `remote` would
  * leave with through a live mapping, without creating or refreshing anything.
  * FLOE_ERR_NOT_FOUND when no live mapping would be used. */
 int floe_sim_nat_lookup(const floe_sim_host *h, const floe_addr *internal, const floe_addr *remote,
                         floe_addr *external);
+/* The same for the mappings of one protocol (floe_sim_nat_lookup is the UDP one). */
+int floe_sim_nat_lookup_proto(const floe_sim_host *h, floe_sim_proto proto,
+                              const floe_addr *internal, const floe_addr *remote,
+                              floe_addr *external);
 /* Forgets every mapping and permission now (a NAT reboot). */
 void floe_sim_nat_flush(floe_sim_host *h);
 

@@ -8,8 +8,11 @@
 # packet comments). Then the same for `floe sim run --pcap` on an ICE scenario
 # (tests/sim/scenarios/symmetric-vs-full-cone.sim): the Binding requests to the STUN
 # server, the connectivity checks with their ICE attributes and the nomination through
-# the NATs, the data on the selected pair. Needs tshark and python3; nothing touches a
-# real network.
+# the NATs, the data on the selected pair. Then the capture of test_sim_turn_tcp (with
+# FLOE_SIM_TCP_PCAP_OUT set): TURN over a simulated TCP connection through a NAT, whose
+# segments must decode as TCP with good checksums, a clean handshake and close, and STUN
+# and ChannelData framed on the stream. Needs tshark and python3; nothing touches a real
+# network.
 set -euo pipefail
 . "$FLOE_SRC/tests/lib/common.bash"
 
@@ -85,4 +88,46 @@ ft_ok "checks from both roles, a nomination through the symmetric NAT, data, com
 ifs=$(ft_tshark "$cap" -T fields -e frame.interface_name | sort -u | paste -sd,)
 [ "$ifs" = "internet,lanA,lanB" ] || ft_fail "interfaces in the capture: '$ifs'"
 ft_ok "one interface per network: $ifs"
+
+# ---- TURN over simulated TCP --------------------------------------------------------
+unit=$FLOE_BUILD/tests/test_sim_turn_tcp
+ft_need_file "$unit" "the test_sim_turn_tcp unit test"
+cap=tcp
+ft_check "test_sim_turn_tcp writes the capture of an allocation over TCP"
+FLOE_SIM_TCP_PCAP_OUT="$FT_TMP/$cap.pcapng" "$unit" >"$FT_TMP/unit-tcp.log" 2>&1 ||
+  ft_fail "test_sim_turn_tcp failed: $(tail -n 20 "$FT_TMP/unit-tcp.log")"
+[ -s "$FT_TMP/$cap.pcapng" ] || ft_fail "no capture was written"
+ft_ok "capture written ($(wc -c <"$FT_TMP/$cap.pcapng") bytes)"
+
+# Every segment on the TURN port is STUN or ChannelData, framed exactly; no malformed
+# packet, no TCP analysis warning (no RST, nothing unseen, no bad sequence).
+ft_capture_check "$cap" --tcp 3478 --min 40
+FT_DECODE+=(-o ip.check_checksum:TRUE -o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE)
+ft_capture_expect_none "$cap" "ip.checksum.status != 1" "an IPv4 header checksum that is not good"
+ft_capture_expect_none "$cap" "tcp.checksum.status != 1" "a TCP checksum that is not good"
+ft_capture_expect_none "$cap" "udp.checksum.status != 1" "a UDP checksum that is not good"
+ft_capture_expect_none "$cap" "tcp.flags.reset == 1" "a RST"
+ft_capture_expect_none "$cap" "tcp.analysis.flags && !tcp.analysis.window_update" "a TCP analysis flag"
+
+# The handshake and the close on both networks (the NAT translates between them), the
+# TURN exchange through it, the relayed data on the Internet.
+n=$(ft_capture_count "$cap" "tcp.flags.syn == 1 && tcp.flags.ack == 0")
+[ "$n" -eq 2 ] || ft_fail "expected one SYN on each network, found $n"
+n=$(ft_capture_count "$cap" "tcp.flags.syn == 1 && tcp.flags.ack == 1")
+[ "$n" -eq 2 ] || ft_fail "expected one SYN-ACK on each network, found $n"
+n=$(ft_capture_count "$cap" "tcp.flags.fin == 1")
+[ "$n" -eq 4 ] || ft_fail "expected a FIN from each side on each network, found $n"
+n=$(ft_capture_count "$cap" "ip.src == 203.0.113.1 && tcp.srcport == 50000 && stun.type == 0x0003 && stun.att.username")
+[ "$n" -eq 1 ] || ft_fail "expected the authenticated Allocate leaving the NAT, found $n"
+n=$(ft_capture_count "$cap" "ip.dst == 10.0.0.2 && stun.type == 0x0103 && stun.att.ipv4-xord")
+[ "$n" -eq 1 ] || ft_fail "expected the Allocate success reaching alice, found $n"
+n=$(ft_capture_count "$cap" "tcp && stun.channel == 0x4000")
+[ "$n" -eq 6 ] || ft_fail "expected 3 ChannelData messages on each network, found $n"
+n=$(ft_capture_count "$cap" "udp && ip.src == 192.0.2.1 && udp.dstport == 4000")
+[ "$n" -eq 2 ] || ft_fail "expected 2 datagrams relayed to the peer, found $n"
+n=$(ft_capture_count "$cap" "frame.comment contains \"drop_no_socket\"")
+[ "$n" -eq 1 ] || ft_fail "expected the datagram to the closed relay, dropped with a comment, found $n"
+ifs=$(ft_tshark "$cap" -T fields -e frame.interface_name | sort -u | paste -sd,)
+[ "$ifs" = "internet,lan" ] || ft_fail "interfaces in the capture: '$ifs'"
+ft_ok "TCP handshake, TURN over the stream through the NAT, relayed data, FINs; interfaces $ifs"
 ft_say "PASS"
