@@ -54,6 +54,8 @@ bool sip_ieq(const char *p, size_t n, const char *lit);
 bool sip_eq(const char *p, size_t n, const char *lit);
 /* Compares a slice that may hold %HEX HEX escapes with a literal, ignoring case. */
 bool sip_ieq_unescaped(const char *p, size_t n, const char *lit);
+/* Compares two slices that may hold escapes, decoding both, ignoring case. */
+bool sip_ieq_escaped(const char *a, size_t an, const char *b, size_t bn);
 /* 1..FLOE_SIP_MAX_NUMBER_DIGITS digits whose value is at most limit. */
 bool sip_u64(const char *p, size_t n, uint64_t limit, uint64_t *out);
 /* The same but digits beyond the limit are reported apart: 1 ok, 0 not digits, -1 over. */

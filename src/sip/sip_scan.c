@@ -61,6 +61,27 @@ bool sip_ieq_unescaped(const char *p, size_t n, const char *lit) {
     return lit[k] == '\0';
 }
 
+/* The next character of escaped text, decoded. */
+static unsigned char next_decoded(const char *p, size_t n, size_t *i) {
+    unsigned char c = (unsigned char)p[*i];
+    if (c == '%' && *i + 2 < n && sip_is_hex((unsigned char)p[*i + 1]) &&
+        sip_is_hex((unsigned char)p[*i + 2])) {
+        c = (unsigned char)(sip_hex_val((unsigned char)p[*i + 1]) * 16 +
+                            sip_hex_val((unsigned char)p[*i + 2]));
+        *i += 3;
+    } else {
+        (*i)++;
+    }
+    return c;
+}
+
+bool sip_ieq_escaped(const char *a, size_t an, const char *b, size_t bn) {
+    size_t i = 0, k = 0;
+    while (i < an && k < bn)
+        if (sip_lower(next_decoded(a, an, &i)) != sip_lower(next_decoded(b, bn, &k))) return false;
+    return i == an && k == bn;
+}
+
 int sip_u64_range(const char *p, size_t n, uint64_t limit, uint64_t *out) {
     if (n == 0) return 0;
     for (size_t i = 0; i < n; i++)

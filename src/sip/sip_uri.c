@@ -31,11 +31,28 @@ static bool uri_chars(const char *p, size_t n, const char *extra, size_t min) {
 #define PARAM_EXTRA "[]/:&+$"  /* param-unreserved */
 #define HEADER_EXTRA "[]/?:+$" /* hnv-unreserved */
 
-/* Records the well-known uri-parameters while checking "*( ";" pname ["=" pvalue] )". */
+/* True when a parameter named name[0..nl) appears in p[0..end) (escapes decoded, case
+ * ignored). */
+static bool param_seen(const char *p, size_t end, const char *name, size_t nl) {
+    size_t i = 0;
+    while (i < end) {
+        size_t s = ++i; /* past ';' */
+        while (i < end && p[i] != ';')
+            i++;
+        const char *eq = memchr(p + s, '=', i - s);
+        size_t len = eq ? (size_t)(eq - p) - s : i - s;
+        if (sip_ieq_escaped(p + s, len, name, nl)) return true;
+    }
+    return false;
+}
+
+/* Records the well-known uri-parameters while checking "*( ";" pname ["=" pvalue] )".
+ * RFC 3261 §19.1.1: a parameter name appears at most once. */
 static bool uri_params(const char *p, size_t n, floe_sip_uri *u) {
     size_t i = 0;
     while (i < n) {
         if (p[i] != ';') return false;
+        size_t start = i;
         size_t s = ++i;
         while (i < n && p[i] != ';')
             i++;
@@ -44,6 +61,7 @@ static bool uri_params(const char *p, size_t n, floe_sip_uri *u) {
         const char *eq = memchr(item, '=', len);
         size_t nl = eq ? (size_t)(eq - item) : len;
         if (!uri_chars(item, nl, PARAM_EXTRA, 1)) return false;
+        if (param_seen(p, start, item, nl)) return false;
         floe_sip_str val = {NULL, 0};
         if (eq) {
             val = sip_str(eq + 1, len - nl - 1);

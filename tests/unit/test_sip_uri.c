@@ -92,6 +92,8 @@ static void test_bad(void **state) {
         "sip:user@host;;lr",
         "sip:user@host;a=", /* empty value */
         "sip:user@host;=b",
+        "sip:user@host;lr;LR", /* a parameter twice (RFC 3261 §19.1.1) */
+        "sip:user@host;x=1;%78=2",
         "sip:user@host?",  /* empty headers */
         "sip:user@host?a", /* header without '=' */
         "sip:user@host?=b",
