@@ -725,13 +725,17 @@ static bool on_syn_received(floe_sim_tcp *c, const sim_packet *pkt) {
     c->state = FLOE_SIM_TCP_ESTABLISHED;
     floe_sim_tcp *l = c->parent;
     c->parent = NULL;
-    c->user_gone = false;
-    if (l && l->accept_fn && !l->user_gone) {
-        l->busy++;
-        l->accept_fn(l->ctx, l, c, now_of(c));
-        l->busy--;
-        settle(l);
+    if (!l || l->user_gone || !l->accept_fn) { /* nobody to take it any more */
+        send_seg(c, FLOE_SIM_TCP_RST, c->snd_max, NULL, 0);
+        enter_closed(c);
+        c->free_pending = true;
+        return false;
     }
+    c->user_gone = false;
+    l->busy++;
+    l->accept_fn(l->ctx, l, c, now_of(c));
+    l->busy--;
+    settle(l);
     return c->state != FLOE_SIM_TCP_CLOSED;
 }
 

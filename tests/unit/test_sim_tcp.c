@@ -721,6 +721,51 @@ static void test_stateful_firewall(void **state) {
     floe_sim_free(L.sim);
 }
 
+/* A TCP mapping's lifetime is the box's tcp_timeout (here from a scenario line). */
+static void test_tcp_timeout(void **state) {
+    (void)state;
+    static const char topo[] = "network internet delay=20ms\n"
+                               "network lan delay=1ms\n"
+                               "nat box type=eim/apdf tcp_timeout=90s inside=lan ip=10.0.0.1 "
+                               "outside=internet ip=203.0.113.1\n"
+                               "host alice net=lan ip=10.0.0.2 gw=10.0.0.1\n"
+                               "host server net=internet ip=192.0.2.1\n";
+    floe_sim *sim = world(14);
+    char err[256];
+    assert_int_equal(floe_sim_scenario_parse(sim, topo, "t.sim", NULL, err, sizeof err), FLOE_OK);
+    floe_sim_host *bx = floe_sim_host_find(sim, "box");
+    assert_int_equal(floe_sim_nat_config_get(bx)->tcp_timeout, FLOE_S(90));
+    server s;
+    server_listen(&s, floe_sim_host_find(sim, "server"), "192.0.2.1:443");
+    end e;
+    end_init(&e);
+    connect_to(&e, floe_sim_host_find(sim, "alice"), "10.0.0.2:7000", "192.0.2.1:443");
+    assert_int_equal(floe_sim_run_for(sim, FLOE_S(1)), FLOE_OK);
+    assert_int_equal(e.n_connected, 1);
+    floe_addr in = addr("10.0.0.2:7000"), srv = addr("192.0.2.1:443"), ext;
+    assert_int_equal(floe_sim_run_for(sim, FLOE_S(80)), FLOE_OK);
+    assert_int_equal(floe_sim_nat_lookup_proto(bx, FLOE_SIM_PROTO_TCP, &in, &srv, &ext), FLOE_OK);
+    assert_int_equal(floe_sim_run_for(sim, FLOE_S(10)), FLOE_OK);
+    assert_int_equal(floe_sim_nat_lookup_proto(bx, FLOE_SIM_PROTO_TCP, &in, &srv, &ext),
+                     FLOE_ERR_NOT_FOUND);
+    /* The idle connection's next segment is no flow the box knows any more. */
+    assert_int_equal(floe_sim_tcp_send(e.c, (const uint8_t *)"x", 1), FLOE_OK);
+    assert_int_equal(floe_sim_run_for(sim, FLOE_S(1)), FLOE_OK);
+    assert_true(floe_sim_host_counter(bx, FLOE_SIM_DROP_NAT_TCP_STATE) >= 1);
+    assert_int_equal(s.acc.rx_len, 0);
+    end_free(&e);
+    end_free(&s.acc);
+    floe_sim_free(sim);
+    /* Bad values are refused with the line. */
+    static const char bad[] = "network a\nnetwork b\n"
+                              "nat n tcp_timeout=0s inside=a ip=10.0.0.1 outside=b ip=192.0.2.9\n";
+    sim = world(14);
+    assert_int_equal(floe_sim_scenario_parse(sim, bad, "bad.sim", NULL, err, sizeof err),
+                     FLOE_ERR_CONFIG);
+    assert_non_null(strstr(err, "bad.sim:3: bad tcp_timeout '0s'"));
+    floe_sim_free(sim);
+}
+
 /* ---- close ------------------------------------------------------------------------ */
 
 static void test_close_mid_transfer(void **state) {
@@ -803,6 +848,61 @@ static void test_close_in_callback(void **state) {
     assert_int_equal(floe_sim_tcp_count(b), 0);
     check_accounting(sim);
     end_free(&s.acc);
+    floe_sim_free(sim);
+}
+
+/* A listener closed by its own accept callback resets the connections still half-open;
+ * the one accepted lives on. */
+typedef struct one_shot {
+    floe_sim_tcp *listener, *conn;
+    unsigned accepted;
+} one_shot;
+
+static void accept_once(void *ctx, floe_sim_tcp *l, floe_sim_tcp *c, floe_time_ns now) {
+    (void)now;
+    one_shot *o = ctx;
+    o->accepted++;
+    o->conn = c;
+    floe_sim_tcp_close(l);
+    o->listener = NULL;
+}
+
+static void test_listener_closed_in_accept(void **state) {
+    (void)state;
+    floe_sim *sim = world(13);
+    floe_sim_network *n = net(sim, "internet", FLOE_MS(10), 0, 0);
+    floe_sim_host *a = host(sim, "alice", n, "198.51.100.2", NULL);
+    floe_sim_host *b = host(sim, "server", n, "192.0.2.1", NULL);
+    one_shot o = {0};
+    floe_addr la = addr("192.0.2.1:443");
+    assert_int_equal(floe_sim_tcp_listen(b, &la, accept_once, &o, &o.listener), FLOE_OK);
+    end e1, e2;
+    end_init(&e1);
+    end_init(&e2);
+    connect_to(&e1, a, "0.0.0.0:0", "192.0.2.1:443");
+    connect_to(&e2, a, "0.0.0.0:0", "192.0.2.1:443");
+    assert_int_equal(floe_sim_run_for(sim, FLOE_S(1)), FLOE_OK);
+    assert_int_equal(o.accepted, 1);
+    assert_int_equal(e1.n_connected + e2.n_connected, 2); /* both saw their SYN-ACK */
+    assert_int_equal(e1.n_failed, 0);
+    assert_int_equal(e2.n_failed, 1); /* reset when the listener went */
+    assert_int_equal(e2.failed, FLOE_MS(40));
+    assert_int_equal(floe_sim_tcp_count(b), 1); /* the accepted connection only */
+    assert_int_equal(floe_sim_tcp_send(e1.c, (const uint8_t *)"still here", 10), FLOE_OK);
+    assert_int_equal(floe_sim_run_for(sim, FLOE_S(1)), FLOE_OK);
+    floe_sim_tcp_stats st;
+    floe_sim_tcp_get_stats(o.conn, &st);
+    assert_int_equal(st.bytes_received, 10);
+    /* A new SYN finds nobody. */
+    end e3;
+    end_init(&e3);
+    connect_to(&e3, a, "0.0.0.0:0", "192.0.2.1:443");
+    assert_int_equal(floe_sim_run_for(sim, FLOE_S(1)), FLOE_OK);
+    assert_int_equal(e3.n_failed, 1);
+    check_accounting(sim);
+    end_free(&e1);
+    end_free(&e2);
+    end_free(&e3);
     floe_sim_free(sim);
 }
 
@@ -982,7 +1082,8 @@ int main(void) {
         cmocka_unit_test(test_peer_vanishes),      cmocka_unit_test(test_abort),
         cmocka_unit_test(test_through_nat),        cmocka_unit_test(test_unsolicited_syn),
         cmocka_unit_test(test_block_udp_firewall), cmocka_unit_test(test_stateful_firewall),
-        cmocka_unit_test(test_close_mid_transfer), cmocka_unit_test(test_close_in_callback),
+        cmocka_unit_test(test_tcp_timeout),        cmocka_unit_test(test_close_mid_transfer),
+        cmocka_unit_test(test_close_in_callback),  cmocka_unit_test(test_listener_closed_in_accept),
         cmocka_unit_test(test_determinism),        cmocka_unit_test(test_hash_covers_tcp),
         cmocka_unit_test(test_pcap_tcp_packet),    cmocka_unit_test(test_api_and_caps),
     };
