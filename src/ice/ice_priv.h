@@ -49,7 +49,7 @@ enum { ICE_BASE_HOST = 0, ICE_BASE_RELAY = 1, ICE_BASE_STREAM = 2 };
 
 typedef struct ice_relay ice_relay;
 
-/* A local socket (host base), a relayed address, which is its own base, or a stream
+/* A host base (a local socket), a relayed address, which is its own base, or a stream
  * base: a TCP/TLS connection the runtime opens from a host base's IP to a TURN server,
  * which carries that server's allocation and has no candidate of its own. */
 typedef struct ice_base {
