@@ -1,10 +1,13 @@
 /* `floe turn`: a TURN client on real sockets. It allocates a relayed address on a TURN
  * server over UDP, TCP, TLS or DTLS, prints it with the mapped address, optionally
- * exchanges datagrams with a peer through the relay (Send indications or a channel), and
- * deallocates. The protocol work is floe_turn_client (sans-IO); this file owns the
- * socket, (D)TLS, the clock, the pacing of the datagrams and the output. */
+ * exchanges datagrams with a peer through the relay (Send indications or a channel), or
+ * with a TCP allocation (RFC 6062) connects to a peer or accepts one and exchanges bytes
+ * over a data connection, and deallocates. The protocol work is floe_turn_client
+ * (sans-IO); this file owns the sockets, (D)TLS, the clock, the pacing of the data and
+ * the output. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,12 +38,15 @@
 #define SIZE_MIN 16 /* magic, sequence number, send time */
 #define SIZE_MAX_CLI 16384
 #define INTERVAL_DEFAULT_MS 5
-#define ECHO_WAIT_DEFAULT FLOE_S(2)   /* for the last echoes after the last datagram */
-#define DEALLOC_WAIT FLOE_S(3)        /* for the server to confirm the deallocation */
-#define REST_VALIDITY_S 86400         /* --secret: credentials good for a day */
-#define STREAM_IN_MAX (4 + 65535 + 3) /* the largest framed message */
-#define STREAM_OUT_MAX (256 * 1024)   /* bytes waiting for the socket */
-#define PAYLOAD_MAGIC 0x464c4f45u     /* "FLOE" */
+#define ECHO_WAIT_DEFAULT FLOE_S(2)    /* for the last echoes after the last datagram */
+#define DEALLOC_WAIT FLOE_S(3)         /* for the server to confirm the deallocation */
+#define REST_VALIDITY_S 86400          /* --secret: credentials good for a day */
+#define STREAM_IN_MAX (4 + 65535 + 3)  /* the largest framed message */
+#define STREAM_OUT_MAX (256 * 1024)    /* bytes waiting for the socket */
+#define DATA_IN_MAX 65536              /* RFC 6062 data connection: read buffer */
+#define ACCEPT_WAIT_DEFAULT FLOE_S(30) /* --tcp-accept: how long a peer has to connect */
+#define TLS_CLOSE_WAIT FLOE_MS(200)    /* for the server's close_notify after ours */
+#define PAYLOAD_MAGIC 0x464c4f45u      /* "FLOE" */
 /* Over DTLS a message is one record: a Send indication adds at most 52 bytes. */
 #define SIZE_MAX_DTLS (FLOE_RT_DTLS_MAX_RECORD - 52)
 
@@ -88,9 +94,24 @@ static const char help_text[] =
     "  --interval MS            time between two datagrams (default 5 ms; 0 sends at once).\n"
     "  --channel                bind a channel to the peer (ChannelBind) and send\n"
     "                           ChannelData, 4 bytes of header instead of 36 or more.\n"
+    "  --tcp-peer IP:PORT       TCP relaying (RFC 6062, needs --transport tcp or tls): ask\n"
+    "                           for a TCP relayed address, have the server connect from it\n"
+    "                           to IP:PORT (Connect), open a second connection to the server\n"
+    "                           for that TCP connection (ConnectionBind), then send --count\n"
+    "                           records of --size bytes through it and count the ones the\n"
+    "                           peer echoes back (any TCP echo server will do).\n"
+    "                             floe turn --transport tcp --user u --password p \\\n"
+    "                                 --tcp-peer 192.0.2.9:7 turn.example.org\n"
+    "  --tcp-accept IP[:PORT]   TCP relaying the other way: permit IP, wait for it to connect\n"
+    "                           to the relayed address (from PORT, if given; the server\n"
+    "                           announces it with a ConnectionAttempt), accept, and exchange\n"
+    "                           records as with --tcp-peer; the peer must echo them. The\n"
+    "                           relayed address is printed on stderr once the permission is\n"
+    "                           up (\"waiting for ...\"): tell the peer.\n"
     "  --timeout SEC            give up when the allocation takes longer than SEC seconds\n"
     "                           (default: the RFC 8489 schedule, 39.5 s), and wait SEC\n"
-    "                           seconds for the last echoes (default 2).\n"
+    "                           seconds for the last echoes (default 2); with --tcp-accept,\n"
+    "                           also how long the peer has to connect (default 30 s).\n"
     "  --json                   print the result as one JSON object on one line.\n"
     "  -h, --help               show this help.\n"
     "\n"
@@ -99,17 +120,27 @@ static const char help_text[] =
     "  mapped 203.0.113.7:40312\n"
     "  peer 198.51.100.9:9000: 10/10 echoed via channel 0x4000 (rtt min/avg/max 0.21/0.30/0.52 "
     "ms)\n"
-    "  JSON keys: server, transport, local, relayed (and relayed_ipv6 with --dual), mapped,\n"
-    "  lifetime, rtt_ms, requests; with --peer: peer, via (\"channel\" or \"send\"),\n"
-    "  channel, sent, echoed, lost, echo_rtt_ms {min, avg, max}; deallocated.\n"
+    "  peer 198.51.100.9:7: 10/10 echoed over tcp connection 0x00010001 (Connect) (rtt ...)\n"
+    "  JSON keys: server, transport, relay (\"udp\" or \"tcp\"), local, relayed (and\n"
+    "  relayed_ipv6 with --dual), mapped, lifetime, rtt_ms, requests; with --peer: peer, via\n"
+    "  (\"channel\" or \"send\"), channel, sent, echoed, lost, echo_rtt_ms {min, avg, max};\n"
+    "  with --tcp-peer or --tcp-accept: peer (the one connected), via (\"connect\" or\n"
+    "  \"accept\"), connection_id, data_local (the data connection's local address), size,\n"
+    "  sent, echoed, lost, echo_rtt_ms; deallocated.\n"
     "  Progress goes to stderr.\n"
     "\n"
-    "exit status: 0 when the allocation succeeded and, with --peer, every datagram came\n"
-    "back; 1 when the server cannot be reached, refuses (the error and its code are\n"
-    "printed), or datagrams were lost; 2 for a usage error.\n";
+    "exit status: 0 when the allocation succeeded and, with --peer, --tcp-peer or\n"
+    "--tcp-accept, every datagram or record came back; 1 when the server cannot be\n"
+    "reached, refuses (the error and its code are printed: 403, 446 Connection Already\n"
+    "Exists, 447 Connection Timeout or Failure, ...), no peer connected, or data was lost;\n"
+    "2 for a usage error.\n";
+
+typedef enum tcp_mode { TCP_NONE = 0, TCP_CONNECT, TCP_ACCEPT } tcp_mode;
 
 typedef struct turn_opts {
     bool json, insecure, channel, dual, timeout_set, have_peer;
+    tcp_mode tcp; /* RFC 6062: --tcp-peer (peer is IP:PORT) or --tcp-accept (peer's port
+                     may be 0: any) */
     floe_transport transport;
     int family;
     unsigned count, size, interval_ms, lifetime;
@@ -140,6 +171,13 @@ static void progress(const char *fmt, ...) {
     va_end(ap);
 }
 
+/* An address without its port (for a peer named by its IP only). */
+static floe_cli_addr_text ip_text(const floe_addr *a) {
+    floe_cli_addr_text t;
+    floe_addr_format(a, false, t.s, sizeof t.s);
+    return t;
+}
+
 static double ms(floe_time_ns ns) {
     return (double)ns / 1e6;
 }
@@ -151,7 +189,8 @@ static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
     o->transport = FLOE_TRANSPORT_UDP;
     o->interval_ms = INTERVAL_DEFAULT_MS;
     *help = false;
-    const char *peer = NULL, *count = NULL, *size = NULL, *interval = NULL;
+    const char *peer = NULL, *count = NULL, *size = NULL, *interval = NULL, *tcp_peer = NULL,
+               *tcp_accept = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         int rc = 0;
@@ -199,6 +238,12 @@ static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
         } else if (floe_cli_value(argc, argv, &i, "--peer", &v)) {
             if (!v) return floe_usage_error(SUB, "--peer needs IP:PORT");
             peer = v;
+        } else if (floe_cli_value(argc, argv, &i, "--tcp-peer", &v)) {
+            if (!v) return floe_usage_error(SUB, "--tcp-peer needs IP:PORT");
+            tcp_peer = v;
+        } else if (floe_cli_value(argc, argv, &i, "--tcp-accept", &v)) {
+            if (!v) return floe_usage_error(SUB, "--tcp-accept needs the peer's IP (or IP:PORT)");
+            tcp_accept = v;
         } else if (floe_cli_value(argc, argv, &i, "--count", &v)) {
             count = v ? v : "";
         } else if (floe_cli_value(argc, argv, &i, "--size", &v)) {
@@ -235,13 +280,30 @@ static int parse_opts(int argc, char **argv, turn_opts *o, bool *help) {
         return floe_usage_error(SUB, "--ca and --insecure exclude each other");
     if (o->dual && o->family == FLOE_AF_INET6)
         return floe_usage_error(SUB, "--dual adds IPv6 to an IPv4 allocation: not with --ipv6");
-    if (!peer && (count || size || interval || o->channel))
+    if (!!peer + !!tcp_peer + !!tcp_accept > 1)
+        return floe_usage_error(SUB, "--peer, --tcp-peer and --tcp-accept exclude each other");
+    if ((tcp_peer || tcp_accept) && o->transport != FLOE_TRANSPORT_TCP &&
+        o->transport != FLOE_TRANSPORT_TLS)
+        return floe_usage_error(SUB,
+                                "--%s asks for a TCP allocation (RFC 6062), which needs "
+                                "--transport tcp or tls",
+                                tcp_peer ? "tcp-peer" : "tcp-accept");
+    if ((tcp_peer || tcp_accept) && (o->channel || o->dual))
+        return floe_usage_error(SUB, "--channel and --dual do not apply to a TCP allocation");
+    if (!peer && !tcp_peer && !tcp_accept && (count || size || interval || o->channel))
         return floe_usage_error(SUB, "--count, --size, --interval and --channel need --peer");
-    if (peer) {
-        if (floe_addr_parse(peer, &o->peer) != FLOE_OK || o->peer.port == 0)
-            return floe_usage_error(SUB, "bad --peer '%s' (an IP address and port: 192.0.2.1:9000)",
-                                    peer);
-        o->have_peer = true;
+    if (tcp_peer && (floe_addr_parse(tcp_peer, &o->peer) != FLOE_OK || o->peer.port == 0))
+        return floe_usage_error(SUB, "bad --tcp-peer '%s' (an IP address and port: 192.0.2.1:7000)",
+                                tcp_peer);
+    if (tcp_accept && floe_addr_parse(tcp_accept, &o->peer) != FLOE_OK)
+        return floe_usage_error(SUB, "bad --tcp-accept '%s' (an IP address, or IP:PORT)",
+                                tcp_accept);
+    if (tcp_peer || tcp_accept) o->tcp = tcp_peer ? TCP_CONNECT : TCP_ACCEPT;
+    if (peer && (floe_addr_parse(peer, &o->peer) != FLOE_OK || o->peer.port == 0))
+        return floe_usage_error(SUB, "bad --peer '%s' (an IP address and port: 192.0.2.1:9000)",
+                                peer);
+    if (peer || o->tcp) {
+        o->have_peer = peer != NULL;
         o->count = COUNT_DEFAULT;
         o->size = SIZE_DEFAULT;
         if (count && !floe_cli_uint(count, 1, COUNT_MAX, &o->count))
@@ -300,6 +362,20 @@ typedef struct run {
     floe_time_ns next_at, echo_deadline;
     double rtt_min, rtt_max, rtt_sum;
     uint8_t *seen;
+    floe_addr peer;  /* whom the data goes to and comes from (--tcp-accept: who connected) */
+    bool tx_blocked; /* the data connection's queue is full: wait for it to drain */
+    /* RFC 6062: our one data connection */
+    floe_rt_stream d;
+    phase dph;
+    uint32_t dinterest;
+    bool have_conn; /* conn_id names our connection (Connect success or accepted) */
+    bool bound;     /* its ConnectionBind succeeded: d carries the peer's bytes */
+    uint32_t conn_id;
+    floe_addr dlocal;
+    bool waiting_peer; /* --tcp-accept: the permission is up, no connection yet */
+    floe_time_ns accept_deadline;
+    uint8_t rec[SIZE_MAX_CLI]; /* the echo record being reassembled from the byte stream */
+    size_t rec_len;
     /* the end */
     bool closing, deallocated;
     floe_time_ns close_deadline;
@@ -326,9 +402,13 @@ static void sock_error(run *r, int e, const char *what) {
         fail(r, "%s %s over %s: %s", what, s.s, r->tname, strerror(e));
 }
 
-/* Starts the deallocation (once); the loop ends when it is confirmed or after a while. */
+static void close_data(run *r, floe_time_ns now);
+
+/* Starts the deallocation (once); the loop ends when it is confirmed or after a while. A
+ * data connection is closed first: the peer sees its connection end. */
 static void begin_close(run *r, floe_time_ns now) {
     if (r->closing) return;
+    close_data(r, now);
     r->closing = true;
     r->activity++; /* the Refresh it queues must go out before the loop waits */
     r->close_deadline = now + DEALLOC_WAIT;
@@ -337,10 +417,46 @@ static void begin_close(run *r, floe_time_ns now) {
 
 /* ---- sockets ------------------------------------------------------------------------- */
 
+/* Closes a stream. Over TLS our close_notify goes first, and the server's answer (its
+ * own close_notify) is read for a moment: data left unread in the socket would make
+ * the kernel end the connection with a reset instead of a FIN. */
+static void close_stream(run *r, floe_rt_stream *s, bool ready) {
+    if (s->fd < 0) return;
+    floe_rt_loop_unwatch(r->loop, s->fd);
+    if (!s->tls || !ready) {
+        floe_rt_stream_close(s, ready);
+        return;
+    }
+    floe_rt_tls_want want;
+    floe_rt_tls_shutdown(s->tls, &want);
+    floe_time_ns until = floe_rt_now() + TLS_CLOSE_WAIT;
+    for (int rounds = 0; rounds < 64; rounds++) {
+        uint8_t junk[4096];
+        int n = floe_rt_tls_read(s->tls, junk, sizeof junk, &want);
+        if (n < 0 || (n == 0 && want == FLOE_RT_TLS_CLOSED)) break;
+        if (n > 0) continue;
+        floe_time_ns now = floe_rt_now();
+        if (now >= until) break;
+        struct pollfd pf = {.fd = s->fd, .events = POLLIN};
+        if (poll(&pf, 1, (int)((until - now) / 1000000) + 1) <= 0) break;
+    }
+    floe_rt_stream_close(s, false); /* close_notify went out above */
+}
+
+/* Ends the data connection (if any) and tells the client core. */
+static void close_data(run *r, floe_time_ns now) {
+    if (r->d.fd >= 0) {
+        close_stream(r, &r->d, r->dph == PH_READY);
+        r->dinterest = 0;
+    }
+    if (r->have_conn && r->c) floe_turn_client_conn_closed(r->c, now, r->conn_id);
+    r->have_conn = false;
+}
+
 static void close_socket(run *r) {
+    close_data(r, floe_rt_now());
     if (r->stream) {
-        if (r->s.fd >= 0) floe_rt_loop_unwatch(r->loop, r->s.fd);
-        floe_rt_stream_close(&r->s, r->ph == PH_READY);
+        close_stream(r, &r->s, r->ph == PH_READY && !r->broken);
         return;
     }
     if (r->dtls) { /* close_notify, best effort, so the server drops the session now */
@@ -357,7 +473,7 @@ static void close_socket(run *r) {
 }
 
 static void on_data(run *r, floe_time_ns now, const floe_turn_data *d) {
-    if (!r->o->have_peer || !floe_addr_equal(&d->peer, &r->o->peer)) return;
+    if ((!r->o->have_peer && !r->o->tcp) || !floe_addr_equal(&d->peer, &r->peer)) return;
     if (d->len != r->o->size || floe_get_u32(d->p) != PAYLOAD_MAGIC) {
         r->bad_echoes++;
         return;
@@ -611,6 +727,174 @@ static bool open_socket(run *r, const floe_addr *to) {
     return floe_rt_loop_watch(r->loop, r->s.fd, FLOE_RT_WRITE, stream_io, r) == FLOE_OK;
 }
 
+/* ---- RFC 6062: the data connection ------------------------------------------------- */
+
+static void data_set_interest(run *r, uint32_t want) {
+    if (r->d.fd >= 0 && want != r->dinterest) {
+        floe_rt_loop_modify(r->loop, r->d.fd, want);
+        r->dinterest = want;
+    }
+}
+
+/* The data connection cannot go on: say why, close it, release the allocation. */
+static void data_failed(run *r, floe_time_ns now, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void data_failed(run *r, floe_time_ns now, const char *fmt, ...) {
+    if (!r->failed) {
+        r->failed = true;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+        va_end(ap);
+    }
+    r->activity++;
+    begin_close(r, now); /* closes the data connection too */
+}
+
+/* The peer's bytes: cut into records of --size bytes, each checked like a datagram. */
+static void data_bytes(run *r, const uint8_t *p, size_t len) {
+    floe_time_ns now = floe_rt_now();
+    while (len > 0) {
+        size_t take = r->o->size - r->rec_len;
+        if (take > len) take = len;
+        memcpy(r->rec + r->rec_len, p, take);
+        r->rec_len += take;
+        p += take;
+        len -= take;
+        if (r->rec_len == r->o->size) {
+            floe_turn_data d = {.peer = r->peer, .p = r->rec, .len = r->rec_len};
+            on_data(r, now, &d);
+            r->rec_len = 0;
+            r->activity++;
+        }
+    }
+}
+
+/* One message from the data connection before it is bound (the ConnectionBind answer),
+ * or raw bytes after. */
+static void data_frame(void *arg, const uint8_t *p, size_t len) {
+    run *r = arg;
+    if (r->d.raw) {
+        data_bytes(r, p, len);
+        return;
+    }
+    floe_turn_client_conn_on_recv(r->c, floe_rt_now(), r->conn_id, p, len);
+    r->activity++;
+    /* RFC 6062 §4.3: from the byte after the success on, the peer's bytes, unframed. */
+    if (floe_turn_client_conn(r->c, r->conn_id, NULL) == FLOE_TURN_CONN_BOUND) r->d.raw = true;
+}
+
+static void data_io(void *arg, int fd, uint32_t events) {
+    (void)events;
+    run *r = arg;
+    floe_time_ns now = floe_rt_now();
+    floe_cli_addr_text srv = floe_cli_addr(&r->connected);
+    bool was_ready = r->dph == PH_READY;
+    if (r->dph == PH_CONNECTING) {
+        int rc = floe_rt_tcp_connect_result(fd);
+        if (rc == FLOE_ERR_STATE) return;
+        if (rc != FLOE_OK) {
+            data_failed(r, now, "cannot open the data connection to %s: %s", srv.s,
+                        strerror(errno));
+            return;
+        }
+        floe_rt_local_addr(fd, &r->dlocal);
+        if (r->o->transport == FLOE_TRANSPORT_TLS) {
+            char host[256];
+            server_name(r, host, sizeof host);
+            rc = floe_rt_tls_new_client(&r->d.tls, r->tls_ctx, fd, host);
+            if (rc != FLOE_OK) {
+                data_failed(r, now, "cannot set up TLS on the data connection: %s",
+                            floe_strerror(rc));
+                return;
+            }
+            r->dph = PH_HANDSHAKE;
+        } else {
+            r->dph = PH_READY;
+        }
+    }
+    if (r->dph == PH_HANDSHAKE) {
+        floe_rt_tls_want want;
+        if (floe_rt_tls_handshake(r->d.tls, &want) != FLOE_OK) {
+            data_failed(r, now, "TLS on the data connection to %s failed: %s", srv.s,
+                        floe_rt_tls_error(r->d.tls));
+            return;
+        }
+        if (want != FLOE_RT_TLS_DONE) {
+            data_set_interest(r, want == FLOE_RT_TLS_WANT_WRITE ? FLOE_RT_WRITE : FLOE_RT_READ);
+            return;
+        }
+        r->dph = PH_READY;
+    }
+    if (!was_ready) {
+        /* Connected: the core queues the ConnectionBind, drain_sends writes it. */
+        progress("data connection %s -> %s open: ConnectionBind for connection 0x%08x",
+                 floe_cli_addr(&r->dlocal).s, srv.s, r->conn_id);
+        if (floe_turn_client_conn_opened(r->c, now, r->conn_id) != FLOE_OK) {
+            data_failed(r, now, "connection 0x%08x is gone before its data connection opened",
+                        r->conn_id);
+            return;
+        }
+        r->activity++;
+    }
+    int flushed = floe_rt_stream_flush(&r->d);
+    if (flushed < 0) {
+        data_failed(r, now, "writing to the data connection to %s failed: %s", srv.s,
+                    flushed == FLOE_ERR_TLS ? floe_rt_tls_error(r->d.tls) : strerror(errno));
+        return;
+    }
+    if (r->tx_blocked && r->d.out_len < STREAM_OUT_MAX / 2) {
+        r->tx_blocked = false; /* room again for the next records */
+        r->activity++;
+    }
+    int rd = floe_rt_stream_read(&r->d, floe_stun_frame_len, data_frame, r);
+    if (r->d.fd < 0) return; /* the callback ended it */
+    if (rd == 0) {
+        bool done = r->finished_exchange || r->closing;
+        if (!done)
+            data_failed(r, now, "the data connection ended (%s) after %u of %u records came back",
+                        r->bound ? "the peer or the server closed it"
+                                 : "closed before ConnectionBind",
+                        r->echoed, r->o->count);
+        else
+            close_data(r, now);
+        return;
+    }
+    if (rd < 0) {
+        if (rd == FLOE_ERR_MALFORMED || rd == FLOE_ERR_NOSPACE)
+            data_failed(r, now,
+                        "%s sent something that is not STUN on the data connection before "
+                        "ConnectionBind succeeded",
+                        srv.s);
+        else
+            data_failed(r, now, "reading the data connection from %s failed: %s", srv.s,
+                        rd == FLOE_ERR_TLS ? floe_rt_tls_error(r->d.tls) : strerror(errno));
+        return;
+    }
+    uint32_t want = (uint32_t)flushed | (uint32_t)rd | FLOE_RT_READ;
+    if (r->d.out_len > 0) want |= FLOE_RT_WRITE;
+    data_set_interest(r, want);
+}
+
+/* Opens the data connection for conn_id, to the server the control connection goes to
+ * (RFC 6062 §4.3). */
+static void open_data(run *r, floe_time_ns now) {
+    floe_addr srv = floe_turn_client_server(r->c);
+    if (floe_rt_tcp_connect(&srv, &r->d.fd) != FLOE_OK) {
+        r->d.fd = -1;
+        data_failed(r, now, "cannot open a data connection to %s: %s", floe_cli_addr(&srv).s,
+                    strerror(errno));
+        return;
+    }
+    r->dph = PH_CONNECTING;
+    r->dinterest = FLOE_RT_WRITE;
+    if (floe_rt_loop_watch(r->loop, r->d.fd, FLOE_RT_WRITE, data_io, r) != FLOE_OK) {
+        close(r->d.fd);
+        r->d.fd = -1;
+        data_failed(r, now, "cannot watch the data connection: %s", strerror(errno));
+    }
+}
+
 /* Sends one message to the server: at once over UDP and DTLS (one record; lost when the
  * socket is full, like a datagram), queued on a stream. */
 static bool transmit(run *r, const uint8_t *p, size_t len) {
@@ -664,6 +948,18 @@ static void drain_sends(run *r, floe_time_ns now) {
     }
     if (r->stream && r->ph == PH_READY && r->s.out_len > 0 && !r->broken)
         stream_io(r, r->s.fd, FLOE_RT_WRITE);
+    /* RFC 6062: the ConnectionBind goes on the data connection it names. */
+    uint32_t id = 0;
+    while (floe_turn_client_conn_next_send(r->c, now, buf, sizeof buf, &len, &id) == FLOE_OK) {
+        r->requests++;
+        r->activity++;
+        if (!r->have_conn || id != r->conn_id || r->dph != PH_READY) continue; /* not ours */
+        if (floe_rt_stream_queue(&r->d, buf, len) != FLOE_OK) {
+            data_failed(r, now, "the data connection's queue is full");
+            return;
+        }
+    }
+    if (r->d.fd >= 0 && r->dph == PH_READY && r->d.out_len > 0) data_io(r, r->d.fd, FLOE_RT_WRITE);
 }
 
 /* ---- the peer exchange ---------------------------------------------------------------- */
@@ -681,6 +977,27 @@ static void start_peer(run *r, floe_time_ns now) {
     }
 }
 
+/* RFC 6062, once the TCP allocation is up: Connect to the peer, or permit it and wait. */
+static void start_tcp(run *r, floe_time_ns now) {
+    const turn_opts *o = r->o;
+    floe_cli_addr_text peer = floe_cli_addr(&o->peer);
+    int rc;
+    if (o->tcp == TCP_CONNECT) {
+        rc = floe_turn_client_connect(r->c, now, &o->peer);
+        if (rc == FLOE_OK)
+            progress("asking %s to connect to %s from %s (Connect)", floe_cli_addr(&r->connected).s,
+                     peer.s, floe_cli_addr(&r->alloc.relayed[0]).s);
+    } else {
+        rc = floe_turn_client_permit(r->c, now, &o->peer);
+    }
+    if (rc != FLOE_OK) {
+        fail(r, "cannot %s %s: %s", o->tcp == TCP_CONNECT ? "connect to" : "permit", peer.s,
+             rc == FLOE_ERR_UNSUPPORTED ? "the allocation has no relayed address of its family"
+                                        : floe_strerror(rc));
+        begin_close(r, now);
+    }
+}
+
 static void exchange(run *r, floe_time_ns now) {
     const turn_opts *o = r->o;
     if (!r->exchanging || r->failed || r->closing) return;
@@ -691,25 +1008,35 @@ static void exchange(run *r, floe_time_ns now) {
         floe_put_u32(payload + 4, r->sent);
         floe_put_u32(payload + 8, (uint32_t)(now >> 32));
         floe_put_u32(payload + 12, (uint32_t)now);
-        size_t len = 0;
-        int rc = floe_turn_client_send(r->c, &o->peer, payload, o->size, wire, sizeof wire, &len);
-        if (rc != FLOE_OK) {
-            fail(r, "cannot send to %s through the relay: %s", floe_cli_addr(&o->peer).s,
-                 floe_strerror(rc));
-            return;
+        if (o->tcp) { /* RFC 6062: the record as it is, on the data connection */
+            if (floe_rt_stream_queue(&r->d, payload, o->size) != FLOE_OK) {
+                r->tx_blocked = true; /* later, when the socket has taken some */
+                break;
+            }
+        } else {
+            size_t len = 0;
+            int rc =
+                floe_turn_client_send(r->c, &o->peer, payload, o->size, wire, sizeof wire, &len);
+            if (rc != FLOE_OK) {
+                fail(r, "cannot send to %s through the relay: %s", floe_cli_addr(&o->peer).s,
+                     floe_strerror(rc));
+                return;
+            }
+            if (!transmit(r, wire, len)) break; /* the stream is full: later */
         }
-        if (!transmit(r, wire, len)) break; /* the stream is full: later */
         r->sent++;
         r->activity++;
         r->next_at = o->interval_ms ? now + FLOE_MS(o->interval_ms) : now;
     }
     if (r->stream && r->s.out_len > 0) stream_io(r, r->s.fd, FLOE_RT_WRITE);
+    if (o->tcp && r->d.fd >= 0 && r->d.out_len > 0) data_io(r, r->d.fd, FLOE_RT_WRITE);
+    if (r->closing) return; /* the data connection failed */
     if (r->sent == o->count && !r->echo_deadline)
         r->echo_deadline = now + (o->timeout_set ? o->timeout : ECHO_WAIT_DEFAULT);
     if (r->echoed == o->count || (r->echo_deadline && now >= r->echo_deadline)) {
         r->finished_exchange = true;
-        progress("%u of %u datagrams came back from %s", r->echoed, o->count,
-                 floe_cli_addr(&o->peer).s);
+        progress("%u of %u %s came back from %s", r->echoed, o->count,
+                 o->tcp ? "records" : "datagrams", floe_cli_addr(&r->peer).s);
         begin_close(r, now);
     }
 }
@@ -746,6 +1073,8 @@ static void drain_events(run *r, floe_time_ns now) {
                          ev.reason);
             if (r->o->have_peer)
                 start_peer(r, now);
+            else if (r->o->tcp)
+                start_tcp(r, now);
             else
                 begin_close(r, now);
             break;
@@ -760,11 +1089,22 @@ static void drain_events(run *r, floe_time_ns now) {
             if (ev.type == FLOE_TURN_EV_CHANNEL_BOUND)
                 progress("channel 0x%04x bound to %s", ev.channel, floe_cli_addr(&ev.peer).s);
             else
-                progress("permission for %s installed", floe_cli_addr(&ev.peer).s);
+                progress("permission for %s installed",
+                         ev.peer.port ? floe_cli_addr(&ev.peer).s : ip_text(&ev.peer).s);
             if (r->o->have_peer && floe_addr_equal(&ev.peer, &r->o->peer) &&
                 (r->o->channel == (ev.type == FLOE_TURN_EV_CHANNEL_BOUND)) && !r->exchanging) {
                 r->exchanging = true;
                 r->next_at = now;
+            }
+            if (r->o->tcp == TCP_ACCEPT && ev.type == FLOE_TURN_EV_PERMISSION_UP &&
+                !r->waiting_peer && !r->have_conn && !r->closing) {
+                r->waiting_peer = true;
+                r->accept_deadline =
+                    now + (r->o->timeout_set ? r->o->timeout : ACCEPT_WAIT_DEFAULT);
+                progress("waiting for %s to connect to %s (the relayed address), %.0f s at most",
+                         r->o->peer.port ? floe_cli_addr(&r->o->peer).s : ip_text(&r->o->peer).s,
+                         floe_cli_addr(&r->alloc.relayed[0]).s,
+                         (double)(r->accept_deadline - now) / 1e9);
             }
             break;
         case FLOE_TURN_EV_PERMISSION_FAILED:
@@ -786,9 +1126,62 @@ static void drain_events(run *r, floe_time_ns now) {
             r->done = true;
             break;
         case FLOE_TURN_EV_CONNECTED:
-        case FLOE_TURN_EV_CONNECTION_ATTEMPT:
+            if (r->o->tcp != TCP_CONNECT || r->have_conn || r->closing ||
+                !floe_addr_equal(&ev.peer, &r->o->peer))
+                break;
+            r->have_conn = true;
+            r->conn_id = ev.connection_id;
+            r->peer = ev.peer;
+            progress("%s connected to %s (connection 0x%08x)", floe_cli_addr(&ev.server).s,
+                     floe_cli_addr(&ev.peer).s, ev.connection_id);
+            open_data(r, now);
+            break;
+        case FLOE_TURN_EV_CONNECTION_ATTEMPT: {
+            const floe_addr *want = &r->o->peer;
+            bool ours = r->o->tcp == TCP_ACCEPT && !r->have_conn && !r->closing &&
+                        floe_addr_ip_equal(&ev.peer, want) &&
+                        (want->port == 0 || ev.peer.port == want->port);
+            if (!ours) { /* declined: the server closes it after 30 s */
+                progress("not taking the connection from %s (connection 0x%08x)",
+                         floe_cli_addr(&ev.peer).s, ev.connection_id);
+                floe_turn_client_conn_closed(r->c, now, ev.connection_id);
+                break;
+            }
+            if (floe_turn_client_accept(r->c, now, ev.connection_id) != FLOE_OK) {
+                fail(r, "cannot accept connection 0x%08x", ev.connection_id);
+                begin_close(r, now);
+                break;
+            }
+            r->have_conn = true;
+            r->waiting_peer = false;
+            r->conn_id = ev.connection_id;
+            r->peer = ev.peer;
+            progress("%s connected to the relayed address (connection 0x%08x): accepting",
+                     floe_cli_addr(&ev.peer).s, ev.connection_id);
+            open_data(r, now);
+            break;
+        }
         case FLOE_TURN_EV_CONNECTION_BOUND:
-        case FLOE_TURN_EV_CONNECTION_FAILED:
+            if (!r->have_conn || ev.connection_id != r->conn_id) break;
+            r->bound = true;
+            progress("connection 0x%08x bound (ConnectionBind): the data connection now carries "
+                     "%s's bytes",
+                     ev.connection_id, floe_cli_addr(&ev.peer).s);
+            if (!r->exchanging && !r->closing) {
+                r->exchanging = true;
+                r->next_at = now;
+            }
+            break;
+        case FLOE_TURN_EV_CONNECTION_FAILED: {
+            bool ours = r->have_conn ? ev.connection_id == r->conn_id
+                                     : r->o->tcp == TCP_CONNECT && ev.connection_id == 0 &&
+                                           floe_addr_equal(&ev.peer, &r->o->peer);
+            if (!ours) break;
+            describe_failure(r, &ev,
+                             r->have_conn ? "the data connection failed" : "Connect failed");
+            begin_close(r, now);
+            break;
+        }
         case FLOE_TURN_EV_NONE: break;
         }
     }
@@ -809,8 +1202,9 @@ static void print_result(const run *r) {
                        map = floe_cli_addr(&a->mapped), loc = floe_cli_addr(&r->local);
     double avg = r->echoed ? r->rtt_sum / r->echoed : 0;
     if (o->json) {
-        printf("{\"server\":\"%s\",\"transport\":\"%s\",\"local\":\"%s\",\"relayed\":\"%s\"", srv.s,
-               r->tname, loc.s, rel.s);
+        printf("{\"server\":\"%s\",\"transport\":\"%s\",\"relay\":\"%s\",\"local\":\"%s\","
+               "\"relayed\":\"%s\"",
+               srv.s, r->tname, o->tcp ? "tcp" : "udp", loc.s, rel.s);
         if (a->n_relayed > 1) printf(",\"relayed_ipv6\":\"%s\"", floe_cli_addr(&a->relayed[1]).s);
         if (a->address_error_code)
             printf(",\"address_error\":{\"family\":\"ipv%d\",\"code\":%d}",
@@ -821,6 +1215,17 @@ static void print_result(const run *r) {
             printf(",\"peer\":\"%s\",\"via\":\"%s\"", floe_cli_addr(&o->peer).s,
                    o->channel ? "channel" : "send");
             if (o->channel) printf(",\"channel\":%u", r->channel);
+            printf(",\"size\":%u,\"sent\":%u,\"echoed\":%u,\"lost\":%u", o->size, r->sent,
+                   r->echoed, r->sent - r->echoed);
+            if (r->echoed)
+                printf(",\"echo_rtt_ms\":{\"min\":%.3f,\"avg\":%.3f,\"max\":%.3f}", r->rtt_min, avg,
+                       r->rtt_max);
+        }
+        if (o->tcp) {
+            printf(",\"peer\":\"%s\",\"via\":\"%s\"", floe_cli_addr(&r->peer).s,
+                   o->tcp == TCP_CONNECT ? "connect" : "accept");
+            if (r->conn_id) printf(",\"connection_id\":%u", (unsigned)r->conn_id);
+            if (r->dlocal.family) printf(",\"data_local\":\"%s\"", floe_cli_addr(&r->dlocal).s);
             printf(",\"size\":%u,\"sent\":%u,\"echoed\":%u,\"lost\":%u", o->size, r->sent,
                    r->echoed, r->sent - r->echoed);
             if (r->echoed)
@@ -844,6 +1249,12 @@ static void print_result(const run *r) {
         if (r->echoed) printf(" (rtt min/avg/max %.2f/%.2f/%.2f ms)", r->rtt_min, avg, r->rtt_max);
         printf("\n");
     }
+    if (o->tcp && r->sent) {
+        printf("peer %s: %u/%u echoed over tcp connection 0x%08x (%s)", floe_cli_addr(&r->peer).s,
+               r->echoed, r->sent, r->conn_id, o->tcp == TCP_CONNECT ? "Connect" : "accepted");
+        if (r->echoed) printf(" (rtt min/avg/max %.2f/%.2f/%.2f ms)", r->rtt_min, avg, r->rtt_max);
+        printf("\n");
+    }
 }
 
 /* ---- main ----------------------------------------------------------------------------- */
@@ -857,8 +1268,9 @@ static int make_client(run *r, const floe_addr *server, char *user, char *pass) 
     cfg.rand = floe_rt_random;
     cfg.lifetime = o->lifetime;
     cfg.dual = o->dual;
+    cfg.tcp_relay = o->tcp != TCP_NONE; /* RFC 6062 */
     /* The relayed family: the peer's, else IPv4 (RFC 8656 §7.1), whatever the server's. */
-    cfg.family = o->have_peer && !o->dual ? o->peer.family : FLOE_AF_INET4;
+    cfg.family = (o->have_peer || o->tcp) && !o->dual ? o->peer.family : FLOE_AF_INET4;
     cfg.realm = o->realm;
     if (o->timeout_set) cfg.timeout = o->timeout;
     if (o->secret) {
@@ -905,13 +1317,23 @@ static int run_turn(const turn_opts *o) {
     r.stream = floe_transport_reliable(o->transport);
     r.fd = -1;
     floe_rt_stream_init(&r.s, NULL, 0, NULL, 0);
+    floe_rt_stream_init(&r.d, NULL, 0, NULL, 0);
+    r.peer = o->peer;
     int status = 1;
     char user[FLOE_TURN_REST_USER_MAX], pass[FLOE_TURN_REST_PASS_MAX];
-    if (o->have_peer) {
+    if (o->have_peer || o->tcp) {
         r.seen = calloc(1, (o->count + 7) / 8);
         if (!r.seen) {
             errorf("out of memory");
             return 1;
+        }
+    }
+    if (o->tcp) {
+        uint8_t *in = malloc(DATA_IN_MAX), *out = malloc(STREAM_OUT_MAX);
+        floe_rt_stream_init(&r.d, in, DATA_IN_MAX, out, STREAM_OUT_MAX);
+        if (!in || !out) {
+            errorf("out of memory");
+            goto out;
         }
     }
     if (r.stream) {
@@ -988,6 +1410,14 @@ static int run_turn(const turn_opts *o) {
                 exchange(&r, now);
                 if (r.activity == before) break;
             }
+            if (r.waiting_peer && !r.have_conn && !r.closing && now >= r.accept_deadline) {
+                fail(&r, "no TCP connection from %s to %s within %.0f s",
+                     o->peer.port ? floe_cli_addr(&o->peer).s : ip_text(&o->peer).s,
+                     floe_cli_addr(&r.alloc.relayed[0]).s,
+                     (double)(o->timeout_set ? o->timeout : ACCEPT_WAIT_DEFAULT) / 1e9);
+                begin_close(&r, now);
+                continue;
+            }
         }
         if (r.done) break;
         if (r.closing && now >= r.close_deadline) {
@@ -996,8 +1426,10 @@ static int run_turn(const turn_opts *o) {
             break;
         }
         floe_time_ns until = r.started ? floe_turn_client_deadline(r.c) : r.connect_deadline;
+        if (r.waiting_peer && !r.have_conn && !r.closing && r.accept_deadline < until)
+            until = r.accept_deadline;
         if (r.exchanging && !r.closing) {
-            if (r.sent < o->count && r.next_at < until) until = r.next_at;
+            if (r.sent < o->count && !r.tx_blocked && r.next_at < until) until = r.next_at;
             if (r.echo_deadline && r.echo_deadline < until) until = r.echo_deadline;
         }
         if (r.closing && r.close_deadline < until) until = r.close_deadline;
@@ -1026,8 +1458,9 @@ static int run_turn(const turn_opts *o) {
         progress("deallocation: %s%s", r.dealloc_code ? floe_stun_error_reason(r.dealloc_code) : "",
                  r.dealloc_code ? "" : floe_strerror(r.dealloc_err));
     status = fflush(stdout) == 0 ? 0 : 1;
-    if (o->have_peer && r.echoed < o->count) {
-        errorf("%u of %u datagrams did not come back", o->count - r.echoed, o->count);
+    if ((o->have_peer || o->tcp) && r.echoed < o->count) {
+        errorf("%u of %u %s did not come back", o->count - r.echoed, o->count,
+               o->tcp ? "records" : "datagrams");
         status = 1;
     }
 out:
@@ -1038,6 +1471,8 @@ out:
     free(r.seen);
     free(r.s.in);
     free(r.s.out);
+    free(r.d.in);
+    free(r.d.out);
     return status;
 }
 

@@ -53,13 +53,19 @@ int floe_rt_stream_flush(floe_rt_stream *s) {
     return 0;
 }
 
-/* Hands every complete message at the start of the read buffer to on_frame, then moves
- * what is left of an incomplete one to the front. */
+/* Hands every complete message at the start of the read buffer to on_frame (and, once
+ * the callback has set raw, all the rest as it is), then moves what is left of an
+ * incomplete message to the front. */
 static int deliver(floe_rt_stream *s, floe_rt_frame_len_fn frame_len,
                    floe_rt_stream_frame_cb on_frame, void *arg) {
     size_t off = 0;
     int rc = FLOE_OK;
     while (off < s->in_len) {
+        if (s->raw) {
+            on_frame(arg, s->in + off, s->in_len - off);
+            off = s->in_len;
+            break;
+        }
         size_t need = 0;
         int fr = frame_len(s->in + off, s->in_len - off, &need);
         if (fr == FLOE_ERR_TRUNCATED) break;
@@ -109,4 +115,5 @@ void floe_rt_stream_close(floe_rt_stream *s, bool notify) {
     if (s->fd >= 0) close(s->fd);
     s->fd = -1;
     s->in_len = s->out_len = 0;
+    s->raw = false;
 }

@@ -11,6 +11,10 @@
  *            a callback, one at a time. A framing function says where messages end:
  *            floe_stun_frame_len (STUN, RFC 8489 §6.2.2) or floe_turn_frame_len (STUN and
  *            ChannelData, RFC 8656 §12.5) fit as they are.
+ *   raw:     a stream whose first messages are framed and the rest plain bytes (an RFC
+ *            6062 data connection after its ConnectionBind success) sets raw from the
+ *            callback of the last framed message: from the next byte on, the callback
+ *            gets whatever arrived, unframed, in pieces of any size.
  *
  * Both return the rt_loop interest they need before they can make progress (FLOE_RT_READ
  * or FLOE_RT_WRITE; TLS may need one for the other), or a negative floe_err: FLOE_ERR_TLS
@@ -43,6 +47,7 @@ typedef struct floe_rt_stream {
     size_t in_len, in_cap;
     uint8_t *out; /* write queue: out_len bytes not yet taken by the socket */
     size_t out_len, out_cap;
+    bool raw; /* hand bytes over as they come, without framing (init: false) */
 } floe_rt_stream;
 
 /* Where the next message ends: from the first len bytes at p, FLOE_OK with *need the
@@ -50,8 +55,9 @@ typedef struct floe_rt_stream {
  * any other error when the bytes cannot start a message. */
 typedef int (*floe_rt_frame_len_fn)(const uint8_t *p, size_t len, size_t *need);
 
-/* One complete message of len bytes. p points into the read buffer and is valid until the
- * callback returns. The callback may queue and flush, but must not read or close. */
+/* One complete message of len bytes (or, once raw is set, the next len > 0 bytes). p
+ * points into the read buffer and is valid until the callback returns. The callback may
+ * queue and flush and set raw, but must not read or close. */
 typedef void (*floe_rt_stream_frame_cb)(void *arg, const uint8_t *p, size_t len);
 
 /* An empty stream with no socket (fd -1, tls NULL) on the caller's buffers: in of in_cap
@@ -79,8 +85,8 @@ int floe_rt_stream_read(floe_rt_stream *s, floe_rt_frame_len_fn frame_len,
 
 /* Ends the connection: with notify, sends TLS close_notify (best effort, without waiting),
  * then frees tls and closes fd (stop watching it first: floe_rt_loop_unwatch). Both buffers
- * are emptied and kept, so the stream can take a new socket. Safe on a stream with no
- * socket. */
+ * are emptied and kept, and raw is cleared, so the stream can take a new socket. Safe on a
+ * stream with no socket. */
 void floe_rt_stream_close(floe_rt_stream *s, bool notify);
 
 #ifdef __cplusplus

@@ -108,6 +108,9 @@ floe_turn_event *turn_event_push(floe_turn_client *c, floe_turn_event_type type,
 
 void turn_copy_reason(char *dst, size_t cap, const char *src, size_t len) {
     if (!src) len = 0;
+    /* Some servers count NUL padding into the phrase (coturn's 447): it ends there. */
+    const char *nul = len ? memchr(src, '\0', len) : NULL;
+    if (nul) len = (size_t)(nul - src);
     if (len > cap - 1) {
         len = cap - 1;
         while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)

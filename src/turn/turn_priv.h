@@ -199,8 +199,8 @@ typedef struct turn_outcome {
 floe_turn_event *turn_event_push(floe_turn_client *c, floe_turn_event_type type, floe_time_ns now);
 /* Fills ev's err, error_code and reason from an outcome. */
 void turn_event_outcome(floe_turn_event *ev, const turn_outcome *o);
-/* Copies an untrusted reason phrase: control characters replaced, cut at a UTF-8
- * boundary. */
+/* Copies an untrusted reason phrase: cut at a NUL, control characters replaced, cut at
+ * a UTF-8 boundary. */
 void turn_copy_reason(char *dst, size_t cap, const char *src, size_t len);
 /* Saturating now + d. */
 static inline floe_time_ns turn_time_add(floe_time_ns now, floe_time_ns d) {

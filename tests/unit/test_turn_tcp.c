@@ -408,6 +408,32 @@ static void test_connect_errors(void **state) {
     }
 }
 
+/* A reason phrase padded with NUL bytes (coturn's 447) ends at the first NUL. */
+static void test_connect_reason_with_nuls(void **state) {
+    (void)state;
+    tw w;
+    floe_turn_config cfg;
+    tw_config(&w, &cfg);
+    tw_allocate(&w, &cfg);
+    floe_addr peer = fk_addr(PEER);
+    uint8_t req[FLOE_TURN_MAX_REQUEST], out[1500];
+    size_t len = 0;
+    floe_stun_msg m;
+    assert_int_equal(floe_turn_client_connect(w.c, w.now, &peer), FLOE_OK);
+    assert_true(take(&w, req, &len, &m));
+    static const char phrase[] = "Connection Timeout or Failure\0\0\0";
+    uint8_t val[4 + sizeof phrase - 1] = {0, 0, 4, 47};
+    memcpy(val + 4, phrase, sizeof phrase - 1);
+    floe_stun_builder b;
+    floe_stun_builder_init(&b, out, sizeof out, m.method, FLOE_STUN_ERROR, m.tid);
+    floe_stun_add(&b, FLOE_STUN_ATTR_ERROR_CODE, val, sizeof val);
+    assert_int_equal(give(&w, out, fk_finish(&w.srv, &b, true)), FLOE_TURN_RECV_CONTROL);
+    const floe_turn_event *e = last_event(&w, FLOE_TURN_EV_CONNECTION_FAILED);
+    assert_int_equal(e->error_code, 447);
+    assert_string_equal(e->reason, "Connection Timeout or Failure");
+    tw_free(&w);
+}
+
 static void test_connect_unusable_success(void **state) {
     (void)state;
     tw w;
@@ -878,6 +904,7 @@ int main(void) {
         cmocka_unit_test(test_no_datagrams_on_tcp_allocation),
         cmocka_unit_test(test_connect_and_bind),
         cmocka_unit_test(test_connect_errors),
+        cmocka_unit_test(test_connect_reason_with_nuls),
         cmocka_unit_test(test_connect_unusable_success),
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_data_connection_window),
