@@ -7,14 +7,29 @@
 
 #include "floe/err.h"
 #include "floe/ice_sdp.h"
+#include "floe/turn.h"
 #include "sim_endpoint.h"
 #include "sim_host.h"
 #include "sim_rng.h"
+#include "sim_tcp.h"
 #include "sim_udp.h"
 
 #define DATA_HDR 8     /* 0x80, kind, 2 spare bytes, 32-bit sequence number */
 #define DATA_REQUEST 0 /* byte 1: a datagram to echo */
 #define DATA_ECHO 1    /* byte 1: an echo */
+
+#define STREAM_RX 4096 /* the largest framed message a TURN server sends us, and more */
+
+/* The TCP connection behind one of the agent's stream bases (TURN over TCP). */
+typedef struct sim_stream {
+    floe_sim_ice *p;
+    unsigned base;
+    bool dead;
+    floe_ice_stream st;
+    floe_sim_tcp *c;
+    size_t rx_len;
+    uint8_t rx[STREAM_RX];
+} sim_stream;
 
 struct floe_sim_ice {
     floe_sim *sim;
@@ -48,7 +63,100 @@ struct floe_sim_ice {
     bool data_running;
     uint8_t dbuf[FLOE_SIM_ICE_DATA_SIZE];
     uint8_t wire[FLOE_SIM_ICE_DATA_SIZE + 64]; /* a datagram wrapped for a relay */
+    sim_stream *streams[FLOE_ICE_MAX_BASES];   /* by base, made on first use */
 };
+
+/* ---- stream bases: TURN over TCP -------------------------------------------------- */
+
+static void on_data(floe_sim_ice *p, floe_time_ns now, const floe_ice_recv_info *info);
+
+static void stream_end(sim_stream *k, floe_time_ns now) {
+    if (k->dead) return;
+    k->dead = true;
+    floe_sim_tcp_close(k->c);
+    k->c = NULL;
+    k->p->res.relay_streams_lost++;
+    floe_ice_agent_stream_closed(k->p->agent, now, k->base);
+}
+
+/* Cuts what arrived into whole messages (RFC 8656 §12.5 framing) for the agent. */
+static void stream_rx(sim_stream *k, floe_time_ns now, const uint8_t *d, size_t len) {
+    floe_sim_ice *p = k->p;
+    while (len > 0 && !k->dead) {
+        size_t take = sizeof k->rx - k->rx_len < len ? sizeof k->rx - k->rx_len : len;
+        memcpy(k->rx + k->rx_len, d, take);
+        k->rx_len += take;
+        d += take;
+        len -= take;
+        size_t off = 0, need = 0;
+        int rc;
+        while ((rc = floe_turn_frame_len(k->rx + off, k->rx_len - off, &need)) == FLOE_OK &&
+               need <= k->rx_len - off) {
+            floe_ice_recv_info info;
+            floe_ice_agent_on_recv(p->agent, now, k->base, &k->st.remote, k->rx + off, need, &info);
+            if (info.kind == FLOE_ICE_RECV_DATA) on_data(p, now, &info);
+            off += need;
+        }
+        if ((rc != FLOE_OK && rc != FLOE_ERR_TRUNCATED) || (rc == FLOE_OK && need > sizeof k->rx)) {
+            stream_end(k, now); /* a stream that cannot be framed cannot be resynchronised */
+            return;
+        }
+        memmove(k->rx, k->rx + off, k->rx_len - off);
+        k->rx_len -= off;
+        if (take == 0) { /* full without a whole message: cannot happen with need checked */
+            stream_end(k, now);
+            return;
+        }
+    }
+}
+
+static void stream_cb(void *ctx, floe_sim_tcp *c, floe_time_ns now, floe_sim_tcp_event ev,
+                      const uint8_t *d, size_t len) {
+    (void)c;
+    sim_stream *k = ctx;
+    switch (ev) {
+    case FLOE_SIM_TCP_EV_CONNECTED: break;
+    case FLOE_SIM_TCP_EV_DATA: stream_rx(k, now, d, len); break;
+    case FLOE_SIM_TCP_EV_CLOSED:
+    case FLOE_SIM_TCP_EV_FAILED: stream_end(k, now); break;
+    }
+    floe_sim_endpoint_kick(k->p->ep); /* the agent may have something to send now */
+}
+
+/* A message the agent gave for stream base `base`: onto its connection (opened the first
+ * time). False when base is not a stream base. */
+static bool stream_send(floe_sim_ice *p, unsigned base, const uint8_t *d, size_t len) {
+    if (base >= FLOE_ICE_MAX_BASES) return false;
+    sim_stream *k = p->streams[base];
+    if (!k) {
+        floe_ice_stream st;
+        if (floe_ice_agent_stream(p->agent, base, &st) != FLOE_OK) return false;
+        k = calloc(1, sizeof *k);
+        if (!k) {
+            p->res.data_send_errors++;
+            return true;
+        }
+        k->p = p;
+        k->base = base;
+        k->st = st;
+        p->streams[base] = k;
+        if (floe_sim_tcp_connect(p->cfg.host, &st.local, &st.remote, stream_cb, k, &k->c) !=
+            FLOE_OK) {
+            k->c = NULL;
+            stream_end(k, floe_sim_now(p->sim));
+        }
+    }
+    if (k->dead || floe_sim_tcp_send(k->c, d, len) != FLOE_OK) p->res.stream_send_errors++;
+    return true;
+}
+
+/* Sends what the agent gave for `base`: from its UDP socket, or on its TURN connection. */
+static bool send_base(floe_sim_ice *p, unsigned base, const floe_addr *to, const uint8_t *d,
+                      size_t len) {
+    floe_sim_udp *s = base < p->n_socks ? floe_sim_endpoint_socket(p->ep, base) : NULL;
+    if (s) return floe_sim_udp_send(s, to, d, len) == FLOE_OK;
+    return stream_send(p, base, d, len);
+}
 
 /* ---- the timeline ----------------------------------------------------------------- */
 
@@ -99,8 +207,7 @@ static bool send_on_pair(floe_sim_ice *p, const uint8_t *d, size_t n) {
     if (floe_ice_agent_send_data(p->agent, floe_sim_now(p->sim), 0, 1, d, n, p->wire,
                                  sizeof p->wire, &len, &base, &to) != FLOE_OK)
         return false;
-    floe_sim_udp *s = floe_sim_endpoint_socket(p->ep, base);
-    return s && floe_sim_udp_send(s, &to, p->wire, len) == FLOE_OK;
+    return send_base(p, base, &to, p->wire, len);
 }
 
 static void data_send_one(floe_sim_ice *p) {
@@ -119,6 +226,16 @@ static void data_send_one(floe_sim_ice *p) {
     p->res.data_sent++;
 }
 
+/* How long echoes are awaited after the last datagram: longer when they may come over a
+ * TURN server's TCP connection, where a lost segment holds back everything after it for a
+ * retransmission timeout (200 ms at least, doubling). */
+static floe_time_ns data_drain(const floe_sim_ice *p) {
+    for (size_t i = 0; i < p->cfg.n_turn; i++)
+        if (floe_transport_reliable(p->cfg.turn[i].transport))
+            return FLOE_SIM_ICE_DATA_DRAIN_STREAM;
+    return FLOE_SIM_ICE_DATA_DRAIN;
+}
+
 static void on_data_timer(void *ctx, floe_sim_timer *t, floe_time_ns now) {
     (void)t;
     floe_sim_ice *p = ctx;
@@ -128,7 +245,7 @@ static void on_data_timer(void *ctx, floe_sim_timer *t, floe_time_ns now) {
         if (p->next_seq < p->cfg.data)
             floe_sim_timer_arm(p->data_timer, now + FLOE_SIM_ICE_DATA_INTERVAL);
         else
-            floe_sim_timer_arm(p->data_timer, now + FLOE_SIM_ICE_DATA_DRAIN);
+            floe_sim_timer_arm(p->data_timer, now + data_drain(p));
         return;
     }
     data_finish(p, now); /* the drain time is over */
@@ -160,8 +277,7 @@ static void on_data(floe_sim_ice *p, floe_time_ns now, const floe_ice_recv_info 
         if (floe_ice_agent_send_from(p->agent, now, info->base, &info->from, back, n, p->wire,
                                      sizeof p->wire, &wl, &sb, &to) != FLOE_OK)
             return;
-        floe_sim_udp *s = floe_sim_endpoint_socket(p->ep, sb);
-        if (s && floe_sim_udp_send(s, &to, p->wire, wl) == FLOE_OK) p->res.echoed++;
+        if (send_base(p, sb, &to, p->wire, wl)) p->res.echoed++;
         return;
     }
     if (d[1] != DATA_ECHO || !p->seen) return;
@@ -276,7 +392,11 @@ static void ep_tick(void *obj, floe_time_ns now) {
 static int ep_next_send(void *obj, floe_time_ns now, uint8_t *buf, size_t cap, size_t *len,
                         unsigned *sock, floe_addr *dst) {
     floe_sim_ice *p = obj;
-    return floe_ice_agent_next_send(p->agent, now, buf, cap, len, sock, dst);
+    /* Messages for a stream base go on its connection here; the endpoint sends the rest. */
+    for (;;) {
+        int rc = floe_ice_agent_next_send(p->agent, now, buf, cap, len, sock, dst);
+        if (rc != FLOE_OK || *sock < p->n_socks || !stream_send(p, *sock, buf, *len)) return rc;
+    }
 }
 
 static floe_time_ns ep_deadline(void *obj) {
@@ -302,7 +422,10 @@ static void on_event(floe_sim_ice *p, const floe_ice_event *ev, floe_time_ns now
         size_t n = floe_ice_agent_local_candidates(p->agent, 0, c, FLOE_ICE_MAX_LOCAL);
         r->n_local_cands = n;
         for (size_t i = 0; i < n && i < FLOE_ICE_MAX_LOCAL; i++)
-            if (c[i].type == FLOE_ICE_CAND_SRFLX) r->n_srflx++;
+            if (c[i].type == FLOE_ICE_CAND_SRFLX)
+                r->n_srflx++;
+            else if (c[i].type == FLOE_ICE_CAND_RELAY)
+                r->n_relay++;
         note(p, ev->at, FLOE_SIM_ICE_GATHERED, n);
         write_sdp(p, now);
         if (p->start_pending) {
@@ -491,6 +614,11 @@ void floe_sim_ice_free(floe_sim_ice *p) {
     floe_sim_timer_free(p->start_timer);
     floe_sim_timer_free(p->sdp_timer);
     floe_sim_timer_free(p->data_timer);
+    for (unsigned i = 0; i < FLOE_ICE_MAX_BASES; i++) {
+        if (!p->streams[i]) continue;
+        floe_sim_tcp_close(p->streams[i]->c);
+        free(p->streams[i]);
+    }
     floe_sim_endpoint_free(p->ep);
     floe_ice_agent_free(p->agent);
     free(p->work);

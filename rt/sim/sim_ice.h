@@ -57,9 +57,10 @@ extern "C" {
 #define FLOE_SIM_ICE_TIMELINE_MAX 1024
 #define FLOE_SIM_ICE_SDP_MAX 16384
 #define FLOE_SIM_ICE_DATA_MAX 10000
-#define FLOE_SIM_ICE_DATA_SIZE 172             /* a 20 ms PCMU packet with its RTP header */
-#define FLOE_SIM_ICE_DATA_INTERVAL FLOE_MS(20) /* one datagram per 20 ms, like audio */
-#define FLOE_SIM_ICE_DATA_DRAIN FLOE_S(1)      /* echoes awaited after the last datagram */
+#define FLOE_SIM_ICE_DATA_SIZE 172               /* a 20 ms PCMU packet with its RTP header */
+#define FLOE_SIM_ICE_DATA_INTERVAL FLOE_MS(20)   /* one datagram per 20 ms, like audio */
+#define FLOE_SIM_ICE_DATA_DRAIN FLOE_S(1)        /* echoes awaited after the last datagram */
+#define FLOE_SIM_ICE_DATA_DRAIN_STREAM FLOE_S(3) /* ... by a peer with a TURN server over TCP */
 
 typedef struct floe_sim_ice floe_sim_ice;
 
@@ -126,6 +127,7 @@ typedef struct floe_sim_ice_result {
     floe_time_ns t_selected[FLOE_ICE_MAX_COMPONENTS + 1];
     size_t n_local_cands;  /* signalled candidates (after gathering) */
     size_t n_srflx;        /* of which server-reflexive */
+    size_t n_relay;        /* of which relayed */
     size_t n_remote_cands; /* the peer's, taken by the agent */
     /* the data exchange */
     unsigned data_sent, echoes; /* ours, and their echoes (distinct sequence numbers) */
@@ -133,6 +135,9 @@ typedef struct floe_sim_ice_result {
     unsigned data_send_errors;  /* no data path (consent lost) or no route */
     bool data_done;
     uint64_t timeline_dropped; /* entries beyond FLOE_SIM_ICE_TIMELINE_MAX */
+    /* TURN over TCP (the agent's stream bases, one simulated TCP connection each) */
+    unsigned relay_streams_lost; /* connections that failed, closed or could not be framed */
+    unsigned stream_send_errors; /* messages for a connection that was gone or full */
 } floe_sim_ice_result;
 
 /* Creates the agent and opens its sockets (nothing runs until floe_sim_ice_start).

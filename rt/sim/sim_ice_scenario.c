@@ -52,7 +52,8 @@ typedef struct peer_spec {
     int role;
     int servers[FLOE_ICE_MAX_STUN_SERVERS]; /* index of a stun-server, or -1: cfg.stun[i] */
     size_t n_servers;
-    int turns[FLOE_ICE_MAX_TURN_SERVERS]; /* indices of turn-server lines */
+    int turns[FLOE_ICE_MAX_TURN_SERVERS];              /* indices of turn-server lines */
+    floe_transport turn_tp[FLOE_ICE_MAX_TURN_SERVERS]; /* NAME/tcp: TCP, else UDP */
     int signal_to; /* the answerer's index when this peer is an offerer, else -1 */
     floe_time_ns delay;
     bool in_signal;
@@ -320,8 +321,18 @@ static int turn_list(floe_sim_ice_scenario *s, peer_spec *p, char *v, char *err,
         if (comma) *comma = '\0';
         if (p->cfg.n_turn == FLOE_ICE_MAX_TURN_SERVERS)
             return why(err, cap, "at most %d TURN servers per peer", FLOE_ICE_MAX_TURN_SERVERS);
+        floe_transport tp = FLOE_TRANSPORT_UDP;
+        char *slash = strchr(tok, '/');
+        if (slash) {
+            *slash = '\0';
+            if (strcmp(slash + 1, "tcp") == 0)
+                tp = FLOE_TRANSPORT_TCP;
+            else if (strcmp(slash + 1, "udp") != 0)
+                return why(err, cap, "bad TURN transport '%s' (NAME/udp or NAME/tcp)", slash + 1);
+        }
         int k = find_turn(s, tok);
         if (k < 0) return why(err, cap, "unknown TURN server '%s' (a turn-server NAME)", tok);
+        p->turn_tp[p->cfg.n_turn] = tp;
         p->turns[p->cfg.n_turn++] = k;
         tok = comma ? comma + 1 : NULL;
     }
@@ -656,6 +667,7 @@ int floe_sim_ice_scenario_prepare(floe_sim_ice_scenario *s, char *err, size_t ca
         tc.n_allow = t->n_allow;
         tc.unauth_per_s = 0; /* everyone shares a few simulated addresses */
         int rc = floe_sim_turn_server_new(t->host, &t->addr, &tc, &t->srv);
+        if (rc == FLOE_OK) rc = floe_sim_turn_server_listen_tcp(t->srv); /* for NAME/tcp */
         if (rc != FLOE_OK)
             return why(err, cap, "turn-server %s: cannot start: %s", t->name, floe_strerror(rc));
     }
@@ -665,7 +677,7 @@ int floe_sim_ice_scenario_prepare(floe_sim_ice_scenario *s, char *err, size_t ca
         for (size_t k = 0; k < p->cfg.n_turn; k++) {
             const turn_spec *t = &s->turns[p->turns[k]];
             p->cfg.turn[k] =
-                (floe_ice_turn_server){t->addr, t->user, t->password, FLOE_TRANSPORT_UDP, NULL};
+                (floe_ice_turn_server){t->addr, t->user, t->password, p->turn_tp[k], NULL};
         }
         for (size_t k = 0; k < p->n_servers; k++)
             if (p->servers[k] >= 0) p->cfg.stun[k] = s->servers[p->servers[k]].addr;

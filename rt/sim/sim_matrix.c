@@ -53,6 +53,11 @@
 /* A failure with a TURN server that cannot be reached: gathering gives up on it after
  * FLOE_ICE_RELAY_TIMEOUT (5 s) instead of the 2.5 s of the STUN requests. */
 #define BOUND_TURN_GIVEUP_EXTRA FLOE_MS(2500)
+/* TURN over TCP with a side whose UDP is blocked (case 12): its gathering ends when the
+ * STUN requests give up (2.5 s), then about 1 s to connect without loss. */
+#define BOUND_RELAY_TCP_0 FLOE_S(5)
+/* With loss, each of its steps over TCP may also wait for retransmission timeouts. */
+#define BOUND_TCP_EXTRA_10 FLOE_S(3)
 
 /* ---- the rule ----------------------------------------------------------------------- *
  *
@@ -152,7 +157,25 @@
  *    candidate wins depends on which checks of a lossy run get through first, so the rule
  *    only says "relayed". The steps: the Allocate and its 401 round, the permission, the
  *    checks and the nomination, 6 in all. UDP blocked: the server is out of reach too
- *    (TURN over TCP or TLS, RFC 6062, is not simulated yet), still a clean failure. */
+ *    over UDP, still a clean failure.
+ *
+ * 12. TURN over TCP (the TCP relay cells, RFC 8656 section 3.1): each side makes its
+ *    allocation over a TCP connection to the server, which a firewall that blocks UDP
+ *    lets out (it filters TCP statefully) and NATs translate. A side with UDP blocked has
+ *    nothing but its relayed candidate, so the session connects through the relay on that
+ *    side: the relay sends the checks over UDP from the server's address, and the peer's
+ *    answers and checks reach it there (the peer's own relay, or its NAT's mapping
+ *    toward the server, which its checks to the relayed address opened). Sides that are
+ *    not blocked follow case 11. The steps: the TCP handshake, the Allocate and its 401
+ *    round, the permission, the checks and the nomination, 7 in all, after the blocked
+ *    side's STUN requests gave up (2.5 s). A lost TCP segment costs a retransmission
+ *    timeout (200 ms at least, 1 s for a SYN), not a lost transaction, but at 10 % loss
+ *    a few of them in a row can hold the allocation past its 10 s limit
+ *    (FLOE_ICE_RELAY_TIMEOUT_STREAM): a blocked side that gathered no relayed candidate
+ *    has nothing left, a clean failure, and where neither side has one the cell is judged
+ *    as without TURN; one relay on a side that is not blocked still connects as in case
+ *    11. Like case 10, this is a fact of the run the rule takes as input, and such a
+ *    session's bound grows by the 10 s its gathering waited. */
 
 /* A side as the rule sees it: no NAT, or one NAT's behaviours (case 6 folds the carrier
  * chain into one), and whether its srflx candidate was gathered. */
@@ -258,13 +281,32 @@ void floe_sim_matrix_rule(const floe_sim_matrix_cell *c, floe_sim_matrix_expect 
             out->why = "one carrier NAT hairpins between two stable homes (case 8)";
     }
     if (c->turn && out->connect && c->loss_pct) out->or_relay = true;
-    if (c->turn && !out->connect && c->a.kind != FLOE_SIM_SIDE_BLOCKED &&
-        c->b.kind != FLOE_SIM_SIDE_BLOCKED) {
+    bool a_blk = c->a.kind == FLOE_SIM_SIDE_BLOCKED, b_blk = c->b.kind == FLOE_SIM_SIDE_BLOCKED;
+    bool blocked = a_blk || b_blk;
+    bool relay_lost = c->a_relay_lost || c->b_relay_lost;
+    bool no_relay = (c->a_relay_lost && c->b_relay_lost) || (a_blk && c->a_relay_lost) ||
+                    (b_blk && c->b_relay_lost);
+    if (c->turn && c->turn_tcp && no_relay) {
+        if (blocked || !out->connect)
+            fail(out, "the allocations over TCP not made in time where they were needed: no "
+                      "path (case 12)");
+    } else if (c->turn && !out->connect && !blocked) {
         out->connect = out->relay = true;
-        out->steps = 6;
+        out->steps = c->turn_tcp ? 7 : 6;
         out->why = "no direct path, both sides reach the TURN server: relayed (case 11)";
+    } else if (c->turn && c->turn_tcp && blocked) {
+        out->connect = out->relay = true;
+        out->or_relay = false;
+        out->steps = 7;
+        out->why = "UDP blocked, the TURN server reached over TCP: relayed (case 12)";
     }
-    if (out->connect && out->relay && !c->loss_pct)
+    if (out->connect && out->relay && c->turn_tcp && blocked)
+        out->bound = c->loss_pct ? BOUND_CONNECT_10_BASE + out->steps * BOUND_PER_STEP_10 +
+                                       BOUND_TURN_GIVEUP_EXTRA + BOUND_TCP_EXTRA_10
+                                 : BOUND_RELAY_TCP_0;
+    else if (out->connect && out->relay && c->turn_tcp && c->loss_pct)
+        out->bound = BOUND_CONNECT_10_BASE + out->steps * BOUND_PER_STEP_10 + BOUND_TCP_EXTRA_10;
+    else if (out->connect && out->relay && !c->loss_pct)
         out->bound = BOUND_RELAY_0;
     else if (out->connect && !c->loss_pct)
         out->bound = BOUND_CONNECT_0;
@@ -274,6 +316,9 @@ void floe_sim_matrix_rule(const floe_sim_matrix_cell *c, floe_sim_matrix_expect 
     else
         out->bound =
             (c->loss_pct ? BOUND_FAIL_10 : BOUND_FAIL_0) + (c->turn ? BOUND_TURN_GIVEUP_EXTRA : 0);
+    /* A side whose allocation over TCP was given up gathered for 10 s before its
+     * description could go out. */
+    if (c->turn_tcp && relay_lost) out->bound += FLOE_ICE_RELAY_TIMEOUT_STREAM;
 }
 
 /* ---- the cells ---------------------------------------------------------------------- */
@@ -307,7 +352,8 @@ static floe_sim_matrix_side grid_side(unsigned i) {
 
 #define GRID 10
 #define N_EXTRA 9
-#define N_RELAY 5 /* after the others, so that adding them kept the old cells' seeds */
+#define N_RELAY 5     /* after the others, so that adding them kept the old cells' seeds */
+#define N_RELAY_TCP 5 /* TURN over TCP: after the relay cells, for the same reason */
 #define LEVELS 2
 static const unsigned loss_levels[LEVELS] = {0, 10};
 
@@ -345,12 +391,21 @@ static void extra_cell(unsigned k, floe_sim_matrix_cell *c) {
     case 11: c->a = cg, c->b = sym, c->turn = true; break;
     case 12: c->a = c->b = grid_side(0), c->turn = true; break; /* direct still wins */
     case 13:
-    default: c->a = bl, c->b = pr, c->turn = true; break; /* UDP to the server blocked too */
+        c->a = bl, c->b = pr, c->turn = true;
+        break; /* UDP to the server blocked too */
+    /* The TCP relay cells (case 12): the TURN server reached over TCP. */
+    case 14: c->a = bl, c->b = pr; break;
+    case 15: c->a = bl, c->b = bl; break;
+    case 16: c->a = sym, c->b = bl; break;
+    case 17: c->a = cg, c->b = bl; break;
+    case 18:
+    default: c->a = sym, c->b = sym; break;
     }
+    if (k >= 14) c->turn = c->turn_tcp = true;
 }
 
 size_t floe_sim_matrix_count(void) {
-    return (size_t)LEVELS * (GRID * GRID + N_EXTRA + 1 + N_RELAY);
+    return (size_t)LEVELS * (GRID * GRID + N_EXTRA + 1 + N_RELAY + N_RELAY_TCP);
 }
 
 /* Cell k of a loss level's block: the grid, the extra topologies, UDP blocked on the
@@ -373,8 +428,9 @@ static void make_cell(floe_sim_matrix_cell *c, unsigned index, unsigned loss, un
     }
     floe_sim_matrix_side_name(&c->a, c->a_name, sizeof c->a_name);
     floe_sim_matrix_side_name(&c->b, c->b_name, sizeof c->b_name);
-    if (c->turn) /* "apdm-apdf+turn" */
-        strncat(c->b_name, "+turn", sizeof c->b_name - strlen(c->b_name) - 1);
+    if (c->turn) /* "apdm-apdf+turn", "udp-blocked+turn-tcp" */
+        strncat(c->b_name, c->turn_tcp ? "+turn-tcp" : "+turn",
+                sizeof c->b_name - strlen(c->b_name) - 1);
     if (c->topo == FLOE_SIM_TOPO_SAME_LAN || c->topo == FLOE_SIM_TOPO_SAME_CGN) {
         snprintf(c->a_name, sizeof c->a_name, "%s",
                  c->topo == FLOE_SIM_TOPO_SAME_LAN ? "same-lan" : "same-cgn");
@@ -385,10 +441,13 @@ static void make_cell(floe_sim_matrix_cell *c, unsigned index, unsigned loss, un
 
 size_t floe_sim_matrix_cells(floe_sim_matrix_cell *out, size_t max) {
     const unsigned plain = GRID * GRID + N_EXTRA + 1;
+    /* The original cells, then the relay ones, then the TCP relay ones (cell numbers, and so
+     * seeds, of the older blocks stay as they were). */
+    static const unsigned bounds[4] = {0, plain, plain + N_RELAY, plain + N_RELAY + N_RELAY_TCP};
     size_t n = 0;
-    for (unsigned block = 0; block < 2; block++) /* the original cells, then the relay ones */
+    for (unsigned block = 0; block < 3; block++)
         for (unsigned lv = 0; lv < LEVELS; lv++) {
-            unsigned first = block ? plain : 0, end = block ? plain + N_RELAY : plain;
+            unsigned first = bounds[block], end = bounds[block + 1];
             for (unsigned k = first; k < end; k++, n++)
                 if (n < max) make_cell(&out[n], (unsigned)n + 1, loss_levels[lv], k);
         }
@@ -503,7 +562,7 @@ size_t floe_sim_matrix_scenario(const floe_sim_matrix_cell *c, uint64_t seed, ch
         put_side(&b, &c->a, "alice", 1);
         put_side(&b, &c->b, "bob", 2);
     }
-    const char *turn = c->turn ? " turn=turn" : "";
+    const char *turn = c->turn_tcp ? " turn=turn/tcp" : c->turn ? " turn=turn" : "";
     put(&b, "\nice alice host=alice role=controlling stun=stun%s data=%d\n", turn,
         FLOE_SIM_MATRIX_DATA);
     put(&b, "ice bob host=bob role=controlled stun=stun%s\n", turn);
@@ -563,12 +622,19 @@ int floe_sim_matrix_run(const floe_sim_matrix_cell *cell, uint64_t seed,
     const floe_sim_ice_result *rb = floe_sim_ice_result_get(bob);
     c.a_srflx_lost = behind_nat(&c.a) && c.topo != FLOE_SIM_TOPO_SAME_LAN && ra->n_srflx == 0;
     c.b_srflx_lost = behind_nat(&c.b) && c.topo != FLOE_SIM_TOPO_SAME_LAN && rb->n_srflx == 0;
+    /* ... and (case 12) which side gathered no relayed candidate over TCP. */
+    c.a_relay_lost = c.turn_tcp && ra->n_relay == 0;
+    c.b_relay_lost = c.turn_tcp && rb->n_relay == 0;
     floe_sim_matrix_rule(&c, &out->expect);
     const floe_sim_matrix_expect *e = &out->expect;
     if (c.a_srflx_lost || c.b_srflx_lost)
         snprintf(out->note, sizeof out->note, "%s%s%s gathered no srflx: case 10",
                  c.a_srflx_lost ? "alice" : "", c.a_srflx_lost && c.b_srflx_lost ? " and " : "",
                  c.b_srflx_lost ? "bob" : "");
+    else if (c.a_relay_lost || c.b_relay_lost)
+        snprintf(out->note, sizeof out->note, "%s%s%s gathered no relay: case 12",
+                 c.a_relay_lost ? "alice" : "", c.a_relay_lost && c.b_relay_lost ? " and " : "",
+                 c.b_relay_lost ? "bob" : "");
     if (e->connect && e->relay)
         snprintf(out->expected, sizeof out->expected, "relay");
     else if (e->connect)

@@ -6,7 +6,8 @@
  * a home NAT behind a carrier-grade NAT on one or both sides, both peers behind one NAT
  * (same LAN), two homes behind one CGN with hairpinning on and off, UDP blocked on
  * one side, and the relay cells: a few of these again with a TURN server on the Internet
- * (relayed candidates, RFC 8656). Each cell runs at 0 % and 10 % loss.
+ * (relayed candidates, RFC 8656), reached over UDP or, for the TCP relay cells (UDP
+ * blocked on one or both sides), over TCP. Each cell runs at 0 % and 10 % loss.
  *
  * Every cell's expected outcome comes from floe_sim_matrix_rule(), a written rule with
  * its RFC 4787 / RFC 8445 reasoning (sim_matrix.c), never from what a run printed: the
@@ -73,15 +74,18 @@ typedef struct floe_sim_matrix_expect {
 
 typedef struct floe_sim_matrix_cell {
     unsigned index;              /* 1.. */
-    char a_name[16], b_name[16]; /* "none", "eim-apdf", "cgnat", "udp-blocked", "same-lan", ... */
+    char a_name[24], b_name[24]; /* "none", "eim-apdf", "cgnat", "udp-blocked", "same-lan", ... */
     floe_sim_matrix_topo topo;
     floe_sim_matrix_side a, b;
     bool hairpin;      /* SAME_LAN, SAME_CGN: the shared NAT hairpins */
     bool turn;         /* both peers also have a TURN server (relayed candidates) */
+    bool turn_tcp;     /* ... reached over TCP (case 12) */
     unsigned loss_pct; /* 0 or 10 */
     /* Facts of a run the rule takes as input (case 10 in sim_matrix.c): a side behind a
      * NAT that gathered no server-reflexive candidate (all its STUN exchanges lost). */
     bool a_srflx_lost, b_srflx_lost;
+    /* ... and (case 12, TURN over TCP) a side that gathered no relayed candidate. */
+    bool a_relay_lost, b_relay_lost;
     floe_sim_matrix_expect expect;
 } floe_sim_matrix_cell;
 

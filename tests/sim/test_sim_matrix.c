@@ -40,17 +40,20 @@ static void expect_pair(const floe_sim_matrix_cell *c, floe_ice_cand_type l, flo
     assert_int_equal(c->expect.remote, r);
 }
 
-/* The table: ten sides squared plus ten extra cells, and five relay cells, at two loss
- * levels; every cell has a reason and a bound; and the rule says what the literature
- * says for the classic pairs (these are checks of the rule's cases, not of a run). */
+/* The table: ten sides squared plus ten extra cells, five relay cells and five TCP relay
+ * cells, at two loss levels; every cell has a reason and a bound; and the rule says what the
+ * literature says for the classic pairs (these are checks of the rule's cases, not of a run). */
 static void test_cells_and_rule(void **state) {
     (void)state;
     size_t n;
     floe_sim_matrix_cell *c = all_cells(&n);
-    assert_int_equal(n, 2 * (10 * 10 + 10) + 2 * 5);
-    /* The relay cells come last, so the others keep their numbers (and seeds). */
-    for (size_t i = 0; i < n; i++)
+    assert_int_equal(n, 2 * (10 * 10 + 10) + 2 * 5 + 2 * 5);
+    /* The relay cells come after the others, then the TCP ones, so that every older cell
+     * keeps its number (and seed). */
+    for (size_t i = 0; i < n; i++) {
         assert_int_equal(c[i].turn, i >= 220);
+        assert_int_equal(c[i].turn_tcp, i >= 230);
+    }
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(c[i].index, i + 1);
         assert_non_null(c[i].expect.why);
@@ -86,6 +89,41 @@ static void test_cells_and_rule(void **state) {
         expect_pair(direct, H, H);
         assert_false(find(c, n, "udp-blocked", "eim-apdf+turn", loss)->expect.connect);
     }
+    /* Case 12: over TCP the relay gets through a firewall that blocks UDP, on one side or
+     * both, and still connects two symmetric NATs. */
+    for (unsigned loss = 0; loss <= 10; loss += 10) {
+        static const char *const pairs[][2] = {{"udp-blocked", "eim-apdf+turn-tcp"},
+                                               {"udp-blocked", "udp-blocked+turn-tcp"},
+                                               {"apdm-apdf", "udp-blocked+turn-tcp"},
+                                               {"cgnat", "udp-blocked+turn-tcp"},
+                                               {"apdm-apdf", "apdm-apdf+turn-tcp"}};
+        for (size_t k = 0; k < sizeof pairs / sizeof pairs[0]; k++) {
+            const floe_sim_matrix_cell *t = find(c, n, pairs[k][0], pairs[k][1], loss);
+            assert_true(t->expect.connect);
+            assert_true(t->expect.relay);
+            assert_false(t->expect.or_relay);
+        }
+    }
+    /* ... unless the allocation a blocked side needs was not made (a fact of the run), or
+     * neither side has one where nothing else connects; one relay on a side that is not
+     * blocked is enough. */
+    floe_sim_matrix_cell y = *find(c, n, "udp-blocked", "eim-apdf+turn-tcp", 10);
+    y.a_relay_lost = true;
+    floe_sim_matrix_rule(&y, &y.expect);
+    assert_false(y.expect.connect);
+    y.a_relay_lost = false;
+    y.b_relay_lost = true;
+    floe_sim_matrix_rule(&y, &y.expect);
+    assert_true(y.expect.connect && y.expect.relay);
+    y = *find(c, n, "apdm-apdf", "apdm-apdf+turn-tcp", 10);
+    floe_time_ns plain_bound = y.expect.bound;
+    y.b_relay_lost = true;
+    floe_sim_matrix_rule(&y, &y.expect);
+    assert_true(y.expect.connect && y.expect.relay);
+    assert_true(y.expect.bound > plain_bound); /* gathering waited for the give-up */
+    y.a_relay_lost = true;
+    floe_sim_matrix_rule(&y, &y.expect);
+    assert_false(y.expect.connect);
 
     /* Case 10: a side without its srflx candidate is prflx, and can only open the way
      * itself: a full cone lets it in, a port-restricted NAT does not. */
