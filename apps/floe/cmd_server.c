@@ -42,7 +42,7 @@ static const char *const rt_counter_names[RTC_COUNT] = {
     "dtls_cookies_sent",         "dtls_sessions_accepted",
     "dtls_sessions_rejected",    "dtls_handshake_failed",
     "dtls_sessions_closed_idle", "dtls_sessions_closed_by_client",
-    "dtls_send_dropped",
+    "dtls_send_dropped",         "relay_ports_held",
 };
 
 /* ---- counters as JSON ------------------------------------------------------------ */
@@ -209,6 +209,7 @@ void srv_flush_pending(app *a) {
 
 static void stream_send(uint64_t conn, const uint8_t *p, size_t n);
 static void dtls_send(app *a, uint64_t conn, const uint8_t *p, size_t n);
+static void relay_close_cb(void *ctx, uint64_t token);
 
 /* Sends what an input produced. UDP datagrams wait in the pending batch (their bytes
  * stay valid until flush_pending: they live in a->tx or the received batch). */
@@ -553,6 +554,8 @@ static void dsess_close(dsess *d) {
     floe_rt_loop_unwatch(a->loop, d->fd);
     if (d->handshaken && !d->broken) floe_rt_dtls_shutdown(d->dtls); /* close_notify */
     floe_rt_dtls_free(d->dtls);
+    if (d->relisten) a->relisten_cookies += floe_rt_dtls_listener_cookies_sent(d->relisten);
+    floe_rt_dtls_listener_free(d->relisten);
     close(d->fd);
     floe_rt_timer_free(d->timer);
     if (d->prev)
@@ -633,11 +636,25 @@ static int dsess_run(dsess *d) {
     return d->broken ? -1 : 0;
 }
 
+static void dsess_restart(dsess *d);
+
+/* True when the next datagram on the session's socket is a ClientHello at epoch 0: the
+ * record header (type 22, version, epoch 0, sequence, length), then handshake type 1. */
+static bool dsess_hello_waits(const dsess *d) {
+    uint8_t h[14];
+    ssize_t k = recv(d->fd, h, sizeof h, MSG_PEEK | MSG_DONTWAIT);
+    return k == (ssize_t)sizeof h && h[0] == 22 && h[3] == 0 && h[4] == 0 && h[13] == 1;
+}
+
 static void on_dsess(void *arg, int fd, uint32_t events) {
     (void)fd;
     (void)events;
     dsess *d = arg;
     d->last = floe_rt_now();
+    if (d->handshaken && !d->broken && dsess_hello_waits(d)) {
+        dsess_restart(d);
+        return;
+    }
     if (dsess_run(d) != 0) dsess_close(d);
 }
 
@@ -656,15 +673,15 @@ static dsess *dsess_find(app *a, const floe_addr *client, const floe_addr *local
     return NULL;
 }
 
-/* A ClientHello with a valid cookie on its own socket: the session begins. */
-static void dsess_start(listener *l, floe_rt_dtls *dt, int fd, const floe_addr *client) {
-    app *a = l->a;
+/* A ClientHello with a valid cookie on its own socket: the session begins. local is the
+ * listening address. */
+static void dsess_start(app *a, const floe_addr *local, floe_rt_dtls *dt, int fd,
+                        const floe_addr *client) {
     a->rtc[RTC_DTLS_ACCEPTED]++;
     dsess *d = NULL;
     /* A duplicate: a ClientHello the client sent again that reached the listener before
      * the session's socket was connected. The session has it. */
-    if (a->n_dsess < a->set.max_streams && !dsess_find(a, client, &l->local))
-        d = calloc(1, sizeof *d);
+    if (a->n_dsess < a->set.max_streams && !dsess_find(a, client, local)) d = calloc(1, sizeof *d);
     if (d && floe_rt_timer_new(&d->timer, a->loop, on_dsess_timer, d) != FLOE_OK) {
         free(d);
         d = NULL;
@@ -684,7 +701,7 @@ static void dsess_start(listener *l, floe_rt_dtls *dt, int fd, const floe_addr *
     d->fd = fd;
     d->dtls = dt;
     d->peer = *client;
-    d->local = l->local;
+    d->local = *local;
     floe_rt_local_addr(fd, &d->local); /* the specific address on a wildcard listener */
     d->created = d->last = floe_rt_now();
     d->next = a->dsessions;
@@ -693,6 +710,16 @@ static void dsess_start(listener *l, floe_rt_dtls *dt, int fd, const floe_addr *
     a->n_dsess++;
     /* OpenSSL holds the ClientHello: no fd event will announce it. */
     on_dsess(d, fd, FLOE_RT_READ);
+}
+
+/* HelloVerifyRequests: the listeners' and those sent on sessions' sockets. */
+static void dtls_count_cookies(app *a) {
+    uint64_t cookies = a->relisten_cookies;
+    for (size_t i = 0; i < a->n_lst; i++)
+        cookies += floe_rt_dtls_listener_cookies_sent(a->lst[i].dtls);
+    for (dsess *d = a->dsessions; d; d = d->next)
+        cookies += floe_rt_dtls_listener_cookies_sent(d->relisten);
+    a->rtc[RTC_DTLS_COOKIES] = cookies;
 }
 
 static void on_dtls_listener(void *arg, int fd, uint32_t events) {
@@ -711,12 +738,38 @@ static void on_dtls_listener(void *arg, int fd, uint32_t events) {
             a->rtc[RTC_DTLS_REJECTED]++;
             continue;
         }
-        dsess_start(l, dt, cfd, &client);
+        dsess_start(a, &l->local, dt, cfd, &client);
     }
-    uint64_t cookies = 0;
-    for (size_t i = 0; i < a->n_lst; i++)
-        cookies += floe_rt_dtls_listener_cookies_sent(a->lst[i].dtls);
-    a->rtc[RTC_DTLS_COOKIES] = cookies;
+    dtls_count_cookies(a);
+}
+
+/* RFC 6347 §4.2.8: a ClientHello at epoch 0 on a session that is up. Its client started
+ * over from the same address and port: a restarted program, or a new one the kernel gave
+ * the port of a session that never said goodbye (an allocation left to expire), whose
+ * datagrams now reach that session's connected socket and not the listener. It gets the
+ * cookie exchange on this socket; once it returns a valid cookie (it receives at that
+ * address: a forged ClientHello cannot end a session), the old session ends and the new
+ * one begins. Other records that arrive meanwhile are dropped. */
+static void dsess_restart(dsess *d) {
+    app *a = d->a;
+    if (!d->relisten &&
+        floe_rt_dtls_listener_new(&d->relisten, a->dtls, d->fd, &d->local) != FLOE_OK) {
+        d->relisten = NULL;
+        return;
+    }
+    floe_rt_dtls *dt;
+    int cfd;
+    floe_addr client, local = d->local;
+    int rc = floe_rt_dtls_accept(d->relisten, &dt, &cfd, &client);
+    dtls_count_cookies(a);
+    if (rc < 0) {
+        a->rtc[RTC_DTLS_ACCEPTED]++;
+        a->rtc[RTC_DTLS_REJECTED]++;
+    }
+    if (rc <= 0) return;
+    a->rtc[RTC_DTLS_CLOSED_BY_CLIENT]++;
+    dsess_close(d); /* its allocation ends with it */
+    dsess_start(a, &local, dt, cfd, &client);
 }
 
 static int open_dtls_listener(app *a, const floe_addr *addr) {
@@ -811,30 +864,112 @@ int srv_relay_bind(app *a, int family, int type, bool even_port, int *fd, floe_a
     return *fd >= 0 ? 0 : -1;
 }
 
-static int relay_open_cb(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
-                         floe_addr *relayed, uint64_t *token) {
-    app *a = ctx;
-    relay *r = calloc(1, sizeof *r);
-    int fd = -1;
-    if (!r || srv_relay_bind(a, family, SOCK_DGRAM, even_port, &fd, relayed) != 0 ||
-        floe_rt_loop_watch(a->loop, fd, FLOE_RT_READ, on_relay, r) != FLOE_OK) {
-        if (fd >= 0) close(fd);
-        free(r);
-        a->rtc[RTC_RELAY_OPEN_FAILED]++;
-        return FLOE_ERR_IO;
+/* Binds an even port N and N + 1 of the configured range on the relay address of family
+ * (EVEN-PORT with the R bit): a random even start, then the next pairs, RELAY_PORT_TRIES
+ * at most. fd[1] is the port to hold. -1 when no pair could be bound. */
+static int relay_bind_pair(app *a, int family, int fd[2], floe_addr bound[2]) {
+    const floe_addr *ip = relay_ip(a, family);
+    uint32_t lo = (a->set.relay_port_lo + 1u) & ~1u, hi = a->set.relay_port_hi;
+    if (!ip || hi < lo + 1) return -1;
+    uint32_t pairs = (hi - lo + 1) / 2, start = 0;
+    floe_rt_random(NULL, &start, sizeof start);
+    for (uint32_t k = 0; k < RELAY_PORT_TRIES; k++) {
+        floe_addr bind_to = *ip;
+        bind_to.port = (uint16_t)(lo + 2 * ((start + k) % pairs));
+        if (floe_rt_udp_open(&bind_to, FLOE_RT_UDP_KERNEL_BUFS, &fd[0], &bound[0]) != FLOE_OK) {
+            if (errno != EADDRINUSE) return -1;
+            continue;
+        }
+        bind_to.port++;
+        if (floe_rt_udp_open(&bind_to, FLOE_RT_UDP_KERNEL_BUFS, &fd[1], &bound[1]) == FLOE_OK)
+            return 0;
+        int e = errno;
+        close(fd[0]);
+        if (e != EADDRINUSE) return -1;
     }
-    if (dont_fragment) { /* RFC 8656 §14.8: set DF on what we relay */
-        int v = IP_PMTUDISC_DO;
-        if (family == FLOE_AF_INET4)
-            (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
-        else
-            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v);
+    return -1;
+}
+
+static void set_dont_fragment(int fd, int family) { /* RFC 8656 §14.8: DF on what we relay */
+    int v = IP_PMTUDISC_DO;
+    if (family == FLOE_AF_INET4)
+        (void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof v);
+    else
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &v, sizeof v);
+}
+
+/* Makes fd the relay of allocation handle (watched), or a held port (handle 0, not
+ * watched: nothing is read from it until it is claimed). NULL on failure (fd closed). */
+static relay *relay_new(app *a, int fd, uint64_t handle) {
+    relay *r = calloc(1, sizeof *r);
+    if (!r || (handle && floe_rt_loop_watch(a->loop, fd, FLOE_RT_READ, on_relay, r) != FLOE_OK)) {
+        close(fd);
+        free(r);
+        return NULL;
     }
     r->a = a;
     r->fd = fd;
     r->handle = handle;
     a->n_relays++;
+    return r;
+}
+
+static int relay_open_cb(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
+                         floe_addr *relayed, uint64_t *token) {
+    app *a = ctx;
+    int fd = -1;
+    relay *r = NULL;
+    if (srv_relay_bind(a, family, SOCK_DGRAM, even_port, &fd, relayed) != 0 ||
+        !(r = relay_new(a, fd, handle))) {
+        a->rtc[RTC_RELAY_OPEN_FAILED]++;
+        return FLOE_ERR_IO;
+    }
+    if (dont_fragment) set_dont_fragment(fd, family);
     *token = (uint64_t)(uintptr_t)r;
+    return FLOE_OK;
+}
+
+/* EVEN-PORT with R: the even port for the allocation, the next one held for the token. */
+static int relay_open_pair_cb(void *ctx, uint64_t handle, int family, bool dont_fragment,
+                              floe_addr *relayed, uint64_t *token, floe_addr *held_addr,
+                              uint64_t *held) {
+    app *a = ctx;
+    int fd[2];
+    floe_addr bound[2];
+    if (relay_bind_pair(a, family, fd, bound) != 0) {
+        a->rtc[RTC_RELAY_OPEN_FAILED]++;
+        return FLOE_ERR_IO;
+    }
+    relay *r = relay_new(a, fd[0], handle);
+    relay *h = r ? relay_new(a, fd[1], 0) : NULL;
+    if (!r || !h) {
+        if (r)
+            relay_close_cb(a, (uint64_t)(uintptr_t)r);
+        else
+            close(fd[1]);
+        a->rtc[RTC_RELAY_OPEN_FAILED]++;
+        return FLOE_ERR_IO;
+    }
+    if (dont_fragment) set_dont_fragment(fd[0], family);
+    *relayed = bound[0];
+    *held_addr = bound[1];
+    *token = (uint64_t)(uintptr_t)r;
+    *held = (uint64_t)(uintptr_t)h;
+    a->rtc[RTC_PORTS_HELD]++;
+    return FLOE_OK;
+}
+
+/* RESERVATION-TOKEN: the held port starts relaying for allocation handle. */
+static int relay_claim_cb(void *ctx, uint64_t held, uint64_t handle, bool dont_fragment) {
+    app *a = ctx;
+    relay *r = (relay *)(uintptr_t)held;
+    if (floe_rt_loop_watch(a->loop, r->fd, FLOE_RT_READ, on_relay, r) != FLOE_OK)
+        return FLOE_ERR_IO;
+    r->handle = handle;
+    if (dont_fragment) {
+        floe_addr local;
+        if (floe_rt_local_addr(r->fd, &local) == FLOE_OK) set_dont_fragment(r->fd, local.family);
+    }
     return FLOE_OK;
 }
 
@@ -1018,6 +1153,9 @@ static int turn_config(app *a, const server_settings *set, floe_turn_user *users
     c->stun = a->core.cfg;
     c->relay_open = relay_open_cb;
     c->relay_close = relay_close_cb;
+    c->relay_open_pair = relay_open_pair_cb;
+    c->relay_claim = relay_claim_cb;
+    c->max_reservations = set->max_reservations;
     c->tcp_listen = srv_tcp_listen_cb;
     c->tcp_connect = srv_tcp_connect_cb;
     c->tcp_close = srv_tcp_close_cb;

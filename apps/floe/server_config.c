@@ -67,6 +67,9 @@ static const char usage_text[] =
     "                          as are the server's own listening addresses.\n"
     "  --max-allocations N     allocations in total (default 16384)\n"
     "  --user-quota N          allocations per username (default 0: no limit)\n"
+    "  --max-reservations N    relay ports held at once for a RESERVATION-TOKEN (EVEN-PORT\n"
+    "                          with the R bit: the next port is kept 30 s for an RTCP\n"
+    "                          allocation). Default 256; 0 refuses such requests (508).\n"
     "  --max-permissions N     permissions per allocation (default and most: 16)\n"
     "  --max-channels N        channels per allocation (default and most: 16)\n"
     "  --lifetime SEC          allocation lifetime when the client asks for less (600)\n"
@@ -114,6 +117,7 @@ void server_settings_default(server_settings *s) {
     s->relay_port_lo = 49152;
     s->relay_port_hi = 65535;
     s->max_allocations = 16384;
+    s->max_reservations = FLOE_TSRV_RESERVATIONS;
     s->max_permissions = FLOE_TSRV_MAX_PERMISSIONS;
     s->max_channels = FLOE_TSRV_MAX_CHANNELS;
     s->default_lifetime_s = 600;
@@ -259,6 +263,7 @@ static const key_def keys[] = {
     {"deny-peer", K_PREFIX, F(deny_peer), 0, 0, 0, NULL},
     {"max-allocations", K_UINT, F(max_allocations), 0, 1, 1u << 24, ""},
     {"user-quota", K_UINT, F(user_quota), 0, 0, 1u << 24, ""},
+    {"max-reservations", K_UINT, F(max_reservations), 0, 0, FLOE_TSRV_MAX_RESERVATIONS, ""},
     {"max-permissions", K_UINT, F(max_permissions), 0, 1, FLOE_TSRV_MAX_PERMISSIONS, ""},
     {"max-channels", K_UINT, F(max_channels), 0, 0, FLOE_TSRV_MAX_CHANNELS, ""},
     {"lifetime", K_UINT, F(default_lifetime_s), 0, 30, 86400, " seconds"},
@@ -598,10 +603,11 @@ void server_settings_print(const server_settings *s) {
         floe_addr_prefix_format(&s->deny_peer[i], buf, sizeof buf);
         printf("deny-peer = %s\n", buf);
     }
-    printf("max-allocations = %u\nuser-quota = %u\nmax-permissions = %u\nmax-channels = %u\n"
-           "lifetime = %u\nmax-lifetime = %u\nnonce-lifetime = %u\nkbps-per-allocation = %u\n"
+    printf("max-allocations = %u\nuser-quota = %u\nmax-reservations = %u\nmax-permissions = %u\n"
+           "max-channels = %u\nlifetime = %u\nmax-lifetime = %u\nnonce-lifetime = "
+           "%u\nkbps-per-allocation = %u\n"
            "kbps-total = %u\nunauth-rate = %u\nunauth-burst = %u\ndrain-timeout = %u\n",
-           s->max_allocations, s->user_quota, s->max_permissions, s->max_channels,
-           s->default_lifetime_s, s->max_lifetime_s, s->nonce_lifetime_s, s->kbps_allocation,
-           s->kbps_total, s->unauth_rate, s->unauth_burst, s->drain_timeout_s);
+           s->max_allocations, s->user_quota, s->max_reservations, s->max_permissions,
+           s->max_channels, s->default_lifetime_s, s->max_lifetime_s, s->nonce_lifetime_s,
+           s->kbps_allocation, s->kbps_total, s->unauth_rate, s->unauth_burst, s->drain_timeout_s);
 }

@@ -48,6 +48,7 @@ typedef struct server_settings {
     floe_addr_prefix deny_peer[SERVER_MAX_PREFIXES];
     size_t n_deny_peer;
     unsigned max_allocations, user_quota, max_permissions, max_channels;
+    unsigned max_reservations; /* ports held for RESERVATION-TOKENs */
     unsigned default_lifetime_s, max_lifetime_s, nonce_lifetime_s;
     unsigned unauth_rate, unauth_burst;
     unsigned kbps_allocation, kbps_total; /* kilobytes per second; 0 = no cap */

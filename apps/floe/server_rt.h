@@ -51,6 +51,7 @@ enum rt_counter {
     RTC_DTLS_CLOSED_IDLE,
     RTC_DTLS_CLOSED_BY_CLIENT, /* close_notify, or an ICMP error on its socket */
     RTC_DTLS_SEND_DROPPED,     /* records the socket buffer could not take */
+    RTC_PORTS_HELD,            /* EVEN-PORT with R: upper ports bound and held for a token */
     RTC_COUNT
 };
 
@@ -89,6 +90,7 @@ typedef struct dsess {
     int fd;
     floe_rt_dtls *dtls;
     floe_rt_timer *timer; /* handshake retransmissions; a deferred close when broken */
+    floe_rt_dtls_listener *relisten; /* cookie exchange for a ClientHello on this socket */
     bool handshaken;
     bool broken; /* a write failed: closed from the timer */
     floe_addr peer, local;
@@ -135,6 +137,7 @@ struct app {
     size_t n_lst;
     floe_rt_tls_ctx *tls;
     floe_rt_tls_ctx *dtls; /* DTLS server context, for dtls:// listeners */
+    unsigned long relisten_cookies; /* HelloVerifyRequests sent on sessions' sockets */
     stream *streams;
     size_t n_streams;
     dsess *dsessions;

@@ -20,6 +20,26 @@
  * its address and remembers `handle` for floe_turn_server_on_peer; when the allocation
  * ends the core calls cfg.relay_close(ctx, token).
  *
+ * Port pairs (RFC 8656 §7.2, §14.6, §14.9), for RTP and RTCP on adjacent ports:
+ *   - EVEN-PORT with R = 0: relay_open is asked for an even port (even_port true);
+ *   - EVEN-PORT with R = 1: cfg.relay_open_pair opens an even port N for the allocation
+ *     and holds N + 1 on the same IP under a second token (`held`), not read from. The
+ *     core keeps a reservation: an 8-byte RESERVATION-TOKEN drawn from a keyed hash (never
+ *     a counter a client could step through), returned in the success answer;
+ *   - a later Allocate with RESERVATION-TOKEN, from any client and 5-tuple and by any
+ *     user (the token alone names the reservation, RFC 8656 §7.2), gets port N + 1:
+ *     cfg.relay_claim turns the held socket into that allocation's relay. A token works
+ *     once; an unknown, used or expired one gets 508;
+ *   - a reservation lasts FLOE_TSRV_RESERVATION_S (30 s, the RFC's minimum), then the
+ *     core releases the held socket with cfg.relay_close(ctx, held). At most
+ *     cfg.max_reservations are held at once: past that, EVEN-PORT with R gets 508
+ *     (counted as reservations_full_508);
+ *   - EVEN-PORT together with RESERVATION-TOKEN, RESERVATION-TOKEN with an address family
+ *     attribute, and EVEN-PORT with R together with ADDITIONAL-ADDRESS-FAMILY get 400.
+ * A runtime without relay_open_pair (the simulator, sim/sim_turn_server.c) refuses R = 1
+ * with 508 (reservations_full_508: a table that can hold nothing is always full); a
+ * token it never gave gets 508 too.
+ *
  * Every input ends in exactly one counter (floe_turn_server_counter), so
  *     rx_client + rx_peer == sum of all other counters except bytes_*.
  *
@@ -47,8 +67,11 @@
  * then on the runtime copies bytes between that connection and the peer's. A connection
  * not bound within 30 s is closed (cfg.tcp_close).
  *
- * Not yet: EVEN-PORT reservations (R bit and RESERVATION-TOKEN get 508),
- * MESSAGE-INTEGRITY-SHA256. */
+ * Several cores in one process (one per thread, apps/floe's --workers): each core is
+ * single-threaded and owns its table; cfg.admit and cfg.release let the runtime keep the
+ * allocation quotas for all of them together (docs/adr/0011-server-workers.md).
+ *
+ * Not yet: MESSAGE-INTEGRITY-SHA256. */
 #ifndef FLOE_TURN_SERVER_H
 #define FLOE_TURN_SERVER_H
 
@@ -78,6 +101,9 @@ extern "C" {
 #define FLOE_TSRV_NONCE_S 600            /* how long a nonce is good for (configurable) */
 #define FLOE_TSRV_RATE_SLOTS 4096        /* the unauthenticated rate limiter's fixed table */
 #define FLOE_TSRV_TCP_BIND_S 30          /* RFC 6062 §5.3: a connection must be bound in 30 s */
+#define FLOE_TSRV_RESERVATION_S 30       /* RFC 8656 §7.2: a reserved port is held >= 30 s */
+#define FLOE_TSRV_RESERVATIONS 256       /* default of max_reservations */
+#define FLOE_TSRV_MAX_RESERVATIONS 65536 /* the most max_reservations may be */
 
 /* Where a client message came from: the 5-tuple of RFC 8656 §2. conn names the TCP or
  * TLS connection or the DTLS session (the runtime's token, never 0 for those); it is 0
@@ -128,7 +154,28 @@ typedef struct floe_turn_server_config {
      * Fills *relayed and *token; returns FLOE_OK or an error (the client gets 508). */
     int (*relay_open)(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
                       floe_addr *relayed, uint64_t *token);
+    /* Closes a relay socket: an allocation's, or a held port (below) that was not claimed. */
     void (*relay_close)(void *ctx, uint64_t token);
+    /* EVEN-PORT with R = 1 (optional; NULL: such an Allocate gets 508). As relay_open with
+     * an even port N for `handle`, and also binds N + 1 on the same IP and holds it, not
+     * read from: *held_addr is that address, *held its token (of the same kind as relay
+     * tokens: relay_close releases it). Both are opened or neither is (an error: 508). */
+    int (*relay_open_pair)(void *ctx, uint64_t handle, int family, bool dont_fragment,
+                           floe_addr *relayed, uint64_t *token, floe_addr *held_addr,
+                           uint64_t *held);
+    /* RESERVATION-TOKEN (needed with relay_open_pair): the held socket `held` becomes the
+     * relay of allocation `handle`; what it receives goes to floe_turn_server_on_peer(
+     * handle, ...) from now on, and it is closed with relay_close(ctx, held) when that
+     * allocation ends. On an error the core closes it with relay_close and answers 508. */
+    int (*relay_claim)(void *ctx, uint64_t held, uint64_t handle, bool dont_fragment);
+    uint32_t max_reservations; /* ports held at once for tokens (default 256; 0: none) */
+    /* Quotas shared with other cores (optional). admit(ctx, user_hash) is asked before an
+     * allocation is made, once this core's own checks passed, with a keyed hash of the
+     * username (equal in cores with the same nonce_key); it returns 0 to go on, 486 (the
+     * user's quota) or 508 (the total). release(ctx, user_hash) follows exactly once for
+     * every admitted allocation, when it ends or could not be made after all. */
+    int (*admit)(void *ctx, uint64_t user_hash);
+    void (*release)(void *ctx, uint64_t user_hash);
     /* RFC 6062 (optional): listen for TCP on a relayed address of family for `handle`
      * (closed with relay_close); connect from the relayed address `from` to peer for
      * connection `id` (the outcome comes back through floe_turn_server_tcp_connected;
@@ -142,7 +189,7 @@ typedef struct floe_turn_server_config {
 } floe_turn_server_config;
 
 /* Defaults: realm NULL (must be set), lifetimes 600/3600 s, 16384 allocations, no user
- * quota, 16 permissions and 16 channels per allocation, no bandwidth caps, 20
+ * quota, 256 reservations, 16 permissions and 16 channels per allocation, no bandwidth caps, 20
  * unauthenticated answers per second per IP with a burst of 40, IPv4 relays only, and
  * Binding answered as floe_stun_server_config_default says. */
 void floe_turn_server_config_default(floe_turn_server_config *c);
@@ -172,6 +219,8 @@ typedef enum floe_turn_server_counter {
     FLOE_TSRV_QUOTA,                 /* 486: the user's allocation quota */
     FLOE_TSRV_CAPACITY,              /* 508: table full, permission/channel cap, relay socket */
     FLOE_TSRV_DRAINING,              /* 508 to an Allocate while draining */
+    FLOE_TSRV_RESERVATIONS_FULL,     /* 508: EVEN-PORT with R, and no room to hold a port */
+    FLOE_TSRV_RESERVATION_INVALID,   /* 508: RESERVATION-TOKEN unknown, used or expired */
     FLOE_TSRV_TO_PEER,               /* Send / ChannelData relayed to a peer */
     FLOE_TSRV_TCP_CONNECTING,        /* RFC 6062 Connect accepted: the answer follows the connect */
     FLOE_TSRV_TCP_BOUND,             /* ConnectionBind success: the connections are joined */
@@ -189,14 +238,17 @@ typedef enum floe_turn_server_counter {
     FLOE_TSRV_DROP_NO_SPACE,      /* the answer did not fit the output buffer */
     FLOE_TSRV_BYTES_TO_PEER,      /* payload bytes relayed (not an outcome) */
     FLOE_TSRV_BYTES_TO_CLIENT,
-    FLOE_TSRV_EXPIRED,            /* allocations that ran out (not an outcome) */
-    FLOE_TSRV_CLOSED_WITH_CONN,   /* allocations ended by their connection (not an outcome) */
-    FLOE_TSRV_POLICY_REVOKED,     /* permissions/channels removed by a reload (not an outcome) */
-    FLOE_TSRV_TCP_CONNECTED,      /* Connect answered with success (not an outcome) */
-    FLOE_TSRV_TCP_CONNECT_FAILED, /* ... with 447 (not an outcome) */
-    FLOE_TSRV_TCP_ATTEMPTS,       /* ConnectionAttempt indications sent (not an outcome) */
-    FLOE_TSRV_TCP_REFUSED,        /* peer connections refused: no permission, no room */
-    FLOE_TSRV_TCP_UNBOUND,        /* connections closed unbound after 30 s */
+    FLOE_TSRV_EXPIRED,             /* allocations that ran out (not an outcome) */
+    FLOE_TSRV_CLOSED_WITH_CONN,    /* allocations ended by their connection (not an outcome) */
+    FLOE_TSRV_POLICY_REVOKED,      /* permissions/channels removed by a reload (not an outcome) */
+    FLOE_TSRV_TCP_CONNECTED,       /* Connect answered with success (not an outcome) */
+    FLOE_TSRV_TCP_CONNECT_FAILED,  /* ... with 447 (not an outcome) */
+    FLOE_TSRV_TCP_ATTEMPTS,        /* ConnectionAttempt indications sent (not an outcome) */
+    FLOE_TSRV_TCP_REFUSED,         /* peer connections refused: no permission, no room */
+    FLOE_TSRV_TCP_UNBOUND,         /* connections closed unbound after 30 s */
+    FLOE_TSRV_RESERVED,            /* ports held for a RESERVATION-TOKEN (not an outcome) */
+    FLOE_TSRV_RESERVATION_USED,    /* ... claimed by an Allocate with the token (not an outcome) */
+    FLOE_TSRV_RESERVATION_EXPIRED, /* ... released unclaimed after 30 s (not an outcome) */
     FLOE_TSRV_COUNTER_COUNT
 } floe_turn_server_counter;
 
@@ -208,12 +260,13 @@ bool floe_turn_server_counter_is_outcome(int counter);
 typedef struct floe_turn_server floe_turn_server;
 
 /* Validates and copies cfg (users are turned into keys, lists copied): FLOE_ERR_CONFIG
- * for a missing realm, zero tables or caps above the inline maxima; FLOE_ERR_NOMEM. */
+ * for a missing realm, zero tables, caps above the inline maxima, relay_open_pair without
+ * relay_claim, or admit without release; FLOE_ERR_NOMEM. */
 int floe_turn_server_new(floe_turn_server **out, const floe_turn_server_config *cfg);
 void floe_turn_server_free(floe_turn_server *srv);
-/* Replaces credentials, secrets, lists, quotas and rates (SIGHUP); allocations stay.
- * Permissions and channels to peers the new policy refuses are removed. The table size
- * and the relay callbacks cannot change. */
+/* Replaces credentials, secrets, lists, quotas and rates (SIGHUP); allocations and
+ * reservations stay. Permissions and channels to peers the new policy refuses are
+ * removed. The table sizes and the callbacks cannot change. */
 int floe_turn_server_reload(floe_turn_server *srv, const floe_turn_server_config *cfg);
 /* From now on, Allocate gets 508; everything else runs on (SIGTERM drain). */
 void floe_turn_server_drain(floe_turn_server *srv);
@@ -259,7 +312,7 @@ uint32_t floe_turn_server_tcp_incoming(floe_turn_server *srv, uint64_t handle,
 /* Connection `id` ended on the runtime's side (closed by either end). */
 void floe_turn_server_tcp_closed(floe_turn_server *srv, uint32_t id);
 
-/* Expires allocations, permissions and channels; call about once a second. */
+/* Expires allocations, permissions, channels and reservations; call about once a second. */
 void floe_turn_server_tick(floe_turn_server *srv);
 /* A TCP/TLS client connection or DTLS session closed: its allocation (if any) ends now. */
 void floe_turn_server_conn_closed(floe_turn_server *srv, const floe_turn_tuple *t);
@@ -270,7 +323,8 @@ bool floe_turn_server_peer_allowed(const floe_turn_server *srv, const floe_addr 
 typedef struct floe_turn_server_gauges {
     uint32_t allocations, permissions, channels;
     uint32_t users_with_allocations;
-    size_t table_bytes; /* memory the core holds for its tables */
+    uint32_t reservations; /* ports held for a RESERVATION-TOKEN */
+    size_t table_bytes;    /* memory the core holds for its tables */
 } floe_turn_server_gauges;
 void floe_turn_server_gauges_get(const floe_turn_server *srv, floe_turn_server_gauges *g);
 const uint64_t *floe_turn_server_counters(const floe_turn_server *srv);

@@ -88,8 +88,10 @@ static uint32_t clamp_lifetime(const floe_turn_server *srv, const floe_stun_msg 
     return want > srv->cfg.max_lifetime_s ? srv->cfg.max_lifetime_s : want;
 }
 
-static void allocate_success(answer *r, tsrv_alloc *a, bool v6_refused, uint8_t *out, size_t cap,
-                             int counter) {
+/* The success answer; token is the RESERVATION-TOKEN of the port held for the next
+ * allocation (0: none). */
+static void allocate_success(answer *r, tsrv_alloc *a, bool v6_refused, uint64_t token,
+                             uint8_t *out, size_t cap, int counter) {
     begin(r, FLOE_STUN_SUCCESS, out, cap);
     for (int i = 0; i < 2; i++)
         if (a->relay[i].open)
@@ -98,6 +100,7 @@ static void allocate_success(answer *r, tsrv_alloc *a, bool v6_refused, uint8_t 
         const uint8_t aec[4] = {0x02, 0x00, 4, 40};
         floe_stun_add(&r->b, FLOE_STUN_ATTR_ADDRESS_ERROR_CODE, aec, sizeof aec);
     }
+    if (token) floe_stun_add_u64(&r->b, FLOE_STUN_ATTR_RESERVATION_TOKEN, token);
     floe_stun_add_u32(&r->b, FLOE_STUN_ATTR_LIFETIME, a->lifetime);
     floe_stun_add_xor_addr(&r->b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &r->t->client);
     finish(r, out, counter);
@@ -127,6 +130,46 @@ static unsigned wanted_families(const floe_turn_server *srv, const floe_stun_msg
     return fam;
 }
 
+/* Opens the allocation's relays: the held port of a reservation (rv), a port pair
+ * (reserve: *token gets the RESERVATION-TOKEN of the upper one), or one relay per wanted
+ * family. False when a relay could not be opened (the caller removes the allocation). */
+static bool open_relays(floe_turn_server *srv, tsrv_alloc *a, unsigned fams, bool tcp, bool even,
+                        bool reserve, tsrv_resv *rv, bool df, uint64_t *token) {
+    uint64_t handle = tsrv_handle(srv, a);
+    if (rv) { /* RFC 8656 §7.2: the previously reserved transport address */
+        tsrv_relay *rl = &a->relay[rv->addr.family == FLOE_AF_INET6 ? 1 : 0];
+        uint64_t held = rv->held;
+        rl->addr = rv->addr;
+        tsrv_resv_take(srv, rv);
+        if (srv->cfg.relay_claim(srv->cfg.ctx, held, handle, df) != FLOE_OK) {
+            if (srv->cfg.relay_close) srv->cfg.relay_close(srv->cfg.ctx, held);
+            return false;
+        }
+        rl->token = held;
+        rl->open = true;
+        return true;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (!(fams & (1u << i))) continue;
+        tsrv_relay *rl = &a->relay[i];
+        int fam = i == 0 ? FLOE_AF_INET4 : FLOE_AF_INET6, rc = FLOE_ERR_UNSUPPORTED;
+        floe_addr held_addr;
+        uint64_t held = 0;
+        if (tcp)
+            rc = srv->cfg.tcp_listen(srv->cfg.ctx, handle, fam, &rl->addr, &rl->token);
+        else if (reserve)
+            rc = srv->cfg.relay_open_pair(srv->cfg.ctx, handle, fam, df, &rl->addr, &rl->token,
+                                          &held_addr, &held);
+        else if (srv->cfg.relay_open)
+            rc = srv->cfg.relay_open(srv->cfg.ctx, handle, fam, even, df, &rl->addr, &rl->token);
+        if (rc != FLOE_OK) return false;
+        rl->open = true;
+        a->tcp = tcp;
+        if (reserve) *token = tsrv_resv_add(srv, handle, &held_addr, held);
+    }
+    return true;
+}
+
 static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap) {
     floe_turn_server *srv = r->srv;
     const floe_stun_msg *m = r->m;
@@ -136,7 +179,9 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
             int code = 0;
             bool v6_refused = false; /* the same request: the same ADDRESS-ERROR-CODE */
             wanted_families(srv, m, &code, &v6_refused);
-            return allocate_success(r, a, v6_refused && !a->relay[1].open, out, cap,
+            /* ... and the same RESERVATION-TOKEN while the port is still held */
+            return allocate_success(r, a, v6_refused && !a->relay[1].open,
+                                    tsrv_resv_of(srv, tsrv_handle(srv, a)), out, cap,
                                     FLOE_TSRV_ALLOCATE_AGAIN);
         }
         return fail(r, out, cap, 437, FLOE_TSRV_MISMATCH);
@@ -151,40 +196,50 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
     if (transport >> 24 != 17 && !tcp)
         return fail(r, out, cap, 442, FLOE_TSRV_TRANSPORT_UNSUPPORTED);
     const floe_stun_attr *even = floe_stun_msg_find(m, FLOE_STUN_ATTR_EVEN_PORT);
-    if (tcp && (!floe_transport_reliable(r->t->transport) || even ||
-                floe_stun_msg_find(m, FLOE_STUN_ATTR_DONT_FRAGMENT) ||
-                floe_stun_msg_find(m, FLOE_STUN_ATTR_RESERVATION_TOKEN) ||
-                floe_stun_msg_find(m, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY)))
+    const floe_stun_attr *tok = floe_stun_msg_find(m, FLOE_STUN_ATTR_RESERVATION_TOKEN);
+    bool has_raf = floe_stun_msg_find(m, FLOE_STUN_ATTR_REQUESTED_ADDRESS_FAMILY) != NULL;
+    bool has_aaf = floe_stun_msg_find(m, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY) != NULL;
+    if (tcp && (!floe_transport_reliable(r->t->transport) || even || tok || has_aaf ||
+                floe_stun_msg_find(m, FLOE_STUN_ATTR_DONT_FRAGMENT)))
         return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
-    if (floe_stun_msg_find(m, FLOE_STUN_ATTR_RESERVATION_TOKEN) ||
-        (even && even->len >= 1 && (even->val[0] & 0x80)))
-        return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY); /* no reservations (yet) */
-    int code = 0;
+    /* RFC 8656 §7.2 steps 4 and 7. The decoder made sure EVEN-PORT has its one byte and
+     * RESERVATION-TOKEN its eight. */
+    bool reserve = even && (even->val[0] & 0x80);
+    if ((tok && (even || has_raf || has_aaf)) || (reserve && has_aaf))
+        return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
+    tsrv_resv *rv = NULL;
+    unsigned fams = 0;
     bool v6_refused = false;
-    unsigned fams = wanted_families(srv, m, &code, &v6_refused);
-    if (!fams)
-        return fail(r, out, cap, code,
-                    code == 440 ? FLOE_TSRV_FAMILY_UNSUPPORTED : FLOE_TSRV_BAD_REQUEST);
+    if (tok) {
+        uint64_t token = 0;
+        floe_stun_msg_get_u64(m, FLOE_STUN_ATTR_RESERVATION_TOKEN, &token);
+        if (!(rv = tsrv_resv_find(srv, token)))
+            return fail(r, out, cap, 508, FLOE_TSRV_RESERVATION_INVALID);
+    } else {
+        int code = 0;
+        if (!(fams = wanted_families(srv, m, &code, &v6_refused)))
+            return fail(r, out, cap, code,
+                        code == 440 ? FLOE_TSRV_FAMILY_UNSUPPORTED : FLOE_TSRV_BAD_REQUEST);
+        if (reserve && !tsrv_resv_room(srv))
+            return fail(r, out, cap, 508, FLOE_TSRV_RESERVATIONS_FULL);
+    }
     if (srv->cfg.user_quota && tsrv_user_count(srv, user_hash) >= srv->cfg.user_quota)
         return fail(r, out, cap, 486, FLOE_TSRV_QUOTA);
+    if (srv->cfg.admit) { /* quotas shared with other cores */
+        int code = srv->cfg.admit(srv->cfg.ctx, user_hash);
+        if (code == 486) return fail(r, out, cap, 486, FLOE_TSRV_QUOTA);
+        if (code != 0) return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
+    }
     a = tsrv_insert(srv, r->t, user_hash);
-    if (!a) return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
+    if (!a) {
+        if (srv->cfg.release) srv->cfg.release(srv->cfg.ctx, user_hash);
+        return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
+    }
     bool df = floe_stun_msg_find(m, FLOE_STUN_ATTR_DONT_FRAGMENT) != NULL;
-    for (int i = 0; i < 2; i++) {
-        if (!(fams & (1u << i))) continue;
-        tsrv_relay *rl = &a->relay[i];
-        int fam = i == 0 ? FLOE_AF_INET4 : FLOE_AF_INET6, rc = FLOE_ERR_UNSUPPORTED;
-        if (tcp)
-            rc = srv->cfg.tcp_listen(srv->cfg.ctx, tsrv_handle(srv, a), fam, &rl->addr, &rl->token);
-        else if (srv->cfg.relay_open)
-            rc = srv->cfg.relay_open(srv->cfg.ctx, tsrv_handle(srv, a), fam, even != NULL, df,
-                                     &rl->addr, &rl->token);
-        if (rc != FLOE_OK) {
-            tsrv_remove(srv, a); /* closes a relay already opened */
-            return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
-        }
-        rl->open = true;
-        a->tcp = tcp;
+    uint64_t token = 0;
+    if (!open_relays(srv, a, fams, tcp, even != NULL, reserve, rv, df, &token)) {
+        tsrv_remove(srv, a); /* closes a relay already opened */
+        return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
     }
     memcpy(a->key, r->key, TSRV_KEY_LEN);
     memcpy(a->alloc_tid, m->tid, 12);
@@ -192,7 +247,7 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
     a->until = tsrv_secs(srv) + a->lifetime;
     a->bw_tokens = srv->cfg.bytes_per_s_allocation;
     a->bw_stamp_ns = (uint64_t)srv->now;
-    allocate_success(r, a, v6_refused, out, cap, FLOE_TSRV_ALLOCATED);
+    allocate_success(r, a, v6_refused, token, out, cap, FLOE_TSRV_ALLOCATED);
 }
 
 /* ---- Refresh ------------------------------------------------------------------------- */

@@ -31,6 +31,8 @@ static const char *const counter_names[FLOE_TSRV_COUNTER_COUNT] = {
     [FLOE_TSRV_QUOTA] = "quota_486",
     [FLOE_TSRV_CAPACITY] = "capacity_508",
     [FLOE_TSRV_DRAINING] = "draining_508",
+    [FLOE_TSRV_RESERVATIONS_FULL] = "reservations_full_508",
+    [FLOE_TSRV_RESERVATION_INVALID] = "reservation_token_invalid_508",
     [FLOE_TSRV_TO_PEER] = "relayed_to_peer",
     [FLOE_TSRV_TCP_CONNECTING] = "tcp_connect_started",
     [FLOE_TSRV_TCP_BOUND] = "tcp_connection_bound",
@@ -54,6 +56,9 @@ static const char *const counter_names[FLOE_TSRV_COUNTER_COUNT] = {
     [FLOE_TSRV_TCP_ATTEMPTS] = "tcp_connection_attempts",
     [FLOE_TSRV_TCP_REFUSED] = "tcp_peer_refused",
     [FLOE_TSRV_TCP_UNBOUND] = "tcp_closed_unbound",
+    [FLOE_TSRV_RESERVED] = "reservations_made",
+    [FLOE_TSRV_RESERVATION_USED] = "reservations_claimed",
+    [FLOE_TSRV_RESERVATION_EXPIRED] = "reservations_expired",
 };
 
 const char *floe_turn_server_counter_name(int counter) {
@@ -76,6 +81,7 @@ void floe_turn_server_config_default(floe_turn_server_config *c) {
     c->unauth_per_s = 20;
     c->unauth_burst = 40;
     c->max_tcp_connections = 1024;
+    c->max_reservations = FLOE_TSRV_RESERVATIONS;
     c->relay_v4 = true;
     floe_stun_server_config_default(&c->stun);
 }
@@ -92,6 +98,9 @@ static int check_config(const floe_turn_server_config *c) {
     if (!c->realm || !c->realm[0] || strlen(c->realm) > 763) return FLOE_ERR_CONFIG;
     if (c->max_allocations == 0 || c->max_allocations > (1u << 24)) return FLOE_ERR_CONFIG;
     if (c->max_tcp_connections > 0xFFFF) return FLOE_ERR_CONFIG; /* ids keep the index in 16 bits */
+    if (c->max_reservations > FLOE_TSRV_MAX_RESERVATIONS) return FLOE_ERR_CONFIG;
+    if ((c->relay_open_pair && !c->relay_claim) || (!c->admit != !c->release))
+        return FLOE_ERR_CONFIG;
     if (c->max_permissions == 0 || c->max_permissions > FLOE_TSRV_MAX_PERMISSIONS ||
         c->max_channels > FLOE_TSRV_MAX_CHANNELS)
         return FLOE_ERR_CONFIG;
@@ -170,6 +179,11 @@ static int take_config(floe_turn_server *srv, const floe_turn_server_config *cfg
         srv->cfg.tcp_connect = old.tcp_connect;
         srv->cfg.tcp_close = old.tcp_close;
         srv->cfg.max_tcp_connections = old.max_tcp_connections;
+        srv->cfg.relay_open_pair = old.relay_open_pair;
+        srv->cfg.relay_claim = old.relay_claim;
+        srv->cfg.max_reservations = old.max_reservations;
+        srv->cfg.admit = old.admit;
+        srv->cfg.release = old.release;
         srv->cfg.ctx = old.ctx;
     }
     srv->cfg.users = NULL;
@@ -195,7 +209,7 @@ int floe_turn_server_new(floe_turn_server **out, const floe_turn_server_config *
     srv->cfg.max_allocations = cfg->max_allocations;
     srv->cfg.max_tcp_connections = cfg->max_tcp_connections;
     if ((rc = take_config(srv, cfg)) != FLOE_OK || (rc = tsrv_table_init(srv)) != FLOE_OK ||
-        (rc = tsrv_tcp_init(srv)) != FLOE_OK ||
+        (rc = tsrv_tcp_init(srv)) != FLOE_OK || (rc = tsrv_resv_init(srv)) != FLOE_OK ||
         (rc = floe_stun_server_init(&srv->stun, &cfg->stun)) != FLOE_OK) {
         floe_turn_server_free(srv);
         return rc;
@@ -208,6 +222,7 @@ void floe_turn_server_free(floe_turn_server *srv) {
     if (!srv) return;
     for (uint32_t i = 0; srv->slot && i < srv->high_water; i++)
         if (srv->slot[i].used) tsrv_remove(srv, &srv->slot[i]);
+    tsrv_resv_free(srv);
     tsrv_table_free(srv);
     free(srv->tcp);
     tsrv_users_free(srv);
@@ -270,6 +285,7 @@ void floe_turn_server_on_client(floe_turn_server *srv, const floe_turn_tuple *t,
 void floe_turn_server_tick(floe_turn_server *srv) {
     uint32_t now = tsrv_secs(srv);
     tsrv_tcp_tick(srv);
+    tsrv_resv_tick(srv);
     for (uint32_t i = 0; i < srv->high_water; i++) {
         tsrv_alloc *a = &srv->slot[i];
         if (!a->used) continue;
@@ -293,6 +309,7 @@ void floe_turn_server_gauges_get(const floe_turn_server *srv, floe_turn_server_g
     memset(g, 0, sizeof *g);
     g->allocations = srv->n_alloc;
     g->users_with_allocations = srv->n_users_active;
+    g->reservations = srv->n_resv;
     uint32_t now = tsrv_secs(srv);
     for (uint32_t i = 0; i < srv->high_water; i++) {
         const tsrv_alloc *a = &srv->slot[i];
@@ -305,7 +322,8 @@ void floe_turn_server_gauges_get(const floe_turn_server *srv, floe_turn_server_g
     uint32_t nb = srv->bucket_mask + 1;
     g->table_bytes = sizeof *srv + (size_t)srv->high_water * sizeof(tsrv_alloc) +
                      (size_t)srv->ucount_high * sizeof(tsrv_ucount) +
-                     2 * (size_t)nb * sizeof(uint32_t);
+                     2 * (size_t)nb * sizeof(uint32_t) +
+                     (size_t)srv->cfg.max_reservations * sizeof(tsrv_resv);
 }
 
 const uint64_t *floe_turn_server_counters(const floe_turn_server *srv) {

@@ -5,7 +5,8 @@
  *   turn_policy.c    which peers may be relayed to
  *   turn_request.c   Allocate, Refresh, CreatePermission, ChannelBind
  *   turn_relay.c     the data path: Send, ChannelData, peer datagrams, bandwidth
- *   turn_tcp.c       RFC 6062: Connect, ConnectionBind, ConnectionAttempt, the connections */
+ *   turn_tcp.c       RFC 6062: Connect, ConnectionBind, ConnectionAttempt, the connections
+ *   turn_reserve.c   ports held for a RESERVATION-TOKEN (EVEN-PORT with the R bit) */
 #ifndef FLOE_TURN_SERVER_PRIV_H
 #define FLOE_TURN_SERVER_PRIV_H
 
@@ -76,6 +77,15 @@ typedef struct tsrv_tcp {
 
 enum { TSRV_TCP_CONNECTING = 1, TSRV_TCP_READY, TSRV_TCP_BOUND };
 
+/* A port held for a RESERVATION-TOKEN (RFC 8656 §14.9). token 0 marks a free entry. */
+typedef struct tsrv_resv {
+    uint64_t token; /* the RESERVATION-TOKEN value */
+    uint64_t held;  /* the runtime's token of the held socket */
+    uint64_t owner; /* handle of the allocation whose Allocate made it */
+    floe_addr addr; /* the held relayed address */
+    uint32_t until; /* seconds on the server's clock */
+} tsrv_resv;
+
 typedef struct tsrv_user {
     char *name;
     uint8_t key[TSRV_KEY_LEN];
@@ -118,6 +128,9 @@ struct floe_turn_server {
 
     uint64_t total_stamp_ns, total_tokens; /* total bandwidth bucket */
     tsrv_tcp *tcp;                         /* cfg.max_tcp_connections entries */
+    tsrv_resv *resv;                       /* cfg.max_reservations entries */
+    uint32_t n_resv;
+    uint64_t resv_serial; /* reservations made: one input of the token's keyed hash */
     uint16_t tcp_gen;
     floe_time_ns now;
     floe_time_ns epoch; /* the first set_time: seconds on the server's clock count from it */
@@ -187,6 +200,23 @@ void tsrv_tcp_bind(floe_turn_server *srv, const floe_turn_tuple *t, const floe_s
 /* Closes the connections of an allocation that ends. */
 void tsrv_tcp_drop_alloc(floe_turn_server *srv, uint64_t handle);
 void tsrv_tcp_tick(floe_turn_server *srv);
+
+/* turn_reserve.c */
+int tsrv_resv_init(floe_turn_server *srv);
+/* Releases every held port and frees the table. */
+void tsrv_resv_free(floe_turn_server *srv);
+/* True when a port pair can be opened and its upper port held. */
+bool tsrv_resv_room(const floe_turn_server *srv);
+/* Holds `held` (at addr) for 30 s under a fresh token, which it returns. */
+uint64_t tsrv_resv_add(floe_turn_server *srv, uint64_t owner, const floe_addr *addr, uint64_t held);
+/* The live reservation of a token, or NULL (an expired one is released on the way). */
+tsrv_resv *tsrv_resv_find(floe_turn_server *srv, uint64_t token);
+/* Forgets r: its held socket now belongs to an allocation. */
+void tsrv_resv_take(floe_turn_server *srv, tsrv_resv *r);
+/* The token of the live reservation an allocation made, or 0. */
+uint64_t tsrv_resv_of(const floe_turn_server *srv, uint64_t owner);
+/* Releases the reservations that ran out. */
+void tsrv_resv_tick(floe_turn_server *srv);
 
 /* turn_request.c: a finished answer (integrity with key when not NULL, FINGERPRINT when
  * fp) to the client on t; out holds the message being built in b. counter is the input's

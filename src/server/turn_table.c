@@ -147,6 +147,7 @@ void tsrv_remove(floe_turn_server *srv, tsrv_alloc *a) {
         if (a->relay[r].open && srv->cfg.relay_close)
             srv->cfg.relay_close(srv->cfg.ctx, a->relay[r].token);
     ucount_del(srv, a->user_hash);
+    if (srv->cfg.release) srv->cfg.release(srv->cfg.ctx, a->user_hash);
     a->used = false;
     a->relay[0].open = a->relay[1].open = false;
     a->gen++;

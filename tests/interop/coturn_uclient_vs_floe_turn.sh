@@ -7,15 +7,18 @@
 #      client-to-client (each client's peer is another client's relayed address), mandatory
 #      channel padding, TURN REST credentials, and RFC 6062 TCP relaying (-T) over TCP
 #      and TLS: 10 clients x 100 messages each time, every message comes back
-#      (tot_send_msgs == tot_recv_msgs == 1000, 0 lost);
+#      (tot_send_msgs == tot_recv_msgs == 1000, 0 lost). uclient's default RTP/RTCP pairs
+#      are on (no -c): each RTP allocation asks for EVEN-PORT with the reservation bit and
+#      the RTCP allocation comes back with the RESERVATION-TOKEN (RFC 8656 §14.6, §14.9);
 #   2. a wrong password: uclient fails, floe counts auth failures and relays nothing;
 #   3. the capture: nothing malformed (TLS on TCP PT, DTLS on UDP PT), and floe's counters
-#      add up (each input one outcome);
+#      add up (each input one outcome); in the clear runs, every answer with a
+#      RESERVATION-TOKEN gives an even port, and the Allocate that brings the token back
+#      gets the next one;
 #   4. SIGTERM with allocations left: floe drains, then exits 0.
-# Not covered yet: uclient's default RTP/RTCP pairs (EVEN-PORT with the reservation bit),
-# which floe refuses with 508: every run uses -c. The RFC 6062 runs use their own
-# listeners (PD, PDT), outside the capture: after ConnectionBind a data connection carries
-# the application's bytes, which are not STUN.
+# The RFC 6062 runs use their own listeners (PD, PDT), outside the capture: after
+# ConnectionBind a data connection carries the application's bytes, which are not STUN.
+# (uclient's -T mode makes no RTCP allocations: TCP relays have no port pairs.)
 set -euo pipefail
 # shellcheck source=../lib/common.bash
 . "$FLOE_SRC/tests/lib/common.bash"
@@ -53,18 +56,21 @@ CLIENTS=10 MSGS=100
 uclient() { # NAME EXPECTED-STATUS ARGS...: output in $FT_TMP/NAME.out
   local name=$1 want=$2 rc=0
   shift 2
-  timeout -k 2 60 turnutils_uclient -c -m "$CLIENTS" -n "$MSGS" -l 172 -z 5 -e 127.0.0.1 -r "$E" \
+  timeout -k 2 60 turnutils_uclient -m "$CLIENTS" -n "$MSGS" -l 172 -z 5 -e 127.0.0.1 -r "$E" \
     "$@" 127.0.0.1 >"$FT_TMP/$name.out" 2>&1 || rc=$?
   [ "$rc" = "$want" ] || ft_fail "uclient $name exited $rc, not $want: $(tail -5 "$FT_TMP/$name.out")"
 }
 
 check_all_back() { # NAME: every message sent came back, none lost
-  local name=$1 total=$((CLIENTS * MSGS)) out="$FT_TMP/$1.out"
-  grep -q "start_mclient: tot_send_msgs=$total, tot_recv_msgs=$total\$" "$out" ||
+  local name=$1 total=$((CLIENTS * MSGS)) out="$FT_TMP/$1.out" sent
+  # Client to client (-y) with RTP/RTCP pairs runs a few more sessions than -m says: at
+  # least CLIENTS x MSGS messages, each one back.
+  sent=$(sed -n 's/.*start_mclient: tot_send_msgs=\([0-9]*\), tot_recv_msgs=\1$/\1/p' "$out" | tail -n 1)
+  [ -n "$sent" ] && [ "$sent" -ge "$total" ] ||
     ft_fail "$name: not $total/$total messages: $(grep -E 'tot_send_msgs|lost' "$out" | tail -3)"
   grep -q "Total lost packets 0 (0.000000%)" "$out" ||
     ft_fail "$name: packets lost: $(grep 'lost' "$out" | tail -1)"
-  ft_ok "$name: $total/$total relayed and echoed, 0 lost"
+  ft_ok "$name: $sent/$sent relayed and echoed, 0 lost"
 }
 
 runs=0
@@ -120,11 +126,16 @@ runs, per_run = int(sys.argv[2]), int(sys.argv[3])
 outcomes = [k for k in j if k not in ("rx_client", "rx_peer", "bytes_to_peer", "bytes_to_client",
             "allocations_expired", "allocations_closed_with_connection", "entries_revoked_by_reload",
             "tcp_connected", "tcp_connect_failed_447", "tcp_connection_attempts", "tcp_peer_refused",
-            "tcp_closed_unbound",
-            "allocations", "permissions", "channels", "users_with_allocations", "table_bytes",
-            "draining")]
+            "tcp_closed_unbound", "reservations_made", "reservations_claimed", "reservations_expired",
+            "allocations", "permissions", "channels", "users_with_allocations", "reservations",
+            "table_bytes", "draining")]
 total = sum(j[k] for k in outcomes)
 assert j["rx_client"] + j["rx_peer"] == total, (j["rx_client"], j["rx_peer"], total)
+# RTP/RTCP pairs: every run but the RFC 6062 ones reserves ports, RTCP allocations claim
+# them, and no token is refused.
+assert j["reservations_made"] >= runs - 2, j["reservations_made"]
+assert 0 < j["reservations_claimed"] <= j["reservations_made"], j
+assert j["reservation_token_invalid_508"] == 0 and j["reservations_full_508"] == 0, j
 # The client-to-client run relays each message twice (out of one relay, into the other).
 # The RFC 6062 runs relay bytes, not datagrams: 2 runs fewer in the datagram count.
 assert j["relayed_to_peer"] >= (runs - 2) * per_run, j["relayed_to_peer"]
@@ -132,7 +143,8 @@ assert j["tcp_connection_bound"] >= 2 * 2, j["tcp_connection_bound"]
 assert j["relayed_to_client"] == j["relayed_to_peer"], j
 assert j["forbidden_peer_403"] == 0 and j["drop_no_permission"] == 0, j
 print(f"{j['rx_client']} client + {j['rx_peer']} peer inputs = {total} outcomes; "
-      f"{j['relayed_to_peer']} relayed each way, {j['allocated']} allocations")
+      f"{j['relayed_to_peer']} relayed each way, {j['allocated']} allocations, "
+      f"{j['reservations_made']} ports reserved, {j['reservations_claimed']} claimed")
 EOF
 ft_ok "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))["turn"]; print(j["allocated"], "allocations,", j["relayed_to_peer"], "datagrams relayed each way")' "$FT_TMP/stats.json")"
 
@@ -149,6 +161,34 @@ ft_expect_eq "$refused" "$old" "protocol_version alerts = ClientHellos offering 
 modern=$(ft_capture_count cap "tcp.srcport == $PT && tls.handshake.type == 2")
 [ "$modern" -ge "$CLIENTS" ] || ft_fail "only $modern TLS ServerHellos for $CLIENTS TLS clients"
 ft_ok "tshark decodes every packet; $refused TLS 1.0/1.1 probes refused, $modern handshakes done"
+
+ft_check "EVEN-PORT with R: even ports, and the RESERVATION-TOKEN brings back the next one"
+# Allocate successes (0x0103), and Allocate requests (0x0003) that carry a token. The
+# first XOR-mapped port of a success is its XOR-RELAYED-ADDRESS (floe puts it first).
+ft_tshark cap -Y "stun.type == 0x0103 || (stun.type == 0x0003 && stun.att.token)" -T fields \
+  -E separator=' ' -E occurrence=f -e stun.type -e stun.id -e stun.att.token \
+  -e stun.att.port-xord >"$FT_TMP/tokens.txt" || ft_fail "tshark could not read the capture"
+python3 - "$FT_TMP/tokens.txt" >"$FT_TMP/pairs.txt" <<'EOF' || ft_fail "reserved ports do not pair up"
+import sys
+def port(x):  # tshark shows the XOR'd port in hex: undo the magic cookie's top half
+    return int(x, 16) ^ 0x2112
+ask, port_of, answer = {}, {}, {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f[0] == "0x0003":  # a request with a token: type, tid, token
+        ask[f[1]] = f[2]
+    elif len(f) == 4:     # a success with a token: type, tid, token, relayed port
+        assert port(f[3]) % 2 == 0, ("an odd port with a reservation", line)
+        port_of[f[2]] = port(f[3])
+    elif len(f) == 3:     # a success without one: type, tid, relayed port
+        answer[f[1]] = port(f[2])
+claimed = [(t, answer[tid]) for tid, t in ask.items() if tid in answer]
+assert len(port_of) >= 10 and len(claimed) >= 10, (len(port_of), len(claimed))
+for t, p in claimed:
+    assert t in port_of and p == port_of[t] + 1, ("token", t, "gave", p, "held", port_of.get(t))
+print(f"{len(port_of)} even ports with a token, {len(claimed)} tokens brought back for port + 1")
+EOF
+ft_ok "$(cat "$FT_TMP/pairs.txt")"
 
 ft_check "DTLS: cookies first (RFC 6347 §4.2.1), DTLS 1.0 probes refused, 1.2 handshakes done"
 # A ClientHello without a cookie gets a HelloVerifyRequest (3) and no ServerHello: floe

@@ -111,6 +111,7 @@ relay-ip = 127.0.0.1
 relay-ports = $RLO-$RHI
 max-allocations = 64
 user-quota = 4
+max-reservations = 16
 max-permissions = 8
 max-channels = 4
 lifetime = 300
@@ -133,7 +134,7 @@ wants=("realm = $REALM" "users = 2 (passwords not shown)" "secrets = 2 (not show
   "listen = udp://127.0.0.1:$P1" "listen = tcp://127.0.0.1:$P1" "listen = tls://127.0.0.1:$P3" \
   "relay-ip = 127.0.0.1" "relay-ports = $RLO-$RHI" "allow-peer = 127.0.0.2/32" \
   "allow-peer = 10.0.0.0/8" "deny-peer = 10.9.0.0/16" "deny-peer = fd00::/8" \
-  "max-allocations = 64" "user-quota = 4" "max-permissions = 8" "max-channels = 4" \
+  "max-allocations = 64" "user-quota = 4" "max-reservations = 16" "max-permissions = 8" "max-channels = 4" \
   "lifetime = 300" "max-lifetime = 1200" "nonce-lifetime = 120" "kbps-per-allocation = 500" \
   "kbps-total = 5000" "unauth-rate = 30" "unauth-burst = 60" "drain-timeout = 3")
 for want in "${wants[@]}"; do

@@ -43,9 +43,10 @@ static const floe_turn_user users[] = {
 /* ---- the fake runtime ------------------------------------------------------------------ */
 
 typedef struct relay_call {
-    uint64_t handle;
+    uint64_t handle; /* 0 while a held port is not claimed */
     int family;
     bool even_port, dont_fragment;
+    bool held; /* the upper port of a pair (relay_open_pair) */
     floe_addr addr;
     uint64_t token;
 } relay_call;
@@ -66,6 +67,11 @@ typedef struct fx {
     uint64_t closes[128];
     size_t n_closes;
     int fail_family; /* relay_open fails for this family */
+    bool fail_pair;  /* relay_open_pair fails */
+    bool fail_claim; /* relay_claim fails */
+    size_t n_claims;
+    int admit_answer;          /* what the admit hook answers (when installed) */
+    size_t admitted, released; /* admit and release hook calls */
     floe_time_ns now;
     uint64_t unix_s;
     uint8_t out[1500];
@@ -112,6 +118,63 @@ static int fake_open(void *ctx, uint64_t handle, int family, bool even_port, boo
     return FLOE_OK;
 }
 
+/* An even port N and the held N + 1, as two records (both must be closed once). */
+static int fake_open_pair(void *ctx, uint64_t handle, int family, bool dont_fragment,
+                          floe_addr *relayed, uint64_t *token, floe_addr *held_addr,
+                          uint64_t *held) {
+    fx *f = ctx;
+    if (f->fail_pair) return FLOE_ERR_IO;
+    int rc = fake_open(ctx, handle, family, true, dont_fragment, relayed, token);
+    if (rc != FLOE_OK) return rc;
+    relay_call *c = &f->opens[f->n_opens - 1];
+    c->addr.port = (uint16_t)(50000 + 2 * f->n_opens);
+    assert_true(f->n_opens < sizeof f->opens / sizeof f->opens[0]);
+    relay_call *h = &f->opens[f->n_opens++];
+    memset(h, 0, sizeof *h);
+    h->family = family;
+    h->held = true;
+    h->addr = c->addr;
+    h->addr.port++;
+    h->token = 5000 + f->n_opens;
+    *relayed = c->addr;
+    *held_addr = h->addr;
+    *held = h->token;
+    return FLOE_OK;
+}
+
+static relay_call *call_of(fx *f, uint64_t token) {
+    for (size_t i = 0; i < f->n_opens; i++)
+        if (f->opens[i].token == token) return &f->opens[i];
+    return NULL;
+}
+
+static int fake_claim(void *ctx, uint64_t held, uint64_t handle, bool dont_fragment) {
+    fx *f = ctx;
+    relay_call *h = call_of(f, held);
+    assert_non_null(h);
+    assert_true(h->held);
+    assert_int_equal(h->handle, 0); /* claimed once */
+    f->n_claims++;
+    if (f->fail_claim) return FLOE_ERR_IO;
+    h->handle = handle;
+    h->dont_fragment = dont_fragment;
+    return FLOE_OK;
+}
+
+static int fake_admit(void *ctx, uint64_t user_hash) {
+    fx *f = ctx;
+    (void)user_hash;
+    if (f->admit_answer == 0) f->admitted++;
+    return f->admit_answer;
+}
+
+static void fake_release(void *ctx, uint64_t user_hash) {
+    fx *f = ctx;
+    (void)user_hash;
+    f->released++;
+    assert_true(f->released <= f->admitted);
+}
+
 static void fake_close(void *ctx, uint64_t token) {
     fx *f = ctx;
     assert_true(f->n_closes < sizeof f->closes / sizeof f->closes[0]);
@@ -136,6 +199,8 @@ static fx *fx_new(void) {
         f->cfg.nonce_key[i] = (uint8_t)(i * 7 + 3);
     f->cfg.relay_open = fake_open;
     f->cfg.relay_close = fake_close;
+    f->cfg.relay_open_pair = fake_open_pair;
+    f->cfg.relay_claim = fake_claim;
     f->cfg.ctx = f;
     f->fail_family = -1;
     f->now = FLOE_S(5000);
@@ -351,6 +416,9 @@ typedef struct aopt {
     uint32_t lifetime;  /* 0: none */
     uint32_t raf, aaf;  /* 0: none */
     bool fingerprint, dont_fragment, even_port;
+    bool reserve;   /* EVEN-PORT with the R bit */
+    bool has_token; /* RESERVATION-TOKEN ... */
+    uint64_t token; /* ... with this value */
 } aopt;
 
 static void allocate_msg(fx *f, rq *r, const floe_turn_tuple *t, const char *user, const char *pass,
@@ -368,10 +436,11 @@ static void allocate_msg(fx *f, rq *r, const floe_turn_tuple *t, const char *use
     if (o->aaf) floe_stun_add_u32(&r->b, FLOE_STUN_ATTR_ADDITIONAL_ADDRESS_FAMILY, o->aaf);
     const uint8_t z = 0;
     if (o->dont_fragment) floe_stun_add(&r->b, FLOE_STUN_ATTR_DONT_FRAGMENT, &z, 0);
-    if (o->even_port) {
-        const uint8_t ep = 0;
+    if (o->even_port || o->reserve) {
+        const uint8_t ep = o->reserve ? 0x80 : 0;
         floe_stun_add(&r->b, FLOE_STUN_ATTR_EVEN_PORT, &ep, 1);
     }
+    if (o->has_token) floe_stun_add_u64(&r->b, FLOE_STUN_ATTR_RESERVATION_TOKEN, o->token);
     if (user) rq_auth_with(r, user, pass, REALM, nonce);
     rq_end(r, o->fingerprint);
 }
@@ -855,24 +924,17 @@ static void test_allocate_errors(void **state) {
     assert_int_equal(do_allocate(f, &t, ALICE, &(aopt){.raf = 0x01000000, .aaf = 0x02000000}), 400);
     assert_int_equal(do_allocate(f, &t, ALICE, &(aopt){.aaf = 0x01000000}), 400);
 
-    /* No reservations: EVEN-PORT with R, RESERVATION-TOKEN. */
+    /* A RESERVATION-TOKEN the server never gave: 508 (test_reservation_* for more). */
     {
         rq r;
         const char *nonce = fx_nonce(f, &t);
         rq_begin(f, &r, FLOE_STUN_ALLOCATE, FLOE_STUN_REQUEST);
         floe_stun_add_u32(&r.b, FLOE_STUN_ATTR_REQUESTED_TRANSPORT, 17u << 24);
-        const uint8_t ep = 0x80;
-        floe_stun_add(&r.b, FLOE_STUN_ATTR_EVEN_PORT, &ep, 1);
-        rq_auth_with(&r, ALICE, REALM, nonce);
-        rq_end(&r, false);
-        assert_int_equal(rq_send(f, &t, &r), FLOE_TSRV_CAPACITY);
-        assert_int_equal(resp_code(f), 508);
-        rq_begin(f, &r, FLOE_STUN_ALLOCATE, FLOE_STUN_REQUEST);
-        floe_stun_add_u32(&r.b, FLOE_STUN_ATTR_REQUESTED_TRANSPORT, 17u << 24);
         floe_stun_add_u64(&r.b, FLOE_STUN_ATTR_RESERVATION_TOKEN, 42);
         rq_auth_with(&r, ALICE, REALM, nonce);
         rq_end(&r, false);
-        assert_int_equal(rq_send(f, &t, &r), FLOE_TSRV_CAPACITY);
+        assert_int_equal(rq_send(f, &t, &r), FLOE_TSRV_RESERVATION_INVALID);
+        assert_int_equal(resp_code(f), 508);
         /* An unknown comprehension-required attribute: 420 naming it, signed. */
         rq_begin(f, &r, FLOE_STUN_ALLOCATE, FLOE_STUN_REQUEST);
         floe_stun_add_u32(&r.b, FLOE_STUN_ATTR_REQUESTED_TRANSPORT, 17u << 24);
@@ -1564,6 +1626,20 @@ static void test_config_validation(void **state) {
     assert_int_equal(floe_turn_server_new(&srv, &c), FLOE_ERR_CONFIG);
     c.users = NULL;
     c.n_users = 0;
+    /* A pair without the claim, admit without release, too many reservations. */
+    c.relay_open_pair = fake_open_pair;
+    assert_int_equal(floe_turn_server_new(&srv, &c), FLOE_ERR_CONFIG);
+    c.relay_open_pair = NULL;
+    c.admit = fake_admit;
+    assert_int_equal(floe_turn_server_new(&srv, &c), FLOE_ERR_CONFIG);
+    c.admit = NULL;
+    c.release = fake_release;
+    assert_int_equal(floe_turn_server_new(&srv, &c), FLOE_ERR_CONFIG);
+    c.release = NULL;
+    c.max_reservations = FLOE_TSRV_MAX_RESERVATIONS + 1;
+    assert_int_equal(floe_turn_server_new(&srv, &c), FLOE_ERR_CONFIG);
+    c.max_reservations = FLOE_TSRV_MAX_RESERVATIONS;
+    assert_null(srv);
     assert_int_equal(floe_turn_server_new(&srv, &c), FLOE_OK);
     /* The realm cannot change on reload (the keys depend on it). */
     floe_turn_server_config c2 = c;
@@ -1571,6 +1647,313 @@ static void test_config_validation(void **state) {
     assert_int_equal(floe_turn_server_reload(srv, &c2), FLOE_ERR_CONFIG);
     floe_turn_server_free(srv);
     floe_turn_server_free(NULL);
+}
+
+/* ---- EVEN-PORT and RESERVATION-TOKEN (RFC 8656 §7.2, §14.6, §14.9) -------------------------- */
+
+/* The RESERVATION-TOKEN of the last answer, 0 when it has none. */
+static uint64_t resp_token(const fx *f) {
+    uint64_t v = 0;
+    if (floe_stun_msg_get_u64(&f->resp, FLOE_STUN_ATTR_RESERVATION_TOKEN, &v) != FLOE_OK) return 0;
+    assert_int_not_equal(v, 0);
+    return v;
+}
+
+/* An Allocate with EVEN-PORT R = 1 that must succeed: returns its token; *port_n and
+ * *held get the relay_open_pair records of the even port and the held one. */
+static uint64_t must_reserve(fx *f, const floe_turn_tuple *t, const char *user, const char *pass,
+                             const relay_call **port_n, const relay_call **held) {
+    size_t before = f->n_opens;
+    assert_int_equal(do_allocate(f, t, user, pass, &(aopt){.reserve = true}), 0);
+    assert_int_equal(f->o.counter, FLOE_TSRV_ALLOCATED);
+    assert_int_equal(f->n_opens, before + 2);
+    if (port_n) *port_n = &f->opens[before];
+    if (held) *held = &f->opens[before + 1];
+    uint64_t token = resp_token(f);
+    assert_int_not_equal(token, 0);
+    return token;
+}
+
+static void test_reservation_token(void **state) {
+    (void)state;
+    fx *f = fx_new();
+    fx_start(f);
+    floe_turn_tuple ta = udp("203.0.113.5:40000"), tb = udp("198.51.100.77:41000");
+
+    /* R = 1: an even port, the next one held, and an 8-byte token in the answer. */
+    rq r;
+    allocate_msg(f, &r, &ta, ALICE, &(aopt){.reserve = true});
+    assert_int_equal(rq_send(f, &ta, &r), FLOE_TSRV_ALLOCATED);
+    const floe_stun_attr *tok = floe_stun_msg_find(&f->resp, FLOE_STUN_ATTR_RESERVATION_TOKEN);
+    assert_non_null(tok);
+    assert_int_equal(tok->len, 8);
+    uint64_t token = resp_token(f);
+    assert_true(resp_signed_by(f, ALICE));
+    assert_int_equal(f->n_opens, 2);
+    const relay_call *n = &f->opens[0], *held = &f->opens[1];
+    assert_true(n->even_port);
+    assert_int_equal(n->addr.port % 2, 0);
+    assert_true(held->held);
+    assert_int_equal(held->addr.port, n->addr.port + 1);
+    floe_addr rel[2];
+    assert_int_equal(relayed_of(f, rel), 1);
+    assert_true(floe_addr_equal(&rel[0], &n->addr));
+    assert_int_equal(gauges(f).reservations, 1);
+    assert_int_equal(ctr(f)[FLOE_TSRV_RESERVED], 1);
+
+    /* A retransmission gets the same answer, token included. */
+    assert_int_equal(rq_send(f, &ta, &r), FLOE_TSRV_ALLOCATE_AGAIN);
+    assert_int_equal(resp_token(f), token);
+    assert_int_equal(f->n_opens, 2);
+
+    /* Tokens are not a counter: a second one is far from the first. */
+    floe_turn_tuple ta2 = udp("203.0.113.5:40002");
+    uint64_t token2 = must_reserve(f, &ta2, ALICE, NULL, NULL);
+    assert_int_not_equal(token2, token);
+    assert_true(token2 - token > 0xFFFF && token - token2 > 0xFFFF);
+
+    /* The token alone names the reservation (RFC 8656 §7.2: "server-wide", any 5-tuple):
+     * bob, from another address, gets port N + 1 on the same IP. */
+    size_t opens = f->n_opens;
+    assert_int_equal(do_allocate(f, &tb, BOB, &(aopt){.has_token = true, .token = token}), 0);
+    assert_int_equal(f->o.counter, FLOE_TSRV_ALLOCATED);
+    assert_int_equal(f->n_opens, opens); /* no new socket: the held one */
+    assert_int_equal(f->n_claims, 1);
+    assert_int_equal(relayed_of(f, rel), 1);
+    assert_true(floe_addr_equal(&rel[0], &held->addr));
+    assert_true(floe_addr_ip_equal(&rel[0], &n->addr));
+    assert_int_equal(rel[0].port, n->addr.port + 1);
+    assert_int_equal(resp_token(f), 0); /* the claiming answer holds nothing more */
+    assert_true(resp_signed_by(f, BOB));
+    assert_int_equal(gauges(f).reservations, 1); /* token2's */
+    assert_int_equal(ctr(f)[FLOE_TSRV_RESERVATION_USED], 1);
+    uint64_t hb = held->handle;
+    assert_int_not_equal(hb, 0);
+
+    /* The claimed port relays for bob's allocation. */
+    assert_int_equal(do_permit(f, &tb, BOB, "8.8.8.8"), 0);
+    assert_int_equal(fx_peer(f, hb, "8.8.8.8:5000", "rtcp", 4), FLOE_TSRV_TO_CLIENT);
+    assert_true(tuple_equal(&f->o.tuple, &tb));
+
+    /* Used once: carol's try with the same token gets 508. */
+    floe_turn_tuple tc = udp("203.0.113.9:42000");
+    assert_int_equal(do_allocate(f, &tc, CAROL, &(aopt){.has_token = true, .token = token}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATION_INVALID);
+    assert_int_equal(f->n_claims, 1);
+
+    /* The retransmitted first Allocate no longer names the used token. */
+    assert_int_equal(rq_send(f, &ta, &r), FLOE_TSRV_ALLOCATE_AGAIN);
+    assert_int_equal(resp_token(f), 0);
+
+    /* A token works over TCP too (RFC 8656 §7.2: "a different transport protocol"). */
+    floe_turn_tuple tt = tuple("203.0.113.9:42001", FLOE_TRANSPORT_TCP, 77);
+    assert_int_equal(do_allocate(f, &tt, CAROL, &(aopt){.has_token = true, .token = token2}), 0);
+    assert_int_equal(gauges(f).reservations, 0);
+
+    /* Deallocating bob closes the held socket it claimed, once. */
+    assert_int_equal(do_refresh(f, &tb, BOB, 0), 0);
+    assert_int_equal(closes_of(f, held->token), 1);
+    assert_int_equal(fx_peer(f, hb, "8.8.8.8:5000", "x", 1), FLOE_TSRV_DROP_NO_ALLOCATION);
+    fx_free(f);
+}
+
+static void test_reservation_expiry(void **state) {
+    (void)state;
+    fx *f = fx_new();
+    fx_start(f);
+    floe_turn_tuple t[6];
+    for (int i = 0; i < 6; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "203.0.113.5:%d", 40000 + i);
+        t[i] = udp(a);
+    }
+    /* Held for 30 s: usable after 29 s. */
+    uint64_t k1 = must_reserve(f, &t[0], ALICE, NULL, NULL);
+    tick_at(f, FLOE_TSRV_RESERVATION_S - 1);
+    assert_int_equal(gauges(f).reservations, 1);
+    assert_int_equal(do_allocate(f, &t[1], BOB, &(aopt){.has_token = true, .token = k1}), 0);
+
+    /* Not after 31 s: the tick releases the held port, and the token is refused. */
+    const relay_call *held;
+    uint64_t k2 = must_reserve(f, &t[2], ALICE, NULL, &held);
+    tick_at(f, FLOE_TSRV_RESERVATION_S + 1);
+    assert_int_equal(gauges(f).reservations, 0);
+    assert_int_equal(ctr(f)[FLOE_TSRV_RESERVATION_EXPIRED], 1);
+    assert_int_equal(closes_of(f, held->token), 1);
+    assert_int_equal(do_allocate(f, &t[3], BOB, &(aopt){.has_token = true, .token = k2}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATION_INVALID);
+
+    /* An expired reservation the tick has not seen yet is refused all the same. */
+    uint64_t k3 = must_reserve(f, &t[4], ALICE, NULL, &held);
+    fx_advance(f, FLOE_TSRV_RESERVATION_S + 1);
+    assert_int_equal(do_allocate(f, &t[5], BOB, &(aopt){.has_token = true, .token = k3}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATION_INVALID);
+    assert_int_equal(closes_of(f, held->token), 1);
+    assert_int_equal(ctr(f)[FLOE_TSRV_RESERVATION_EXPIRED], 2);
+    assert_int_equal(gauges(f).reservations, 0);
+    assert_int_equal(f->n_claims, 1);
+    fx_free(f);
+}
+
+static void test_reservation_errors(void **state) {
+    (void)state;
+    fx *f = fx_new();
+    f->cfg.max_reservations = 2;
+    f->cfg.user_quota = 4;
+    fx_start(f);
+    floe_turn_tuple t[13];
+    for (int i = 0; i < 13; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "203.0.113.5:%d", 40000 + i);
+        t[i] = udp(a);
+    }
+    uint64_t k1 = must_reserve(f, &t[0], ALICE, NULL, NULL);
+
+    /* 400: EVEN-PORT (either R) with RESERVATION-TOKEN, the token with an address family
+     * attribute, R with ADDITIONAL-ADDRESS-FAMILY. Nothing is opened or used up. */
+    size_t opens = f->n_opens;
+    assert_int_equal(
+        do_allocate(f, &t[1], BOB, &(aopt){.even_port = true, .has_token = true, .token = k1}),
+        400);
+    assert_int_equal(f->o.counter, FLOE_TSRV_BAD_REQUEST);
+    assert_int_equal(
+        do_allocate(f, &t[1], BOB, &(aopt){.reserve = true, .has_token = true, .token = k1}), 400);
+    assert_int_equal(
+        do_allocate(f, &t[1], BOB, &(aopt){.raf = 0x01000000, .has_token = true, .token = k1}),
+        400);
+    assert_int_equal(
+        do_allocate(f, &t[1], BOB, &(aopt){.aaf = 0x02000000, .has_token = true, .token = k1}),
+        400);
+    assert_int_equal(do_allocate(f, &t[1], BOB, &(aopt){.reserve = true, .aaf = 0x02000000}), 400);
+    /* An unknown token: 508. */
+    assert_int_equal(do_allocate(f, &t[1], BOB, &(aopt){.has_token = true, .token = k1 ^ 1}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATION_INVALID);
+    assert_int_equal(f->n_opens, opens);
+    assert_int_equal(f->n_claims, 0);
+    assert_int_equal(gauges(f).allocations, 1);
+
+    /* The table holds two: the third R = 1 gets 508 and opens nothing. */
+    uint64_t k2 = must_reserve(f, &t[2], BOB, NULL, NULL);
+    opens = f->n_opens;
+    assert_int_equal(do_allocate(f, &t[3], CAROL, &(aopt){.reserve = true}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATIONS_FULL);
+    assert_int_equal(f->n_opens, opens);
+    assert_int_equal(gauges(f).allocations, 2);
+    /* R = 0 needs no room. */
+    must_allocate(f, &t[3], CAROL, &(aopt){.even_port = true});
+
+    /* The user quota counts an allocation made with a token: 486 keeps the token. */
+    must_allocate(f, &t[4], ALICE, NULL);
+    must_allocate(f, &t[5], ALICE, NULL);
+    must_allocate(f, &t[12], ALICE, NULL);
+    assert_int_equal(do_allocate(f, &t[6], ALICE, &(aopt){.has_token = true, .token = k2}), 486);
+    assert_int_equal(gauges(f).reservations, 2);
+    /* Claiming frees room for the next reservation. */
+    assert_int_equal(do_allocate(f, &t[6], CAROL, &(aopt){.has_token = true, .token = k2}), 0);
+    must_reserve(f, &t[7], CAROL, NULL, NULL);
+
+    /* The runtime cannot open the pair: 508, no allocation, nothing held. */
+    f->fail_pair = true;
+    assert_int_equal(do_allocate(f, &t[8], BOB, &(aopt){.reserve = true}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATIONS_FULL); /* the table is full again */
+    assert_int_equal(do_refresh(f, &t[7], CAROL, 0), 0);         /* (its reservation stays) */
+    assert_int_equal(do_allocate(f, &t[9], BOB, &(aopt){.has_token = true, .token = k1}), 0);
+    assert_int_equal(gauges(f).reservations, 1);
+    size_t allocs = gauges(f).allocations;
+    assert_int_equal(do_allocate(f, &t[8], BOB, &(aopt){.reserve = true}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_CAPACITY);
+    assert_int_equal(gauges(f).allocations, allocs);
+    assert_int_equal(gauges(f).reservations, 1);
+    f->fail_pair = false;
+
+    /* The runtime cannot take the held socket over: 508, the port is released and the
+     * token is gone. */
+    const relay_call *held;
+    uint64_t k4 = must_reserve(f, &t[8], BOB, NULL, &held);
+    assert_int_equal(gauges(f).reservations, 2);
+    f->fail_claim = true;
+    assert_int_equal(do_allocate(f, &t[10], BOB, &(aopt){.has_token = true, .token = k4}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_CAPACITY);
+    assert_int_equal(closes_of(f, held->token), 1);
+    f->fail_claim = false;
+    assert_int_equal(do_allocate(f, &t[10], BOB, &(aopt){.has_token = true, .token = k4}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATION_INVALID);
+
+    /* Draining refuses both kinds. */
+    floe_turn_server_drain(f->srv);
+    assert_int_equal(do_allocate(f, &t[11], CAROL, &(aopt){.reserve = true}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_DRAINING);
+    /* A reservation still held when the server goes is released (fx_free checks). */
+    assert_int_equal(gauges(f).reservations, 1);
+    fx_free(f);
+}
+
+/* A runtime without relay_open_pair (the simulator's), or a table of none: R = 1 gets
+ * 508; R = 0 works. */
+static void test_reservation_unsupported(void **state) {
+    (void)state;
+    for (int v = 0; v < 2; v++) {
+        fx *f = fx_new();
+        if (v == 0) {
+            f->cfg.relay_open_pair = NULL;
+            f->cfg.relay_claim = NULL;
+        } else {
+            f->cfg.max_reservations = 0;
+        }
+        fx_start(f);
+        floe_turn_tuple t = udp("203.0.113.5:40000");
+        assert_int_equal(do_allocate(f, &t, ALICE, &(aopt){.reserve = true}), 508);
+        assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATIONS_FULL);
+        assert_true(resp_signed_by(f, ALICE));
+        assert_int_equal(f->n_opens, 0);
+        must_allocate(f, &t, ALICE, &(aopt){.even_port = true});
+        fx_free(f);
+    }
+}
+
+/* admit/release: quotas a runtime keeps for several cores. */
+static void test_shared_quota_hooks(void **state) {
+    (void)state;
+    fx *f = fx_new();
+    f->cfg.admit = fake_admit;
+    f->cfg.release = fake_release;
+    fx_start(f);
+    floe_turn_tuple t[4];
+    for (int i = 0; i < 4; i++) {
+        char a[32];
+        snprintf(a, sizeof a, "203.0.113.5:%d", 40000 + i);
+        t[i] = udp(a);
+    }
+    must_allocate(f, &t[0], ALICE, NULL);
+    assert_int_equal(f->admitted, 1);
+    f->admit_answer = 486;
+    assert_int_equal(do_allocate(f, &t[1], ALICE, NULL), 486);
+    assert_int_equal(f->o.counter, FLOE_TSRV_QUOTA);
+    f->admit_answer = 508;
+    assert_int_equal(do_allocate(f, &t[1], ALICE, NULL), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_CAPACITY);
+    assert_int_equal(f->n_opens, 1);
+    f->admit_answer = 0;
+    /* Admitted, but the relay cannot be opened: released at once. */
+    f->fail_family = FLOE_AF_INET4;
+    assert_int_equal(do_allocate(f, &t[1], ALICE, NULL), 508);
+    assert_int_equal(f->admitted, 2);
+    assert_int_equal(f->released, 1);
+    f->fail_family = -1;
+    /* A retransmission is not admitted twice. */
+    rq r;
+    allocate_msg(f, &r, &t[2], BOB, NULL);
+    assert_int_equal(rq_send(f, &t[2], &r), FLOE_TSRV_ALLOCATED);
+    assert_int_equal(rq_send(f, &t[2], &r), FLOE_TSRV_ALLOCATE_AGAIN);
+    assert_int_equal(f->admitted, 3);
+    /* Every end releases once: a Refresh 0, the expiry, the server going away. */
+    assert_int_equal(do_refresh(f, &t[0], ALICE, 0), 0);
+    assert_int_equal(f->released, 2);
+    must_allocate(f, &t[3], CAROL, NULL);
+    floe_turn_server_free(f->srv);
+    f->srv = NULL;
+    assert_int_equal(f->released, f->admitted);
+    fx_free(f);
 }
 
 /* ---- the unauthenticated rate limit --------------------------------------------------------- */
@@ -1958,6 +2341,9 @@ static void test_tcp_relay(void **state) {
     assert_int_equal(do_allocate(f, &u, ALICE, &(aopt){.transport = 6u << 24}), 400);
     assert_int_equal(do_allocate(f, &ctl, ALICE, &(aopt){.transport = 6u << 24, .even_port = true}),
                      400);
+    assert_int_equal(
+        do_allocate(f, &ctl, ALICE, &(aopt){.transport = 6u << 24, .has_token = true, .token = 7}),
+        400);
     must_allocate(f, &ctl, ALICE, &(aopt){.transport = 6u << 24});
     /* No channels on a TCP allocation. */
     assert_int_equal(do_bind(f, &ctl, ALICE, 0x4000, "8.8.8.8:53"), 400);
@@ -2308,6 +2694,11 @@ int main(void) {
         cmocka_unit_test(test_allocate_errors),
         cmocka_unit_test(test_dual_allocation),
         cmocka_unit_test(test_quota_capacity_draining),
+        cmocka_unit_test(test_reservation_token),
+        cmocka_unit_test(test_reservation_expiry),
+        cmocka_unit_test(test_reservation_errors),
+        cmocka_unit_test(test_reservation_unsupported),
+        cmocka_unit_test(test_shared_quota_hooks),
         cmocka_unit_test(test_refresh_lifetimes),
         cmocka_unit_test(test_cross_user_refresh_refused),
         cmocka_unit_test(test_requests_without_allocation),
