@@ -12,6 +12,8 @@
 #include "floe/err.h"
 #include "floe/sip.h"
 #include "floe/sip_proxy.h"
+#include "sim.h"
+#include "sim_sip_proxy.h"
 
 #define PROXY "192.0.2.1:5060"
 #define T0 FLOE_S(100)
@@ -355,6 +357,72 @@ static void test_config_checked(void **state) {
     floe_sip_proxy_free(p);
 }
 
+/* ---- on a simulated host ------------------------------------------------------------ */
+
+typedef struct got {
+    int n;
+    char text[2048];
+    floe_addr from;
+} got;
+
+static void on_ua(void *ctx, floe_sim_udp *s, floe_time_ns now, const floe_addr *src,
+                  const floe_addr *dst, const uint8_t *p, size_t len) {
+    (void)s;
+    (void)now;
+    (void)dst;
+    got *g = ctx;
+    g->n++;
+    g->from = *src;
+    snprintf(g->text, sizeof g->text, "%.*s", (int)len, (const char *)p);
+}
+
+static void test_in_the_simulator(void **state) {
+    (void)state;
+    floe_sim_config cfg;
+    floe_sim_config_default(&cfg);
+    cfg.seed = 7;
+    floe_sim *sim;
+    assert_int_equal(floe_sim_new(&sim, &cfg), FLOE_OK);
+    floe_sim_link l;
+    floe_sim_link_default(&l);
+    l.delay = FLOE_MS(10);
+    floe_sim_network *net;
+    assert_int_equal(floe_sim_network_add(sim, "internet", &l, &net), FLOE_OK);
+    floe_sim_host *ph, *bh;
+    floe_sim_iface_config ic;
+    assert_int_equal(floe_sim_host_add(sim, "proxy", &ph), FLOE_OK);
+    floe_sim_iface_config_init(&ic, "eth0", net);
+    ic.ip4 = A("192.0.2.1");
+    assert_int_equal(floe_sim_host_add_iface(ph, &ic, NULL), FLOE_OK);
+    assert_int_equal(floe_sim_host_add(sim, "bob", &bh), FLOE_OK);
+    ic.ip4 = A("198.51.100.2");
+    assert_int_equal(floe_sim_host_add_iface(bh, &ic, NULL), FLOE_OK);
+    floe_sim_sip_proxy *sp;
+    floe_addr listen = A(PROXY);
+    assert_int_equal(floe_sim_sip_proxy_new(ph, &listen, "example.net", &sp), FLOE_OK);
+    floe_sim_udp *ua;
+    floe_addr bind = A("198.51.100.2:40000"), to = A(PROXY);
+    assert_int_equal(floe_sim_udp_open(bh, &bind, &ua), FLOE_OK);
+    got g = {0};
+    floe_sim_udp_set_callback(ua, on_ua, &g);
+    char buf[1024];
+    size_t n = 0;
+    for (const char *c = register_bob; *c; c++) {
+        if (*c == '\n') buf[n++] = '\r';
+        buf[n++] = *c;
+    }
+    assert_int_equal(floe_sim_udp_send(ua, &to, (const uint8_t *)buf, n), FLOE_OK);
+    floe_sim_run_until_idle(sim, FLOE_S(5));
+    assert_int_equal(g.n, 1);
+    assert_true(floe_addr_equal(&g.from, &to));
+    assert_non_null(strstr(g.text, "SIP/2.0 200 OK\r\n"));
+    assert_int_equal(floe_sip_proxy_bindings(floe_sim_sip_proxy_core(sp), floe_sim_now(sim)), 1);
+    assert_int_equal(floe_sim_sip_proxy_send_errors(sp), 0);
+    floe_sim_udp_close(ua);
+    floe_sim_sip_proxy_free(sp);
+    floe_sim_free(sim);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_then_invite),
@@ -363,6 +431,7 @@ int main(void) {
         cmocka_unit_test(test_errors_answered),
         cmocka_unit_test(test_bindings_expire_and_unregister),
         cmocka_unit_test(test_config_checked),
+        cmocka_unit_test(test_in_the_simulator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
