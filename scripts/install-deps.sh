@@ -12,7 +12,7 @@ pkgs=(
   # build
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   # libraries floe links
-  libssl-dev zlib1g-dev libidn-dev libcmocka-dev libmicrohttpd-dev
+  libssl-dev zlib1g-dev libidn-dev libcmocka-dev libmicrohttpd-dev libsndfile1-dev
   # real peers and tools the tests and benchmarks use
   coturn tshark openssl iproute2 nftables util-linux procps python3 libnice-dev
 )
