@@ -64,6 +64,18 @@ typedef struct floe_ice_sdp_desc {
     uint64_t session_id;      /* o= sess-id, random from the caller (RFC 8866 §5.2) */
     const char *session_name; /* s=; NULL: "-" */
     const char *media;        /* m= media; NULL: FLOE_ICE_SDP_MEDIA_DEFAULT */
+    /* RTP/AVP payload types for the m= line, in order of preference; none: "0" (PCMU).
+     * The static types 0 (PCMU) and 8 (PCMA) get their a=rtpmap line. */
+    const char *const *formats;
+    size_t n_formats;
+    unsigned ptime; /* a=ptime in ms when not 0 */
+    bool rtcp_mux;  /* a=rtcp-mux (RFC 5761): RTCP on component 1's pair */
+    /* The updated offer of the controlling agent once ICE completed (RFC 8839 §4.2.2):
+     * per component (index 1, 2), the selected pair's local candidate becomes the default
+     * candidate in c=/m= (a=rtcp) and its remote one goes into a=remote-candidates.
+     * NULL entries (or all NULL) write an ordinary description. */
+    const floe_ice_cand *selected_local[FLOE_ICE_MAX_COMPONENTS + 1];
+    const floe_ice_cand *selected_remote[FLOE_ICE_MAX_COMPONENTS + 1];
 } floe_ice_sdp_desc;
 
 /* Writes the description of stream d->stream of a (after gathering) into out, NUL-

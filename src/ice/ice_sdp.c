@@ -46,6 +46,11 @@ int floe_ice_sdp_write(const floe_ice_agent *a, const floe_ice_sdp_desc *d, floe
                     def_p[c] = &w->cands[i];
         }
         if (!def_p[c]) def_p[c] = floe_sdp_ice_default_choose(w->cands, n, c);
+        /* After ICE: the selected local candidate is the default (RFC 8839 §4.2.2). */
+        for (size_t i = 0; d->selected_local[c] && i < n; i++)
+            if (w->cands[i].component == c &&
+                floe_addr_equal(&w->cands[i].addr, &d->selected_local[c]->addr))
+                def_p[c] = &w->cands[i];
     }
     if (!def_p[1]) return fail(err, 0, "no candidate for component 1", FLOE_ERR_NOT_FOUND);
 
@@ -67,8 +72,27 @@ int floe_ice_sdp_write(const floe_ice_agent *a, const floe_ice_sdp_desc *d, floe
     floe_sdp_media *m = NULL;
     const char *media = d->media ? d->media : FLOE_ICE_SDP_MEDIA_DEFAULT;
     rc = floe_sdp_media_add(sdp, media, def_p[1]->addr.port, "RTP/AVP", &m);
-    if (rc == FLOE_OK) rc = floe_sdp_fmt_add(m, "0"); /* PCMU: what SIP calls carry */
+    static const char *const pcmu[] = {"0"}; /* PCMU: what every SIP phone carries */
+    const char *const *fmts = d->n_formats ? d->formats : pcmu;
+    size_t n_fmts = d->n_formats ? d->n_formats : 1;
+    for (size_t i = 0; rc == FLOE_OK && i < n_fmts; i++)
+        rc = floe_sdp_fmt_add(m, fmts[i]);
+    for (size_t i = 0; rc == FLOE_OK && i < n_fmts && d->n_formats; i++) {
+        if (!strcmp(fmts[i], "0")) rc = floe_sdp_attr_add(&m->attrs, "rtpmap", "0 PCMU/8000");
+        if (!strcmp(fmts[i], "8")) rc = floe_sdp_attr_add(&m->attrs, "rtpmap", "8 PCMA/8000");
+    }
+    if (rc == FLOE_OK && d->ptime) {
+        floe_sdp_str v;
+        rc = floe_sdp_arena_u64(&ar, d->ptime, &v);
+        if (rc == FLOE_OK) rc = floe_sdp_attr_add_str(&m->attrs, floe_sdp_str_c("ptime"), v);
+    }
+    if (rc == FLOE_OK && d->rtcp_mux) rc = floe_sdp_attr_add(&m->attrs, "rtcp-mux", NULL);
     if (rc != FLOE_OK) return fail(err, 0, "cannot write the m= line", rc);
+    floe_sdp_ice_remote remote[FLOE_ICE_MAX_COMPONENTS];
+    size_t n_remote = 0;
+    for (unsigned c = 1; c <= d->components; c++)
+        if (d->selected_remote[c])
+            remote[n_remote++] = (floe_sdp_ice_remote){(uint8_t)c, d->selected_remote[c]->addr};
     floe_sdp_ice_local loc = {
         .ufrag = floe_ice_agent_local_ufrag(a),
         .pwd = floe_ice_agent_local_pwd(a),
@@ -76,6 +100,8 @@ int floe_ice_sdp_write(const floe_ice_agent *a, const floe_ice_sdp_desc *d, floe
         .n_cands = n,
         .default_rtp = def_p[1],
         .default_rtcp = d->components > 1 ? def_p[2] : NULL,
+        .remote = n_remote ? remote : NULL,
+        .n_remote = n_remote,
         .end_of_candidates = true,
     };
     rc = floe_sdp_ice_media_write(m, &loc, &ar);

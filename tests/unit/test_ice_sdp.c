@@ -137,6 +137,53 @@ static void test_write_announces_ta(void **state) {
     net_free(n);
 }
 
+/* Call descriptions: the formats of a SIP call with their rtpmaps, ptime and rtcp-mux;
+ * and the controlling agent's updated offer after ICE (RFC 8839 §4.2.2). */
+static void test_write_call_media_and_selected(void **state) {
+    (void)state;
+    static char t[8192];
+    tnet *n = two_agents(0, 0);
+    static const char *const fmts[] = {"0", "8"};
+    floe_ice_sdp_desc d = {.components = 1,
+                           .session_id = 42,
+                           .formats = fmts,
+                           .n_formats = 2,
+                           .ptime = 20,
+                           .rtcp_mux = true};
+    floe_sdp_error e = {0, NULL};
+    size_t len = 0;
+    assert_int_equal(floe_ice_sdp_write(n->ag[0], &d, &work, t, sizeof t, &len, &e), FLOE_OK);
+    assert_non_null(strstr(t, CRLF "m=audio 5000 RTP/AVP 0 8" CRLF));
+    assert_non_null(strstr(t, CRLF "a=rtpmap:0 PCMU/8000" CRLF "a=rtpmap:8 PCMA/8000" CRLF));
+    assert_non_null(strstr(t, CRLF "a=ptime:20" CRLF));
+    assert_non_null(strstr(t, CRLF "a=rtcp-mux" CRLF));
+    assert_null(strstr(t, "remote-candidates"));
+    /* Default before ICE: the agent's best host (10.0.0.1 by the order added). */
+    assert_non_null(strstr(t, CRLF "c=IN IP4 10.0.0.1" CRLF));
+    /* After ICE selected 10.0.1.1 -> 10.0.1.2:6000: that local candidate is the default,
+     * and the remote one is listed. */
+    floe_ice_cand loc[8];
+    size_t nl = floe_ice_agent_local_candidates(n->ag[0], 0, loc, 8);
+    const floe_ice_cand *sel = NULL;
+    for (size_t i = 0; i < nl; i++) {
+        char ip[FLOE_ADDR_STRLEN];
+        floe_addr_format(&loc[i].addr, false, ip, sizeof ip);
+        if (!strcmp(ip, "10.0.1.1")) sel = &loc[i];
+    }
+    assert_non_null(sel);
+    floe_ice_cand rem = *sel;
+    assert_int_equal(floe_addr_parse("10.0.1.2:6000", &rem.addr), FLOE_OK);
+    d.selected_local[1] = sel;
+    d.selected_remote[1] = &rem;
+    assert_int_equal(floe_ice_sdp_write(n->ag[0], &d, &work, t, sizeof t, &len, &e), FLOE_OK);
+    assert_non_null(strstr(t, CRLF "c=IN IP4 10.0.1.1" CRLF));
+    assert_non_null(strstr(t, CRLF "a=remote-candidates:1 10.0.1.2 6000" CRLF));
+    /* And it still reads back. */
+    assert_int_equal(floe_sdp_parse(t, strlen(t), &work.sdp, &e, NULL), FLOE_OK);
+    assert_int_equal(floe_sdp_ice_media_parse(&work.sdp, 0, &work.ice, NULL, &e), FLOE_OK);
+    net_free(n);
+}
+
 /* ---- applying ------------------------------------------------------------------------ */
 
 typedef struct apply_case {
@@ -291,6 +338,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_pacing),
         cmocka_unit_test(test_write_announces_ta),
+        cmocka_unit_test(test_write_call_media_and_selected),
         cmocka_unit_test(test_apply_negotiates),
         cmocka_unit_test(test_apply_after_start),
         cmocka_unit_test(test_two_agents_use_the_larger_ta),
