@@ -15,6 +15,11 @@ pkgs=(
   libssl-dev zlib1g-dev libidn-dev libcmocka-dev libmicrohttpd-dev libsndfile1-dev
   # real peers and tools the tests and benchmarks use
   coturn tshark openssl iproute2 nftables util-linux procps python3 libnice-dev
+  # the call lab (tests/lib/call_lab.bash): baresip-core holds baresip and all its modules
+  # (ice, stun, turn, aufile, sndfile, aubridge, ctrl_tcp, g711), without the GUI and
+  # codec packages the "baresip" metapackage recommends; kamailio (proxy, registrar,
+  # nathelper); sip-tester is sipp
+  baresip-core kamailio sip-tester
 )
 
 export DEBIAN_FRONTEND=noninteractive
