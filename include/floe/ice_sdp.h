@@ -62,6 +62,8 @@ typedef struct floe_ice_sdp_desc {
     unsigned components;      /* 1, or 2 (RTP and RTCP: a=rtcp names component 2's default) */
     bool lite;                /* a=ice-lite (the agent is an ICE-lite agent) */
     uint64_t session_id;      /* o= sess-id, random from the caller (RFC 8866 §5.2) */
+    uint64_t session_version; /* o= sess-version; 0 writes 1. One more for each new
+                                 description of the session (RFC 3264 §8) */
     const char *session_name; /* s=; NULL: "-" */
     const char *media;        /* m= media; NULL: FLOE_ICE_SDP_MEDIA_DEFAULT */
     /* RTP/AVP payload types for the m= line, in order of preference; none: "0" (PCMU).

@@ -58,7 +58,8 @@ int floe_ice_sdp_write(const floe_ice_agent *a, const floe_ice_sdp_desc *d, floe
     floe_sdp_init(sdp);
     /* RFC 8866 §5.2: any numeric id; 62 bits keep it within what every reader takes. */
     uint64_t sess_id = d->session_id & UINT64_C(0x3fffffffffffffff);
-    int rc = floe_sdp_origin_set(sdp, NULL, sess_id, 1, &def_p[1]->addr, &ar);
+    uint64_t version = d->session_version ? d->session_version : 1;
+    int rc = floe_sdp_origin_set(sdp, NULL, sess_id, version, &def_p[1]->addr, &ar);
     if (rc != FLOE_OK) return fail(err, 0, "cannot write o=", rc);
     sdp->name = floe_sdp_str_c(d->session_name ? d->session_name : "-");
     /* RFC 8445 §14.2: a Ta other than the default is proposed to the peer. */
