@@ -5,6 +5,14 @@
 
 typedef floe_sip_call_state st;
 
+/* Once answered, on both sides: a hang-up (ours, or a lost consent) and the peer's BYE. */
+static st after_answer(st s, floe_sip_call_event ev) {
+    if (ev == FLOE_SIP_CALL_EV_HANGUP || ev == FLOE_SIP_CALL_EV_ICE_FAILED)
+        return FLOE_SIP_CALL_HANGING_UP;
+    if (ev == FLOE_SIP_CALL_EV_BYE) return FLOE_SIP_CALL_ENDED;
+    return s;
+}
+
 /* Before an answer on the caller's side: what ends the attempt. */
 static st uac_pending(st s, floe_sip_call_event ev) {
     switch (ev) {
@@ -41,30 +49,19 @@ static st uac_step(st s, floe_sip_call_event ev) {
         return uac_pending(s, ev);
     case FLOE_SIP_CALL_CONFIRMED:
         if (ev == FLOE_SIP_CALL_EV_UPDATE_NEEDED) return FLOE_SIP_CALL_UPDATING;
-        if (ev == FLOE_SIP_CALL_EV_HANGUP || ev == FLOE_SIP_CALL_EV_ICE_FAILED)
-            return FLOE_SIP_CALL_HANGING_UP;
-        if (ev == FLOE_SIP_CALL_EV_BYE) return FLOE_SIP_CALL_ENDED;
-        return s;
+        return after_answer(s, ev);
     case FLOE_SIP_CALL_UPDATING:
         /* A failed re-INVITE leaves the session as it was (RFC 3261 §14.1). */
         if (ev == FLOE_SIP_CALL_EV_OK || ev == FLOE_SIP_CALL_EV_REJECTED)
             return FLOE_SIP_CALL_CONFIRMED;
-        if (ev == FLOE_SIP_CALL_EV_HANGUP || ev == FLOE_SIP_CALL_EV_ICE_FAILED ||
-            ev == FLOE_SIP_CALL_EV_TIMEOUT)
-            return FLOE_SIP_CALL_HANGING_UP;
-        if (ev == FLOE_SIP_CALL_EV_BYE) return FLOE_SIP_CALL_ENDED;
-        return s;
+        if (ev == FLOE_SIP_CALL_EV_TIMEOUT) return FLOE_SIP_CALL_HANGING_UP;
+        return after_answer(s, ev);
     case FLOE_SIP_CALL_CANCELLING:
         if (ev == FLOE_SIP_CALL_EV_REJECTED || ev == FLOE_SIP_CALL_EV_CLOSED ||
             ev == FLOE_SIP_CALL_EV_TIMEOUT)
             return FLOE_SIP_CALL_FAILED;
         /* The 200 crossed the CANCEL: the call is up and must be ended with a BYE. */
         if (ev == FLOE_SIP_CALL_EV_OK) return FLOE_SIP_CALL_HANGING_UP;
-        return s;
-    case FLOE_SIP_CALL_HANGING_UP:
-        if (ev == FLOE_SIP_CALL_EV_CLOSED || ev == FLOE_SIP_CALL_EV_TIMEOUT ||
-            ev == FLOE_SIP_CALL_EV_BYE)
-            return FLOE_SIP_CALL_ENDED;
         return s;
     default: return s;
     }
@@ -109,22 +106,10 @@ static st uas_step(st s, floe_sip_call_event ev) {
         return uas_pending(s, ev);
     case FLOE_SIP_CALL_ANSWERED:
         if (ev == FLOE_SIP_CALL_EV_ACK) return FLOE_SIP_CALL_CONFIRMED;
-        if (ev == FLOE_SIP_CALL_EV_BYE) return FLOE_SIP_CALL_ENDED;
         /* No ACK: the dialog must be ended with a BYE (RFC 3261 §13.3.1.4). */
-        if (ev == FLOE_SIP_CALL_EV_TIMEOUT || ev == FLOE_SIP_CALL_EV_HANGUP ||
-            ev == FLOE_SIP_CALL_EV_ICE_FAILED)
-            return FLOE_SIP_CALL_HANGING_UP;
-        return s;
-    case FLOE_SIP_CALL_CONFIRMED:
-        if (ev == FLOE_SIP_CALL_EV_HANGUP || ev == FLOE_SIP_CALL_EV_ICE_FAILED)
-            return FLOE_SIP_CALL_HANGING_UP;
-        if (ev == FLOE_SIP_CALL_EV_BYE) return FLOE_SIP_CALL_ENDED;
-        return s;
-    case FLOE_SIP_CALL_HANGING_UP:
-        if (ev == FLOE_SIP_CALL_EV_CLOSED || ev == FLOE_SIP_CALL_EV_TIMEOUT ||
-            ev == FLOE_SIP_CALL_EV_BYE)
-            return FLOE_SIP_CALL_ENDED;
-        return s;
+        if (ev == FLOE_SIP_CALL_EV_TIMEOUT) return FLOE_SIP_CALL_HANGING_UP;
+        return after_answer(s, ev);
+    case FLOE_SIP_CALL_CONFIRMED: return after_answer(s, ev);
     default: return s;
     }
 }
@@ -133,6 +118,11 @@ floe_sip_call_state floe_sip_call_step(floe_sip_call_role role, floe_sip_call_st
                                        floe_sip_call_event ev) {
     if ((unsigned)s >= FLOE_SIP_CALL_STATE_COUNT || (unsigned)ev >= FLOE_SIP_CALL_EV_COUNT)
         return s;
+    if (s == FLOE_SIP_CALL_HANGING_UP) /* the same on both sides */
+        return ev == FLOE_SIP_CALL_EV_CLOSED || ev == FLOE_SIP_CALL_EV_TIMEOUT ||
+                       ev == FLOE_SIP_CALL_EV_BYE
+                   ? FLOE_SIP_CALL_ENDED
+                   : s;
     return role == FLOE_SIP_CALL_UAC ? uac_step(s, ev) : uas_step(s, ev);
 }
 
