@@ -33,122 +33,10 @@
 #include "server_config.h"
 #include "server_rt.h"
 
-static const char *const rt_counter_names[RTC_COUNT] = {
-    "udp_send_dropped",          "streams_accepted",
-    "streams_rejected",          "streams_closed_idle",
-    "streams_closed_not_stun",   "streams_closed_slow_reader",
-    "tls_handshake_failed",      "relay_open_failed",
-    "relay_oversize_dropped",    "tcp_relayed_bytes",
-    "dtls_cookies_sent",         "dtls_sessions_accepted",
-    "dtls_sessions_rejected",    "dtls_handshake_failed",
-    "dtls_sessions_closed_idle", "dtls_sessions_closed_by_client",
-    "dtls_send_dropped",         "relay_ports_held",
-};
-
-/* ---- counters as JSON ------------------------------------------------------------ */
-
-static size_t stats_json(const app *a, char *buf, size_t cap) {
-    size_t n = 0;
-#define PUT(...)                                                                                   \
-    do {                                                                                           \
-        int k = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__);                             \
-        if (k > 0) n += (size_t)k;                                                                 \
-    } while (0)
-    uint64_t drops = 0;
-    for (int i = 0; i < FLOE_SRV_COUNTER_COUNT; i++)
-        if (floe_stun_server_counter_is_drop(i)) drops += a->core.counters[i];
-    PUT("{\"uptime_s\":%.3f,\"pid\":%d,\"counters\":{", (double)(floe_rt_now() - a->started) / 1e9,
-        (int)getpid());
-    for (int i = 0; i < FLOE_SRV_COUNTER_COUNT; i++)
-        PUT("%s\"%s\":%llu", i ? "," : "", floe_stun_server_counter_name(i),
-            (unsigned long long)a->core.counters[i]);
-    PUT("},\"drops_total\":%llu,\"runtime\":{", (unsigned long long)drops);
-    for (int i = 0; i < RTC_COUNT; i++)
-        PUT("%s\"%s\":%llu", i ? "," : "", rt_counter_names[i], (unsigned long long)a->rtc[i]);
-    PUT(",\"streams_open\":%zu,\"dtls_sessions_open\":%zu,\"relay_sockets\":%zu}", a->n_streams,
-        a->n_dsess, a->n_relays);
-    if (a->turn) {
-        const uint64_t *c = floe_turn_server_counters(a->turn);
-        floe_turn_server_gauges g;
-        floe_turn_server_gauges_get(a->turn, &g);
-        PUT(",\"turn\":{");
-        for (int i = 0; i < FLOE_TSRV_COUNTER_COUNT; i++)
-            PUT("%s\"%s\":%llu", i ? "," : "", floe_turn_server_counter_name(i),
-                (unsigned long long)c[i]);
-        PUT(",\"allocations\":%u,\"permissions\":%u,\"channels\":%u,\"users_with_allocations\":%u,"
-            "\"table_bytes\":%zu,\"draining\":%s}",
-            g.allocations, g.permissions, g.channels, g.users_with_allocations, g.table_bytes,
-            floe_rt_timer_armed(a->drain) ? "true" : "false");
-    }
-    PUT("}");
-#undef PUT
-    return n < cap ? n : cap - 1;
-}
-
-#define STATS_MAX 8192
-
-static void print_stats(const app *a, const char *why) {
-    char buf[STATS_MAX];
-    stats_json(a, buf, sizeof buf);
-    fprintf(stderr, "floe server: %s %s\n", why, buf);
-    fflush(stderr);
-}
-
 /* The STUN server: the TURN core's when TURN is on. */
 static floe_stun_server *stun_core(app *a) {
     return a->turn ? floe_turn_server_stun(a->turn) : &a->core;
 }
-static const floe_stun_server *stun_core_const(const app *a) {
-    return a->turn ? floe_turn_server_stun(a->turn) : &a->core;
-}
-
-/* ---- Prometheus /metrics: fixed series, no per-user or per-address labels ------------ */
-
-static size_t render_metrics(void *arg, char *buf, size_t cap) {
-    app *a = arg;
-    size_t off = 0;
-    char name[128], help[160];
-    const floe_stun_server *stun = stun_core_const(a);
-    for (int i = 0; i < FLOE_SRV_COUNTER_COUNT; i++) {
-        snprintf(name, sizeof name, "floe_stun_%s_total", floe_stun_server_counter_name(i));
-        snprintf(help, sizeof help, "STUN server: %s", floe_stun_server_counter_name(i));
-        floe_rt_metrics_counter(buf, cap, &off, name, help, stun->counters[i]);
-    }
-    for (int i = 0; i < RTC_COUNT; i++) {
-        snprintf(name, sizeof name, "floe_server_%s_total", rt_counter_names[i]);
-        snprintf(help, sizeof help, "server runtime: %s", rt_counter_names[i]);
-        floe_rt_metrics_counter(buf, cap, &off, name, help, a->rtc[i]);
-    }
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_server_streams_open", "open TCP/TLS connections",
-                          (double)a->n_streams);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_server_dtls_sessions_open", "open DTLS sessions",
-                          (double)a->n_dsess);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_server_uptime_seconds", "seconds since start",
-                          (double)(floe_rt_now() - a->started) / 1e9);
-    if (!a->turn) return off;
-    const uint64_t *c = floe_turn_server_counters(a->turn);
-    for (int i = 0; i < FLOE_TSRV_COUNTER_COUNT; i++) {
-        snprintf(name, sizeof name, "floe_turn_%s_total", floe_turn_server_counter_name(i));
-        snprintf(help, sizeof help, "TURN server: %s", floe_turn_server_counter_name(i));
-        floe_rt_metrics_counter(buf, cap, &off, name, help, c[i]);
-    }
-    floe_turn_server_gauges g;
-    floe_turn_server_gauges_get(a->turn, &g);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_allocations", "allocations", g.allocations);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_permissions", "live permissions",
-                          g.permissions);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_channels", "live channels", g.channels);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_users_with_allocations",
-                          "usernames holding an allocation", g.users_with_allocations);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_relay_sockets", "open relay sockets",
-                          (double)a->n_relays);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_table_bytes", "memory of the allocation table",
-                          (double)g.table_bytes);
-    floe_rt_metrics_gauge(buf, cap, &off, "floe_turn_draining", "1 while draining after SIGTERM",
-                          floe_rt_timer_armed(a->drain) ? 1 : 0);
-    return off;
-}
-
 /* ---- one input, one output ------------------------------------------------------ */
 
 void srv_set_time(app *a) {
@@ -279,7 +167,9 @@ static void on_udp(void *arg, int fd, uint32_t events) {
 static int open_udp(app *a, const floe_addr *addr) {
     udp_sock *u = &a->udp[a->n_udp];
     u->a = a;
-    int rc = floe_rt_udp_open(addr, 0, &u->fd, &u->local);
+    /* Several workers: one socket each on the address, the kernel picks by 4-tuple. */
+    int rc =
+        floe_rt_udp_open(addr, a->set.workers > 1 ? FLOE_RT_UDP_REUSEPORT : 0, &u->fd, &u->local);
     char s[FLOE_ADDR_STRLEN];
     floe_addr_format(addr, true, s, sizeof s);
     if (rc != FLOE_OK) {
@@ -899,7 +789,8 @@ static void set_dont_fragment(int fd, int family) { /* RFC 8656 §14.8: DF on wh
 }
 
 /* Makes fd the relay of allocation handle (watched), or a held port (handle 0, not
- * watched: nothing is read from it until it is claimed). NULL on failure (fd closed). */
+ * watched: nothing is read from it until it is claimed, maybe by another worker; it is
+ * counted in n_relays from then on). NULL on failure (fd closed). */
 static relay *relay_new(app *a, int fd, uint64_t handle) {
     relay *r = calloc(1, sizeof *r);
     if (!r || (handle && floe_rt_loop_watch(a->loop, fd, FLOE_RT_READ, on_relay, r) != FLOE_OK)) {
@@ -910,7 +801,8 @@ static relay *relay_new(app *a, int fd, uint64_t handle) {
     r->a = a;
     r->fd = fd;
     r->handle = handle;
-    a->n_relays++;
+    r->held = handle == 0;
+    if (!r->held) a->n_relays++;
     return r;
 }
 
@@ -959,12 +851,16 @@ static int relay_open_pair_cb(void *ctx, uint64_t handle, int family, bool dont_
     return FLOE_OK;
 }
 
-/* RESERVATION-TOKEN: the held port starts relaying for allocation handle. */
+/* RESERVATION-TOKEN: the held port starts relaying for allocation handle, in this
+ * worker (the one that made the pair may be another: the reservation table is shared). */
 static int relay_claim_cb(void *ctx, uint64_t held, uint64_t handle, bool dont_fragment) {
     app *a = ctx;
     relay *r = (relay *)(uintptr_t)held;
     if (floe_rt_loop_watch(a->loop, r->fd, FLOE_RT_READ, on_relay, r) != FLOE_OK)
         return FLOE_ERR_IO;
+    r->a = a;
+    r->held = false;
+    a->n_relays++;
     r->handle = handle;
     if (dont_fragment) {
         floe_addr local;
@@ -983,9 +879,9 @@ static void relay_close_cb(void *ctx, uint64_t token) {
     floe_rt_loop_unwatch(a->loop, r->fd);
     close(r->fd);
     r->fd = -1;
-    r->next_dead = a->graveyard;
+    r->next_dead = a->graveyard; /* a held one too: nobody else refers to it any more */
     a->graveyard = r;
-    a->n_relays--;
+    if (!r->held) a->n_relays--;
     if (!floe_rt_timer_armed(a->reaper)) floe_rt_timer_arm(a->reaper, floe_rt_now());
 }
 
@@ -1045,11 +941,11 @@ static void on_control(void *arg, int lfd, uint32_t events) {
     app *a = arg;
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) return;
-    char buf[STATS_MAX];
-    size_t n = stats_json(a, buf, sizeof buf - 1);
+    static char buf[STATS_MAX]; /* worker 0's thread only */
+    size_t n = srv_stats_json(a, buf, sizeof buf - 1);
     buf[n++] = '\n';
     ssize_t k = send(fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-    (void)k; /* a reader that is not ready for 8 KiB on a fresh socket gets nothing */
+    (void)k; /* a reader that is not ready for 32 KiB on a fresh socket gets nothing */
     close(fd);
 }
 
@@ -1097,7 +993,7 @@ static int print_remote_stats(const char *path) {
         if (fd >= 0) close(fd);
         return 1;
     }
-    char buf[8192];
+    static char buf[STATS_MAX];
     size_t n = 0;
     ssize_t k;
     while (n < sizeof buf - 1 && (k = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
@@ -1113,18 +1009,16 @@ static int print_remote_stats(const char *path) {
 
 /* ---- signals, start, stop -------------------------------------------------------- */
 
-/* Builds the TURN core's configuration from the settings; the arrays it points to live
- * in *set and *users. */
-static int turn_config(app *a, const server_settings *set, floe_turn_user *users,
-                       floe_turn_server_config *c) {
+/* Builds the TURN core's configuration from the settings (users split from them by
+ * srv_split_users); the arrays it points to live in *set and *users. Worker 0 alone
+ * relays over TCP (RFC 6062: its ConnectionBind comes on a new TCP connection, and the
+ * TCP listeners are worker 0's); with several workers the quotas are the fleet's and the
+ * total bandwidth is shared out evenly. */
+static void turn_config(app *a, const server_settings *set, const floe_turn_user *users,
+                        floe_turn_server_config *c) {
+    unsigned workers = srv_fleet_size(a);
     floe_turn_server_config_default(c);
     c->realm = set->realm;
-    for (size_t i = 0; i < set->n_users; i++) {
-        char *colon = strchr(set->users[i], ':');
-        users[i].name = set->users[i];
-        users[i].password = colon + 1;
-        *colon = '\0'; /* the settings keep "name\0password" from here on */
-    }
     c->users = users;
     c->n_users = set->n_users;
     c->secrets = (const char *const *)set->secrets;
@@ -1137,7 +1031,8 @@ static int turn_config(app *a, const server_settings *set, floe_turn_user *users
     c->max_lifetime_s = set->max_lifetime_s;
     c->nonce_lifetime_s = set->nonce_lifetime_s;
     c->bytes_per_s_allocation = (uint64_t)set->kbps_allocation * 1000;
-    c->bytes_per_s_total = (uint64_t)set->kbps_total * 1000;
+    c->bytes_per_s_total = (uint64_t)set->kbps_total * 1000 / workers;
+    if (set->kbps_total && !c->bytes_per_s_total) c->bytes_per_s_total = 1;
     c->unauth_per_s = set->unauth_rate;
     c->unauth_burst = set->unauth_burst;
     c->allow = set->allow_peer;
@@ -1156,13 +1051,23 @@ static int turn_config(app *a, const server_settings *set, floe_turn_user *users
     c->relay_open_pair = relay_open_pair_cb;
     c->relay_claim = relay_claim_cb;
     c->max_reservations = set->max_reservations;
-    c->tcp_listen = srv_tcp_listen_cb;
-    c->tcp_connect = srv_tcp_connect_cb;
-    c->tcp_close = srv_tcp_close_cb;
-    c->max_tcp_connections = SERVER_TCP_PEERS;
+    c->reservations = srv_fleet_reservations(a); /* shared by the workers, NULL for one */
+    c->lock = c->reservations ? srv_reservations_lock : NULL;
+    if (a->worker == 0) {
+        c->tcp_listen = srv_tcp_listen_cb;
+        c->tcp_connect = srv_tcp_connect_cb;
+        c->tcp_close = srv_tcp_close_cb;
+        c->max_tcp_connections = SERVER_TCP_PEERS;
+    } else {
+        c->max_tcp_connections = 0;
+    }
+    if (workers > 1) {
+        c->admit = srv_admit_cb;
+        c->release = srv_release_cb;
+    }
     c->ctx = a;
-    if (floe_rt_random(NULL, c->nonce_key, sizeof c->nonce_key) != FLOE_OK) return FLOE_ERR_CRYPTO;
-    return FLOE_OK;
+    /* One key for every worker: a nonce or a handle made by one means the same to all. */
+    memcpy(c->nonce_key, srv_fleet_key(a), sizeof c->nonce_key);
 }
 
 /* Adds a listening address to the self list; a wildcard one is named by the relay
@@ -1179,8 +1084,7 @@ static void add_self(const app *a, const floe_addr *l, floe_addr *out, size_t ca
     }
 }
 
-/* The listening addresses a peer may never be. */
-static size_t self_addrs(const app *a, floe_addr *out, size_t cap) {
+size_t srv_self_addrs(const app *a, floe_addr *out, size_t cap) {
     size_t n = 0;
     for (size_t i = 0; i < a->n_udp; i++)
         add_self(a, &a->udp[i].local, out, cap, &n);
@@ -1189,30 +1093,35 @@ static size_t self_addrs(const app *a, floe_addr *out, size_t cap) {
     return n;
 }
 
+int srv_reload_core(app *a, const server_settings *set, const floe_turn_user *users) {
+    floe_addr self[MAX_UDP + SERVER_MAX_LISTEN];
+    floe_turn_server_config c;
+    turn_config(a, set, users, &c);
+    c.self = self;
+    c.n_self = srv_self_addrs(a->primary, self, sizeof self / sizeof self[0]);
+    return floe_turn_server_reload(a->turn, &c);
+}
+
 /* SIGHUP: read the configuration again; credentials, lists, quotas and rates change,
- * listeners and the table size stay. */
+ * listeners and the table size stay. Worker 0 parses and checks it, applies it, then
+ * hands it to the other workers. */
 static void reload(app *a) {
     server_settings *fresh = calloc(1, sizeof *fresh);
     if (!fresh) return;
     server_settings_default(fresh);
     int rc = server_settings_parse(fresh, a->argc, a->argv);
-    if (rc == 0 && !a->turn && !fresh->realm[0]) {
-        fprintf(stderr, "floe server: reload: a STUN-only server has nothing to reload "
-                        "(listeners and STUN options need a restart)\n");
-        server_settings_free(fresh);
-        free(fresh);
-        return;
-    }
-    if (rc == 0 && a->turn && strcmp(fresh->realm, a->set.realm) != 0) {
-        fprintf(stderr, "floe server: reload refused: the realm cannot change while the server "
-                        "runs (allocations hold keys made with it); restart instead\n");
-        server_settings_free(fresh);
-        free(fresh);
-        return;
-    }
-    if (rc != 0 || !a->turn || !fresh->realm[0]) {
-        fprintf(stderr, "floe server: reload %s; keeping the running configuration\n",
-                rc != 0 ? "failed (see above)" : "cannot switch TURN on or off");
+    const char *why = NULL;
+    if (rc == 0 && !a->turn && !fresh->realm[0])
+        why = ": a STUN-only server has nothing to reload (listeners and STUN options need a "
+              "restart)";
+    else if (rc == 0 && a->turn && strcmp(fresh->realm, a->set.realm) != 0)
+        why = " refused: the realm cannot change while the server runs (allocations hold keys "
+              "made with it); restart instead";
+    else if (rc != 0 || !a->turn || !fresh->realm[0])
+        why = rc != 0 ? " failed (see above); keeping the running configuration"
+                      : " cannot switch TURN on or off; keeping the running configuration";
+    if (why) {
+        fprintf(stderr, "floe server: reload%s\n", why);
         server_settings_free(fresh);
         free(fresh);
         return;
@@ -1224,36 +1133,43 @@ static void reload(app *a) {
                         "running relay addresses\n");
     memcpy(fresh->relay_ip, a->set.relay_ip, sizeof fresh->relay_ip);
     fresh->n_relay_ip = a->set.n_relay_ip;
+    if (fresh->workers != a->set.workers)
+        fprintf(stderr, "floe server: reload: workers changes need a restart; keeping %u\n",
+                a->set.workers);
     floe_turn_user *users = calloc(fresh->n_users + 1, sizeof *users);
-    floe_addr self[MAX_UDP + SERVER_MAX_LISTEN];
-    floe_turn_server_config c;
-    if (users && turn_config(a, fresh, users, &c) == FLOE_OK) {
-        c.self = self;
-        c.n_self = self_addrs(a, self, sizeof self / sizeof self[0]);
-        rc = floe_turn_server_reload(a->turn, &c);
+    if (users) {
+        srv_split_users(fresh, users);
+        rc = srv_reload_core(a, fresh, users);
     } else {
         rc = FLOE_ERR_NOMEM;
     }
-    if (rc == FLOE_OK)
-        fprintf(stderr,
-                "floe server: reloaded %s: %zu users, %zu secrets, %zu allow and %zu deny "
-                "prefixes\n",
-                fresh->config[0] ? fresh->config : "(command line)", fresh->n_users,
-                fresh->n_secrets, fresh->n_allow_peer, fresh->n_deny_peer);
-    else
+    if (rc != FLOE_OK) {
         fprintf(stderr, "floe server: reload refused (%s); keeping the running configuration\n",
                 floe_strerror(rc));
-    free(users);
-    server_settings_free(fresh);
-    free(fresh);
+        free(users);
+        server_settings_free(fresh);
+        free(fresh);
+        return;
+    }
+    a->rtc[RTC_RELOADS]++;
+    fprintf(stderr,
+            "floe server: reloaded %s: %zu users, %zu secrets, %zu allow and %zu deny "
+            "prefixes%s\n",
+            fresh->config[0] ? fresh->config : "(command line)", fresh->n_users, fresh->n_secrets,
+            fresh->n_allow_peer, fresh->n_deny_peer,
+            srv_fleet_size(a) > 1 ? "; passing it to the other workers" : "");
+    srv_fleet_reload(a, fresh, users); /* takes fresh and users */
 }
 
+/* Every 200 ms while draining: done when no worker holds an allocation (every worker
+ * having taken the drain), or at the deadline. */
 static void on_drain_check(void *arg, floe_rt_timer *t) {
     app *a = arg;
-    floe_turn_server_gauges g;
-    floe_turn_server_gauges_get(a->turn, &g);
-    if (g.allocations == 0 || floe_rt_now() >= a->drain_deadline) {
-        fprintf(stderr, "floe server: drained (%u allocations left)\n", g.allocations);
+    srv_numbers total;
+    bool all_draining;
+    srv_fleet_numbers(a, false, &total, NULL, &all_draining);
+    if ((total.g.allocations == 0 && all_draining) || floe_rt_now() >= a->drain_deadline) {
+        fprintf(stderr, "floe server: drained (%u allocations left)\n", total.g.allocations);
         floe_rt_loop_stop(a->loop);
         return;
     }
@@ -1263,7 +1179,7 @@ static void on_drain_check(void *arg, floe_rt_timer *t) {
 static void on_signal(void *arg, int signo) {
     app *a = arg;
     if (signo == SIGUSR1) {
-        print_stats(a, "counters");
+        srv_print_stats(a, "counters");
         return;
     }
     if (signo == SIGHUP) {
@@ -1271,8 +1187,10 @@ static void on_signal(void *arg, int signo) {
         return;
     }
     /* SIGTERM/SIGINT: with TURN, drain first; a second signal stops at once. */
-    if (a->turn && a->set.drain_timeout_s && !floe_rt_timer_armed(a->drain)) {
+    if (a->turn && a->set.drain_timeout_s && !a->draining) {
         floe_turn_server_drain(a->turn);
+        a->draining = true;
+        srv_fleet_drain(a);
         a->drain_deadline = floe_rt_now() + FLOE_S(a->set.drain_timeout_s);
         fprintf(stderr,
                 "floe server: draining: no new allocations; exiting when the last one ends or "
@@ -1284,7 +1202,7 @@ static void on_signal(void *arg, int signo) {
     floe_rt_loop_stop(a->loop);
 }
 
-static void app_free(app *a) {
+void srv_app_free(app *a) {
     floe_rt_metrics_stop(a->metrics);
     while (a->streams)
         srv_stream_close(a->streams);
@@ -1311,7 +1229,7 @@ static void app_free(app *a) {
     floe_rt_loop_free(a->loop);
     floe_rt_tls_ctx_free(a->tls);
     floe_rt_tls_ctx_free(a->dtls);
-    server_settings_free(&a->set);
+    if (!a->shares_set) server_settings_free(&a->set);
     free(a);
 }
 
@@ -1328,6 +1246,11 @@ static void describe(const app *a) {
     }
     fprintf(stderr, "%s; counters: floe server --stats --control %s\n",
             a->set.rfc5780 ? " (RFC 5780 on)" : "", a->set.control);
+    if (srv_fleet_size(a) > 1)
+        fprintf(stderr,
+                "floe server: %u workers, each with its own event loop, UDP and DTLS sockets "
+                "(SO_REUSEPORT) and TURN table; TCP and TLS on worker 0\n",
+                srv_fleet_size(a));
     if (!a->turn) return;
     fprintf(stderr, "floe server: TURN on, realm '%s', %zu users, %zu secrets, relays on",
             a->set.realm, a->set.n_users, a->set.n_secrets);
@@ -1349,22 +1272,18 @@ static void raise_fd_limit(void) {
 }
 
 static int start_turn(app *a) {
-    floe_turn_user *users = calloc(a->set.n_users + 1, sizeof *users);
     floe_addr self[MAX_UDP + SERVER_MAX_LISTEN];
     floe_turn_server_config c;
-    int rc = users ? turn_config(a, &a->set, users, &c) : FLOE_ERR_NOMEM;
-    if (rc == FLOE_OK) {
-        c.self = self;
-        c.n_self = self_addrs(a, self, sizeof self / sizeof self[0]);
-        rc = floe_turn_server_new(&a->turn, &c);
-    }
-    free(users);
+    turn_config(a, &a->set, srv_fleet_users(a), &c);
+    c.self = self;
+    c.n_self = srv_self_addrs(a->primary, self, sizeof self / sizeof self[0]);
+    int rc = floe_turn_server_new(&a->turn, &c);
     if (rc != FLOE_OK) {
         fprintf(stderr, "floe server: TURN configuration refused: %s\n", floe_strerror(rc));
         return 1;
     }
-    raise_fd_limit();
-    if (srv_tcp_init(a) != 0) return 1;
+    if (a->worker == 0) raise_fd_limit();
+    if (a->worker == 0 && srv_tcp_init(a) != 0) return 1;
     srv_set_time(a);
     if (floe_rt_timer_new(&a->tick, a->loop, on_tick, a) != FLOE_OK ||
         floe_rt_timer_new(&a->drain, a->loop, on_drain_check, a) != FLOE_OK ||
@@ -1423,8 +1342,8 @@ static int start(app *a) {
     if (open_control(a)) return 1;
     if (set->metrics_on) {
         char err[256];
-        if (floe_rt_metrics_start(&a->metrics, a->loop, &set->metrics, render_metrics, a, NULL, err,
-                                  sizeof err) != FLOE_OK) {
+        if (floe_rt_metrics_start(&a->metrics, a->loop, &set->metrics, srv_render_metrics, a, NULL,
+                                  err, sizeof err) != FLOE_OK) {
             fprintf(stderr, "floe server: %s\n", err);
             return 1;
         }
@@ -1436,6 +1355,43 @@ static int start(app *a) {
     floe_rt_loop_on_signal(a->loop, SIGUSR1, on_signal, a);
     floe_rt_loop_on_signal(a->loop, SIGHUP, on_signal, a); /* never the default: exit */
     return 0;
+}
+
+app *srv_worker_new(app *a0, unsigned id) {
+    app *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    a->set = a0->set; /* the lists stay worker 0's */
+    a->shares_set = true;
+    a->fleet = a0->fleet;
+    a->primary = a0;
+    a->worker = id;
+    a->argc = a0->argc;
+    a->argv = a0->argv;
+    a->started = a0->started;
+    char err[512];
+    bool ok = floe_rt_loop_new(&a->loop) == FLOE_OK &&
+              floe_stun_server_init(&a->core, &a0->core.cfg) == FLOE_OK;
+    /* The same UDP and DTLS addresses as worker 0 (with the ports it was given for :0). */
+    for (size_t i = 0; ok && i < a0->n_lst; i++) {
+        if (a0->lst[i].tr != FLOE_TRANSPORT_DTLS) continue;
+        if (!a->dtls && floe_rt_dtls_ctx_new_server(&a->dtls, a->set.tls_cert, a->set.tls_key, err,
+                                                    sizeof err) != FLOE_OK) {
+            fprintf(stderr, "floe server: worker %u: DTLS: %s\n", id, err);
+            ok = false;
+        }
+        ok = ok && open_dtls_listener(a, &a0->lst[i].local) == 0;
+    }
+    for (size_t i = 0; ok && i < a0->n_udp; i++)
+        ok = open_udp(a, &a0->udp[i].local) == 0;
+    ok = ok && (!a0->turn || start_turn(a) == 0);
+    ok = ok && floe_rt_timer_new(&a->sweep, a->loop, on_sweep, a) == FLOE_OK;
+    if (!ok) {
+        fprintf(stderr, "floe server: worker %u could not start\n", id);
+        srv_app_free(a);
+        return NULL;
+    }
+    floe_rt_timer_arm(a->sweep, floe_rt_now() + SWEEP_INTERVAL);
+    return a;
 }
 
 int floe_cmd_server(int argc, char **argv) {
@@ -1480,16 +1436,23 @@ int floe_cmd_server(int argc, char **argv) {
     }
     floe_rt_ignore_sigpipe();
     a->started = floe_rt_now();
-    if (floe_rt_loop_new(&a->loop) != FLOE_OK) {
-        free(a);
+    a->primary = a;
+    if (floe_rt_loop_new(&a->loop) != FLOE_OK || srv_fleet_new(a) != 0) {
+        fleet *f = a->fleet;
+        srv_app_free(a);
+        srv_fleet_free(f);
         return 1;
     }
-    rc = start(a);
+    /* Worker 0 first: it takes the signals, so the other threads start with them blocked. */
+    rc = start(a) || srv_fleet_start(a) ? 1 : 0;
     if (rc == 0) {
         describe(a);
         if (floe_rt_loop_run(a->loop) != FLOE_OK) rc = 1;
-        print_stats(a, "stopped;");
     }
-    app_free(a);
+    srv_fleet_stop(a);
+    if (rc == 0) srv_print_stats(a, "stopped;");
+    fleet *f = a->fleet;
+    srv_app_free(a); /* worker 0 first: the others' threads are gone, the fleet stays */
+    srv_fleet_free(f);
     return rc;
 }

@@ -35,6 +35,13 @@ static const char usage_text[] =
     "                          (default 4096)\n"
     "  --stream-idle SEC       close TCP/TLS connections and DTLS sessions idle this long\n"
     "                          (default 300)\n"
+    "  --workers N|auto        event loops, each on its own thread with its own UDP and DTLS\n"
+    "                          sockets on the listen addresses (SO_REUSEPORT: the kernel\n"
+    "                          keeps each client on one of them), its own relays and its own\n"
+    "                          TURN table; auto: one per online CPU (at most 64). TCP and\n"
+    "                          TLS listeners, RFC 6062 TCP relays, --metrics and --control\n"
+    "                          stay on the first. Allocation quotas count for all of them\n"
+    "                          together; --kbps-total is split evenly. Default 1.\n"
     "\n"
     "STUN behaviour:\n"
     "  --rfc5780               enable NAT behaviour discovery (RFC 5780): CHANGE-REQUEST,\n"
@@ -114,6 +121,7 @@ void server_settings_default(server_settings *s) {
     s->classic = true;
     s->max_streams = 4096;
     s->stream_idle_s = 300;
+    s->workers = 1;
     s->relay_port_lo = 49152;
     s->relay_port_hi = 65535;
     s->max_allocations = 16384;
@@ -227,8 +235,9 @@ typedef enum kind {
     K_SECRET, /* TURN REST secret */
     K_RELAY_IP,
     K_PORTS,
-    K_PREFIX, /* allow-peer or deny-peer */
-    K_CLI,    /* command line only: config, stats, check-config, no-classic */
+    K_PREFIX,  /* allow-peer or deny-peer */
+    K_WORKERS, /* N or auto */
+    K_CLI,     /* command line only: config, stats, check-config, no-classic */
 } kind;
 
 typedef struct key_def {
@@ -255,6 +264,7 @@ static const key_def keys[] = {
     {"classic", K_BOOL, F(classic), 0, 0, 0, NULL},
     {"max-streams", K_UINT, F(max_streams), 0, 1, 1000000, ""},
     {"stream-idle", K_UINT, F(stream_idle_s), 0, 1, 86400, " seconds"},
+    {"workers", K_WORKERS, 0, 0, 0, 0, NULL},
     {"user", K_USER, 0, 0, 0, 0, NULL},
     {"secret", K_SECRET, 0, 0, 0, 0, NULL},
     {"relay-ip", K_RELAY_IP, 0, 0, 0, 0, NULL},
@@ -384,6 +394,11 @@ static int apply(server_settings *s, const char *key, const char *v, char *err, 
         return -1;
     }
     case K_PREFIX: return apply_prefix(s, d, v, err, errcap);
+    case K_WORKERS:
+        s->workers_auto = !strcmp(v, "auto");
+        if (s->workers_auto || floe_cli_uint(v, 1, SERVER_MAX_WORKERS, &s->workers)) return 0;
+        snprintf(err, errcap, "workers must be 1..%d or auto, not '%s'", SERVER_MAX_WORKERS, v);
+        return -1;
     case K_CLI: break;
     }
     return -1;
@@ -538,6 +553,10 @@ int server_settings_parse(server_settings *s, int argc, char **argv) {
     }
     if (optind < argc) return floe_usage_error("server", "unexpected argument '%s'", argv[optind]);
     if (s->stats) return 0;
+    if (s->workers_auto) { /* one loop per CPU this process may run on */
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->workers = n < 1 ? 1 : n > SERVER_MAX_WORKERS ? SERVER_MAX_WORKERS : (unsigned)n;
+    }
 
     if (s->n_listen == 0) {
         server_settings_add_listen(s, "0.0.0.0:3478", err, sizeof err);
@@ -579,6 +598,7 @@ void server_settings_print(const server_settings *s) {
     }
     printf("classic = %s\ncontrol = %s\nmax-streams = %u\nstream-idle = %u\n",
            s->classic ? "yes" : "no", s->control, s->max_streams, s->stream_idle_s);
+    printf("workers = %u%s\n", s->workers, s->workers_auto ? " (auto: the online CPUs)" : "");
     if (s->metrics_on) {
         floe_addr_format(&s->metrics, true, buf, sizeof buf);
         printf("metrics = %s\n", buf);

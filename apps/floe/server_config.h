@@ -12,6 +12,7 @@
 
 #define SERVER_MAX_LISTEN 32
 #define SERVER_MAX_PREFIXES 256
+#define SERVER_MAX_WORKERS 64 /* event loops (threads); also bounds the worker label */
 
 typedef struct server_listen {
     floe_transport transport;
@@ -33,6 +34,8 @@ typedef struct server_settings {
     unsigned stream_idle_s; /* idle stream connections are closed after this */
     bool stats;             /* --stats: print a running server's counters and exit */
     bool check_config;      /* --check-config: validate and exit */
+    unsigned workers;       /* event loops, one thread each (resolved when "auto") */
+    bool workers_auto;      /* workers = auto: the online CPUs */
 
     /* TURN: on when a realm is set. */
     char realm[256];

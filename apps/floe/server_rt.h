@@ -1,5 +1,14 @@
 /* `floe server`'s runtime, shared by its files: cmd_server.c (sockets, streams, DTLS
- * sessions, UDP relays, signals, control), server_tcprelay.c (RFC 6062 peer connections and pipes).
+ * sessions, UDP relays, signals, control), server_tcprelay.c (RFC 6062 peer connections and
+ * pipes), server_workers.c (--workers: threads, their commands, shared quotas) and
+ * server_stats.c (--stats, /metrics, summed over the workers).
+ *
+ * One `app` is one worker: an event loop and everything it serves. Worker 0 runs on the
+ * main thread and also owns the TCP/TLS listeners, RFC 6062, the control socket, /metrics
+ * and the signals; workers 1..N-1 each run on a thread of their own with their own UDP
+ * and DTLS listening sockets (SO_REUSEPORT), relays and TURN core. Nothing of one app is
+ * touched by another thread while it runs: the main thread sees the others' numbers
+ * through copies made under a lock (srv_numbers) and talks to them with commands.
  */
 #ifndef FLOE_APP_SERVER_RT_H
 #define FLOE_APP_SERVER_RT_H
@@ -31,6 +40,7 @@
 #define RELAY_PORT_TRIES 64
 #define SERVER_TCP_PEERS 1024 /* RFC 6062 peer connections (the core's max_tcp_connections) */
 #define MAX_UDP (SERVER_MAX_LISTEN + 3)
+#define PUBLISH_INTERVAL FLOE_MS(200) /* workers copy their numbers for the main thread */
 
 /* Counters of the runtime itself (the protocol counters live in floe_stun_server). */
 enum rt_counter {
@@ -52,10 +62,22 @@ enum rt_counter {
     RTC_DTLS_CLOSED_BY_CLIENT, /* close_notify, or an ICMP error on its socket */
     RTC_DTLS_SEND_DROPPED,     /* records the socket buffer could not take */
     RTC_PORTS_HELD,            /* EVEN-PORT with R: upper ports bound and held for a token */
+    RTC_RELOADS,               /* SIGHUP reloads this worker applied */
     RTC_COUNT
 };
 
 typedef struct app app;
+typedef struct fleet fleet;
+
+/* One worker's numbers at a moment. */
+typedef struct srv_numbers {
+    uint64_t stun[FLOE_SRV_COUNTER_COUNT];
+    uint64_t rtc[RTC_COUNT];
+    uint64_t turn[FLOE_TSRV_COUNTER_COUNT];
+    floe_turn_server_gauges g;
+    uint64_t streams, dsess, relays;
+    bool draining; /* this worker refuses new allocations */
+} srv_numbers;
 
 typedef struct udp_sock {
     app *a;
@@ -71,6 +93,8 @@ typedef struct relay {
     bool accept_queued; /* ... on app.accept_list, to be accepted by the accept timer */
     struct relay *next_accept;
     uint64_t handle; /* the allocation's, for floe_turn_server_on_peer */
+    bool held;       /* a port held for a RESERVATION-TOKEN: no worker's, not read from;
+                        the worker that claims it takes it over (r->a) */
     struct relay *next_dead;
 } relay;
 
@@ -89,7 +113,7 @@ typedef struct dsess {
     app *a;
     int fd;
     floe_rt_dtls *dtls;
-    floe_rt_timer *timer; /* handshake retransmissions; a deferred close when broken */
+    floe_rt_timer *timer;            /* handshake retransmissions; a deferred close when broken */
     floe_rt_dtls_listener *relisten; /* cookie exchange for a ClientHello on this socket */
     bool handshaken;
     bool broken; /* a write failed: closed from the timer */
@@ -115,7 +139,12 @@ typedef struct stream {
 } stream;
 
 struct app {
-    server_settings set;
+    server_settings set; /* workers > 0: a copy sharing worker 0's lists (shares_set) */
+    fleet *fleet;        /* all the workers (server_workers.c) */
+    unsigned worker;     /* 0: the main thread's */
+    app *primary;        /* worker 0 (whose listeners are the server's own addresses) */
+    bool shares_set;
+    bool draining; /* refuses new allocations (SIGTERM) */
     int argc;
     char **argv; /* read again on SIGHUP */
     floe_rt_loop *loop;
@@ -136,7 +165,7 @@ struct app {
     listener lst[SERVER_MAX_LISTEN];
     size_t n_lst;
     floe_rt_tls_ctx *tls;
-    floe_rt_tls_ctx *dtls; /* DTLS server context, for dtls:// listeners */
+    floe_rt_tls_ctx *dtls;          /* DTLS server context, for dtls:// listeners */
     unsigned long relisten_cookies; /* HelloVerifyRequests sent on sessions' sockets */
     stream *streams;
     size_t n_streams;
@@ -162,6 +191,58 @@ typedef struct tcp_peer tcp_peer;
 
 /* cmd_server.c */
 void srv_set_time(app *a);
+/* Worker id (> 0) of a0's fleet: its sockets on a0's listening addresses, its TURN core.
+ * Runs on the main thread before the workers' threads start. NULL on failure (said). */
+app *srv_worker_new(app *a0, unsigned id);
+void srv_app_free(app *a);
+/* Gives a's TURN core the configuration of set (users from it, already split). */
+int srv_reload_core(app *a, const server_settings *set, const floe_turn_user *users);
+/* The server's listening addresses, which are never peers (from worker 0). */
+size_t srv_self_addrs(const app *a0, floe_addr *out, size_t cap);
+
+/* server_workers.c */
+/* The fleet of a0->set.workers workers around a0, before a0 starts: the shared nonce key,
+ * the user list and (several workers) the shared quotas. */
+int srv_fleet_new(app *a0);
+/* Starts workers 1..N-1 on their threads (after a0 started and took the signals). */
+int srv_fleet_start(app *a0);
+/* Stops the workers and waits for their threads. srv_fleet_free frees them (with their
+ * allocations, whose quota units go back to the fleet) and the fleet, after worker 0. */
+void srv_fleet_stop(app *a0);
+void srv_fleet_free(fleet *f);
+/* Splits "name:password" entries into users[] (once per settings: it writes a NUL). */
+void srv_split_users(server_settings *set, floe_turn_user *users);
+unsigned srv_fleet_size(const app *a);
+const uint8_t *srv_fleet_key(const app *a);
+const floe_turn_user *srv_fleet_users(const app *a);
+/* After worker 0 reloaded: the other workers apply set too; takes set and users (freed
+ * once the last worker applied them). */
+void srv_fleet_reload(app *a0, server_settings *set, floe_turn_user *users);
+void srv_fleet_drain(app *a0);
+/* Sums the workers' numbers (worker 0's taken now) into *total and, per worker, into
+ * per[0..N) (may be NULL); returns N. fresh: ask the running workers for their numbers
+ * now and wait for them (briefly), else take the last they published. *all_draining:
+ * every worker drains. */
+unsigned srv_fleet_numbers(app *a0, bool fresh, srv_numbers *total, srv_numbers *per,
+                           bool *all_draining);
+/* Users holding an allocation in any worker (several workers: the shared count). */
+uint32_t srv_fleet_active_users(app *a0, const srv_numbers *total);
+/* The reservation table the workers share (NULL with one worker), and its lock. */
+floe_turn_reservations *srv_fleet_reservations(const app *a);
+void srv_reservations_lock(void *ctx, bool on);
+/* admit/release for the TURN cores when quotas are shared. */
+int srv_admit_cb(void *ctx, uint64_t user_hash);
+void srv_release_cb(void *ctx, uint64_t user_hash);
+
+/* server_stats.c */
+extern const char *const srv_rt_counter_names[RTC_COUNT];
+void srv_numbers_take(const app *a, srv_numbers *n);
+/* The counters as one JSON object (--stats, SIGUSR1), summed over the workers. */
+size_t srv_stats_json(app *a0, char *buf, size_t cap);
+void srv_print_stats(app *a0, const char *why);
+/* The /metrics text (floe_rt_metrics_render). */
+size_t srv_render_metrics(void *arg, char *buf, size_t cap);
+#define STATS_MAX 32768
 /* Sends (or queues for the next sendmmsg) what the core produced. */
 void srv_emit(app *a, const floe_turn_server_out *o);
 void srv_flush_pending(app *a);

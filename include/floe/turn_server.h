@@ -34,6 +34,12 @@
  *     core releases the held socket with cfg.relay_close(ctx, held). At most
  *     cfg.max_reservations are held at once: past that, EVEN-PORT with R gets 508
  *     (counted as reservations_full_508);
+ *   - several cores (threads) can share one table (cfg.reservations, made with
+ *     floe_turn_reservations_new): a token made by one core is then taken by whichever
+ *     core the second Allocate reaches, and the held socket moves to that core with
+ *     relay_claim. Any core's tick may release an expired one (relay_close with its own
+ *     ctx). The cores call cfg.lock(ctx, true) and cfg.lock(ctx, false) around every use
+ *     of the shared table, never nested, and call no other callback in between;
  *   - EVEN-PORT together with RESERVATION-TOKEN, RESERVATION-TOKEN with an address family
  *     attribute, and EVEN-PORT with R together with ADDITIONAL-ADDRESS-FAMILY get 400.
  * A runtime without relay_open_pair (the simulator, sim/sim_turn_server.c) refuses R = 1
@@ -169,6 +175,10 @@ typedef struct floe_turn_server_config {
      * allocation ends. On an error the core closes it with relay_close and answers 508. */
     int (*relay_claim)(void *ctx, uint64_t held, uint64_t handle, bool dont_fragment);
     uint32_t max_reservations; /* ports held at once for tokens (default 256; 0: none) */
+    /* A table shared with other cores (optional; it replaces the core's own and outlives
+     * the core), and the lock that guards it (NULL when every core runs on one thread). */
+    struct floe_turn_reservations *reservations;
+    void (*lock)(void *ctx, bool on);
     /* Quotas shared with other cores (optional). admit(ctx, user_hash) is asked before an
      * allocation is made, once this core's own checks passed, with a keyed hash of the
      * username (equal in cores with the same nonce_key); it returns 0 to go on, 486 (the
@@ -259,6 +269,14 @@ bool floe_turn_server_counter_is_outcome(int counter);
 
 typedef struct floe_turn_server floe_turn_server;
 
+/* Reserved ports that several cores share (see "Port pairs" above). max entries (at most
+ * FLOE_TSRV_MAX_RESERVATIONS): FLOE_OK, FLOE_ERR_CONFIG or FLOE_ERR_NOMEM. */
+typedef struct floe_turn_reservations floe_turn_reservations;
+int floe_turn_reservations_new(floe_turn_reservations **out, uint32_t max);
+/* After the last core that used it: release(ctx, held) for every port still held. */
+void floe_turn_reservations_free(floe_turn_reservations *t, void (*release)(void *, uint64_t),
+                                 void *ctx);
+
 /* Validates and copies cfg (users are turned into keys, lists copied): FLOE_ERR_CONFIG
  * for a missing realm, zero tables, caps above the inline maxima, relay_open_pair without
  * relay_claim, or admit without release; FLOE_ERR_NOMEM. */
@@ -323,7 +341,7 @@ bool floe_turn_server_peer_allowed(const floe_turn_server *srv, const floe_addr 
 typedef struct floe_turn_server_gauges {
     uint32_t allocations, permissions, channels;
     uint32_t users_with_allocations;
-    uint32_t reservations; /* ports held for a RESERVATION-TOKEN */
+    uint32_t reservations; /* ports held for a RESERVATION-TOKEN this core made */
     size_t table_bytes;    /* memory the core holds for its tables */
 } floe_turn_server_gauges;
 void floe_turn_server_gauges_get(const floe_turn_server *srv, floe_turn_server_gauges *g);

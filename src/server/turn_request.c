@@ -130,24 +130,27 @@ static unsigned wanted_families(const floe_turn_server *srv, const floe_stun_msg
     return fam;
 }
 
-/* Opens the allocation's relays: the held port of a reservation (rv), a port pair
- * (reserve: *token gets the RESERVATION-TOKEN of the upper one), or one relay per wanted
- * family. False when a relay could not be opened (the caller removes the allocation). */
-static bool open_relays(floe_turn_server *srv, tsrv_alloc *a, unsigned fams, bool tcp, bool even,
-                        bool reserve, tsrv_resv *rv, bool df, uint64_t *token) {
+/* Opens the allocation's relays: the held port of the reservation `token` (rv), a port
+ * pair (reserve: *out_token gets the RESERVATION-TOKEN of the upper one), or one relay
+ * per wanted family. 0, or the outcome counter of the failure (the caller removes the
+ * allocation and answers 508). */
+static int open_relays(floe_turn_server *srv, tsrv_alloc *a, unsigned fams, bool tcp, bool even,
+                       bool reserve, bool rv, uint64_t token, bool df, uint64_t *out_token) {
     uint64_t handle = tsrv_handle(srv, a);
     if (rv) { /* RFC 8656 §7.2: the previously reserved transport address */
-        tsrv_relay *rl = &a->relay[rv->addr.family == FLOE_AF_INET6 ? 1 : 0];
-        uint64_t held = rv->held;
-        rl->addr = rv->addr;
-        tsrv_resv_take(srv, rv);
+        floe_addr addr;
+        uint64_t held;
+        if (!tsrv_resv_take(srv, token, &addr, &held)) /* taken or expired meanwhile */
+            return FLOE_TSRV_RESERVATION_INVALID;
+        tsrv_relay *rl = &a->relay[addr.family == FLOE_AF_INET6 ? 1 : 0];
         if (srv->cfg.relay_claim(srv->cfg.ctx, held, handle, df) != FLOE_OK) {
             if (srv->cfg.relay_close) srv->cfg.relay_close(srv->cfg.ctx, held);
-            return false;
+            return FLOE_TSRV_CAPACITY;
         }
+        rl->addr = addr;
         rl->token = held;
         rl->open = true;
-        return true;
+        return 0;
     }
     for (int i = 0; i < 2; i++) {
         if (!(fams & (1u << i))) continue;
@@ -162,12 +165,13 @@ static bool open_relays(floe_turn_server *srv, tsrv_alloc *a, unsigned fams, boo
                                           &held_addr, &held);
         else if (srv->cfg.relay_open)
             rc = srv->cfg.relay_open(srv->cfg.ctx, handle, fam, even, df, &rl->addr, &rl->token);
-        if (rc != FLOE_OK) return false;
+        if (rc != FLOE_OK) return FLOE_TSRV_CAPACITY;
         rl->open = true;
         a->tcp = tcp;
-        if (reserve) *token = tsrv_resv_add(srv, handle, &held_addr, held);
+        if (reserve && !(*out_token = tsrv_resv_add(srv, handle, &held_addr, held)))
+            return FLOE_TSRV_RESERVATIONS_FULL;
     }
-    return true;
+    return 0;
 }
 
 static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap) {
@@ -207,13 +211,12 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
     bool reserve = even && (even->val[0] & 0x80);
     if ((tok && (even || has_raf || has_aaf)) || (reserve && has_aaf))
         return fail(r, out, cap, 400, FLOE_TSRV_BAD_REQUEST);
-    tsrv_resv *rv = NULL;
+    uint64_t token = 0;
     unsigned fams = 0;
     bool v6_refused = false;
-    if (tok) {
-        uint64_t token = 0;
+    if (tok) { /* checked now (RFC order), taken once the allocation is made */
         floe_stun_msg_get_u64(m, FLOE_STUN_ATTR_RESERVATION_TOKEN, &token);
-        if (!(rv = tsrv_resv_find(srv, token)))
+        if (!tsrv_resv_known(srv, token))
             return fail(r, out, cap, 508, FLOE_TSRV_RESERVATION_INVALID);
     } else {
         int code = 0;
@@ -236,10 +239,12 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
         return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
     }
     bool df = floe_stun_msg_find(m, FLOE_STUN_ATTR_DONT_FRAGMENT) != NULL;
-    uint64_t token = 0;
-    if (!open_relays(srv, a, fams, tcp, even != NULL, reserve, rv, df, &token)) {
+    uint64_t new_token = 0;
+    int failed =
+        open_relays(srv, a, fams, tcp, even != NULL, reserve, tok != NULL, token, df, &new_token);
+    if (failed) {
         tsrv_remove(srv, a); /* closes a relay already opened */
-        return fail(r, out, cap, 508, FLOE_TSRV_CAPACITY);
+        return fail(r, out, cap, 508, failed);
     }
     memcpy(a->key, r->key, TSRV_KEY_LEN);
     memcpy(a->alloc_tid, m->tid, 12);
@@ -247,7 +252,7 @@ static void on_allocate(answer *r, uint64_t user_hash, uint8_t *out, size_t cap)
     a->until = tsrv_secs(srv) + a->lifetime;
     a->bw_tokens = srv->cfg.bytes_per_s_allocation;
     a->bw_stamp_ns = (uint64_t)srv->now;
-    allocate_success(r, a, v6_refused, token, out, cap, FLOE_TSRV_ALLOCATED);
+    allocate_success(r, a, v6_refused, new_token, out, cap, FLOE_TSRV_ALLOCATED);
 }
 
 /* ---- Refresh ------------------------------------------------------------------------- */

@@ -182,6 +182,8 @@ static int take_config(floe_turn_server *srv, const floe_turn_server_config *cfg
         srv->cfg.relay_open_pair = old.relay_open_pair;
         srv->cfg.relay_claim = old.relay_claim;
         srv->cfg.max_reservations = old.max_reservations;
+        srv->cfg.reservations = old.reservations;
+        srv->cfg.lock = old.lock;
         srv->cfg.admit = old.admit;
         srv->cfg.release = old.release;
         srv->cfg.ctx = old.ctx;
@@ -309,7 +311,7 @@ void floe_turn_server_gauges_get(const floe_turn_server *srv, floe_turn_server_g
     memset(g, 0, sizeof *g);
     g->allocations = srv->n_alloc;
     g->users_with_allocations = srv->n_users_active;
-    g->reservations = srv->n_resv;
+    g->reservations = tsrv_resv_count((floe_turn_server *)srv); /* the lock is not state */
     uint32_t now = tsrv_secs(srv);
     for (uint32_t i = 0; i < srv->high_water; i++) {
         const tsrv_alloc *a = &srv->slot[i];
@@ -322,8 +324,7 @@ void floe_turn_server_gauges_get(const floe_turn_server *srv, floe_turn_server_g
     uint32_t nb = srv->bucket_mask + 1;
     g->table_bytes = sizeof *srv + (size_t)srv->high_water * sizeof(tsrv_alloc) +
                      (size_t)srv->ucount_high * sizeof(tsrv_ucount) +
-                     2 * (size_t)nb * sizeof(uint32_t) +
-                     (size_t)srv->cfg.max_reservations * sizeof(tsrv_resv);
+                     2 * (size_t)nb * sizeof(uint32_t) + tsrv_resv_bytes(srv);
 }
 
 const uint64_t *floe_turn_server_counters(const floe_turn_server *srv) {

@@ -79,11 +79,12 @@ enum { TSRV_TCP_CONNECTING = 1, TSRV_TCP_READY, TSRV_TCP_BOUND };
 
 /* A port held for a RESERVATION-TOKEN (RFC 8656 §14.9). token 0 marks a free entry. */
 typedef struct tsrv_resv {
-    uint64_t token; /* the RESERVATION-TOKEN value */
-    uint64_t held;  /* the runtime's token of the held socket */
-    uint64_t owner; /* handle of the allocation whose Allocate made it */
-    floe_addr addr; /* the held relayed address */
-    uint32_t until; /* seconds on the server's clock */
+    uint64_t token;               /* the RESERVATION-TOKEN value */
+    uint64_t held;                /* the runtime's token of the held socket */
+    uint64_t owner;               /* handle of the allocation whose Allocate made it ... */
+    const floe_turn_server *core; /* ... in this core */
+    floe_addr addr;               /* the held relayed address */
+    floe_time_ns until;           /* on the runtime's clock (the same for every core) */
 } tsrv_resv;
 
 typedef struct tsrv_user {
@@ -128,9 +129,8 @@ struct floe_turn_server {
 
     uint64_t total_stamp_ns, total_tokens; /* total bandwidth bucket */
     tsrv_tcp *tcp;                         /* cfg.max_tcp_connections entries */
-    tsrv_resv *resv;                       /* cfg.max_reservations entries */
-    uint32_t n_resv;
-    uint64_t resv_serial; /* reservations made: one input of the token's keyed hash */
+    floe_turn_reservations *resv;          /* its own, or cfg.reservations */
+    bool resv_shared;
     uint16_t tcp_gen;
     floe_time_ns now;
     floe_time_ns epoch; /* the first set_time: seconds on the server's clock count from it */
@@ -203,18 +203,23 @@ void tsrv_tcp_tick(floe_turn_server *srv);
 
 /* turn_reserve.c */
 int tsrv_resv_init(floe_turn_server *srv);
-/* Releases every held port and frees the table. */
+/* Its own table: releases every held port and frees it. A shared one stays. */
 void tsrv_resv_free(floe_turn_server *srv);
+size_t tsrv_resv_bytes(const floe_turn_server *srv);
 /* True when a port pair can be opened and its upper port held. */
-bool tsrv_resv_room(const floe_turn_server *srv);
-/* Holds `held` (at addr) for 30 s under a fresh token, which it returns. */
+bool tsrv_resv_room(floe_turn_server *srv);
+/* Holds `held` (at addr) for 30 s under a fresh token, which it returns; 0 when the table
+ * is full after all (another core filled it): `held` is released. */
 uint64_t tsrv_resv_add(floe_turn_server *srv, uint64_t owner, const floe_addr *addr, uint64_t held);
-/* The live reservation of a token, or NULL (an expired one is released on the way). */
-tsrv_resv *tsrv_resv_find(floe_turn_server *srv, uint64_t token);
-/* Forgets r: its held socket now belongs to an allocation. */
-void tsrv_resv_take(floe_turn_server *srv, tsrv_resv *r);
-/* The token of the live reservation an allocation made, or 0. */
-uint64_t tsrv_resv_of(const floe_turn_server *srv, uint64_t owner);
+/* True while token names a live reservation (an expired one is released on the way). */
+bool tsrv_resv_known(floe_turn_server *srv, uint64_t token);
+/* Takes the reservation of token out of the table: its held socket now belongs to the
+ * caller's allocation. False when there is none (any more). */
+bool tsrv_resv_take(floe_turn_server *srv, uint64_t token, floe_addr *addr, uint64_t *held);
+/* The token of the live reservation an allocation of this core made, or 0. */
+uint64_t tsrv_resv_of(floe_turn_server *srv, uint64_t owner);
+/* Reservations this core made that are still held. */
+uint32_t tsrv_resv_count(floe_turn_server *srv);
 /* Releases the reservations that ran out. */
 void tsrv_resv_tick(floe_turn_server *srv);
 

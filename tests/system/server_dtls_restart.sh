@@ -49,10 +49,11 @@ import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(10)
-open(sys.argv[2], "wb").write(s.recv(2048))
+hello = s.recv(2048)
+open(sys.argv[2], "wb").write(hello)
 EOF
 sink=$!
-sleep 0.3
+ft_wait_listen udp 127.0.0.1 "$SINK" "$sink"
 timeout 3 openssl s_client -dtls1_2 -connect "127.0.0.1:$SINK" </dev/null >/dev/null 2>&1 || true
 wait "$sink" || ft_fail "no ClientHello caught"
 python3 - "$X" "$P" "$FT_TMP/hello.bin" >"$FT_TMP/hvr.txt" <<'EOF' || ft_fail "no HelloVerifyRequest to the lone ClientHello"

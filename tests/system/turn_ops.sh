@@ -295,8 +295,8 @@ for n, k in type_.items():
     assert k in ("counter", "gauge"), "%s has type %s" % (n, k)
     assert (k == "counter") == n.endswith("_total"), "%s: type %s" % (n, k)
 t = st["turn"]
-gauges = {"allocations", "permissions", "channels", "users_with_allocations", "table_bytes",
-          "draining"}
+gauges = {"allocations", "permissions", "channels", "users_with_allocations", "reservations",
+          "table_bytes", "draining"}
 checked = 0
 for k, v in t.items():
     if k in gauges:
@@ -305,7 +305,8 @@ for k, v in t.items():
     assert m in samples, "no series %s" % m
     assert samples[m] == v, "%s = %s, --stats says %s" % (m, samples[m], v)
     checked += 1
-for k in ("allocations", "permissions", "channels", "users_with_allocations", "table_bytes"):
+for k in ("allocations", "permissions", "channels", "users_with_allocations", "reservations",
+          "table_bytes"):
     assert samples["floe_turn_" + k] == t[k], "floe_turn_%s %s != %s" % (k, samples["floe_turn_" + k], t[k])
 assert samples["floe_turn_draining"] == 0
 labels = [k for k in samples if "{" in k]

@@ -70,7 +70,9 @@ typedef struct fx {
     bool fail_pair;  /* relay_open_pair fails */
     bool fail_claim; /* relay_claim fails */
     size_t n_claims;
-    int admit_answer;          /* what the admit hook answers (when installed) */
+    int admit_answer; /* what the admit hook answers (when installed) */
+    bool locked;      /* inside fake_lock(true) */
+    size_t n_locks;
     size_t admitted, released; /* admit and release hook calls */
     floe_time_ns now;
     uint64_t unix_s;
@@ -161,6 +163,14 @@ static int fake_claim(void *ctx, uint64_t held, uint64_t handle, bool dont_fragm
     return FLOE_OK;
 }
 
+/* The lock of a shared reservation table: never nested, always released. */
+static void fake_lock(void *ctx, bool on) {
+    fx *f = ctx;
+    assert_int_equal(f->locked, !on);
+    f->locked = on;
+    f->n_locks += on;
+}
+
 static int fake_admit(void *ctx, uint64_t user_hash) {
     fx *f = ctx;
     (void)user_hash;
@@ -177,6 +187,7 @@ static void fake_release(void *ctx, uint64_t user_hash) {
 
 static void fake_close(void *ctx, uint64_t token) {
     fx *f = ctx;
+    assert_false(f->locked); /* no callback under the lock */
     assert_true(f->n_closes < sizeof f->closes / sizeof f->closes[0]);
     f->closes[f->n_closes++] = token;
 }
@@ -1888,6 +1899,77 @@ static void test_reservation_errors(void **state) {
     fx_free(f);
 }
 
+/* Two cores sharing one table (worker threads): a token made by one is taken by the
+ * other, and either core's tick releases what expired. */
+static void test_reservation_shared(void **state) {
+    (void)state;
+    fx *f = fx_new();
+    floe_turn_reservations *table = NULL;
+    assert_int_equal(floe_turn_reservations_new(&table, 2), FLOE_OK);
+    f->cfg.reservations = table;
+    f->cfg.lock = fake_lock;
+    f->cfg.max_reservations = 0; /* the shared table's size counts */
+    fx_start(f);
+    floe_turn_server *a = f->srv, *b = NULL;
+    assert_int_equal(floe_turn_server_new(&b, &f->cfg), FLOE_OK);
+    floe_turn_server_set_time(b, f->now, f->unix_s);
+    floe_turn_tuple ta = udp("203.0.113.5:40000"), tb = udp("203.0.113.5:40001");
+
+    /* Made on core a; its gauge counts it, b's does not. */
+    const relay_call *held;
+    uint64_t k1 = must_reserve(f, &ta, ALICE, NULL, &held);
+    floe_turn_server_gauges g;
+    floe_turn_server_gauges_get(b, &g);
+    assert_int_equal(gauges(f).reservations, 1);
+    assert_int_equal(g.reservations, 0);
+    assert_true(f->n_locks > 0);
+    assert_false(f->locked);
+
+    /* Taken on core b (the nonce is good there too: the same key). */
+    f->srv = b;
+    assert_int_equal(do_allocate(f, &tb, BOB, &(aopt){.has_token = true, .token = k1}), 0);
+    floe_addr rel[2];
+    assert_int_equal(relayed_of(f, rel), 1);
+    assert_true(floe_addr_equal(&rel[0], &held->addr));
+    assert_int_equal(ctr(f)[FLOE_TSRV_RESERVATION_USED], 1);
+    /* ... once: a's table is b's. */
+    f->srv = a;
+    floe_turn_tuple tc = udp("203.0.113.5:40002");
+    assert_int_equal(do_allocate(f, &tc, CAROL, &(aopt){.has_token = true, .token = k1}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATION_INVALID);
+
+    /* The table holds two for both cores together. */
+    floe_turn_tuple td = udp("203.0.113.5:40003"), te = udp("203.0.113.5:40004");
+    must_reserve(f, &td, CAROL, NULL, &held);
+    f->srv = b;
+    must_reserve(f, &te, CAROL, NULL, NULL);
+    floe_turn_tuple tf = udp("203.0.113.5:40005");
+    assert_int_equal(do_allocate(f, &tf, CAROL, &(aopt){.reserve = true}), 508);
+    assert_int_equal(f->o.counter, FLOE_TSRV_RESERVATIONS_FULL);
+
+    /* Expired: b's tick releases a's reservation too, with b's callbacks. */
+    f->srv = a;
+    fx_advance(f, FLOE_TSRV_RESERVATION_S + 1);
+    floe_turn_server_set_time(b, f->now, f->unix_s);
+    floe_turn_server_tick(b);
+    assert_int_equal(closes_of(f, held->token), 1);
+    assert_int_equal(floe_turn_server_counters(b)[FLOE_TSRV_RESERVATION_EXPIRED], 2);
+    assert_int_equal(gauges(f).reservations, 0);
+    assert_false(f->locked);
+
+    /* The cores go; the table goes after them and releases what it still holds. */
+    floe_turn_tuple tg = udp("203.0.113.5:40006");
+    must_reserve(f, &tg, CAROL, NULL, &held);
+    floe_turn_server_free(b);
+    floe_turn_server_free(f->srv);
+    f->srv = NULL;
+    assert_int_equal(closes_of(f, held->token), 0);
+    floe_turn_reservations_free(table, fake_close, f);
+    assert_int_equal(closes_of(f, held->token), 1);
+    floe_turn_reservations_free(NULL, fake_close, f);
+    fx_free(f);
+}
+
 /* A runtime without relay_open_pair (the simulator's), or a table of none: R = 1 gets
  * 508; R = 0 works. */
 static void test_reservation_unsupported(void **state) {
@@ -2698,6 +2780,7 @@ int main(void) {
         cmocka_unit_test(test_reservation_expiry),
         cmocka_unit_test(test_reservation_errors),
         cmocka_unit_test(test_reservation_unsupported),
+        cmocka_unit_test(test_reservation_shared),
         cmocka_unit_test(test_shared_quota_hooks),
         cmocka_unit_test(test_refresh_lifetimes),
         cmocka_unit_test(test_cross_user_refresh_refused),
