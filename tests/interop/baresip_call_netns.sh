@@ -11,6 +11,8 @@
 # alice plays a 440 Hz tone, bob a 1000 Hz tone; bob answers by himself; the call lasts
 # 4 s once media flows both ways, then alice hangs up. Checked:
 #   - each NAT maps and filters as a port-restricted cone;
+#   - kamailio answers a sipp client behind each NAT (REGISTER, OPTIONS, 404 for an
+#     unregistered user, unREGISTER);
 #   - both register, the call is established and closed on both sides;
 #   - bob's recording of what he received is 440 Hz, alice's is 1000 Hz (and what alice
 #     sent is 440 Hz: the source works);
@@ -27,7 +29,7 @@ set -euo pipefail
 # shellcheck source=../lib/call_lab.bash
 . "$FLOE_SRC/tests/lib/call_lab.bash"
 
-lab_need baresip kamailio
+lab_need baresip kamailio sipp
 ft_need_file "$LAB_BARESIP_MODULES/ice.so" "baresip's ice module (package baresip-core)"
 
 start=$SECONDS
@@ -40,6 +42,9 @@ lab_check_nat b
 lab_start_stun stun
 lab_start_kamailio
 ft_ok "floe server (STUN) on $LAB_SRV:$LAB_STUN_PORT and kamailio on $LAB_SRV:$LAB_SIP_PORT in $LAB_NS_PUB"
+ft_check "kamailio works as registrar and proxy for a client behind each NAT (sipp)"
+lab_sipp_smoke a
+lab_sipp_smoke b
 lab_capture_start call
 
 lab_tone "$FT_TMP/alice.wav" 440

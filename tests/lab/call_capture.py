@@ -18,7 +18,9 @@ Checked (each failure is a line in "errors", and the exit status is 1):
   - STUN: each side sent a Binding request to the server (port 3478) and got a success
     response (its server-reflexive candidate);
   - ICE: connectivity checks (Binding requests with USERNAME) went from each side to the
-    other and got success responses, and a check carried USE-CANDIDATE (nomination);
+    other and got success responses, and a check carried USE-CANDIDATE (nomination).
+    Checks sent through a TURN relay in ChannelData count (tshark decodes the inner
+    message); checks inside Send/Data indications are not seen;
   - RTP: at least --min-rtp packets (default 50, one second of 20 ms packets) arrived at
     each side, and the media path is the one asked for: "direct" (between the two NATs'
     public addresses), "relay" (through the server) or "any" (default).
@@ -140,9 +142,13 @@ def main():
             atts = {num(x) for x in r["stun.att.type"].split(",") if x}
             sid = r["stun.id"]
             if stype == 0x0001 and from_side:
-                to_server = dst == a.server
+                # an ICE check carries USERNAME (ufrag:ufrag); a Binding request to the
+                # STUN server does not. A check relayed through TURN in ChannelData is
+                # decoded inside the ChannelData by tshark and counts as a check too.
+                check = USERNAME in atts
+                to_server = dst == a.server and not check
                 stun_req[sid] = (side, USE_CANDIDATE in atts, to_server)
-                if not to_server and USERNAME in atts:
+                if check:
                     counts["checks_sent"][side] += 1
                     if USE_CANDIDATE in atts:
                         counts["use_candidate"] += 1

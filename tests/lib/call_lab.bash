@@ -235,7 +235,7 @@ lab_baresip_config() {
   stun="stun:$LAB_SRV:$LAB_STUN_PORT"
   while [ $# -gt 0 ]; do
     case $1 in
-    --turn) stun="turn:$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_SRV:$LAB_STUN_PORT" ;;
+    --turn) stun="turn:$LAB_SRV:$LAB_STUN_PORT\";stunuser=$LAB_TURN_USER;stunpass=\"$LAB_TURN_PASS" ;;
     --no-ice) medianat="" ;;
     *) ft_fail "internal: lab_baresip_config: unknown option $1" ;;
     esac
@@ -469,8 +469,8 @@ lab_capture_timeline() { cat "$FT_TMP/$1.call.json"; }
 # both: the uncontacted port's datagram does not get in (the filtering is address-and-
 # port dependent), and the mapping is on the NAT's public address.
 lab_check_nat() {
-  local side=$1 kind=${LAB_NAT_KIND[$1]} out m1 m2 stranger pid i
-  lab_exec pub python3 - "$LAB_SRV" >"$FT_TMP/natprobe-$side.log" 2>&1 <<'PY' &
+  local side=$1 kind=${LAB_NAT_KIND[$1]} out m1 m2 stranger i
+  cat >"$FT_TMP/nat_echo.py" <<'PY'
 import select, socket, sys
 ip = sys.argv[1]
 socks = {}
@@ -485,11 +485,8 @@ for _ in range(2):
         s.sendto(("%s:%d" % addr).encode(), addr)
         socks[4003].sendto(b"stranger", addr)
 PY
-  pid=$!
-  for ((i = 0; i < 50; i++)); do
-    lab_exec pub ss -Hlun "src $LAB_SRV:4003" 2>/dev/null | grep -q . && break
-    sleep 0.1
-  done
+  lab_start pub "natecho-$side" python3 "$FT_TMP/nat_echo.py" "$LAB_SRV"
+  lab_wait_listen pub udp "$LAB_SRV" 4003 "$FT_LAST_PID" 5
   out=$(lab_exec "$side" python3 - "$LAB_SRV" "$(lab_addr "$side")" <<'PY'
 import socket, sys
 srv, me = sys.argv[1], sys.argv[2]
@@ -516,8 +513,8 @@ except socket.timeout:
     pass
 print(seen[0], seen[1], stranger)
 PY
-  ) || { wait "$pid" 2>/dev/null || true; ft_fail "the NAT probe from side $side got no answer"; }
-  wait "$pid" 2>/dev/null || true
+  ) || ft_fail "the NAT probe from side $side got no answer"
+  ft_wait_exit "natecho-$side" 10
   read -r m1 m2 stranger <<<"$out"
   case $m1 in "$(lab_wan "$side")":*) ;; *) ft_fail "side $side is not translated to $(lab_wan "$side"): $m1" ;; esac
   [ "$stranger" = no ] || ft_fail "NAT $side let in a datagram from a port its host never sent to"
@@ -547,4 +544,21 @@ lab_baresip_call() {
   lab_baresip_hangup "$caller"
   lab_baresip_wait_event "$caller" CALL_CLOSED 10
   lab_baresip_wait_event "$callee" CALL_CLOSED 10
+}
+
+# ---- sipp ----------------------------------------------------------------------------------
+
+# lab_sipp_smoke SIDE: sipp, in the namespace of SIDE (behind its NAT), runs
+# tests/lab/sipp_registrar.xml against kamailio: REGISTER, OPTIONS to the proxy, an
+# INVITE to an unregistered user answered 404, and unREGISTER, each answered through the
+# NAT. 20 s at most; the messages are logged in $FT_TMP/sipp-SIDE.msg.
+lab_sipp_smoke() {
+  local side=$1
+  lab_start "$side" "sipp-$side" sipp "$LAB_SRV:$LAB_SIP_PORT" -sf "$LAB_DIR/sipp_registrar.xml" \
+    -i "$(lab_addr "$side")" -p 5070 -m 1 -nostdin -timeout 20 -timeout_error \
+    -trace_msg -message_file "$FT_TMP/sipp-$side.msg" -trace_err -error_file "$FT_TMP/sipp-$side.err"
+  ft_wait_exit "sipp-$side" 25
+  [ "$FT_EXIT_STATUS" = 0 ] ||
+    ft_fail "sipp on side $side: the registrar/proxy scenario failed (status $FT_EXIT_STATUS): $(tail -n 20 "$FT_TMP/sipp-$side.err" 2>/dev/null)"
+  ft_ok "sipp behind NAT $side: REGISTER 200, OPTIONS 200, INVITE to nobody 404, unREGISTER 200"
 }
