@@ -94,7 +94,32 @@ static int bound_socket(const floe_addr *addr, int *fd) {
     return 0;
 }
 
+/* True when some TCP socket listens on addr's port already. SO_REUSEPORT (bound_socket)
+ * would let a second listener bind it too, and the kernel would then spread the peers
+ * that connect there over two allocations: a ConnectionAttempt for the wrong one, none
+ * for the right one, and Connects to the "other" address of the port answered 446
+ * (turnutils_uclient -T with many clients hung on it). A bind with SO_REUSEADDR alone
+ * fails on a port in LISTEN state, and not on the relay's own connected sockets. */
+static bool port_listened(const floe_addr *addr) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int s = -1, one = 1;
+    if (floe_rt_addr_to_sockaddr(addr, &ss, &len) != FLOE_OK ||
+        floe_rt_socket(addr->family, SOCK_STREAM, &s) != FLOE_OK)
+        return false;
+    (void)setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (addr->family == FLOE_AF_INET6)
+        (void)setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    bool taken = bind(s, (struct sockaddr *)&ss, len) != 0 && errno == EADDRINUSE;
+    close(s);
+    return taken;
+}
+
 int srv_tcp_listen_socket(const floe_addr *addr, int *fd) {
+    if (port_listened(addr)) {
+        errno = EADDRINUSE; /* the caller tries the next port */
+        return -1;
+    }
     if (bound_socket(addr, fd) != 0) return -1;
     if (listen(*fd, 64) != 0) {
         int e = errno;
