@@ -121,16 +121,17 @@ extern "C" {
 
 /* ---- caps ------------------------------------------------------------------------------ */
 
-#define FLOE_SIP_TXL_MAX_TXNS 32         /* default table size */
-#define FLOE_SIP_TXL_MAX_TXNS_LIMIT 4096 /* largest configurable table */
-#define FLOE_SIP_TXL_MAX_MSG 8192        /* default bytes of one stored message */
-#define FLOE_SIP_TXL_MIN_MSG 512         /* smallest configurable max_msg */
-#define FLOE_SIP_TXL_QUEUE_DEFAULT 65536 /* default bytes of the send and event queues */
-#define FLOE_SIP_BRANCH_MAX 128          /* longest branch kept for matching */
-#define FLOE_SIP_SENT_BY_MAX 256         /* longest sent-by host kept for matching */
-#define FLOE_SIP_METHOD_MAX 32           /* longest method name kept for matching */
-#define FLOE_SIP_TXL_TRANSPORTS 3        /* UDP, TCP, TLS: the index of cfg.local */
-#define FLOE_SIP_BRANCH_RANDOM 12        /* random bytes in a branch (24 hex digits) */
+#define FLOE_SIP_TXL_MAX_TXNS 32            /* default table size */
+#define FLOE_SIP_TXL_MAX_TXNS_LIMIT 4096    /* largest configurable table */
+#define FLOE_SIP_TXL_MAX_MSG 8192           /* default bytes of one stored message */
+#define FLOE_SIP_TXL_MIN_MSG 512            /* smallest configurable max_msg */
+#define FLOE_SIP_TXL_QUEUE_DEFAULT 65536    /* default bytes of the send and event queues */
+#define FLOE_SIP_BRANCH_MAX 128             /* longest branch kept for matching */
+#define FLOE_SIP_SENT_BY_MAX 256            /* longest sent-by host kept for matching */
+#define FLOE_SIP_METHOD_MAX 32              /* longest method name kept for matching */
+#define FLOE_SIP_TXL_TRANSPORTS 3           /* UDP, TCP, TLS: the index of cfg.local */
+#define FLOE_SIP_BRANCH_RANDOM 12           /* random bytes in a branch (24 hex digits) */
+#define FLOE_SIP_TXL_TIMER_MAX FLOE_S(3600) /* longest configurable timer (64*T1 must fit) */
 
 /* ---- the machines ---------------------------------------------------------------------- */
 
@@ -240,7 +241,8 @@ const char *floe_sip_txl_event_name(floe_sip_txl_event_type t);
 typedef struct floe_sip_txl floe_sip_txl;
 
 /* FLOE_ERR_INVAL for a bad config (no rand, caps out of range, queues smaller than
- * 2 * max_msg, a host that is no valid sent-by host), FLOE_ERR_NOMEM. */
+ * 2 * max_msg, a timer over FLOE_SIP_TXL_TIMER_MAX, a host that is no valid sent-by host),
+ * FLOE_ERR_NOMEM. */
 int floe_sip_txl_new(floe_sip_txl **out, const floe_sip_txl_config *cfg);
 void floe_sip_txl_free(floe_sip_txl *t);
 

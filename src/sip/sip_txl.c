@@ -33,6 +33,10 @@ int floe_sip_txl_new(floe_sip_txl **out, const floe_sip_txl_config *cfg) {
     size_t max_msg = cfg->max_msg ? cfg->max_msg : FLOE_SIP_TXL_MAX_MSG;
     size_t sendq = cfg->send_queue ? cfg->send_queue : FLOE_SIP_TXL_QUEUE_DEFAULT;
     size_t evq = cfg->event_queue ? cfg->event_queue : FLOE_SIP_TXL_QUEUE_DEFAULT;
+    const floe_time_ns timers[] = {cfg->t1,      cfg->t2,      cfg->t4,
+                                   cfg->timer_d, cfg->timer_c, cfg->trying_delay};
+    for (size_t i = 0; i < sizeof timers / sizeof timers[0]; i++)
+        if (timers[i] > FLOE_SIP_TXL_TIMER_MAX) return FLOE_ERR_INVAL;
     if (max_txns > FLOE_SIP_TXL_MAX_TXNS_LIMIT || max_msg < FLOE_SIP_TXL_MIN_MSG ||
         max_msg > FLOE_SIP_MAX_MSG_LEN || sendq < 2 * max_msg || evq < 2 * max_msg)
         return FLOE_ERR_INVAL;

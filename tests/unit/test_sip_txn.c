@@ -485,6 +485,38 @@ static void test_nict_tcp(void **state) {
     assert_int_equal(B.n_ev, 1);
 }
 
+static void test_configured_timers(void **state) {
+    (void)state;
+    floe_sip_txl_config c;
+    floe_sip_txl_config_default(&c);
+    c.t1 = FLOE_MS(100);
+    c.t2 = FLOE_MS(800);
+    c.t4 = FLOE_MS(1000);
+    bench_new_cfg(&c);
+    start_client("OPTIONS", FLOE_TRANSPORT_UDP, BOB);
+    run_until(FLOE_MS(6399));
+    /* E from 100 ms doubling to T2 = 800 ms; F at 64*T1 = 6.4 s. */
+    uint64_t want[] = {0, 100, 300, 700, 1500, 2300, 3100, 3900, 4700, 5500, 6300};
+    assert_times("OPTIONS", 0, want, 11);
+    assert_int_equal(B.n_ev, 0);
+    run_until(FLOE_MS(6400));
+    assert_int_equal(B.n_ev, 1);
+    assert_int_equal(B.ev[0].timer, 'F');
+    /* K = T4 = 1 s */
+    B.n_out = 0;
+    start_client("OPTIONS", FLOE_TRANSPORT_UDP, BOB);
+    char text[2048];
+    strcpy(text, response(200, "OPTIONS", "x"));
+    memcpy(strstr(text, "z9hG4bK") + 7,
+           B.out[0].text + (strstr(B.out[0].text, "z9hG4bK") - B.out[0].text) + 7, 24);
+    recv_at(FLOE_MS(6500), FLOE_TRANSPORT_UDP, BOB, text, FLOE_OK);
+    assert_int_equal(floe_sip_txl_count(B.t), 1);
+    run_until(FLOE_MS(7499));
+    assert_int_equal(floe_sip_txl_count(B.t), 1);
+    run_until(FLOE_MS(7500));
+    assert_int_equal(floe_sip_txl_count(B.t), 0);
+}
+
 /* ---- response matching --------------------------------------------------------------------- */
 
 static void test_response_matching(void **state) {
@@ -985,6 +1017,13 @@ static void test_bad_calls(void **state) {
     c.max_msg = 0;
     c.host = "bad host";
     assert_int_equal(floe_sip_txl_new(&t, &c), FLOE_ERR_INVAL);
+    c.host = NULL;
+    c.t1 = FLOE_S(3601);
+    assert_int_equal(floe_sip_txl_new(&t, &c), FLOE_ERR_INVAL);
+    c.t1 = FLOE_MS(100); /* a short T1 scales every timer */
+    c.t2 = FLOE_MS(800);
+    assert_int_equal(floe_sip_txl_new(&t, &c), FLOE_OK);
+    floe_sip_txl_free(t);
 }
 
 static void test_host_name_and_ipv6_via(void **state) {
@@ -1064,6 +1103,7 @@ int main(void) {
         cmocka_unit_test_teardown(test_nict_timer_e_f, teardown),
         cmocka_unit_test_teardown(test_nict_proceeding_t2_and_timer_k, teardown),
         cmocka_unit_test_teardown(test_nict_tcp, teardown),
+        cmocka_unit_test_teardown(test_configured_timers, teardown),
         cmocka_unit_test_teardown(test_response_matching, teardown),
         cmocka_unit_test_teardown(test_client_cancel, teardown),
         cmocka_unit_test_teardown(test_ist_rport_trying_and_retransmissions, teardown),
