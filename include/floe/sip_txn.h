@@ -358,7 +358,8 @@ typedef struct floe_sip_txl_stats {
     uint64_t drop_malformed;      /* the parser refused it (parse_stats has the reason) */
     uint64_t drop_too_big;        /* over cfg.max_msg */
     uint64_t drop_no_cookie;      /* a request whose branch is not RFC 3261's */
-    uint64_t drop_via;            /* a response with no usable single Via */
+    uint64_t drop_via;            /* a response without one usable Via; a request whose branch,
+                                     sent-by host or method passes floe's caps */
     uint64_t drop_unmatched;      /* a response of no transaction */
     uint64_t drop_event_full;     /* a response or an ACK lost to a full event queue */
     uint64_t transactions;        /* transactions created (client and server) */
