@@ -1,0 +1,238 @@
+/* floe: a SIP user agent with ICE and audio, sans-IO (RFC 3261, RFC 3262, RFC 8839,
+ * RFC 8445, RFC 3550).
+ *
+ * One floe_sip_ua is one SIP identity (user@domain) with at most one call at a time: an
+ * INVITE that arrives while a call is up is answered 486 Busy Here. The UA owns a
+ * transaction layer (floe/sip_txn.h), the call's dialog (floe/sip_dialog.h), the call's
+ * ICE agent (floe/ice.h, a new one for each call over the same media sockets) and its
+ * audio session (floe/media.h). The call's state changes only through
+ * floe_sip_call_step (floe/sip_call.h), so the ring-after-ICE rule holds here too: the
+ * callee sends 180 only once ICE completed (or at once for a caller without ICE), and
+ * an ICE failure before that is answered 480 (488 for an offer it cannot use).
+ *
+ * It runs the five-step loop of every floe core:
+ *   1. feed:   floe_sip_ua_on_sip(ua, now, transport, &from, bytes, len) for signalling,
+ *              floe_sip_ua_on_media(ua, now, sock, &from, bytes, len) for what arrived on
+ *              a media socket (STUN goes to the agent, RTP/RTCP to the audio session)
+ *   2. tick:   floe_sip_ua_tick(ua, now) when now >= floe_sip_ua_deadline(ua)
+ *   3. send:   while (floe_sip_ua_next_send(ua, now, buf, cap, &len, &out) == FLOE_OK)
+ *              send buf as out says: SIP over out.transport to out.to, or a media
+ *              datagram from media socket out.sock to out.to
+ *   4. events: while (floe_sip_ua_next_event(ua, &ev)) ... (the ladder, milestones)
+ *   5. re-arm the timer for floe_sip_ua_deadline(ua)
+ *
+ * Caller: floe_sip_ua_dial gathers, then sends the INVITE with the offer (PCMU and PCMA,
+ * Supported: 100rel) to the outbound proxy, or else to the Request-URI's host (an IP
+ * literal; port 5060 when none). A reliable 18x with an ICE answer is PRACKed and the
+ * checks start (we are controlling); an answer without ICE sends media from the default
+ * candidate's socket to the peer's default address. 180 rings, 200 is ACKed and media
+ * starts on the selected pair; when the selected local candidate is not the default
+ * one offered, a re-INVITE with a=remote-candidates follows (RFC 8839 §4.2.2). ICE
+ * failure before the answer cancels the INVITE.
+ * Callee: an INVITE is gathered for (no ring); an ICE offer gets a reliable 183 with the
+ * answer (Require: 100rel), the checks start (controlled), its PRACK is answered 200;
+ * once ICE completed and the PRACK came, 180 goes out and the call rings. The answer
+ * policy (cfg.answer_after, or floe_sip_ua_answer) sends 200 with the same description;
+ * the ACK confirms. CANCEL before the answer gives 487. An offer without ICE rings as
+ * soon as gathering is done and media goes to the peer's default address. A re-INVITE
+ * in a confirmed call is answered 200 with our current description.
+ * Both: BYE ends the call (200 to a received one); a lost ICE consent stops the media
+ * and hangs up.
+ *
+ * Limits: UDP signalling only; one audio stream, rtcp-mux; an ICE offer from a caller
+ * that does not support 100rel is answered 421 (Require: 100rel), since the answer must
+ * come in a reliable 183; an INVITE without an offer is answered 488; no REGISTER and no
+ * digest authentication yet; Request-URIs and Contacts must carry IP literals (no DNS in
+ * the core); no ICE restart.
+ */
+#ifndef FLOE_SIP_UA_H
+#define FLOE_SIP_UA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "floe/addr.h"
+#include "floe/ice.h"
+#include "floe/sip_call.h"
+#include "floe/sip_txn.h"
+#include "floe/time.h"
+#include "floe/transport.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLOE_SIP_UA_MAX_MEDIA_HOSTS 8 /* media sockets (ICE host bases) */
+#define FLOE_SIP_UA_EVENTS 128        /* events waiting to be pulled; more are dropped */
+#define FLOE_SIP_UA_NAME_MAX 64       /* user, domain, display name */
+#define FLOE_SIP_UA_TOKEN_MAX 24      /* method names and reasons kept in events */
+#define FLOE_SIP_UA_SEND_MAX 8192     /* a send buffer of this size always suffices */
+
+/* Samples to send (n of them, 8 kHz): return true when filled, false for silence. */
+typedef bool (*floe_sip_ua_pull_fn)(void *ctx, int16_t *samples, size_t n);
+/* Received audio: `gap` samples were missing before these n samples. */
+typedef void (*floe_sip_ua_push_fn)(void *ctx, uint32_t gap, const int16_t *samples, size_t n);
+
+typedef struct floe_sip_ua_config {
+    const char *user;    /* required: "alice" */
+    const char *domain;  /* required: "example.net" (From, Call-ID) */
+    const char *display; /* optional display name in From */
+    /* Our SIP address on each transport (Via, Contact); UDP is required. */
+    floe_addr local[FLOE_SIP_TXL_TRANSPORTS];
+    /* Out-of-dialog requests go here when its family is not FLOE_AF_NONE (UDP). */
+    floe_addr outbound_proxy;
+    /* For the ICE agent of each call. */
+    floe_addr stun_servers[FLOE_ICE_MAX_STUN_SERVERS];
+    size_t n_stun_servers;
+    floe_ice_turn_server turn_servers[FLOE_ICE_MAX_TURN_SERVERS];
+    size_t n_turn_servers;
+    floe_time_ns ice_ta;  /* 0: FLOE_ICE_TA_DEFAULT */
+    bool ice;             /* true (default): offer and answer with ICE; false: a plain
+                             RFC 3264 peer (default candidates only) */
+    floe_sip_rand_fn rnd; /* required: tags, Call-IDs, branches, ICE, RTP */
+    void *rnd_ctx;
+    /* Callee: answer this long after ringing starts; FLOE_TIME_NEVER (default): wait
+     * for floe_sip_ua_answer. */
+    floe_time_ns answer_after;
+    /* Audio to send: pull's samples when set, else a tone of tone_hz (0: silence). */
+    double tone_hz;
+    double tone_amplitude; /* 0: 8000 */
+    floe_sip_ua_pull_fn pull;
+    void *pull_ctx;
+    floe_sip_ua_push_fn push; /* received audio, may be NULL */
+    void *push_ctx;
+    /* Payload types: -1 (default) offers PCMU then PCMA; 0 or 8 offers only that one. */
+    int payload_type;
+} floe_sip_ua_config;
+
+void floe_sip_ua_config_default(floe_sip_ua_config *c);
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+typedef enum floe_sip_ua_event_type {
+    FLOE_SIP_UA_EV_NONE = 0,
+    FLOE_SIP_UA_EV_SIP_SENT,       /* a SIP message went out (sip.*) */
+    FLOE_SIP_UA_EV_SIP_RECEIVED,   /* a SIP message came in (sip.*) */
+    FLOE_SIP_UA_EV_CALL_STATE,     /* state.from -> state.to */
+    FLOE_SIP_UA_EV_ICE_GATHERED,   /* our candidates are known */
+    FLOE_SIP_UA_EV_ICE_CHECKING,   /* connectivity checks started */
+    FLOE_SIP_UA_EV_ICE_SELECTED,   /* local, remote: the selected pair */
+    FLOE_SIP_UA_EV_ICE_COMPLETED,  /* ICE completed (nomination done) */
+    FLOE_SIP_UA_EV_ICE_FAILED,     /* reason */
+    FLOE_SIP_UA_EV_CONSENT_LOST,   /* the selected pair lost consent: media stopped */
+    FLOE_SIP_UA_EV_MEDIA_SENT,     /* the first RTP packet went out */
+    FLOE_SIP_UA_EV_MEDIA_RECEIVED, /* the first RTP packet came in */
+    FLOE_SIP_UA_EV_CALL_ENDED,     /* reason ("200", "487", "ice-failed", "bye", ...),
+                                      status (the SIP status behind it, else 0) */
+} floe_sip_ua_event_type;
+
+typedef struct floe_sip_ua_event {
+    floe_sip_ua_event_type type;
+    floe_time_ns at;
+    struct {
+        bool request;
+        char method[FLOE_SIP_UA_TOKEN_MAX]; /* request method, or the CSeq method */
+        unsigned status;                    /* responses */
+        uint32_t cseq;
+        bool reliable; /* a 1xx with RSeq */
+        bool has_sdp;
+        floe_addr peer; /* where it went or came from */
+    } sip;
+    struct {
+        floe_sip_call_state from, to;
+    } state;
+    floe_ice_cand local, remote; /* ICE_SELECTED */
+    unsigned status;             /* CALL_ENDED */
+    char reason[FLOE_SIP_UA_TOKEN_MAX * 2];
+} floe_sip_ua_event;
+
+const char *floe_sip_ua_event_name(floe_sip_ua_event_type t);
+
+/* ---- the call's timeline ------------------------------------------------------------------- */
+
+typedef struct floe_sip_ua_result {
+    bool caller;
+    floe_sip_call_state state;
+    /* ms from the INVITE (sent or received); -1 when it did not happen */
+    int64_t ms_183, ms_ice_completed, ms_180, ms_200, ms_first_rtp_sent, ms_first_rtp_received;
+    bool have_pair;
+    floe_ice_cand local, remote; /* the selected pair */
+    bool ice;                    /* the call used ICE (both sides did it) */
+    uint64_t packets_sent, packets_received;
+    int64_t packets_lost;
+    bool reinvite_sent;
+    unsigned end_status;                        /* SIP status that ended the call, else 0 */
+    char end_reason[FLOE_SIP_UA_TOKEN_MAX * 2]; /* "" while the call lasts */
+} floe_sip_ua_result;
+
+/* ---- lifetime -------------------------------------------------------------------------- */
+
+typedef struct floe_sip_ua floe_sip_ua;
+
+/* FLOE_ERR_INVAL for a bad config (no user, domain, rnd or UDP address; a payload type
+ * other than -1, 0, 8), FLOE_ERR_NOMEM. */
+int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg);
+void floe_sip_ua_free(floe_sip_ua *ua);
+
+/* A media socket bound to addr on ifname (may be NULL): *sock (may be NULL) is the index
+ * next_send names and on_media expects. FLOE_ERR_LIMIT past FLOE_SIP_UA_MAX_MEDIA_HOSTS,
+ * FLOE_ERR_STATE during a call. */
+int floe_sip_ua_add_media_host(floe_sip_ua *ua, const floe_addr *addr, const char *ifname,
+                               unsigned *sock);
+
+/* ---- calls ----------------------------------------------------------------------------- */
+
+/* Places a call to uri ("sip:bob@192.0.2.7:5060"): gathering starts, the INVITE follows.
+ * FLOE_ERR_STATE while a call is up, FLOE_ERR_INVAL for a URI that does not parse (or,
+ * without an outbound proxy, whose host is no IP literal), FLOE_ERR_NOT_FOUND without a
+ * media host, the agent's errors. */
+int floe_sip_ua_dial(floe_sip_ua *ua, floe_time_ns now, const char *uri);
+/* Callee: answers the ringing call. FLOE_ERR_STATE unless it rings. */
+int floe_sip_ua_answer(floe_sip_ua *ua, floe_time_ns now);
+/* Ends the call whatever its state: CANCEL, BYE or an error answer (603).
+ * FLOE_ERR_STATE when there is no call. */
+int floe_sip_ua_hangup(floe_sip_ua *ua, floe_time_ns now);
+
+/* ---- the loop -------------------------------------------------------------------------- */
+
+typedef enum floe_sip_ua_out_kind {
+    FLOE_SIP_UA_OUT_SIP = 0, /* over transport to `to` */
+    FLOE_SIP_UA_OUT_MEDIA,   /* from media socket `sock` to `to` */
+} floe_sip_ua_out_kind;
+
+typedef struct floe_sip_ua_out {
+    floe_sip_ua_out_kind kind;
+    floe_transport transport;
+    unsigned sock;
+    floe_addr to;
+} floe_sip_ua_out;
+
+/* Signalling from `from`: one UDP datagram. Always FLOE_OK unless arguments are missing
+ * (drops are counted by the transaction layer). */
+int floe_sip_ua_on_sip(floe_sip_ua *ua, floe_time_ns now, floe_transport transport,
+                       const floe_addr *from, const char *p, size_t len);
+/* A datagram on media socket sock. Always FLOE_OK unless arguments are missing. */
+int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const floe_addr *from,
+                         const uint8_t *p, size_t len);
+void floe_sip_ua_tick(floe_sip_ua *ua, floe_time_ns now);
+floe_time_ns floe_sip_ua_deadline(const floe_sip_ua *ua);
+/* The next datagram (ticking first). FLOE_ERR_NOT_FOUND when none, FLOE_ERR_NOSPACE when
+ * cap is too small (FLOE_SIP_UA_SEND_MAX suffices). */
+int floe_sip_ua_next_send(floe_sip_ua *ua, floe_time_ns now, uint8_t *buf, size_t cap, size_t *len,
+                          floe_sip_ua_out *out);
+/* Pops the oldest event; false when none. */
+bool floe_sip_ua_next_event(floe_sip_ua *ua, floe_sip_ua_event *ev);
+/* Events lost to a full queue. */
+uint64_t floe_sip_ua_events_dropped(const floe_sip_ua *ua);
+
+/* The current (or last) call. */
+floe_sip_call_state floe_sip_ua_state(const floe_sip_ua *ua);
+void floe_sip_ua_result_get(const floe_sip_ua *ua, floe_sip_ua_result *out);
+/* The transaction layer (its stats). */
+const floe_sip_txl *floe_sip_ua_txl(const floe_sip_ua *ua);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,293 @@
+/* The SIP user agent as the callee (UAS), and every request that reaches the UA: the
+ * INVITE (gather, reliable 183 with the answer, 180 only after ICE, 200), PRACK, ACK,
+ * CANCEL, BYE, re-INVITE; 486 while busy. */
+#include <string.h>
+
+#include "floe/err.h"
+#include "sip_ua_priv.h"
+
+static void respond(floe_sip_ua *ua, floe_time_ns now, uint32_t id, const floe_sip_msg *req,
+                    unsigned status, const char *tag) {
+    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
+    if (floe_sip_msg_response_to(&ua->msg2, req, status, NULL, tag, &ua->ar) == FLOE_OK)
+        floe_sip_txl_respond(ua->txl, now, id, &ua->msg2);
+}
+
+/* A response to our INVITE server transaction, built from the INVITE the layer keeps. */
+static floe_sip_msg *invite_response(floe_sip_ua *ua, unsigned status) {
+    if (floe_sip_txl_request_of(ua->txl, ua->invite_id, &ua->msg) != FLOE_OK) return NULL;
+    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
+    if (floe_sip_msg_response_to(&ua->msg2, &ua->msg, status, NULL, ua->local_tag, &ua->ar) !=
+        FLOE_OK)
+        return NULL;
+    return &ua->msg2;
+}
+
+/* A final error answer to the INVITE. */
+static void final_error(floe_sip_ua *ua, floe_time_ns now, unsigned status) {
+    floe_sip_msg *r = invite_response(ua, status);
+    if (r) floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
+    ua->have_dialog = false; /* no dialog, no reliable 1xx to retransmit */
+}
+
+static void ring(floe_sip_ua *ua, floe_time_ns now) {
+    floe_sip_msg *r = invite_response(ua, 180);
+    if (!r) return;
+    floe_sip_msg_add(r, FLOE_SIP_H_CONTACT, ua->contact);
+    floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
+    ua->t_180 = now;
+    if (ua->cfg.answer_after != FLOE_TIME_NEVER) ua->answer_at = now + ua->cfg.answer_after;
+}
+
+void ua_uas_reject(floe_sip_ua *ua, floe_time_ns now, unsigned status) {
+    char code[8] = {(char)('0' + status / 100), (char)('0' + status / 10 % 10),
+                    (char)('0' + status % 10), 0};
+    ua_end(ua, now, status, code);
+    final_error(ua, now, status);
+    ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
+}
+
+static void new_call(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
+    const floe_sip_msg *inv = &ev->msg;
+    ua_reset_call(ua, FLOE_SIP_CALL_UAS);
+    ua->invite_id = ev->id;
+    ua->t_invite = now;
+    floe_sip_cseq cs;
+    floe_sip_msg_cseq(inv, &cs);
+    ua->invite_cseq = cs.seq;
+    ua->sig_peer = ev->peer;
+    if (ua_contact_init(ua) != FLOE_OK ||
+        floe_sip_random_token(ua->cfg.rnd, ua->cfg.rnd_ctx, "", 8, ua->local_tag,
+                              sizeof ua->local_tag) != FLOE_OK) {
+        respond(ua, now, ev->id, inv, 500, NULL);
+        ua->active = false;
+        return;
+    }
+    floe_sip_sdp_media md;
+    bool sdp_ok = floe_sip_msg_is_sdp(inv) && ua_read_sdp(ua, inv->body, &md) == FLOE_OK &&
+                  md.payload_type >= 0;
+    bool ice = sdp_ok && ua->cfg.ice && md.ice && !md.ice_mismatch;
+    ua_step(ua, now, ice ? FLOE_SIP_CALL_EV_INVITE : FLOE_SIP_CALL_EV_INVITE_NO_ICE);
+    if (!sdp_ok) { /* no offer we can use (floe does not do offerless INVITEs) */
+        ua_uas_reject(ua, now, 488);
+        return;
+    }
+    if (ice && !floe_sip_msg_has_token(inv, FLOE_SIP_H_SUPPORTED, "100rel") &&
+        !floe_sip_msg_has_token(inv, FLOE_SIP_H_REQUIRE, "100rel")) {
+        /* the answer must come in a reliable 183 (RFC 3262): say so */
+        ua_end(ua, now, 421, "421");
+        floe_sip_msg *r = invite_response(ua, 421);
+        if (r) {
+            floe_sip_msg_add(r, FLOE_SIP_H_REQUIRE, "100rel");
+            floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
+        }
+        ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
+        return;
+    }
+    ua->pt = md.payload_type;
+    ua->peer_rtp = md.rtp;
+    ua->ice_call = ice;
+    ua->answered_sdp = true;
+    if (ua_agent_new(ua, now, false) != FLOE_OK) {
+        ua_uas_reject(ua, now, 500);
+        return;
+    }
+    if (ice && ua_apply_ice(ua, inv->body) != FLOE_OK) {
+        ua_uas_reject(ua, now, 488);
+        return;
+    }
+    ua_media_init(ua);
+}
+
+/* Gathering is done: the reliable 183 with the answer (ICE), or the ring (no ICE). */
+void ua_uas_gathered(floe_sip_ua *ua, floe_time_ns now) {
+    if (ua->state != FLOE_SIP_CALL_OFFERED && ua->state != FLOE_SIP_CALL_OFFERED_PLAIN) return;
+    if (ua_write_sdp(ua, false) != FLOE_OK ||
+        floe_sip_txl_request_of(ua->txl, ua->invite_id, &ua->msg) != FLOE_OK ||
+        floe_sip_dialog_uas_new(&ua->dlg, &ua->msg, ua->local_tag, true, FLOE_TRANSPORT_UDP) !=
+            FLOE_OK) {
+        ua_uas_reject(ua, now, 500);
+        return;
+    }
+    ua->have_dialog = true;
+    if (ua->state == FLOE_SIP_CALL_OFFERED_PLAIN) {
+        ua_step(ua, now, FLOE_SIP_CALL_EV_GATHERED);
+        if (ua->state == FLOE_SIP_CALL_RINGING) ring(ua, now);
+        return;
+    }
+    uint32_t rseq;
+    if (floe_sip_dialog_rel_1xx(&ua->dlg, now, FLOE_SIP_T1, ua->cfg.rnd, ua->cfg.rnd_ctx, &rseq) !=
+        FLOE_OK) {
+        ua_uas_reject(ua, now, 500);
+        return;
+    }
+    floe_sip_msg *r = invite_response(ua, 183);
+    if (!r) return;
+    floe_sip_str rs;
+    floe_sip_arena_u64(&ua->ar, rseq, &rs);
+    floe_sip_msg_add(r, FLOE_SIP_H_REQUIRE, "100rel");
+    floe_sip_msg_add_str(r, floe_sip_str_c("RSeq"), rs);
+    ua_add_common(ua, r, true);
+    floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
+    ua->t_183 = now;
+    ua_step(ua, now, FLOE_SIP_CALL_EV_GATHERED);
+    if (ua_start_checks(ua, now) != FLOE_OK) ua_uas_ice_failed(ua, now);
+}
+
+void ua_uas_ice_done(floe_sip_ua *ua, floe_time_ns now) {
+    ua_step(ua, now, FLOE_SIP_CALL_EV_ICE_DONE);
+    if (ua->state == FLOE_SIP_CALL_RINGING && ua->t_180 == FLOE_TIME_NEVER) ring(ua, now);
+    if (ua->state == FLOE_SIP_CALL_ANSWERED || ua->state == FLOE_SIP_CALL_CONFIRMED)
+        ua_media_start(ua, now);
+}
+
+void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now) {
+    switch (ua->state) {
+    case FLOE_SIP_CALL_OFFERED:
+    case FLOE_SIP_CALL_EARLY:
+    case FLOE_SIP_CALL_CHECKING:
+    case FLOE_SIP_CALL_NOMINATED:
+    case FLOE_SIP_CALL_RINGING:
+        ua->end_reason[0] = '\0';
+        ua_end(ua, now, 480, "ice-failed");
+        final_error(ua, now, 480); /* never a ring without a path */
+        ua_step(ua, now, FLOE_SIP_CALL_EV_ICE_FAILED);
+        break;
+    case FLOE_SIP_CALL_ANSWERED:
+    case FLOE_SIP_CALL_CONFIRMED:
+        ua_step(ua, now, FLOE_SIP_CALL_EV_ICE_FAILED);
+        if (ua->state == FLOE_SIP_CALL_HANGING_UP) ua_send_bye(ua, now);
+        break;
+    default: break;
+    }
+}
+
+int ua_uas_answer(floe_sip_ua *ua, floe_time_ns now) {
+    floe_sip_msg *r = invite_response(ua, 200);
+    if (!r) return FLOE_ERR_STATE;
+    ua_add_common(ua, r, true);
+    int rc = floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
+    if (rc != FLOE_OK) return rc;
+    floe_sip_dialog_2xx_sent(&ua->dlg, now, FLOE_SIP_T1, FLOE_SIP_T2, ua->invite_cseq);
+    ua->uas_2xx_txn = ua->invite_id;
+    ua->t_200 = now;
+    ua->answer_at = FLOE_TIME_NEVER;
+    ua_step(ua, now, FLOE_SIP_CALL_EV_ANSWER);
+    ua_media_start(ua, now);
+    return FLOE_OK;
+}
+
+void ua_uas_dialog_tick(floe_sip_ua *ua, floe_time_ns now) {
+    floe_sip_dialog_action a;
+    while (ua->have_dialog && (a = floe_sip_dialog_tick(&ua->dlg, now)) != FLOE_SIP_DIALOG_NONE) {
+        switch (a) {
+        case FLOE_SIP_DIALOG_RESEND_1XX: floe_sip_txl_resend(ua->txl, now, ua->invite_id); break;
+        case FLOE_SIP_DIALOG_RESEND_2XX: floe_sip_txl_resend(ua->txl, now, ua->uas_2xx_txn); break;
+        case FLOE_SIP_DIALOG_GIVE_UP_1XX: /* no PRACK (RFC 3262 §3) */
+            ua_end(ua, now, 504, "no-prack");
+            final_error(ua, now, 504);
+            ua_step(ua, now, FLOE_SIP_CALL_EV_TIMEOUT);
+            break;
+        case FLOE_SIP_DIALOG_GIVE_UP_2XX: /* no ACK: end the session */
+            ua_end(ua, now, 408, "no-ack");
+            ua_step(ua, now, FLOE_SIP_CALL_EV_TIMEOUT);
+            if (ua->state == FLOE_SIP_CALL_HANGING_UP) ua_send_bye(ua, now);
+            break;
+        default: break;
+        }
+    }
+}
+
+static bool in_dialog(floe_sip_ua *ua, const floe_sip_msg *m) {
+    return ua->active && ua->have_dialog && floe_sip_dialog_matches(&ua->dlg, m);
+}
+
+static void reinvite(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
+    const floe_sip_msg *m = &ev->msg;
+    if (floe_sip_dialog_on_request(&ua->dlg, m) != FLOE_OK) {
+        respond(ua, now, ev->id, m, 500, NULL);
+        return;
+    }
+    if (ua->state != FLOE_SIP_CALL_CONFIRMED || ua->dlg.ack_pending) {
+        respond(ua, now, ev->id, m, 491, NULL); /* RFC 3261 §14.2: one at a time */
+        return;
+    }
+    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
+    if (floe_sip_msg_response_to(&ua->msg2, m, 200, NULL, NULL, &ua->ar) != FLOE_OK) return;
+    ua_add_common(ua, &ua->msg2, true);
+    if (floe_sip_txl_respond(ua->txl, now, ev->id, &ua->msg2) != FLOE_OK) return;
+    floe_sip_cseq cs;
+    floe_sip_msg_cseq(m, &cs);
+    floe_sip_dialog_2xx_sent(&ua->dlg, now, FLOE_SIP_T1, FLOE_SIP_T2, cs.seq);
+    ua->uas_2xx_txn = ev->id;
+}
+
+void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
+    const floe_sip_msg *m = &ev->msg;
+    switch (ev->method) {
+    case FLOE_SIP_ACK:
+        if (in_dialog(ua, m) && floe_sip_dialog_on_ack(&ua->dlg, m) == FLOE_OK)
+            ua_step(ua, now, FLOE_SIP_CALL_EV_ACK);
+        return;
+    case FLOE_SIP_CANCEL:
+        if (!ua->active || ua->role != FLOE_SIP_CALL_UAS || ev->target == 0 ||
+            ev->target != ua->invite_id || floe_sip_call_over(ua->state)) {
+            respond(ua, now, ev->id, m, 481, NULL);
+            return;
+        }
+        respond(ua, now, ev->id, m, 200, NULL);
+        switch (ua->state) {
+        case FLOE_SIP_CALL_OFFERED:
+        case FLOE_SIP_CALL_OFFERED_PLAIN:
+        case FLOE_SIP_CALL_EARLY:
+        case FLOE_SIP_CALL_CHECKING:
+        case FLOE_SIP_CALL_NOMINATED:
+        case FLOE_SIP_CALL_RINGING:
+            ua_end(ua, now, 487, "cancelled");
+            final_error(ua, now, 487);
+            ua_step(ua, now, FLOE_SIP_CALL_EV_CANCEL);
+            break;
+        default: break; /* answered already: the CANCEL has no effect */
+        }
+        return;
+    case FLOE_SIP_BYE:
+        if (!in_dialog(ua, m) || floe_sip_call_over(ua->state)) {
+            respond(ua, now, ev->id, m, 481, NULL);
+            return;
+        }
+        floe_sip_dialog_on_request(&ua->dlg, m);
+        respond(ua, now, ev->id, m, 200, NULL);
+        ua_end(ua, now, 0, "bye");
+        ua_media_stop(ua, true);
+        ua_step(ua, now, FLOE_SIP_CALL_EV_BYE);
+        return;
+    case FLOE_SIP_PRACK:
+        if (!in_dialog(ua, m) || floe_sip_dialog_on_prack(&ua->dlg, m) != FLOE_OK) {
+            respond(ua, now, ev->id, m, 481, NULL);
+            return;
+        }
+        respond(ua, now, ev->id, m, 200, NULL);
+        ua->prack_done = true;
+        ua_step(ua, now, FLOE_SIP_CALL_EV_PRACK);
+        if (ua->state == FLOE_SIP_CALL_RINGING && ua->t_180 == FLOE_TIME_NEVER) ring(ua, now);
+        return;
+    case FLOE_SIP_INVITE: {
+        floe_sip_addr to;
+        if (floe_sip_msg_to(m, &to) == FLOE_OK && to.tag.p) {
+            if (in_dialog(ua, m))
+                reinvite(ua, now, ev);
+            else
+                respond(ua, now, ev->id, m, 481, NULL);
+            return;
+        }
+        if (ua->active && !floe_sip_call_over(ua->state)) {
+            respond(ua, now, ev->id, m, 486, NULL); /* one call at a time */
+            return;
+        }
+        new_call(ua, now, ev);
+        return;
+    }
+    case FLOE_SIP_OPTIONS: respond(ua, now, ev->id, m, 200, NULL); return;
+    default: respond(ua, now, ev->id, m, 501, NULL); return;
+    }
+}

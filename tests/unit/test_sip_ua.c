@@ -1,0 +1,505 @@
+/* The SIP user agent (floe/sip_ua.h): two UAs on an in-test network in virtual time.
+ *
+ * The network carries every datagram (SIP and media) with a fixed delay, optional
+ * deterministic random loss, and can block the media path (everything that is not SIP).
+ * Each UA's events are logged, so the tests can check the ladder's order: the reliable
+ * 183 with the answer, its PRACK, the checks, and the 180 only after ICE completed on
+ * the callee. Received audio is kept and the tones are detected with floe/tone.h. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe/err.h"
+#include "floe/sip_ua.h"
+#include "floe/tone.h"
+
+#define FLIGHT 8192
+#define LOG 8192
+#define AUDIO (8000 * 20)
+
+typedef struct pkt {
+    floe_time_ns at;
+    int dst;
+    bool sip;
+    floe_addr from;
+    size_t len;
+    uint8_t data[FLOE_SIP_UA_SEND_MAX];
+} pkt;
+
+typedef struct side {
+    floe_sip_ua *ua;
+    floe_addr sip, media;
+    uint64_t rng;
+    floe_sip_ua_event log[LOG];
+    size_t n_log;
+    int16_t audio[AUDIO];
+    size_t n_audio;
+} side;
+
+typedef struct net {
+    floe_time_ns now, delay;
+    unsigned loss_pct;
+    uint64_t loss_rng;
+    bool block_media;
+    side s[2];
+    pkt *flight;
+    size_t n_flight;
+    uint64_t dropped;
+} net;
+
+static uint64_t xs(uint64_t *s) {
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static int rnd(void *ctx, void *buf, size_t len) {
+    uint8_t *b = buf;
+    for (size_t i = 0; i < len; i++)
+        b[i] = (uint8_t)(xs(ctx) >> 24);
+    return FLOE_OK;
+}
+
+static void push(void *ctx, uint32_t gap, const int16_t *x, size_t n) {
+    side *s = ctx;
+    (void)gap;
+    for (size_t i = 0; i < n && s->n_audio < AUDIO; i++)
+        s->audio[s->n_audio++] = x[i];
+}
+
+static void addr(floe_addr *a, uint32_t ip, uint16_t port) {
+    floe_addr_set_v4(a, ip, port);
+}
+
+/* UA 0 is alice (caller, 10.0.0.1), UA 1 is bob (callee, 10.0.0.2). */
+static net *net_new(uint64_t seed, bool caller_ice, double tone_a, double tone_b,
+                    floe_time_ns answer_after) {
+    net *n = calloc(1, sizeof *n);
+    assert_non_null(n);
+    n->flight = calloc(FLIGHT, sizeof *n->flight);
+    assert_non_null(n->flight);
+    n->delay = FLOE_MS(20);
+    n->loss_rng = seed * 7919 + 17;
+    for (int i = 0; i < 2; i++) {
+        side *s = &n->s[i];
+        s->rng = seed * 1000003 + (uint64_t)i * 77 + 1;
+        addr(&s->sip, 0x0a000001u + (uint32_t)i, 5060);
+        addr(&s->media, 0x0a000001u + (uint32_t)i, 40000);
+        floe_sip_ua_config c;
+        floe_sip_ua_config_default(&c);
+        c.user = i == 0 ? "alice" : "bob";
+        c.domain = "example.net";
+        c.display = i == 0 ? "Alice" : NULL;
+        c.local[FLOE_TRANSPORT_UDP] = s->sip;
+        c.rnd = rnd;
+        c.rnd_ctx = &s->rng;
+        c.tone_hz = i == 0 ? tone_a : tone_b;
+        c.push = push;
+        c.push_ctx = s;
+        c.ice = i == 0 ? caller_ice : true;
+        c.answer_after = i == 1 ? answer_after : FLOE_TIME_NEVER;
+        assert_int_equal(floe_sip_ua_new(&s->ua, &c), FLOE_OK);
+        unsigned sock = 99;
+        assert_int_equal(floe_sip_ua_add_media_host(s->ua, &s->media, "eth0", &sock), FLOE_OK);
+        assert_int_equal(sock, 0);
+    }
+    return n;
+}
+
+static void net_free(net *n) {
+    for (int i = 0; i < 2; i++)
+        floe_sip_ua_free(n->s[i].ua);
+    free(n->flight);
+    free(n);
+}
+
+static void drain(net *n) {
+    uint8_t buf[FLOE_SIP_UA_SEND_MAX];
+    for (int i = 0; i < 2; i++) {
+        side *s = &n->s[i];
+        size_t len;
+        floe_sip_ua_out out;
+        while (floe_sip_ua_next_send(s->ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK) {
+            bool sip = out.kind == FLOE_SIP_UA_OUT_SIP;
+            int dst = -1;
+            for (int j = 0; j < 2; j++)
+                if (floe_addr_equal(&out.to, sip ? &n->s[j].sip : &n->s[j].media)) dst = j;
+            if (dst < 0 || (!sip && n->block_media) ||
+                (n->loss_pct && xs(&n->loss_rng) % 100 < n->loss_pct)) {
+                n->dropped++;
+                continue;
+            }
+            assert_true(n->n_flight < FLIGHT);
+            pkt *p = &n->flight[n->n_flight++];
+            p->at = n->now + n->delay;
+            p->dst = dst;
+            p->sip = sip;
+            p->from = sip ? s->sip : s->media;
+            p->len = len;
+            memcpy(p->data, buf, len);
+        }
+        floe_sip_ua_event ev;
+        while (floe_sip_ua_next_event(s->ua, &ev)) {
+            assert_true(s->n_log < LOG);
+            s->log[s->n_log++] = ev;
+        }
+    }
+}
+
+typedef bool (*stop_fn)(net *n);
+
+/* Runs until stop says so (checked after each step) or `until`. */
+static void run(net *n, floe_time_ns until, stop_fn stop) {
+    for (unsigned steps = 0; steps < 2000000; steps++) {
+        drain(n);
+        if (stop && stop(n)) return;
+        floe_time_ns next = FLOE_TIME_NEVER;
+        for (int i = 0; i < 2; i++) {
+            floe_time_ns d = floe_sip_ua_deadline(n->s[i].ua);
+            if (d < next) next = d;
+        }
+        for (size_t k = 0; k < n->n_flight; k++)
+            if (n->flight[k].at < next) next = n->flight[k].at;
+        if (next == FLOE_TIME_NEVER || next > until) {
+            n->now = until;
+            return;
+        }
+        if (next > n->now) n->now = next;
+        /* deliver what is due, oldest first (the array keeps send order) */
+        size_t w = 0;
+        for (size_t k = 0; k < n->n_flight; k++) {
+            pkt *p = &n->flight[k];
+            if (p->at > n->now) {
+                if (w != k) n->flight[w] = *p;
+                w++;
+                continue;
+            }
+            side *d = &n->s[p->dst];
+            if (p->sip)
+                floe_sip_ua_on_sip(d->ua, n->now, FLOE_TRANSPORT_UDP, &p->from, (char *)p->data,
+                                   p->len);
+            else
+                floe_sip_ua_on_media(d->ua, n->now, 0, &p->from, p->data, p->len);
+        }
+        n->n_flight = w;
+        for (int i = 0; i < 2; i++)
+            if (floe_sip_ua_deadline(n->s[i].ua) <= n->now) floe_sip_ua_tick(n->s[i].ua, n->now);
+    }
+    fail_msg("the network did not settle");
+}
+
+static bool both_confirmed(net *n) {
+    return floe_sip_ua_state(n->s[0].ua) == FLOE_SIP_CALL_CONFIRMED &&
+           floe_sip_ua_state(n->s[1].ua) == FLOE_SIP_CALL_CONFIRMED;
+}
+static bool both_over(net *n) {
+    return floe_sip_call_over(floe_sip_ua_state(n->s[0].ua)) &&
+           floe_sip_call_over(floe_sip_ua_state(n->s[1].ua));
+}
+static bool caller_ringing(net *n) {
+    return floe_sip_ua_state(n->s[0].ua) == FLOE_SIP_CALL_RINGING;
+}
+
+/* Index of the first log entry of side s at or after `from` matching: a SIP message
+ * (sent or received, method or status with that CSeq method), or another event type. */
+static long find_sip(const side *s, size_t from, bool sent, bool request, const char *method,
+                     unsigned status) {
+    floe_sip_ua_event_type t = sent ? FLOE_SIP_UA_EV_SIP_SENT : FLOE_SIP_UA_EV_SIP_RECEIVED;
+    for (size_t i = from; i < s->n_log; i++) {
+        const floe_sip_ua_event *e = &s->log[i];
+        if (e->type != t || e->sip.request != request || strcmp(e->sip.method, method) != 0)
+            continue;
+        if (!request && e->sip.status != status) continue;
+        return (long)i;
+    }
+    return -1;
+}
+static long find_ev(const side *s, floe_sip_ua_event_type t) {
+    for (size_t i = 0; i < s->n_log; i++)
+        if (s->log[i].type == t) return (long)i;
+    return -1;
+}
+
+/* The tone heard in the middle of what a side received. */
+static int heard(const side *s) {
+    static const double f[2] = {440, 1000};
+    if (s->n_audio < 8000) return -1;
+    floe_tone_result r;
+    assert_int_equal(floe_tone_detect(s->audio + s->n_audio / 2 - 800, 1600, 8000, f, 2, &r),
+                     FLOE_OK);
+    return r.detected;
+}
+
+/* With FLOE_TEST_LADDER set in the environment, prints both logs (for debugging). */
+static void print_ladder(const net *n) {
+    if (!getenv("FLOE_TEST_LADDER")) return;
+    for (int i = 0; i < 2; i++) {
+        const side *s = &n->s[i];
+        for (size_t k = 0; k < s->n_log; k++) {
+            const floe_sip_ua_event *e = &s->log[k];
+            printf("%s %8.3f %-14s", i ? "bob  " : "alice", (double)e->at / 1e9,
+                   floe_sip_ua_event_name(e->type));
+            if (e->type == FLOE_SIP_UA_EV_SIP_SENT || e->type == FLOE_SIP_UA_EV_SIP_RECEIVED) {
+                if (e->sip.request)
+                    printf(" %s", e->sip.method);
+                else
+                    printf(" %u (%s)%s", e->sip.status, e->sip.method,
+                           e->sip.reliable ? " rel" : "");
+                printf(" cseq %u%s", (unsigned)e->sip.cseq, e->sip.has_sdp ? " sdp" : "");
+            } else if (e->type == FLOE_SIP_UA_EV_CALL_STATE) {
+                printf(" %s -> %s", floe_sip_call_state_name(e->state.from),
+                       floe_sip_call_state_name(e->state.to));
+            } else if (e->type == FLOE_SIP_UA_EV_ICE_SELECTED) {
+                char l[64], r[64];
+                floe_addr_format(&e->local.addr, true, l, sizeof l);
+                floe_addr_format(&e->remote.addr, true, r, sizeof r);
+                printf(" %s %s -> %s %s", floe_ice_cand_type_name(e->local.type), l,
+                       floe_ice_cand_type_name(e->remote.type), r);
+            }
+            if (e->reason[0]) printf(" [%s]", e->reason);
+            printf("\n");
+        }
+    }
+}
+
+static void dial(net *n) {
+    assert_int_equal(floe_sip_ua_dial(n->s[0].ua, n->now, "sip:bob@10.0.0.2:5060"), FLOE_OK);
+}
+
+/* (1) The whole ICE flow: INVITE, reliable 183 with the answer, PRACK, 200 (PRACK),
+ * checks, 180 only once ICE completed on the callee, 200, ACK, media both ways, BYE. */
+static void test_full_ice_call(void **state) {
+    (void)state;
+    net *n = net_new(1, true, 440, 1000, FLOE_MS(500));
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(3), NULL);
+    assert_int_equal(floe_sip_ua_hangup(n->s[0].ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(40), both_over);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_ENDED);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_ENDED);
+    print_ladder(n);
+
+    const side *b = &n->s[1];
+    long inv = find_sip(b, 0, false, true, "INVITE", 0);
+    long r183 = find_sip(b, 0, true, false, "INVITE", 183);
+    long prack = find_sip(b, 0, false, true, "PRACK", 0);
+    long ok_prack = find_sip(b, 0, true, false, "PRACK", 200);
+    long checking = find_ev(b, FLOE_SIP_UA_EV_ICE_CHECKING);
+    long done = find_ev(b, FLOE_SIP_UA_EV_ICE_COMPLETED);
+    long r180 = find_sip(b, 0, true, false, "INVITE", 180);
+    long r200 = find_sip(b, 0, true, false, "INVITE", 200);
+    long ack = find_sip(b, 0, false, true, "ACK", 0);
+    long bye = find_sip(b, 0, false, true, "BYE", 0);
+    long ok_bye = find_sip(b, 0, true, false, "BYE", 200);
+    assert_true(inv >= 0 && r183 > inv && prack > r183 && ok_prack > prack);
+    assert_true(checking > inv && checking < r180);
+    assert_true(b->log[r183].sip.reliable && b->log[r183].sip.has_sdp);
+    assert_true(done > r183 && r180 > done && r180 > ok_prack);
+    assert_true(r200 > r180 && ack > r200 && bye > ack && ok_bye > bye);
+    /* no 180 before ICE completed on the callee */
+    assert_true(find_sip(b, 0, true, false, "INVITE", 180) == r180);
+
+    const side *a = &n->s[0];
+    assert_true(find_sip(a, 0, true, true, "INVITE", 0) >= 0);
+    assert_true(find_ev(a, FLOE_SIP_UA_EV_ICE_COMPLETED) >= 0);
+    assert_true(find_ev(a, FLOE_SIP_UA_EV_MEDIA_SENT) >= 0);
+    assert_true(find_ev(a, FLOE_SIP_UA_EV_MEDIA_RECEIVED) >= 0);
+    assert_true(find_ev(b, FLOE_SIP_UA_EV_MEDIA_RECEIVED) >= 0);
+    /* audio: alice heard bob's 1000 Hz, bob heard alice's 440 Hz */
+    assert_int_equal(heard(a), 1);
+    assert_int_equal(heard(b), 0);
+
+    floe_sip_ua_result ra, rb;
+    floe_sip_ua_result_get(n->s[0].ua, &ra);
+    floe_sip_ua_result_get(n->s[1].ua, &rb);
+    assert_true(ra.caller && !rb.caller && ra.ice && rb.ice);
+    assert_true(ra.ms_183 >= 0 && ra.ms_ice_completed >= ra.ms_183);
+    assert_true(ra.ms_180 >= ra.ms_ice_completed && ra.ms_200 >= ra.ms_180);
+    assert_true(ra.ms_first_rtp_sent >= ra.ms_200 && ra.ms_first_rtp_received >= ra.ms_200);
+    assert_true(ra.packets_sent > 100 && ra.packets_received > 100);
+    assert_true(rb.packets_received > 100);
+    assert_true(ra.have_pair);
+    assert_false(ra.reinvite_sent); /* host candidates only: the default was selected */
+    assert_string_equal(ra.end_reason, "hangup");
+    assert_string_equal(rb.end_reason, "bye");
+    net_free(n);
+}
+
+/* (2) The media path is blocked: ICE fails, the callee answers 480 and never rings. */
+static void test_ice_failure(void **state) {
+    (void)state;
+    net *n = net_new(2, true, 440, 1000, FLOE_MS(100));
+    n->block_media = true;
+    dial(n);
+    run(n, FLOE_S(120), both_over);
+    print_ladder(n);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_FAILED);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_FAILED);
+    const side *b = &n->s[1];
+    assert_true(find_sip(b, 0, true, false, "INVITE", 183) >= 0);
+    assert_int_equal(find_sip(b, 0, true, false, "INVITE", 180), -1);
+    assert_int_equal(find_sip(b, 0, true, false, "INVITE", 200), -1);
+    assert_true(find_sip(b, 0, true, false, "INVITE", 480) >= 0);
+    assert_true(find_ev(b, FLOE_SIP_UA_EV_ICE_FAILED) >= 0);
+    floe_sip_ua_result ra;
+    floe_sip_ua_result_get(n->s[0].ua, &ra);
+    assert_int_equal(ra.ms_180, -1);
+    assert_int_equal(ra.packets_sent, 0);
+    net_free(n);
+}
+
+/* (3) A caller without ICE: the callee rings at once (no 183) and media flows between
+ * the default addresses. */
+static void test_caller_without_ice(void **state) {
+    (void)state;
+    net *n = net_new(3, false, 440, 1000, FLOE_MS(200));
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(3), NULL);
+    const side *b = &n->s[1];
+    assert_int_equal(find_sip(b, 0, true, false, "INVITE", 183), -1);
+    assert_int_equal(find_ev(b, FLOE_SIP_UA_EV_ICE_CHECKING), -1);
+    assert_true(find_sip(b, 0, true, false, "INVITE", 180) >= 0);
+    assert_int_equal(heard(&n->s[0]), 1);
+    assert_int_equal(heard(&n->s[1]), 0);
+    floe_sip_ua_result ra, rb;
+    floe_sip_ua_result_get(n->s[0].ua, &ra);
+    floe_sip_ua_result_get(n->s[1].ua, &rb);
+    assert_false(ra.ice);
+    assert_false(rb.ice);
+    assert_true(ra.packets_received > 100 && rb.packets_received > 100);
+    assert_int_equal(floe_sip_ua_hangup(n->s[1].ua, n->now), FLOE_OK); /* the callee's BYE */
+    run(n, n->now + FLOE_S(40), both_over);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_ENDED);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_ENDED);
+    net_free(n);
+}
+
+/* (4) The caller gives up while it rings: CANCEL, 200 to it, 487 to the INVITE. */
+static void test_cancel(void **state) {
+    (void)state;
+    net *n = net_new(4, true, 440, 1000, FLOE_TIME_NEVER);
+    dial(n);
+    run(n, FLOE_S(30), caller_ringing);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_RINGING);
+    assert_int_equal(floe_sip_ua_hangup(n->s[0].ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(40), both_over);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_FAILED);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_FAILED);
+    const side *b = &n->s[1];
+    assert_true(find_sip(b, 0, false, true, "CANCEL", 0) >= 0);
+    assert_true(find_sip(b, 0, true, false, "CANCEL", 200) >= 0);
+    assert_true(find_sip(b, 0, true, false, "INVITE", 487) >= 0);
+    assert_int_equal(find_sip(b, 0, true, false, "INVITE", 200), -1);
+    floe_sip_ua_result ra;
+    floe_sip_ua_result_get(n->s[0].ua, &ra);
+    assert_int_equal(ra.end_status, 0); /* we cancelled: the reason is ours */
+    assert_string_equal(ra.end_reason, "cancelled");
+    net_free(n);
+}
+
+/* A second INVITE while a call is up: 486. */
+static void test_busy(void **state) {
+    (void)state;
+    net *n = net_new(5, true, 440, 1000, FLOE_MS(100));
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    /* bob dials alice, who is in a call */
+    assert_int_equal(floe_sip_ua_dial(n->s[1].ua, n->now, "sip:alice@10.0.0.1"), FLOE_ERR_STATE);
+    /* a third party's INVITE, by hand */
+    static const char inv[] = "INVITE sip:bob@10.0.0.2 SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKthird1\r\n"
+                              "Max-Forwards: 70\r\nTo: <sip:bob@10.0.0.2>\r\n"
+                              "From: <sip:carol@10.0.0.9>;tag=c1\r\nCall-ID: third@10.0.0.9\r\n"
+                              "CSeq: 1 INVITE\r\nContact: <sip:carol@10.0.0.9>\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    floe_addr carol;
+    addr(&carol, 0x0a000009u, 5060);
+    floe_sip_ua_on_sip(n->s[1].ua, n->now, FLOE_TRANSPORT_UDP, &carol, inv, sizeof inv - 1);
+    uint8_t buf[FLOE_SIP_UA_SEND_MAX];
+    size_t len;
+    floe_sip_ua_out out;
+    bool busy = false;
+    while (floe_sip_ua_next_send(n->s[1].ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK)
+        if (out.kind == FLOE_SIP_UA_OUT_SIP && floe_addr_equal(&out.to, &carol))
+            busy = len > 12 && memcmp(buf, "SIP/2.0 486 ", 12) == 0;
+    assert_true(busy);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_CONFIRMED);
+    net_free(n);
+}
+
+/* (5) 10 % loss on every datagram: the SIP retransmissions (INVITE, reliable 183, PRACK,
+ * 200) and ICE's carry the call through, for several seeds. */
+static void test_loss(void **state) {
+    (void)state;
+    for (uint64_t seed = 10; seed < 16; seed++) {
+        net *n = net_new(seed, true, 440, 1000, FLOE_MS(300));
+        n->loss_pct = 10;
+        dial(n);
+        run(n, FLOE_S(60), both_confirmed);
+        if (!both_confirmed(n))
+            fail_msg("seed %u: states %s / %s", (unsigned)seed,
+                     floe_sip_call_state_name(floe_sip_ua_state(n->s[0].ua)),
+                     floe_sip_call_state_name(floe_sip_ua_state(n->s[1].ua)));
+        /* never a ring before ICE completed on the callee */
+        long r180 = find_sip(&n->s[1], 0, true, false, "INVITE", 180);
+        long done = find_ev(&n->s[1], FLOE_SIP_UA_EV_ICE_COMPLETED);
+        assert_true(done >= 0 && r180 > done);
+        run(n, n->now + FLOE_S(2), NULL);
+        assert_int_equal(floe_sip_ua_hangup(n->s[0].ua, n->now), FLOE_OK);
+        run(n, n->now + FLOE_S(60), both_over);
+        assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_ENDED);
+        assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_ENDED);
+        assert_true(n->dropped > 0);
+        net_free(n);
+    }
+}
+
+static void test_config(void **state) {
+    (void)state;
+    floe_sip_ua_config c;
+    floe_sip_ua_config_default(&c);
+    floe_sip_ua *ua = NULL;
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL); /* no user */
+    c.user = "a";
+    c.domain = "example.net";
+    uint64_t s = 1;
+    c.rnd = rnd;
+    c.rnd_ctx = &s;
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL); /* no UDP address */
+    addr(&c.local[FLOE_TRANSPORT_UDP], 0x0a000001u, 5060);
+    c.payload_type = 3;
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL);
+    c.payload_type = 8;
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_OK);
+    assert_int_equal(floe_sip_ua_dial(ua, 0, "sip:b@10.0.0.2"), FLOE_ERR_NOT_FOUND); /* no host */
+    floe_addr m;
+    addr(&m, 0x0a000001u, 40000);
+    assert_int_equal(floe_sip_ua_add_media_host(ua, &m, NULL, NULL), FLOE_OK);
+    assert_int_equal(floe_sip_ua_dial(ua, 0, "sip:b@example.org"), FLOE_ERR_INVAL); /* no DNS */
+    assert_int_equal(floe_sip_ua_answer(ua, 0), FLOE_ERR_STATE);
+    assert_int_equal(floe_sip_ua_hangup(ua, 0), FLOE_ERR_STATE);
+    floe_sip_ua_free(ua);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config),      cmocka_unit_test(test_full_ice_call),
+        cmocka_unit_test(test_ice_failure), cmocka_unit_test(test_caller_without_ice),
+        cmocka_unit_test(test_cancel),      cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_loss),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
