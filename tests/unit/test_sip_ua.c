@@ -26,6 +26,7 @@
 typedef struct pkt {
     floe_time_ns at;
     int dst;
+    unsigned sock;
     bool sip;
     floe_addr from;
     size_t len;
@@ -34,7 +35,9 @@ typedef struct pkt {
 
 typedef struct side {
     floe_sip_ua *ua;
-    floe_addr sip, media;
+    floe_addr sip, media[2];
+    unsigned n_media;
+    bool dead[2]; /* a media address the network does not carry */
     uint64_t rng;
     floe_sip_ua_event log[LOG];
     size_t n_log;
@@ -80,8 +83,10 @@ static void addr(floe_addr *a, uint32_t ip, uint16_t port) {
 }
 
 /* UA 0 is alice (caller, 10.0.0.1), UA 1 is bob (callee, 10.0.0.2). */
-static net *net_new(uint64_t seed, bool caller_ice, double tone_a, double tone_b,
-                    floe_time_ns answer_after) {
+/* With dead_host, alice's first media socket (her best host candidate, hence the
+ * default one she offers) is on an address the network does not carry. */
+static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double tone_b,
+                        floe_time_ns answer_after, bool dead_host) {
     net *n = calloc(1, sizeof *n);
     assert_non_null(n);
     n->flight = calloc(FLIGHT, sizeof *n->flight);
@@ -92,7 +97,14 @@ static net *net_new(uint64_t seed, bool caller_ice, double tone_a, double tone_b
         side *s = &n->s[i];
         s->rng = seed * 1000003 + (uint64_t)i * 77 + 1;
         addr(&s->sip, 0x0a000001u + (uint32_t)i, 5060);
-        addr(&s->media, 0x0a000001u + (uint32_t)i, 40000);
+        addr(&s->media[0], 0x0a000001u + (uint32_t)i, 40000);
+        s->n_media = 1;
+        if (i == 0 && dead_host) {
+            s->media[1] = s->media[0];
+            addr(&s->media[0], 0x0a090901u, 40000);
+            s->dead[0] = true;
+            s->n_media = 2;
+        }
         floe_sip_ua_config c;
         floe_sip_ua_config_default(&c);
         c.user = i == 0 ? "alice" : "bob";
@@ -107,11 +119,19 @@ static net *net_new(uint64_t seed, bool caller_ice, double tone_a, double tone_b
         c.ice = i == 0 ? caller_ice : true;
         c.answer_after = i == 1 ? answer_after : FLOE_TIME_NEVER;
         assert_int_equal(floe_sip_ua_new(&s->ua, &c), FLOE_OK);
-        unsigned sock = 99;
-        assert_int_equal(floe_sip_ua_add_media_host(s->ua, &s->media, "eth0", &sock), FLOE_OK);
-        assert_int_equal(sock, 0);
+        for (unsigned k = 0; k < s->n_media; k++) {
+            unsigned sock = 99;
+            assert_int_equal(floe_sip_ua_add_media_host(s->ua, &s->media[k], "eth0", &sock),
+                             FLOE_OK);
+            assert_int_equal(sock, k);
+        }
     }
     return n;
+}
+
+static net *net_new(uint64_t seed, bool caller_ice, double tone_a, double tone_b,
+                    floe_time_ns answer_after) {
+    return net_new_opt(seed, caller_ice, tone_a, tone_b, answer_after, false);
 }
 
 static void net_free(net *n) {
@@ -130,8 +150,16 @@ static void drain(net *n) {
         while (floe_sip_ua_next_send(s->ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK) {
             bool sip = out.kind == FLOE_SIP_UA_OUT_SIP;
             int dst = -1;
-            for (int j = 0; j < 2; j++)
-                if (floe_addr_equal(&out.to, sip ? &n->s[j].sip : &n->s[j].media)) dst = j;
+            unsigned dsock = 0;
+            for (int j = 0; j < 2; j++) {
+                if (sip && floe_addr_equal(&out.to, &n->s[j].sip)) dst = j;
+                for (unsigned k = 0; !sip && k < n->s[j].n_media; k++)
+                    if (floe_addr_equal(&out.to, &n->s[j].media[k]) && !n->s[j].dead[k]) {
+                        dst = j;
+                        dsock = k;
+                    }
+            }
+            if (!sip && (out.sock >= s->n_media || s->dead[out.sock])) dst = -1;
             if (dst < 0 || (!sip && n->block_media) ||
                 (n->loss_pct && xs(&n->loss_rng) % 100 < n->loss_pct)) {
                 n->dropped++;
@@ -142,7 +170,8 @@ static void drain(net *n) {
             p->at = n->now + n->delay;
             p->dst = dst;
             p->sip = sip;
-            p->from = sip ? s->sip : s->media;
+            p->sock = dsock;
+            p->from = sip ? s->sip : s->media[out.sock];
             p->len = len;
             memcpy(p->data, buf, len);
         }
@@ -187,7 +216,7 @@ static void run(net *n, floe_time_ns until, stop_fn stop) {
                 floe_sip_ua_on_sip(d->ua, n->now, FLOE_TRANSPORT_UDP, &p->from, (char *)p->data,
                                    p->len);
             else
-                floe_sip_ua_on_media(d->ua, n->now, 0, &p->from, p->data, p->len);
+                floe_sip_ua_on_media(d->ua, n->now, p->sock, &p->from, p->data, p->len);
         }
         n->n_flight = w;
         for (int i = 0; i < 2; i++)
@@ -409,6 +438,42 @@ static void test_cancel(void **state) {
     net_free(n);
 }
 
+/* The selected pair is not the default candidate alice offered: once the call is up
+ * she sends the updated offer (re-INVITE, RFC 8839 §4.2.2), bob answers 200, she ACKs,
+ * and the media keeps flowing. */
+static void test_reinvite(void **state) {
+    (void)state;
+    net *n = net_new_opt(6, true, 440, 1000, FLOE_MS(100), true);
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(3), NULL);
+    print_ladder(n);
+    const side *a = &n->s[0], *b = &n->s[1];
+    long first = find_sip(a, 0, true, true, "INVITE", 0);
+    long re = find_sip(a, (size_t)first + 1, true, true, "INVITE", 0);
+    assert_true(first >= 0 && re > first);
+    assert_true(a->log[re].sip.has_sdp && a->log[re].sip.cseq > a->log[first].sip.cseq);
+    uint32_t cseq = a->log[re].sip.cseq;
+    long ok = find_sip(a, (size_t)re, false, false, "INVITE", 200);
+    long ack = find_sip(a, (size_t)re, true, true, "ACK", 0);
+    assert_true(ok > re && ack > ok);
+    assert_int_equal(a->log[ok].sip.cseq, cseq);
+    assert_int_equal(a->log[ack].sip.cseq, cseq);
+    long got = find_sip(b, 0, false, true, "INVITE", 0);
+    assert_true(find_sip(b, (size_t)got + 1, false, true, "INVITE", 0) >= 0);
+    floe_sip_ua_result ra;
+    floe_sip_ua_result_get(a->ua, &ra);
+    assert_true(ra.reinvite_sent);
+    assert_true(floe_addr_equal(&ra.local.addr, &a->media[1]));
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_CONFIRMED);
+    assert_int_equal(floe_sip_ua_state(b->ua), FLOE_SIP_CALL_CONFIRMED);
+    assert_true(ra.packets_received > 100);
+    assert_int_equal(heard(a), 1);
+    assert_int_equal(heard(b), 0);
+    net_free(n);
+}
+
 /* A second INVITE while a call is up: 486. */
 static void test_busy(void **state) {
     (void)state;
@@ -498,8 +563,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config),      cmocka_unit_test(test_full_ice_call),
         cmocka_unit_test(test_ice_failure), cmocka_unit_test(test_caller_without_ice),
-        cmocka_unit_test(test_cancel),      cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_cancel),      cmocka_unit_test(test_reinvite),
+        cmocka_unit_test(test_busy),        cmocka_unit_test(test_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
