@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "floe/err.h"
+#include "floe/sip_proxy.h"
 #include "floe/sip_ua.h"
 #include "floe/tone.h"
 
@@ -53,6 +54,8 @@ typedef struct net {
     side s[2];
     pkt *flight;
     size_t n_flight;
+    floe_sip_proxy *proxy; /* the SIP network, when there is one */
+    floe_addr proxy_addr;
     uint64_t dropped;
 } net;
 
@@ -85,14 +88,20 @@ static void addr(floe_addr *a, uint32_t ip, uint16_t port) {
 /* UA 0 is alice (caller, 10.0.0.1), UA 1 is bob (callee, 10.0.0.2). */
 /* With dead_host, alice's first media socket (her best host candidate, hence the
  * default one she offers) is on an address the network does not carry. */
+enum { OPT_DEAD_HOST = 1, OPT_PROXY = 2 };
+
+static void add_proxy(net *n);
+
 static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double tone_b,
-                        floe_time_ns answer_after, bool dead_host) {
+                        floe_time_ns answer_after, unsigned opts) {
+    bool dead_host = opts & OPT_DEAD_HOST;
     net *n = calloc(1, sizeof *n);
     assert_non_null(n);
     n->flight = calloc(FLIGHT, sizeof *n->flight);
     assert_non_null(n->flight);
     n->delay = FLOE_MS(20);
     n->loss_rng = seed * 7919 + 17;
+    if (opts & OPT_PROXY) add_proxy(n);
     for (int i = 0; i < 2; i++) {
         side *s = &n->s[i];
         s->rng = seed * 1000003 + (uint64_t)i * 77 + 1;
@@ -117,6 +126,7 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
         c.push = push;
         c.push_ctx = s;
         c.ice = i == 0 ? caller_ice : true;
+        if (n->proxy) c.outbound_proxy = n->proxy_addr;
         c.answer_after = i == 1 ? answer_after : FLOE_TIME_NEVER;
         assert_int_equal(floe_sip_ua_new(&s->ua, &c), FLOE_OK);
         for (unsigned k = 0; k < s->n_media; k++) {
@@ -131,14 +141,58 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
 
 static net *net_new(uint64_t seed, bool caller_ice, double tone_a, double tone_b,
                     floe_time_ns answer_after) {
-    return net_new_opt(seed, caller_ice, tone_a, tone_b, answer_after, false);
+    return net_new_opt(seed, caller_ice, tone_a, tone_b, answer_after, 0);
+}
+
+/* A stateless proxy at 10.0.0.100 in the middle: alice sends her INVITE there. */
+static void add_proxy(net *n) {
+    addr(&n->proxy_addr, 0x0a000064u, 5060);
+    floe_sip_proxy_config c;
+    floe_sip_proxy_config_default(&c);
+    c.domain = "example.net";
+    c.addr = n->proxy_addr;
+    memset(c.key, 7, sizeof c.key);
+    assert_int_equal(floe_sip_proxy_new(&n->proxy, &c), FLOE_OK);
 }
 
 static void net_free(net *n) {
+    floe_sip_proxy_free(n->proxy);
     for (int i = 0; i < 2; i++)
         floe_sip_ua_free(n->s[i].ua);
     free(n->flight);
     free(n);
+}
+
+/* Puts a datagram in flight (or drops it): SIP to a UA or the proxy (dst 2), media to a
+ * UA's socket. */
+static void send_dgram(net *n, bool sip, const floe_addr *from, bool from_dead, const floe_addr *to,
+                       const uint8_t *buf, size_t len) {
+    int dst = -1;
+    unsigned dsock = 0;
+    if (sip && n->proxy && floe_addr_equal(to, &n->proxy_addr)) dst = 2;
+    for (int j = 0; j < 2; j++) {
+        if (sip && floe_addr_equal(to, &n->s[j].sip)) dst = j;
+        for (unsigned k = 0; !sip && k < n->s[j].n_media; k++)
+            if (floe_addr_equal(to, &n->s[j].media[k]) && !n->s[j].dead[k]) {
+                dst = j;
+                dsock = k;
+            }
+    }
+    if (dst < 0 || from_dead || (!sip && n->block_media) ||
+        (n->loss_pct && xs(&n->loss_rng) % 100 < n->loss_pct)) {
+        n->dropped++;
+        return;
+    }
+    assert_true(n->n_flight < FLIGHT);
+    assert_true(len <= sizeof n->flight[0].data);
+    pkt *p = &n->flight[n->n_flight++];
+    p->at = n->now + n->delay;
+    p->dst = dst;
+    p->sip = sip;
+    p->sock = dsock;
+    p->from = *from;
+    p->len = len;
+    memcpy(p->data, buf, len);
 }
 
 static void drain(net *n) {
@@ -149,31 +203,9 @@ static void drain(net *n) {
         floe_sip_ua_out out;
         while (floe_sip_ua_next_send(s->ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK) {
             bool sip = out.kind == FLOE_SIP_UA_OUT_SIP;
-            int dst = -1;
-            unsigned dsock = 0;
-            for (int j = 0; j < 2; j++) {
-                if (sip && floe_addr_equal(&out.to, &n->s[j].sip)) dst = j;
-                for (unsigned k = 0; !sip && k < n->s[j].n_media; k++)
-                    if (floe_addr_equal(&out.to, &n->s[j].media[k]) && !n->s[j].dead[k]) {
-                        dst = j;
-                        dsock = k;
-                    }
-            }
-            if (!sip && (out.sock >= s->n_media || s->dead[out.sock])) dst = -1;
-            if (dst < 0 || (!sip && n->block_media) ||
-                (n->loss_pct && xs(&n->loss_rng) % 100 < n->loss_pct)) {
-                n->dropped++;
-                continue;
-            }
-            assert_true(n->n_flight < FLIGHT);
-            pkt *p = &n->flight[n->n_flight++];
-            p->at = n->now + n->delay;
-            p->dst = dst;
-            p->sip = sip;
-            p->sock = dsock;
-            p->from = sip ? s->sip : s->media[out.sock];
-            p->len = len;
-            memcpy(p->data, buf, len);
+            if (!sip) assert_true(out.sock < s->n_media);
+            send_dgram(n, sip, sip ? &s->sip : &s->media[out.sock], !sip && s->dead[out.sock],
+                       &out.to, buf, len);
         }
         floe_sip_ua_event ev;
         while (floe_sip_ua_next_event(s->ua, &ev)) {
@@ -202,23 +234,33 @@ static void run(net *n, floe_time_ns until, stop_fn stop) {
             return;
         }
         if (next > n->now) n->now = next;
-        /* deliver what is due, oldest first (the array keeps send order) */
-        size_t w = 0;
-        for (size_t k = 0; k < n->n_flight; k++) {
-            pkt *p = &n->flight[k];
-            if (p->at > n->now) {
-                if (w != k) n->flight[w] = *p;
-                w++;
+        /* deliver what is due, oldest first (the array keeps send order); a delivery may
+         * put new datagrams in flight */
+        for (size_t k = 0; k < n->n_flight;) {
+            if (n->flight[k].at > n->now) {
+                k++;
                 continue;
             }
-            side *d = &n->s[p->dst];
-            if (p->sip)
-                floe_sip_ua_on_sip(d->ua, n->now, FLOE_TRANSPORT_UDP, &p->from, (char *)p->data,
-                                   p->len);
+            static pkt p;
+            p = n->flight[k];
+            memmove(&n->flight[k], &n->flight[k + 1], (n->n_flight - k - 1) * sizeof p);
+            n->n_flight--;
+            if (p.dst == 2) {
+                static uint8_t out[sizeof p.data];
+                size_t olen = 0;
+                floe_addr to;
+                floe_sip_proxy_on_recv(n->proxy, n->now, &p.from, p.data, p.len, out, sizeof out,
+                                       &olen, &to);
+                if (olen) send_dgram(n, true, &n->proxy_addr, false, &to, out, olen);
+                continue;
+            }
+            side *d = &n->s[p.dst];
+            if (p.sip)
+                floe_sip_ua_on_sip(d->ua, n->now, FLOE_TRANSPORT_UDP, &p.from, (char *)p.data,
+                                   p.len);
             else
-                floe_sip_ua_on_media(d->ua, n->now, p->sock, &p->from, p->data, p->len);
+                floe_sip_ua_on_media(d->ua, n->now, p.sock, &p.from, p.data, p.len);
         }
-        n->n_flight = w;
         for (int i = 0; i < 2; i++)
             if (floe_sip_ua_deadline(n->s[i].ua) <= n->now) floe_sip_ua_tick(n->s[i].ua, n->now);
     }
@@ -443,7 +485,7 @@ static void test_cancel(void **state) {
  * and the media keeps flowing. */
 static void test_reinvite(void **state) {
     (void)state;
-    net *n = net_new_opt(6, true, 440, 1000, FLOE_MS(100), true);
+    net *n = net_new_opt(6, true, 440, 1000, FLOE_MS(100), OPT_DEAD_HOST);
     dial(n);
     run(n, FLOE_S(30), both_confirmed);
     assert_true(both_confirmed(n));
@@ -471,6 +513,35 @@ static void test_reinvite(void **state) {
     assert_true(ra.packets_received > 100);
     assert_int_equal(heard(a), 1);
     assert_int_equal(heard(b), 0);
+    net_free(n);
+}
+
+/* Through a stateless proxy that record-routes: the INVITE goes to the outbound proxy,
+ * the in-dialog requests (PRACK, ACK, BYE) follow the route set back through it. */
+static void test_via_proxy(void **state) {
+    (void)state;
+    net *n = net_new_opt(7, true, 440, 1000, FLOE_MS(100), OPT_PROXY);
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(2), NULL);
+    assert_int_equal(floe_sip_ua_hangup(n->s[1].ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(40), both_over);
+    print_ladder(n);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_ENDED);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_ENDED);
+    /* every SIP message went through the proxy */
+    for (int i = 0; i < 2; i++)
+        for (size_t k = 0; k < n->s[i].n_log; k++) {
+            const floe_sip_ua_event *e = &n->s[i].log[k];
+            if (e->type == FLOE_SIP_UA_EV_SIP_SENT || e->type == FLOE_SIP_UA_EV_SIP_RECEIVED)
+                assert_true(floe_addr_equal(&e->sip.peer, &n->proxy_addr));
+        }
+    const floe_sip_proxy_stats *ps = floe_sip_proxy_stats_get(n->proxy);
+    /* INVITE, PRACK, ACK, BYE at least, and their answers */
+    assert_true(ps->requests_forwarded >= 4 && ps->responses_forwarded >= 4);
+    assert_int_equal(heard(&n->s[0]), 1);
+    assert_int_equal(heard(&n->s[1]), 0);
     net_free(n);
 }
 
@@ -564,7 +635,8 @@ int main(void) {
         cmocka_unit_test(test_config),      cmocka_unit_test(test_full_ice_call),
         cmocka_unit_test(test_ice_failure), cmocka_unit_test(test_caller_without_ice),
         cmocka_unit_test(test_cancel),      cmocka_unit_test(test_reinvite),
-        cmocka_unit_test(test_busy),        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_via_proxy),   cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
