@@ -545,6 +545,35 @@ static void test_via_proxy(void **state) {
     net_free(n);
 }
 
+/* The media path breaks during the call: consent is lost (RFC 7675), the media stops
+ * and the call is hung up with a BYE. */
+static void test_consent_lost(void **state) {
+    (void)state;
+    net *n = net_new(8, true, 440, 1000, FLOE_MS(100));
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(2), NULL);
+    n->block_media = true;
+    run(n, n->now + FLOE_S(60), both_over);
+    print_ladder(n);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_ENDED);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_ENDED);
+    /* whichever side noticed first hangs up */
+    int who = find_ev(&n->s[0], FLOE_SIP_UA_EV_CONSENT_LOST) >= 0 ? 0 : 1;
+    long lost = find_ev(&n->s[who], FLOE_SIP_UA_EV_CONSENT_LOST);
+    assert_true(lost >= 0);
+    assert_true(find_sip(&n->s[who], (size_t)lost, true, true, "BYE", 0) > lost);
+    floe_sip_ua_result r;
+    floe_sip_ua_result_get(n->s[who].ua, &r);
+    assert_string_equal(r.end_reason, "consent-lost");
+    /* nothing more goes out once the call is over */
+    uint64_t dropped = n->dropped;
+    run(n, n->now + FLOE_S(5), NULL);
+    assert_true(n->dropped - dropped < 3);
+    net_free(n);
+}
+
 /* A second INVITE while a call is up: 486. */
 static void test_busy(void **state) {
     (void)state;
@@ -635,8 +664,8 @@ int main(void) {
         cmocka_unit_test(test_config),      cmocka_unit_test(test_full_ice_call),
         cmocka_unit_test(test_ice_failure), cmocka_unit_test(test_caller_without_ice),
         cmocka_unit_test(test_cancel),      cmocka_unit_test(test_reinvite),
-        cmocka_unit_test(test_via_proxy),   cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_via_proxy),   cmocka_unit_test(test_consent_lost),
+        cmocka_unit_test(test_busy),        cmocka_unit_test(test_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
