@@ -41,9 +41,9 @@
  *
  * Limits: UDP signalling only; one audio stream, rtcp-mux; an ICE offer from a caller
  * that does not support 100rel is answered 421 (Require: 100rel), since the answer must
- * come in a reliable 183; an INVITE without an offer is answered 488; no REGISTER and no
- * digest authentication yet; Request-URIs and Contacts must carry IP literals (no DNS in
- * the core); no ICE restart.
+ * come in a reliable 183; an INVITE without an offer is answered 488; Request-URIs and
+ * Contacts must carry IP literals unless an outbound proxy resolves them (no DNS in the
+ * core); no ICE restart.
  */
 #ifndef FLOE_SIP_UA_H
 #define FLOE_SIP_UA_H
@@ -104,6 +104,12 @@ typedef struct floe_sip_ua_config {
     void *push_ctx;
     /* Payload types: -1 (default) offers PCMU then PCMA; 0 or 8 offers only that one. */
     int payload_type;
+    /* Registration (floe_sip_ua_register) with the outbound proxy, and digest
+     * credentials (floe/sip_auth.h) for a REGISTER or INVITE that is challenged (401 or
+     * 407). auth_user NULL: the user name. */
+    const char *auth_user;
+    const char *auth_password; /* NULL: challenges are not answered */
+    uint32_t register_expires; /* seconds asked for; 0: 3600 */
 } floe_sip_ua_config;
 
 void floe_sip_ua_config_default(floe_sip_ua_config *c);
@@ -112,19 +118,21 @@ void floe_sip_ua_config_default(floe_sip_ua_config *c);
 
 typedef enum floe_sip_ua_event_type {
     FLOE_SIP_UA_EV_NONE = 0,
-    FLOE_SIP_UA_EV_SIP_SENT,       /* a SIP message went out (sip.*) */
-    FLOE_SIP_UA_EV_SIP_RECEIVED,   /* a SIP message came in (sip.*) */
-    FLOE_SIP_UA_EV_CALL_STATE,     /* state.from -> state.to */
-    FLOE_SIP_UA_EV_ICE_GATHERED,   /* our candidates are known */
-    FLOE_SIP_UA_EV_ICE_CHECKING,   /* connectivity checks started */
-    FLOE_SIP_UA_EV_ICE_SELECTED,   /* local, remote: the selected pair */
-    FLOE_SIP_UA_EV_ICE_COMPLETED,  /* ICE completed (nomination done) */
-    FLOE_SIP_UA_EV_ICE_FAILED,     /* reason */
-    FLOE_SIP_UA_EV_CONSENT_LOST,   /* the selected pair lost consent: media stopped */
-    FLOE_SIP_UA_EV_MEDIA_SENT,     /* the first RTP packet went out */
-    FLOE_SIP_UA_EV_MEDIA_RECEIVED, /* the first RTP packet came in */
-    FLOE_SIP_UA_EV_CALL_ENDED,     /* reason ("200", "487", "ice-failed", "bye", ...),
-                                      status (the SIP status behind it, else 0) */
+    FLOE_SIP_UA_EV_SIP_SENT,        /* a SIP message went out (sip.*) */
+    FLOE_SIP_UA_EV_SIP_RECEIVED,    /* a SIP message came in (sip.*) */
+    FLOE_SIP_UA_EV_CALL_STATE,      /* state.from -> state.to */
+    FLOE_SIP_UA_EV_ICE_GATHERED,    /* our candidates are known */
+    FLOE_SIP_UA_EV_ICE_CHECKING,    /* connectivity checks started */
+    FLOE_SIP_UA_EV_ICE_SELECTED,    /* local, remote: the selected pair */
+    FLOE_SIP_UA_EV_ICE_COMPLETED,   /* ICE completed (nomination done) */
+    FLOE_SIP_UA_EV_ICE_FAILED,      /* reason */
+    FLOE_SIP_UA_EV_CONSENT_LOST,    /* the selected pair lost consent: media stopped */
+    FLOE_SIP_UA_EV_MEDIA_SENT,      /* the first RTP packet went out */
+    FLOE_SIP_UA_EV_MEDIA_RECEIVED,  /* the first RTP packet came in */
+    FLOE_SIP_UA_EV_CALL_ENDED,      /* reason ("200", "487", "ice-failed", "bye", ...),
+                                       status (the SIP status behind it, else 0) */
+    FLOE_SIP_UA_EV_REGISTERED,      /* status 200; expires: seconds granted (0: unregistered) */
+    FLOE_SIP_UA_EV_REGISTER_FAILED, /* status (0: timeout), reason */
 } floe_sip_ua_event_type;
 
 typedef struct floe_sip_ua_event {
@@ -143,7 +151,8 @@ typedef struct floe_sip_ua_event {
         floe_sip_call_state from, to;
     } state;
     floe_ice_cand local, remote; /* ICE_SELECTED */
-    unsigned status;             /* CALL_ENDED */
+    unsigned status;             /* CALL_ENDED, REGISTERED, REGISTER_FAILED */
+    uint32_t expires;            /* REGISTERED */
     char reason[FLOE_SIP_UA_TOKEN_MAX * 2];
 } floe_sip_ua_event;
 
@@ -193,6 +202,20 @@ int floe_sip_ua_answer(floe_sip_ua *ua, floe_time_ns now);
 /* Ends the call whatever its state: CANCEL, BYE or an error answer (603).
  * FLOE_ERR_STATE when there is no call. */
 int floe_sip_ua_hangup(floe_sip_ua *ua, floe_time_ns now);
+
+/* ---- registration (RFC 3261 §10) -------------------------------------------------------- */
+
+/* Registers user@domain (Contact: our UDP address) with the outbound proxy for
+ * cfg.register_expires seconds and keeps it fresh: the next REGISTER goes when half of
+ * the granted time has passed. A 401 or 407 is answered once per challenge with the
+ * configured credentials. Progress comes as REGISTERED / REGISTER_FAILED events.
+ * FLOE_ERR_STATE without an outbound proxy; the transaction layer's errors. */
+int floe_sip_ua_register(floe_sip_ua *ua, floe_time_ns now);
+/* Removes the binding (Expires: 0) and stops refreshing. FLOE_ERR_STATE when not
+ * registering. */
+int floe_sip_ua_unregister(floe_sip_ua *ua, floe_time_ns now);
+/* True while a binding granted by the registrar has not expired. */
+bool floe_sip_ua_registered(const floe_sip_ua *ua, floe_time_ns now);
 
 /* ---- the loop -------------------------------------------------------------------------- */
 

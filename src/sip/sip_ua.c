@@ -65,6 +65,20 @@ int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg) {
         return rc;
     }
     ua->state = FLOE_SIP_CALL_IDLE;
+    ua->reg_refresh_at = ua->reg_expires_at = FLOE_TIME_NEVER;
+    if (cfg->auth_password) {
+        rc = floe_sip_auth_client_init(&ua->auth, cfg->auth_user ? cfg->auth_user : cfg->user,
+                                       cfg->auth_password, cfg->rnd, cfg->rnd_ctx);
+        if (rc != FLOE_OK) {
+            floe_sip_txl_free(ua->txl);
+            free(ua->work);
+            free(ua);
+            return rc;
+        }
+        ua->auth_on = true;
+    }
+    ua->cfg.auth_user = NULL; /* not kept: the auth client has copies */
+    ua->cfg.auth_password = NULL;
     *out = ua;
     return FLOE_OK;
 }
@@ -128,7 +142,7 @@ const char *floe_sip_ua_event_name(floe_sip_ua_event_type t) {
     static const char *const names[] = {
         "none",         "sip-sent",       "sip-received",  "call-state", "ice-gathered",
         "ice-checking", "ice-selected",   "ice-completed", "ice-failed", "consent-lost",
-        "media-sent",   "media-received", "call-ended"};
+        "media-sent",   "media-received", "call-ended",    "registered", "register-failed"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -312,6 +326,7 @@ int floe_sip_ua_hangup(floe_sip_ua *ua, floe_time_ns now) {
 /* ---- the loop --------------------------------------------------------------------------- */
 
 static void on_timeout(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
+    if (ua_reg_timeout(ua, now, ev)) return;
     if (!ua->active || floe_sip_call_over(ua->state)) return;
     bool ours = ev->kind == FLOE_SIP_TXN_ICT || ev->kind == FLOE_SIP_TXN_NICT;
     if (ours && (ev->id == ua->invite_id || ev->id == ua->bye_id || ev->id == ua->cancel_id ||
@@ -332,13 +347,16 @@ static void pump(floe_sip_ua *ua, floe_time_ns now) {
             any = true;
             switch (ev.type) {
             case FLOE_SIP_TXL_EV_REQUEST: ua_uas_request(ua, now, &ev); break;
-            case FLOE_SIP_TXL_EV_RESPONSE: ua_uac_response(ua, now, &ev); break;
+            case FLOE_SIP_TXL_EV_RESPONSE:
+                if (!ua_reg_response(ua, now, &ev)) ua_uac_response(ua, now, &ev);
+                break;
             case FLOE_SIP_TXL_EV_TIMEOUT:
             case FLOE_SIP_TXL_EV_TRANSPORT_ERROR: on_timeout(ua, now, &ev); break;
             default: break;
             }
         }
         if (ua->agent) ua_agent_events(ua, now);
+        ua_reg_tick(ua, now);
         if (ua->active && ua->have_dialog) ua_uas_dialog_tick(ua, now);
         if (ua->active && ua->answer_at != FLOE_TIME_NEVER && now >= ua->answer_at) {
             ua->answer_at = FLOE_TIME_NEVER;
@@ -397,6 +415,7 @@ floe_time_ns floe_sip_ua_deadline(const floe_sip_ua *ua) {
     if (ua->agent) d = tmin(d, floe_ice_agent_deadline(ua->agent));
     if (ua->active && ua->have_dialog) d = tmin(d, floe_sip_dialog_deadline(&ua->dlg));
     if (ua->active) d = tmin(d, ua->answer_at);
+    if (ua->reg_on) d = tmin(d, ua->reg_refresh_at);
     return tmin(d, ua_media_deadline(ua));
 }
 

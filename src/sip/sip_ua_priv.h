@@ -6,6 +6,7 @@
 #include "floe/ice_sdp.h"
 #include "floe/media.h"
 #include "floe/sip.h"
+#include "floe/sip_auth.h"
 #include "floe/sip_call.h"
 #include "floe/sip_dialog.h"
 #include "floe/sip_sdp.h"
@@ -30,6 +31,18 @@ struct floe_sip_ua {
     floe_sip_ua_event ev[FLOE_SIP_UA_EVENTS];
     unsigned ev_head, ev_len;
     uint64_t ev_dropped;
+
+    /* ---- registration (kept across calls) ---- */
+    floe_sip_auth_client auth;
+    bool auth_on;
+    bool reg_on; /* registering (refreshes wanted) */
+    bool reg_unregistering;
+    bool reg_sent_zero; /* the REGISTER in flight asks for Expires: 0 */
+    char reg_ruri[FLOE_SIP_UA_NAME_MAX + 8];
+    uint32_t reg_id; /* the REGISTER in flight, 0 when none */
+    uint32_t reg_cseq;
+    char reg_call_id[96], reg_tag[32];
+    floe_time_ns reg_refresh_at, reg_expires_at;
 
     /* ---- the call ---- */
     bool active; /* a call exists (maybe over: state says) */
@@ -117,6 +130,13 @@ void ua_uac_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
 void ua_uac_ice_done(floe_sip_ua *ua, floe_time_ns now);
 void ua_uac_ice_failed(floe_sip_ua *ua, floe_time_ns now);
 void ua_uac_cancel(floe_sip_ua *ua, floe_time_ns now);
+
+/* sip_ua_reg.c */
+bool ua_reg_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev);
+bool ua_reg_timeout(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev);
+void ua_reg_tick(floe_sip_ua *ua, floe_time_ns now);
+/* uac: a challenged INVITE goes again with credentials */
+bool ua_uac_auth_retry(floe_sip_ua *ua, floe_time_ns now, const floe_sip_msg *resp);
 
 /* sip_ua_uas.c */
 void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev);

@@ -47,6 +47,35 @@ int floe_sip_ua_dial(floe_sip_ua *ua, floe_time_ns now, const char *uri) {
     return FLOE_OK;
 }
 
+/* Builds our INVITE with CSeq number cseq into ua->msg2 (text in ua->ar). */
+static void build_invite(floe_sip_ua *ua, uint32_t cseq) {
+    floe_sip_msg *m = &ua->msg2;
+    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
+    floe_sip_str to, from, cs, num;
+    floe_sip_arena_cat(&ua->ar, &to, "<", ua->peer_uri, ">", NULL);
+    if (ua->cfg.display)
+        floe_sip_arena_cat(&ua->ar, &from, "\"", ua->display, "\" <sip:", ua->user, "@", ua->domain,
+                           ">;tag=", ua->local_tag, NULL);
+    else
+        floe_sip_arena_cat(&ua->ar, &from, "<sip:", ua->user, "@", ua->domain,
+                           ">;tag=", ua->local_tag, NULL);
+    floe_sip_arena_u64(&ua->ar, cseq, &num);
+    char nbuf[16];
+    size_t nl = num.len < sizeof nbuf - 1 ? num.len : sizeof nbuf - 1;
+    memcpy(nbuf, num.p, nl);
+    nbuf[nl] = '\0';
+    floe_sip_arena_cat(&ua->ar, &cs, nbuf, " INVITE", NULL);
+    floe_sip_msg_request(m, "INVITE", ua->peer_uri);
+    floe_sip_msg_add(m, FLOE_SIP_H_MAX_FORWARDS, "70");
+    floe_sip_msg_add_str(m, floe_sip_str_c("To"), to);
+    floe_sip_msg_add_str(m, floe_sip_str_c("From"), from);
+    floe_sip_msg_add(m, FLOE_SIP_H_CALL_ID, ua->call_id);
+    floe_sip_msg_add_str(m, floe_sip_str_c("CSeq"), cs);
+    floe_sip_msg_add(m, FLOE_SIP_H_SUPPORTED, "100rel");
+    ua_add_common(ua, m, true);
+    ua->invite_cseq = cseq;
+}
+
 /* Gathering is done: the INVITE with our offer goes out. */
 void ua_uac_gathered(floe_sip_ua *ua, floe_time_ns now) {
     if (ua->state != FLOE_SIP_CALL_GATHERING) return;
@@ -55,32 +84,30 @@ void ua_uac_gathered(floe_sip_ua *ua, floe_time_ns now) {
         ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
         return;
     }
-    floe_sip_msg *m = &ua->msg2;
-    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
-    floe_sip_str to, from;
-    floe_sip_arena_cat(&ua->ar, &to, "<", ua->peer_uri, ">", NULL);
-    if (ua->cfg.display)
-        floe_sip_arena_cat(&ua->ar, &from, "\"", ua->display, "\" <sip:", ua->user, "@", ua->domain,
-                           ">;tag=", ua->local_tag, NULL);
-    else
-        floe_sip_arena_cat(&ua->ar, &from, "<sip:", ua->user, "@", ua->domain,
-                           ">;tag=", ua->local_tag, NULL);
-    floe_sip_msg_request(m, "INVITE", ua->peer_uri);
-    floe_sip_msg_add(m, FLOE_SIP_H_MAX_FORWARDS, "70");
-    floe_sip_msg_add_str(m, floe_sip_str_c("To"), to);
-    floe_sip_msg_add_str(m, floe_sip_str_c("From"), from);
-    floe_sip_msg_add(m, FLOE_SIP_H_CALL_ID, ua->call_id);
-    floe_sip_msg_add(m, FLOE_SIP_H_CSEQ, "1 INVITE");
-    floe_sip_msg_add(m, FLOE_SIP_H_SUPPORTED, "100rel");
-    ua_add_common(ua, m, true);
-    ua->invite_cseq = 1;
+    build_invite(ua, 1);
     ua->t_invite = now;
-    if (ua_request(ua, now, m, &ua->sig_peer, &ua->invite_id) != FLOE_OK) {
+    if (ua_request(ua, now, &ua->msg2, &ua->sig_peer, &ua->invite_id) != FLOE_OK) {
         ua_end(ua, now, 0, "invite-not-sent");
         ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
         return;
     }
     ua_step(ua, now, FLOE_SIP_CALL_EV_GATHERED);
+}
+
+/* A 401 or 407 to our INVITE: the same INVITE again (next CSeq, a new transaction) with
+ * credentials, once per challenge (RFC 3261 §22.2). */
+bool ua_uac_auth_retry(floe_sip_ua *ua, floe_time_ns now, const floe_sip_msg *resp) {
+    if (!ua->auth_on || (resp->status != 401 && resp->status != 407)) return false;
+    if (ua->got_provisional || ua->cancel_wanted || ua->state != FLOE_SIP_CALL_INVITING)
+        return false;
+    if (floe_sip_auth_client_challenge(&ua->auth, resp) != FLOE_OK) return false;
+    build_invite(ua, ua->invite_cseq + 1);
+    uint32_t id;
+    if (floe_sip_auth_client_authorize(&ua->auth, &ua->msg2, &ua->ar) != FLOE_OK ||
+        ua_request(ua, now, &ua->msg2, &ua->sig_peer, &id) != FLOE_OK)
+        return false;
+    ua->invite_id = id;
+    return true;
 }
 
 /* The answer (in a reliable 18x, or in the 200): apply it and start the checks. */
@@ -182,6 +209,7 @@ static void invite_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_tx
         if (ua->have_dialog) send_ack(ua, now, ua->invite_cseq);
         if (!first) return; /* a retransmission: ACKed again */
         ua->t_200 = now;
+        if (ua->auth_on) floe_sip_auth_client_success(&ua->auth);
         if (has_sdp && !ua->answered_sdp) take_answer(ua, now, r->body);
         ua_step(ua, now, FLOE_SIP_CALL_EV_OK);
         if (ua->state == FLOE_SIP_CALL_HANGING_UP) { /* it crossed our CANCEL */
@@ -192,6 +220,7 @@ static void invite_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_tx
         check_update(ua, now);
         return;
     }
+    if (ua_uac_auth_retry(ua, now, r)) return;
     char code[8] = {(char)('0' + st / 100), (char)('0' + st / 10 % 10), (char)('0' + st % 10), 0};
     ua_end(ua, now, st, code);
     ua_step(ua, now, FLOE_SIP_CALL_EV_REJECTED);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "floe/err.h"
+#include "floe/sip_auth.h"
 #include "floe/sip_proxy.h"
 #include "floe/sip_ua.h"
 #include "floe/tone.h"
@@ -56,6 +57,8 @@ typedef struct net {
     size_t n_flight;
     floe_sip_proxy *proxy; /* the SIP network, when there is one */
     floe_addr proxy_addr;
+    bool challenge; /* the proxy asks REGISTERs for digest credentials (bob/secret) */
+    uint64_t challenges;
     uint64_t dropped;
 } net;
 
@@ -88,7 +91,7 @@ static void addr(floe_addr *a, uint32_t ip, uint16_t port) {
 /* UA 0 is alice (caller, 10.0.0.1), UA 1 is bob (callee, 10.0.0.2). */
 /* With dead_host, alice's first media socket (her best host candidate, hence the
  * default one she offers) is on an address the network does not carry. */
-enum { OPT_DEAD_HOST = 1, OPT_PROXY = 2 };
+enum { OPT_DEAD_HOST = 1, OPT_PROXY = 2, OPT_AUTH = 4 };
 
 static void add_proxy(net *n);
 
@@ -127,6 +130,11 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
         c.push_ctx = s;
         c.ice = i == 0 ? caller_ice : true;
         if (n->proxy) c.outbound_proxy = n->proxy_addr;
+        if (opts & OPT_AUTH) { /* bob knows the password, alice does not */
+            c.auth_password = i == 1 ? "secret" : "wrong";
+            c.register_expires = 60;
+            n->challenge = true;
+        }
         c.answer_after = i == 1 ? answer_after : FLOE_TIME_NEVER;
         assert_int_equal(floe_sip_ua_new(&s->ua, &c), FLOE_OK);
         for (unsigned k = 0; k < s->n_media; k++) {
@@ -215,6 +223,33 @@ static void drain(net *n) {
     }
 }
 
+/* The registrar's digest check in front of the proxy: a REGISTER without valid
+ * credentials for realm example.net (any user, password "secret") gets a 401. */
+static bool challenged(net *n, const pkt *p) {
+    static floe_sip_msg req, resp;
+    if (floe_sip_parse((const char *)p->data, p->len, 0, &req, NULL, NULL) != FLOE_OK ||
+        !req.request || req.method_id != FLOE_SIP_REGISTER)
+        return false;
+    floe_sip_auth cred;
+    if (floe_sip_auth_find(&req, false, "example.net", &cred) == FLOE_OK &&
+        floe_sip_auth_verify(&cred, &req, "example.net", "secret") == FLOE_OK)
+        return false;
+    char text[2048], out[FLOE_SIP_UA_SEND_MAX];
+    floe_sip_arena ar;
+    floe_sip_arena_init(&ar, text, sizeof text);
+    floe_sip_str ch;
+    assert_int_equal(floe_sip_msg_response_to(&resp, &req, 401, NULL, "reg1", &ar), FLOE_OK);
+    assert_int_equal(floe_sip_auth_challenge_value(FLOE_SIP_ALG_SHA256, "example.net", "n0nce42",
+                                                   NULL, false, &ar, &ch),
+                     FLOE_OK);
+    assert_int_equal(floe_sip_msg_add_str(&resp, floe_sip_str_c("WWW-Authenticate"), ch), FLOE_OK);
+    size_t len;
+    assert_int_equal(floe_sip_msg_print(&resp, out, sizeof out, &len), FLOE_OK);
+    n->challenges++;
+    send_dgram(n, true, &n->proxy_addr, false, &p->from, (const uint8_t *)out, len);
+    return true;
+}
+
 typedef bool (*stop_fn)(net *n);
 
 /* Runs until stop says so (checked after each step) or `until`. */
@@ -245,6 +280,7 @@ static void run(net *n, floe_time_ns until, stop_fn stop) {
             p = n->flight[k];
             memmove(&n->flight[k], &n->flight[k + 1], (n->n_flight - k - 1) * sizeof p);
             n->n_flight--;
+            if (p.dst == 2 && n->challenge && challenged(n, &p)) continue;
             if (p.dst == 2) {
                 static uint8_t out[sizeof p.data];
                 size_t olen = 0;
@@ -574,6 +610,67 @@ static void test_consent_lost(void **state) {
     net_free(n);
 }
 
+static bool bob_registered(net *n) {
+    return floe_sip_ua_registered(n->s[1].ua, n->now);
+}
+
+static size_t count_ev(const side *s, floe_sip_ua_event_type t, unsigned status) {
+    size_t c = 0;
+    for (size_t i = 0; i < s->n_log; i++)
+        if (s->log[i].type == t && (!status || s->log[i].status == status)) c++;
+    return c;
+}
+
+/* REGISTER with digest credentials (the registrar challenges with 401), refreshed before
+ * it expires; then a call to bob's address of record through the proxy; then
+ * unregistering. A wrong password ends in REGISTER_FAILED. */
+static void test_register(void **state) {
+    (void)state;
+    net *n = net_new_opt(9, true, 440, 1000, FLOE_MS(100), OPT_PROXY | OPT_AUTH);
+    assert_int_equal(floe_sip_ua_register(n->s[1].ua, n->now), FLOE_OK);
+    assert_int_equal(floe_sip_ua_register(n->s[0].ua, n->now), FLOE_OK);
+    run(n, FLOE_S(10), bob_registered);
+    assert_true(bob_registered(n));
+    run(n, n->now + FLOE_S(2), NULL);
+    const side *a = &n->s[0], *b = &n->s[1];
+    assert_int_equal(count_ev(b, FLOE_SIP_UA_EV_REGISTERED, 0), 1);
+    long reg = find_ev(b, FLOE_SIP_UA_EV_REGISTERED);
+    assert_int_equal(b->log[reg].expires, 60);
+    assert_true(find_sip(b, 0, false, false, "REGISTER", 401) >= 0);
+    assert_int_equal(count_ev(a, FLOE_SIP_UA_EV_REGISTER_FAILED, 401), 1);
+    assert_false(floe_sip_ua_registered(a->ua, n->now));
+    assert_int_equal(floe_sip_proxy_bindings(n->proxy, n->now), 1);
+
+    /* refreshed at half time, again and again: still registered 100 s later */
+    run(n, n->now + FLOE_S(100), NULL);
+    assert_true(bob_registered(n));
+    assert_true(count_ev(b, FLOE_SIP_UA_EV_REGISTERED, 0) >= 3);
+    /* the refreshes reuse the challenge (next nc): no new 401 round */
+    long r401 = find_sip(b, 0, false, false, "REGISTER", 401);
+    assert_int_equal(find_sip(b, (size_t)r401 + 1, false, false, "REGISTER", 401), -1);
+    assert_int_equal(floe_sip_proxy_bindings(n->proxy, n->now), 1);
+
+    /* alice calls bob by his address of record: the proxy finds him */
+    assert_int_equal(floe_sip_ua_dial(a->ua, n->now, "sip:bob@example.net"), FLOE_OK);
+    run(n, n->now + FLOE_S(20), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(2), NULL);
+    assert_int_equal(heard(a), 1);
+    assert_int_equal(heard(b), 0);
+    assert_int_equal(floe_sip_ua_hangup(a->ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(20), both_over);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_ENDED);
+
+    assert_int_equal(floe_sip_ua_unregister(b->ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(5), NULL);
+    assert_false(bob_registered(n));
+    assert_int_equal(floe_sip_proxy_bindings(n->proxy, n->now), 0);
+    assert_int_equal(b->log[b->n_log - 1].type, FLOE_SIP_UA_EV_REGISTERED);
+    assert_int_equal(b->log[b->n_log - 1].expires, 0);
+    print_ladder(n);
+    net_free(n);
+}
+
 /* A second INVITE while a call is up: 486. */
 static void test_busy(void **state) {
     (void)state;
@@ -665,7 +762,8 @@ int main(void) {
         cmocka_unit_test(test_ice_failure), cmocka_unit_test(test_caller_without_ice),
         cmocka_unit_test(test_cancel),      cmocka_unit_test(test_reinvite),
         cmocka_unit_test(test_via_proxy),   cmocka_unit_test(test_consent_lost),
-        cmocka_unit_test(test_busy),        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_register),    cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
