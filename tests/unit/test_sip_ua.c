@@ -57,7 +57,8 @@ typedef struct net {
     size_t n_flight;
     floe_sip_proxy *proxy; /* the SIP network, when there is one */
     floe_addr proxy_addr;
-    bool challenge; /* the proxy asks REGISTERs for digest credentials (bob/secret) */
+    bool challenge;        /* the proxy asks REGISTERs for digest credentials (bob/secret) */
+    bool challenge_invite; /* ... and initial INVITEs for proxy credentials (407) */
     uint64_t challenges;
     uint64_t dropped;
 } net;
@@ -91,7 +92,7 @@ static void addr(floe_addr *a, uint32_t ip, uint16_t port) {
 /* UA 0 is alice (caller, 10.0.0.1), UA 1 is bob (callee, 10.0.0.2). */
 /* With dead_host, alice's first media socket (her best host candidate, hence the
  * default one she offers) is on an address the network does not carry. */
-enum { OPT_DEAD_HOST = 1, OPT_PROXY = 2, OPT_AUTH = 4 };
+enum { OPT_DEAD_HOST = 1, OPT_PROXY = 2, OPT_AUTH = 4, OPT_AUTH_INVITE = 8 };
 
 static void add_proxy(net *n);
 
@@ -134,6 +135,10 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
             c.auth_password = i == 1 ? "secret" : "wrong";
             c.register_expires = 60;
             n->challenge = true;
+        }
+        if (opts & OPT_AUTH_INVITE) { /* the proxy wants alice's credentials for calls */
+            c.auth_password = "secret";
+            n->challenge_invite = true;
         }
         c.answer_after = i == 1 ? answer_after : FLOE_TIME_NEVER;
         assert_int_equal(floe_sip_ua_new(&s->ua, &c), FLOE_OK);
@@ -228,21 +233,30 @@ static void drain(net *n) {
 static bool challenged(net *n, const pkt *p) {
     static floe_sip_msg req, resp;
     if (floe_sip_parse((const char *)p->data, p->len, 0, &req, NULL, NULL) != FLOE_OK ||
-        !req.request || req.method_id != FLOE_SIP_REGISTER)
+        !req.request)
         return false;
+    floe_sip_addr to;
+    bool reg = n->challenge && req.method_id == FLOE_SIP_REGISTER;
+    bool inv = n->challenge_invite && req.method_id == FLOE_SIP_INVITE &&
+               floe_sip_msg_to(&req, &to) == FLOE_OK && !to.tag.p;
+    if (!reg && !inv) return false;
     floe_sip_auth cred;
-    if (floe_sip_auth_find(&req, false, "example.net", &cred) == FLOE_OK &&
+    if (floe_sip_auth_find(&req, inv, "example.net", &cred) == FLOE_OK &&
         floe_sip_auth_verify(&cred, &req, "example.net", "secret") == FLOE_OK)
         return false;
     char text[2048], out[FLOE_SIP_UA_SEND_MAX];
     floe_sip_arena ar;
     floe_sip_arena_init(&ar, text, sizeof text);
     floe_sip_str ch;
-    assert_int_equal(floe_sip_msg_response_to(&resp, &req, 401, NULL, "reg1", &ar), FLOE_OK);
+    assert_int_equal(floe_sip_msg_response_to(&resp, &req, inv ? 407 : 401, NULL, "reg1", &ar),
+                     FLOE_OK);
     assert_int_equal(floe_sip_auth_challenge_value(FLOE_SIP_ALG_SHA256, "example.net", "n0nce42",
                                                    NULL, false, &ar, &ch),
                      FLOE_OK);
-    assert_int_equal(floe_sip_msg_add_str(&resp, floe_sip_str_c("WWW-Authenticate"), ch), FLOE_OK);
+    assert_int_equal(
+        floe_sip_msg_add_str(&resp, floe_sip_str_c(inv ? "Proxy-Authenticate" : "WWW-Authenticate"),
+                             ch),
+        FLOE_OK);
     size_t len;
     assert_int_equal(floe_sip_msg_print(&resp, out, sizeof out, &len), FLOE_OK);
     n->challenges++;
@@ -280,7 +294,7 @@ static void run(net *n, floe_time_ns until, stop_fn stop) {
             p = n->flight[k];
             memmove(&n->flight[k], &n->flight[k + 1], (n->n_flight - k - 1) * sizeof p);
             n->n_flight--;
-            if (p.dst == 2 && n->challenge && challenged(n, &p)) continue;
+            if (p.dst == 2 && (n->challenge || n->challenge_invite) && challenged(n, &p)) continue;
             if (p.dst == 2) {
                 static uint8_t out[sizeof p.data];
                 size_t olen = 0;
@@ -671,6 +685,32 @@ static void test_register(void **state) {
     net_free(n);
 }
 
+/* The proxy challenges the INVITE (407): alice sends it again with credentials (next
+ * CSeq) and the call goes on as usual. */
+static void test_invite_auth(void **state) {
+    (void)state;
+    net *n = net_new_opt(11, true, 440, 1000, FLOE_MS(100), OPT_PROXY | OPT_AUTH_INVITE);
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    print_ladder(n);
+    const side *a = &n->s[0];
+    long first = find_sip(a, 0, true, true, "INVITE", 0);
+    long ch = find_sip(a, 0, false, false, "INVITE", 407);
+    long again = find_sip(a, (size_t)ch + 1, true, true, "INVITE", 0);
+    assert_true(first >= 0 && ch > first && again > ch);
+    assert_int_equal(a->log[first].sip.cseq, 1);
+    assert_int_equal(a->log[again].sip.cseq, 2);
+    assert_true(n->challenges >= 1);
+    /* bob saw only the INVITE with credentials */
+    long got = find_sip(&n->s[1], 0, false, true, "INVITE", 0);
+    assert_int_equal(n->s[1].log[got].sip.cseq, 2);
+    assert_int_equal(floe_sip_ua_hangup(a->ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(20), both_over);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_ENDED);
+    net_free(n);
+}
+
 /* A second INVITE while a call is up: 486. */
 static void test_busy(void **state) {
     (void)state;
@@ -762,8 +802,8 @@ int main(void) {
         cmocka_unit_test(test_ice_failure), cmocka_unit_test(test_caller_without_ice),
         cmocka_unit_test(test_cancel),      cmocka_unit_test(test_reinvite),
         cmocka_unit_test(test_via_proxy),   cmocka_unit_test(test_consent_lost),
-        cmocka_unit_test(test_register),    cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_loss),
+        cmocka_unit_test(test_register),    cmocka_unit_test(test_invite_auth),
+        cmocka_unit_test(test_busy),        cmocka_unit_test(test_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
