@@ -365,6 +365,11 @@ static void pump(floe_sip_ua *ua, floe_time_ns now) {
         }
         if (!any) break;
     }
+    /* A call that is over lets its agent go (no more keepalives or consent checks) once
+     * the media session has sent its last RTCP BYE through it. */
+    if (ua->agent && ua->active && floe_sip_call_over(ua->state) &&
+        (!ua->media_init || ua->media.state != FLOE_MEDIA_STOPPING))
+        ua_agent_free(ua);
 }
 
 int floe_sip_ua_on_sip(floe_sip_ua *ua, floe_time_ns now, floe_transport transport,
