@@ -742,6 +742,120 @@ static void test_no_ghost_ring(void **state) {
     assert_true(confirmed >= 190); /* retransmissions carry nearly all of them */
 }
 
+/* Feeds a hand-written request from carol (10.0.0.9) to bob and returns the status of
+ * the last final answer bob sent her (0 when none). */
+static unsigned from_carol(net *n, const char *branch, const char *text) {
+    char call_id[64];
+    snprintf(call_id, sizeof call_id, "c-%s@10.0.0.9", branch);
+    floe_addr carol;
+    addr(&carol, 0x0a000009u, 5060);
+    floe_sip_ua *ua = n->s[1].ua;
+    floe_sip_ua_on_sip(ua, n->now, FLOE_TRANSPORT_UDP, &carol, text, strlen(text));
+    static uint8_t buf[FLOE_SIP_UA_SEND_MAX];
+    size_t len;
+    floe_sip_ua_out out;
+    unsigned status = 0;
+    for (int round = 0; round < 50; round++) { /* let gathering and timers run briefly */
+        while (floe_sip_ua_next_send(ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK)
+            if (out.kind == FLOE_SIP_UA_OUT_SIP && floe_addr_equal(&out.to, &carol)) {
+                static floe_sip_msg m;
+                floe_sip_str cid;
+                if (floe_sip_parse((const char *)buf, len, 0, &m, NULL, NULL) == FLOE_OK &&
+                    !m.request && m.status >= 200 && floe_sip_msg_call_id(&m, &cid) == FLOE_OK &&
+                    floe_sip_str_eq(cid, call_id))
+                    status = m.status; /* answers of this call only (not retransmissions of
+                                          earlier ones carol never ACKed) */
+            }
+        n->now += FLOE_MS(10);
+        floe_sip_ua_tick(ua, n->now);
+    }
+    return status;
+}
+
+/* head then a Content-Type and Content-Length for body, then body. */
+static void with_sdp(char *out, size_t cap, const char *head, const char *body) {
+    int k = snprintf(out, cap, "%sContent-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n%s",
+                     head, strlen(body), body);
+    assert_true(k > 0 && (size_t)k < cap);
+}
+
+/* Offers bob cannot take get clean errors and leave him free for the next call. */
+static void test_bad_requests(void **state) {
+    (void)state;
+    net *n = net_new(12, true, 440, 1000, FLOE_TIME_NEVER);
+#define HDRS(method, branch, cseq)                                                                 \
+    method                                                                                         \
+        " sip:bob@10.0.0.2 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bK" branch        \
+        "\r\nMax-Forwards: 70\r\nTo: <sip:bob@10.0.0.2>\r\nFrom: <sip:carol@10.0.0.9>;tag=c1\r\n"  \
+        "Call-ID: c-" branch "@10.0.0.9\r\nCSeq: " cseq " " method                                 \
+        "\r\nContact: <sip:carol@10.0.0.9>\r\n"
+    /* no offer: 488 */
+    assert_int_equal(from_carol(n, "a1", HDRS("INVITE", "a1", "1") "Content-Length: 0\r\n\r\n"),
+                     488);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_FAILED);
+    /* an offer with no codec in common: 488 */
+    char msg[2048];
+    with_sdp(msg, sizeof msg, HDRS("INVITE", "a2", "1"),
+             "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+             "m=audio 4000 RTP/AVP 18\r\n");
+    assert_int_equal(from_carol(n, "a2", msg), 488);
+    /* an ICE offer from a caller without 100rel: 421 (the answer needs a reliable 183) */
+    static const char ice_sdp[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\n"
+                                  "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=ice-ufrag:abcd\r\n"
+                                  "a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+                                  "a=candidate:1 1 UDP 2130706431 10.0.0.9 4000 typ host\r\n";
+    with_sdp(msg, sizeof msg, HDRS("INVITE", "a6", "1"), ice_sdp);
+    assert_int_equal(from_carol(n, "a6", msg), 421);
+    /* a plain offer by hand (no ICE, no 100rel): bob rings at once; carol cancels */
+    with_sdp(msg, sizeof msg, HDRS("INVITE", "a7", "1"),
+             "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+             "m=audio 4000 RTP/AVP 8 0\r\n");
+    assert_int_equal(from_carol(n, "a7", msg), 0);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_RINGING);
+    assert_int_equal(from_carol(n, "a7", HDRS("CANCEL", "a7", "1") "Content-Length: 0\r\n\r\n"),
+                     487);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_FAILED);
+    /* BYE outside any dialog: 481; an unknown method: 501; OPTIONS: 200 */
+    assert_int_equal(from_carol(n, "a3", HDRS("BYE", "a3", "2") "Content-Length: 0\r\n\r\n"), 481);
+    assert_int_equal(from_carol(n, "a4", HDRS("FOO", "a4", "1") "Content-Length: 0\r\n\r\n"), 501);
+    assert_int_equal(from_carol(n, "a5", HDRS("OPTIONS", "a5", "1") "Content-Length: 0\r\n\r\n"),
+                     200);
+#undef HDRS
+    /* bob is still free: alice's call goes through */
+    dial(n);
+    run(n, n->now + FLOE_S(30), caller_ringing);
+    assert_int_equal(floe_sip_ua_answer(n->s[1].ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    net_free(n);
+}
+
+/* One call after another on the same UAs: each call gets a new agent over the same
+ * media sockets. Bob rejects the first one by hanging up before he answers (603). */
+static void test_second_call(void **state) {
+    (void)state;
+    net *n = net_new(13, true, 440, 1000, FLOE_TIME_NEVER);
+    dial(n);
+    run(n, FLOE_S(30), caller_ringing);
+    assert_int_equal(floe_sip_ua_hangup(n->s[1].ua, n->now), FLOE_OK); /* decline */
+    run(n, n->now + FLOE_S(40), both_over);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_FAILED);
+    floe_sip_ua_result ra;
+    floe_sip_ua_result_get(n->s[0].ua, &ra);
+    assert_int_equal(ra.end_status, 603);
+    /* again: this time bob answers by hand */
+    dial(n);
+    run(n, n->now + FLOE_S(30), caller_ringing);
+    assert_int_equal(floe_sip_ua_answer(n->s[1].ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    n->s[0].n_audio = n->s[1].n_audio = 0;
+    run(n, n->now + FLOE_S(3), NULL);
+    assert_int_equal(heard(&n->s[0]), 1);
+    assert_int_equal(heard(&n->s[1]), 0);
+    net_free(n);
+}
+
 /* A second INVITE while a call is up: 486. */
 static void test_busy(void **state) {
     (void)state;
@@ -834,7 +948,8 @@ int main(void) {
         cmocka_unit_test(test_cancel),      cmocka_unit_test(test_reinvite),
         cmocka_unit_test(test_via_proxy),   cmocka_unit_test(test_consent_lost),
         cmocka_unit_test(test_register),    cmocka_unit_test(test_invite_auth),
-        cmocka_unit_test(test_busy),        cmocka_unit_test(test_no_ghost_ring),
+        cmocka_unit_test(test_busy),        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_second_call), cmocka_unit_test(test_no_ghost_ring),
         cmocka_unit_test(test_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
