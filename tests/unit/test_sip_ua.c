@@ -93,7 +93,13 @@ static void addr(floe_addr *a, uint32_t ip, uint16_t port) {
 /* UA 0 is alice (caller, 10.0.0.1), UA 1 is bob (callee, 10.0.0.2). */
 /* With dead_host, alice's first media socket (her best host candidate, hence the
  * default one she offers) is on an address the network does not carry. */
-enum { OPT_DEAD_HOST = 1, OPT_PROXY = 2, OPT_AUTH = 4, OPT_AUTH_INVITE = 8 };
+enum {
+    OPT_DEAD_HOST = 1,
+    OPT_PROXY = 2,
+    OPT_AUTH = 4,
+    OPT_AUTH_INVITE = 8,
+    OPT_CALLEE_NO_ICE = 16
+};
 
 static void add_proxy(net *n);
 
@@ -130,7 +136,7 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
         c.tone_hz = i == 0 ? tone_a : tone_b;
         c.push = push;
         c.push_ctx = s;
-        c.ice = i == 0 ? caller_ice : true;
+        c.ice = i == 0 ? caller_ice : !(opts & OPT_CALLEE_NO_ICE);
         if (n->proxy) c.outbound_proxy = n->proxy_addr;
         if (opts & OPT_AUTH) { /* bob knows the password, alice does not */
             c.auth_password = i == 1 ? "secret" : "wrong";
@@ -510,6 +516,26 @@ static void test_caller_without_ice(void **state) {
     run(n, n->now + FLOE_S(40), both_over);
     assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_ENDED);
     assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_ENDED);
+    net_free(n);
+}
+
+/* A callee without ICE answers an ICE offer without ICE attributes (RFC 8839 §3.2.1.1):
+ * the caller runs no checks and sends to the default address. */
+static void test_callee_without_ice(void **state) {
+    (void)state;
+    net *n = net_new_opt(14, true, 440, 1000, FLOE_MS(200), OPT_CALLEE_NO_ICE);
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(3), NULL);
+    assert_int_equal(find_sip(&n->s[1], 0, true, false, "INVITE", 183), -1);
+    assert_int_equal(find_ev(&n->s[0], FLOE_SIP_UA_EV_ICE_CHECKING), -1);
+    floe_sip_ua_result ra;
+    floe_sip_ua_result_get(n->s[0].ua, &ra);
+    assert_false(ra.ice);
+    assert_true(ra.packets_received > 100);
+    assert_int_equal(heard(&n->s[0]), 1);
+    assert_int_equal(heard(&n->s[1]), 0);
     net_free(n);
 }
 
@@ -943,13 +969,21 @@ static void test_config(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config),      cmocka_unit_test(test_full_ice_call),
-        cmocka_unit_test(test_ice_failure), cmocka_unit_test(test_caller_without_ice),
-        cmocka_unit_test(test_cancel),      cmocka_unit_test(test_reinvite),
-        cmocka_unit_test(test_via_proxy),   cmocka_unit_test(test_consent_lost),
-        cmocka_unit_test(test_register),    cmocka_unit_test(test_invite_auth),
-        cmocka_unit_test(test_busy),        cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_second_call), cmocka_unit_test(test_no_ghost_ring),
+        cmocka_unit_test(test_config),
+        cmocka_unit_test(test_full_ice_call),
+        cmocka_unit_test(test_ice_failure),
+        cmocka_unit_test(test_caller_without_ice),
+        cmocka_unit_test(test_callee_without_ice),
+        cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_reinvite),
+        cmocka_unit_test(test_via_proxy),
+        cmocka_unit_test(test_consent_lost),
+        cmocka_unit_test(test_register),
+        cmocka_unit_test(test_invite_auth),
+        cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_bad_requests),
+        cmocka_unit_test(test_second_call),
+        cmocka_unit_test(test_no_ghost_ring),
         cmocka_unit_test(test_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
