@@ -43,7 +43,8 @@
  * that does not support 100rel is answered 421 (Require: 100rel), since the answer must
  * come in a reliable 183; an INVITE without an offer is answered 488; Request-URIs and
  * Contacts must carry IP literals unless an outbound proxy resolves them (no DNS in the
- * core); no ICE restart.
+ * core); no ICE restart; TURN servers over UDP only (a TURN server over TCP or TLS
+ * needs a stream base, which next_send does not name as a media socket).
  */
 #ifndef FLOE_SIP_UA_H
 #define FLOE_SIP_UA_H
@@ -180,7 +181,8 @@ typedef struct floe_sip_ua_result {
 typedef struct floe_sip_ua floe_sip_ua;
 
 /* FLOE_ERR_INVAL for a bad config (no user, domain, rnd or UDP address; a payload type
- * other than -1, 0, 8), FLOE_ERR_NOMEM. */
+ * other than -1, 0, 8; too many STUN or TURN servers), FLOE_ERR_UNSUPPORTED for a TURN
+ * server over TCP or TLS, FLOE_ERR_NOMEM. */
 int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg);
 void floe_sip_ua_free(floe_sip_ua *ua);
 

@@ -39,6 +39,11 @@ int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg) {
     if (cfg->local[FLOE_TRANSPORT_UDP].family == FLOE_AF_NONE) return FLOE_ERR_INVAL;
     if (cfg->payload_type != -1 && cfg->payload_type != 0 && cfg->payload_type != 8)
         return FLOE_ERR_INVAL;
+    if (cfg->n_stun_servers > FLOE_ICE_MAX_STUN_SERVERS ||
+        cfg->n_turn_servers > FLOE_ICE_MAX_TURN_SERVERS)
+        return FLOE_ERR_INVAL;
+    for (size_t i = 0; i < cfg->n_turn_servers; i++)
+        if (cfg->turn_servers[i].transport != FLOE_TRANSPORT_UDP) return FLOE_ERR_UNSUPPORTED;
     floe_sip_ua *ua = calloc(1, sizeof *ua);
     if (!ua) return FLOE_ERR_NOMEM;
     ua->work = malloc(sizeof *ua->work);
@@ -387,7 +392,7 @@ int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const
     if (!ua || !from || !p) return FLOE_ERR_INVAL;
     if (!ua->agent || sock >= ua->n_hosts) return FLOE_OK;
     floe_ice_recv_info info;
-    floe_ice_agent_on_recv(ua->agent, now, sock, from, p, len, &info);
+    floe_ice_agent_on_recv(ua->agent, now, ua->host_base[sock], from, p, len, &info);
     if (info.kind == FLOE_ICE_RECV_DATA && ua->media_init) {
         floe_media_rx *rx = &ua->rx;
         floe_media_on_packet(&ua->media, now, info.data, info.len, rx);

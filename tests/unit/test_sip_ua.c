@@ -956,6 +956,11 @@ static void test_config(void **state) {
     c.payload_type = 3;
     assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL);
     c.payload_type = 8;
+    c.n_turn_servers = 1;
+    addr(&c.turn_servers[0].addr, 0x0a000064u, 3478);
+    c.turn_servers[0].transport = FLOE_TRANSPORT_TCP;
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_UNSUPPORTED);
+    c.turn_servers[0].transport = FLOE_TRANSPORT_UDP;
     assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_OK);
     assert_int_equal(floe_sip_ua_dial(ua, 0, "sip:b@10.0.0.2"), FLOE_ERR_NOT_FOUND); /* no host */
     floe_addr m;
