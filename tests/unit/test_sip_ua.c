@@ -882,6 +882,41 @@ static void test_second_call(void **state) {
     net_free(n);
 }
 
+/* The event queue is bounded: what nobody pulls beyond FLOE_SIP_UA_EVENTS is dropped and
+ * counted, and the oldest ones stay. */
+static void test_event_cap(void **state) {
+    (void)state;
+    net *n = net_new(15, true, 440, 1000, FLOE_MS(100));
+    floe_sip_ua *ua = n->s[1].ua;
+    floe_addr carol;
+    addr(&carol, 0x0a000009u, 5060);
+    uint8_t buf[FLOE_SIP_UA_SEND_MAX];
+    size_t len;
+    floe_sip_ua_out out;
+    for (unsigned i = 0; i < 100; i++) { /* 100 OPTIONS and their 200s: 200 events */
+        char msg[512];
+        int k = snprintf(msg, sizeof msg,
+                         "OPTIONS sip:bob@10.0.0.2 SIP/2.0\r\n"
+                         "Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKopt%u\r\n"
+                         "Max-Forwards: 70\r\nTo: <sip:bob@10.0.0.2>\r\n"
+                         "From: <sip:carol@10.0.0.9>;tag=c1\r\nCall-ID: opt%u@10.0.0.9\r\n"
+                         "CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+                         i, i);
+        floe_sip_ua_on_sip(ua, n->now, FLOE_TRANSPORT_UDP, &carol, msg, (size_t)k);
+        while (floe_sip_ua_next_send(ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK) {
+        }
+    }
+    assert_int_equal(floe_sip_ua_events_dropped(ua), 200 - FLOE_SIP_UA_EVENTS);
+    floe_sip_ua_event ev;
+    size_t got = 0;
+    while (floe_sip_ua_next_event(ua, &ev)) {
+        if (got == 0) assert_int_equal(ev.type, FLOE_SIP_UA_EV_SIP_RECEIVED);
+        got++;
+    }
+    assert_int_equal(got, FLOE_SIP_UA_EVENTS);
+    net_free(n);
+}
+
 /* A second INVITE while a call is up: 486. */
 static void test_busy(void **state) {
     (void)state;
@@ -986,6 +1021,7 @@ int main(void) {
         cmocka_unit_test(test_register),
         cmocka_unit_test(test_invite_auth),
         cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_event_cap),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_second_call),
         cmocka_unit_test(test_no_ghost_ring),
