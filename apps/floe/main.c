@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
     {"bench", floe_cmd_bench, "load generators for benchmarks (stun, echo)"},
     {"ice", floe_cmd_ice, "an ICE peer for scripts and interop (SDP files in and out)"},
     {"sim", floe_cmd_sim, "ICE through simulated NATs in virtual time: scenarios, the NAT matrix"},
+    {"demo", floe_cmd_demo, "a SIP call with ICE between two simulated NATs, tones checked"},
 };
 
 int floe_usage_error(const char *sub, const char *fmt, ...) {
