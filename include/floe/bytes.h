@@ -107,6 +107,19 @@ static inline void floe_wr_u64(floe_wr *w, uint64_t v) {
 void floe_wr_bytes(floe_wr *w, const void *src, size_t n);
 void floe_wr_zeros(floe_wr *w, size_t n);
 
+/* The decimal digits of v into out (no sign, no NUL); returns how many (1..20). */
+static inline size_t floe_dec_u64(uint64_t v, char out[20]) {
+    char rev[20];
+    size_t n = 0;
+    do {
+        rev[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = rev[n - 1 - i];
+    return n;
+}
+
 /* Big-endian helpers on raw memory (caller guarantees the bounds). */
 static inline uint16_t floe_get_u16(const uint8_t *p) {
     return (uint16_t)((p[0] << 8) | p[1]);

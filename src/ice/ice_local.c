@@ -8,6 +8,7 @@
  * stream and component that share an IP (several ports) are told apart by the low bits. */
 #include <string.h>
 
+#include "floe/bytes.h"
 #include "floe/err.h"
 #include "ice_priv.h"
 
@@ -300,16 +301,11 @@ void ice_local_drop_prflx(floe_ice_agent *a) {
 /* ---- export ----------------------------------------------------------------------- */
 
 static void put_decimal(char *out, size_t cap, unsigned v) {
-    char tmp[12];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v && n < sizeof tmp);
-    size_t k = 0;
-    while (n && k + 1 < cap)
-        out[k++] = tmp[--n];
-    out[k] = '\0';
+    char d[20];
+    size_t n = floe_dec_u64(v, d);
+    if (n >= cap) n = cap - 1;
+    memcpy(out, d, n);
+    out[n] = '\0';
 }
 
 void ice_local_export(const floe_ice_agent *a, const ice_lcand *l, floe_ice_cand *out) {

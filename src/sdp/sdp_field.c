@@ -2,6 +2,7 @@
  * classes, numbers, field splitting, addresses and the small structured values. */
 #include <string.h>
 
+#include "floe/bytes.h"
 #include "floe/err.h"
 #include "sdp/sdp_internal.h"
 
@@ -251,13 +252,5 @@ bool sdp_proto(const char *p, size_t n) {
 }
 
 size_t sdp_fmt_u64(char *buf, uint64_t v) {
-    char d[20];
-    size_t n = 0;
-    do {
-        d[n++] = (char)('0' + v % 10u);
-        v /= 10u;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        buf[i] = d[n - 1 - i];
-    return n;
+    return floe_dec_u64(v, buf);
 }

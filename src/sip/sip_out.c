@@ -1,6 +1,7 @@
 /* The bounded text writer behind every SIP printer. */
 #include <string.h>
 
+#include "floe/bytes.h"
 #include "floe/err.h"
 #include "sip/sip_internal.h"
 
@@ -9,16 +10,8 @@ void sip_out_cstr(sip_out *o, const char *s) {
 }
 
 void sip_out_u64(sip_out *o, uint64_t v) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
     char digits[20];
-    for (size_t i = 0; i < n; i++)
-        digits[i] = tmp[n - 1 - i];
-    sip_out_put(o, digits, n);
+    sip_out_put(o, digits, floe_dec_u64(v, digits));
 }
 
 int sip_out_finish(sip_out *o, size_t *len) {

@@ -6,21 +6,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "floe/bytes.h"
 #include "floe/err.h"
 #include "floe/turn.h"
-
-/* Decimal digits of v into out (no NUL); returns how many. */
-static size_t put_decimal(uint64_t v, char out[20]) {
-    char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
 
 int floe_turn_rest_password(const char *secret, const char *username, size_t username_len,
                             char *password, size_t password_cap) {
@@ -41,7 +29,7 @@ int floe_turn_rest_credentials(const char *secret, const char *user, uint64_t ex
     if (!secret || !secret[0] || !username || !password) return FLOE_ERR_INVAL;
     if (user && strchr(user, ':')) return FLOE_ERR_INVAL; /* the separator */
     char digits[20];
-    size_t nd = put_decimal(expiry_unix, digits);
+    size_t nd = floe_dec_u64(expiry_unix, digits);
     size_t nu = user ? strlen(user) : 0;
     size_t total = nd + (nu ? 1 + nu : 0);
     if (total + 1 > username_cap || total > FLOE_TURN_MAX_CRED) return FLOE_ERR_NOSPACE;
