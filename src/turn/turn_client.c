@@ -269,20 +269,11 @@ void floe_turn_client_tick(floe_turn_client *c, floe_time_ns now) {
 int floe_turn_client_next_send(floe_turn_client *c, floe_time_ns now, uint8_t *buf, size_t cap,
                                size_t *len, floe_addr *to) {
     floe_turn_client_tick(c, now);
-    for (unsigned i = 0; i < FLOE_TURN_MAX_TXNS; i++) {
-        turn_txn *t = &c->txns[i];
-        /* ConnectionBinds go on data connections: conn_next_send hands them out. */
-        if (t->kind == TURN_TXN_FREE || t->kind == TURN_TXN_CONN_BIND || !t->send_pending) continue;
-        if (cap < t->len) return FLOE_ERR_NOSPACE;
-        memcpy(buf, t->req, t->len);
-        *len = t->len;
-        *to = c->server;
-        t->send_pending = false;
-        if (t->copies++ == 0) t->first_send = now;
-        c->stats.tx_requests++;
-        return FLOE_OK;
-    }
-    return FLOE_ERR_NOT_FOUND;
+    /* ConnectionBinds go on data connections: conn_next_send hands them out. */
+    const turn_txn *t;
+    int rc = turn_txn_take(c, now, false, buf, cap, len, &t);
+    if (rc == FLOE_OK) *to = c->server;
+    return rc;
 }
 
 static floe_time_ns min_time(floe_time_ns a, floe_time_ns b) {

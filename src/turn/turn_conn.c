@@ -258,19 +258,10 @@ floe_turn_recv_kind floe_turn_client_conn_on_recv(floe_turn_client *c, floe_time
 int floe_turn_client_conn_next_send(floe_turn_client *c, floe_time_ns now, uint8_t *buf, size_t cap,
                                     size_t *len, uint32_t *id) {
     floe_turn_client_tick(c, now);
-    for (unsigned i = 0; i < FLOE_TURN_MAX_TXNS; i++) {
-        turn_txn *t = &c->txns[i];
-        if (t->kind != TURN_TXN_CONN_BIND || !t->send_pending) continue;
-        if (cap < t->len) return FLOE_ERR_NOSPACE;
-        memcpy(buf, t->req, t->len);
-        *len = t->len;
-        *id = c->conns[t->owner].id;
-        t->send_pending = false;
-        if (t->copies++ == 0) t->first_send = now;
-        c->stats.tx_requests++;
-        return FLOE_OK;
-    }
-    return FLOE_ERR_NOT_FOUND;
+    const turn_txn *t;
+    int rc = turn_txn_take(c, now, true, buf, cap, len, &t);
+    if (rc == FLOE_OK) *id = c->conns[t->owner].id;
+    return rc;
 }
 
 /* ---- timers and the scheduler -------------------------------------------------------- */

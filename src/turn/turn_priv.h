@@ -230,6 +230,11 @@ void turn_txn_release(floe_turn_client *c, uint8_t slot);
 void turn_txn_release_all(floe_turn_client *c);
 /* Runs the slot timers; reports timeouts to the owners. */
 void turn_txn_tick(floe_turn_client *c, floe_time_ns now);
+/* Hands out the first request waiting to be sent: a ConnectionBind (for a data
+ * connection) when conn_bind, else any other. Copies it into buf and counts the send;
+ * *out names its transaction. FLOE_ERR_NOT_FOUND, FLOE_ERR_NOSPACE (it stays queued). */
+int turn_txn_take(floe_turn_client *c, floe_time_ns now, bool conn_bind, uint8_t *buf, size_t cap,
+                  size_t *len, const turn_txn **out);
 floe_time_ns turn_txn_deadline(const floe_turn_client *c);
 /* Handles a response from the server: matching, integrity, 401/438 retries; then
  * hands the outcome to the request's owner. conn is TURN_NO_CONN for the control

@@ -119,6 +119,25 @@ static void fail_with(floe_turn_client *c, uint8_t slot, int err, int code, cons
     finish(c, slot, &o, now);
 }
 
+int turn_txn_take(floe_turn_client *c, floe_time_ns now, bool conn_bind, uint8_t *buf, size_t cap,
+                  size_t *len, const turn_txn **out) {
+    for (unsigned i = 0; i < FLOE_TURN_MAX_TXNS; i++) {
+        turn_txn *t = &c->txns[i];
+        if (t->kind == TURN_TXN_FREE || (t->kind == TURN_TXN_CONN_BIND) != conn_bind ||
+            !t->send_pending)
+            continue;
+        if (cap < t->len) return FLOE_ERR_NOSPACE;
+        memcpy(buf, t->req, t->len);
+        *len = t->len;
+        t->send_pending = false;
+        if (t->copies++ == 0) t->first_send = now;
+        c->stats.tx_requests++;
+        *out = t;
+        return FLOE_OK;
+    }
+    return FLOE_ERR_NOT_FOUND;
+}
+
 void turn_txn_tick(floe_turn_client *c, floe_time_ns now) {
     for (unsigned i = 0; i < FLOE_TURN_MAX_TXNS; i++) {
         turn_txn *t = &c->txns[i];
