@@ -22,6 +22,8 @@ static const struct subcommand subcommands[] = {
     {"bench", floe_cmd_bench, "load generators for benchmarks (stun, echo)"},
     {"ice", floe_cmd_ice, "an ICE peer for scripts and interop (SDP files in and out)"},
     {"sim", floe_cmd_sim, "ICE through simulated NATs in virtual time: scenarios, the NAT matrix"},
+    {"call", floe_cmd_call, "place a SIP call with ICE and audio (sip:user@host)"},
+    {"answer", floe_cmd_answer, "answer SIP calls with ICE and audio"},
     {"demo", floe_cmd_demo, "a SIP call with ICE between two simulated NATs, tones checked"},
 };
 
