@@ -575,7 +575,8 @@ static int report(demo *d) {
            "ms after the INVITE: %s\n",
            (long long)inv_180, (long long)rb.ms_ice_completed, (long long)rb.ms_180,
            ring_after_ice ? "rang only after ICE" : "NO ring after ICE");
-    printf("  200 -> first RTP at alice: %lld ms\n", (long long)ok_rtp);
+    printf("  200 -> first RTP received at alice: %lld ms%s\n", (long long)ok_rtp,
+           ok_rtp < 0 && ra.ms_200 >= 0 ? " (bob's media overtook his 200)" : "");
     printf("  call ended: %s\n", end);
     printf("%s\n", pass ? "PASS" : "FAIL");
     return pass ? 0 : 1;
