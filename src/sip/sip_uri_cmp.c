@@ -32,8 +32,8 @@ static bool next_unit(unit_iter *it, unsigned char *c, bool *escaped) {
 static bool text_equal(floe_sip_str a, floe_sip_str b, bool ignore_case) {
     unit_iter ia = {a.p, a.len, 0}, ib = {b.p, b.len, 0};
     for (;;) {
-        unsigned char ca, cb;
-        bool ea, eb;
+        unsigned char ca = 0, cb = 0; /* set when next_unit returns true; GCC -O2 cannot tell */
+        bool ea = false, eb = false;
         bool ha = next_unit(&ia, &ca, &ea), hb = next_unit(&ib, &cb, &eb);
         if (!ha || !hb) return ha == hb;
         if (ea != eb) return false;
