@@ -356,7 +356,7 @@ static void on_sip(void *ctx, floe_sim_call *c, floe_time_ns now, bool sent, con
     size_t n = 0;
     while (n < len && n < 120 && p[n] != '\r' && p[n] != '\n')
         n++;
-    char pb[FLOE_ADDR_STRLEN], who[64];
+    char pb[FLOE_ADDR_STRLEN], who[2 * FLOE_ADDR_STRLEN + 8];
     const char *pn = peer_name(d, peer, pb, sizeof pb);
     snprintf(who, sizeof who, "%s -> %s", sent ? s->name : pn, sent ? pn : s->name);
     line(d, now, who, "%.*s", (int)n, (const char *)p);
