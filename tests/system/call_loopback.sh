@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# System: a SIP call with ICE between `floe call` and `floe answer` on loopback.
+#
+#   a. floe answer --once (tone 1000 Hz, records b.wav) and floe call (tone 440 Hz, records
+#      a.wav, --duration 2 --json): both exit 0; the caller's JSON timeline has
+#      183 < nominated <= 180 < 200 (ring only after ICE), the call used ICE with a selected
+#      pair, packets went both ways; 440 Hz is found in b.wav and 1000 Hz in a.wav (and not
+#      the other way round);
+#   b. a capture on lo of the SIP port and the media ports decodes SIP with SDP, STUN and
+#      RTP, with no malformed packet;
+#   c. usage errors exit 2 with a message naming the problem; a call to a port where
+#      nobody answers fails with exit 1 and ok false.
+# Loopback only; the only processes signalled are the ones this script started, by PID.
+set -euo pipefail
+# shellcheck source=../lib/common.bash
+. "$FLOE_SRC/tests/lib/common.bash"
+
+ft_need_cmd python3 ss
+ft_need_file "$FLOE" "the floe binary"
+TONE="$FLOE_SRC/tests/lib/tone_check.py"
+
+read -r SIP NOBODY <<<"$(ft_free_ports 2 127.0.0.1)"
+ft_say "floe answer on 127.0.0.1:$SIP"
+
+# ---- c. usage errors ------------------------------------------------------------------
+
+usage() {
+  local want=$1
+  shift
+  local rc=0
+  "$FLOE" "$@" >"$FT_TMP/usage.out" 2>"$FT_TMP/usage.err" || rc=$?
+  [ "$rc" = 2 ] || ft_fail "floe $* exited $rc, expected 2: $(cat "$FT_TMP/usage.err")"
+  grep -q -- "$want" "$FT_TMP/usage.err" ||
+    ft_fail "floe $*: stderr does not say '$want': $(cat "$FT_TMP/usage.err")"
+  ft_ok "floe $* -> 2: $(head -1 "$FT_TMP/usage.err")"
+}
+ft_check "usage errors exit 2 with a message"
+usage "missing the address" call
+usage "bad address" call bob@127.0.0.1
+usage "must be an IP address" call sip:bob@example.net
+usage "unknown option" call --nope sip:bob@127.0.0.1
+usage "bad --duration" call --duration -1 sip:bob@127.0.0.1
+usage "bad --tone" call --tone abc sip:bob@127.0.0.1
+usage "exclude each other" call --play x.wav --tone 300 sip:bob@127.0.0.1
+usage "--register needs --proxy" call --register sip:bob@127.0.0.1
+usage "bad --listen" answer --listen 127.0.0.1
+usage "bad --register" answer --register bob@127.0.0.1
+usage "unexpected argument" answer sip:bob@127.0.0.1
+"$FLOE" call --help | grep -q "usage: floe call" || ft_fail "floe call --help"
+"$FLOE" answer --help | grep -q "usage: floe answer" || ft_fail "floe answer --help"
+
+# ---- a and b. the call ------------------------------------------------------------------
+
+CAPTURE=0
+if command -v dumpcap >/dev/null && command -v tshark >/dev/null && dumpcap -D 2>/dev/null | grep -qw lo; then
+  CAPTURE=1
+  # Everything on lo except the ports of other programs is the call's: SIP on $SIP and
+  # the ephemeral media and SIP ports of both sides (the caller's ports are not known in
+  # advance), so capture UDP on loopback addresses and filter by host.
+  ft_capture_start cap "udp and (host 127.0.0.1 or host ::1)"
+else
+  ft_say "no capture on lo (dumpcap missing or not allowed): part b skipped"
+fi
+
+ft_start answer "$FLOE" answer --listen "127.0.0.1:$SIP" --loopback --once --answer-after 0.2 \
+  --record "$FT_TMP/b.wav" --tone 1000 --json --timeout 60
+ft_wait_listen udp 127.0.0.1 "$SIP" "$(ft_pid answer)"
+ft_start_split call "$FT_TMP/call.json" "$FLOE" call --loopback --tone 440 \
+  --record "$FT_TMP/a.wav" --duration 2 --json "sip:bob@127.0.0.1:$SIP"
+ft_wait_exit call 30
+CALL_RC=$FT_EXIT_STATUS
+ft_wait_exit answer 15
+ANSWER_RC=$FT_EXIT_STATUS
+[ "$CALL_RC" = 0 ] || ft_fail "floe call exited $CALL_RC: $(cat "$(ft_log_of call)") $(cat "$FT_TMP/call.json")"
+[ "$ANSWER_RC" = 0 ] || ft_fail "floe answer exited $ANSWER_RC: $(tail -20 "$(ft_log_of answer)")"
+ft_ok "both exited 0"
+sed -n 's/^floe call: /  call: /p' "$(ft_log_of call)"
+cat "$FT_TMP/call.json"
+
+J=$FT_TMP/call.json
+ft_expect_eq "$(ft_json "$J" 'j["ok"]')" true "caller ok"
+ft_expect_eq "$(ft_json "$J" 'j["ice"]')" true "the call used ICE"
+ft_expect_eq "$(ft_json "$J" 'j["selected"]["local"]["type"]')" host "selected local type"
+t=$(ft_json "$J" 'all(j["timeline"][k] is not None for k in ("183","nominated","180","200","first_rtp_sent","first_rtp_received"))')
+ft_expect_eq "$t" true "every step of the timeline happened"
+ft_expect_eq "$(ft_json "$J" 'j["timeline"]["183"] < j["timeline"]["nominated"] <= j["timeline"]["180"] < j["timeline"]["200"]')" true \
+  "183 < nominated <= 180 < 200 (ringing only after ICE)"
+ft_expect_eq "$(ft_json "$J" 'j["packets_sent"] > 50 and j["packets_received"] > 50')" true "packets both ways"
+grep -v '^floe' "$(ft_log_of answer)" >"$FT_TMP/answer.json"
+ft_expect_eq "$(ft_json "$FT_TMP/answer.json" 'j["ok"] and j["role"] == "callee"')" true "callee ok"
+for step in "offer sent" "183" "checks started" "nominated" "ringing" "answered" "first RTP sent" "first RTP received" "hang-up"; do
+  grep -q "$step" "$(ft_log_of call)" || ft_fail "no progress line with '$step' from floe call"
+done
+ft_ok "progress lines: offer, 183, checks, nominated, ringing, answered, media, hang-up"
+
+ft_check "tones: 440 Hz in b.wav (what the callee heard), 1000 Hz in a.wav"
+python3 "$TONE" check "$FT_TMP/b.wav" --expect 440 || ft_fail "no 440 Hz tone in b.wav"
+python3 "$TONE" check "$FT_TMP/a.wav" --expect 1000 || ft_fail "no 1000 Hz tone in a.wav"
+if python3 "$TONE" check "$FT_TMP/a.wav" --expect 440 >/dev/null; then
+  ft_fail "tone_check finds 440 Hz in a.wav too: the check cannot tell the tones apart"
+fi
+ft_ok "both tones arrived"
+
+if [ "$CAPTURE" = 1 ]; then
+  ft_capture_stop cap
+  FT_DECODE=(--enable-heuristic rtp_udp --enable-heuristic stun_udp)
+  # Only the call's own ports count (other tests may use loopback at the same time): the
+  # SIP and media sockets both sides printed.
+  ports=$(cat "$(ft_log_of call)" "$(ft_log_of answer)" |
+    sed -nE 's/.*(SIP on udp|media socket) .*:([0-9]+)( on .*)?$/\2/p' | sort -u | paste -sd, -)
+  [ -n "$ports" ] || ft_fail "no SIP or media port in the logs"
+  OURS="udp.port in {$ports}"
+  ft_say "the call's ports: $ports"
+  n_sip=$(ft_capture_count cap "$OURS && sip.Method == \"INVITE\" && sdp")
+  [ "$n_sip" -ge 1 ] || ft_fail "capture: no INVITE with SDP"
+  n_183=$(ft_capture_count cap "$OURS && sip.Status-Code == 183 && sdp.media_attr contains \"candidate\"")
+  [ "$n_183" -ge 1 ] || ft_fail "capture: no 183 with ICE candidates in its SDP"
+  n_stun=$(ft_capture_count cap "$OURS && stun.type == 0x0001 && stun.att.type == 0x0025")
+  [ "$n_stun" -ge 1 ] || ft_fail "capture: no STUN check with USE-CANDIDATE"
+  n_rtp=$(ft_capture_count cap "$OURS && rtp.version == 2 && (rtp.p_type == 0 || rtp.p_type == 8)")
+  [ "$n_rtp" -ge 150 ] || ft_fail "capture: only $n_rtp RTP packets (PCMU/PCMA)"
+  ft_ok "capture: $n_sip INVITE with SDP, $n_183 183 with candidates, $n_stun nominating checks, $n_rtp RTP"
+  ft_capture_expect_none cap "$OURS && _ws.malformed" "a malformed packet"
+  ft_capture_expect_none cap "$OURS && !sip && !stun && !rtp && !rtcp" "UDP that is neither SIP, STUN nor RTP"
+fi
+
+# ---- a call nobody answers ----------------------------------------------------------------
+ft_check "a call to a port where nobody listens fails: exit 1, ok false"
+rc=0
+"$FLOE" call --loopback --timeout 3 --json "sip:bob@127.0.0.1:$NOBODY" >"$FT_TMP/nobody.json" 2>"$FT_TMP/nobody.err" || rc=$?
+[ "$rc" = 1 ] || ft_fail "exit $rc, expected 1: $(cat "$FT_TMP/nobody.err")"
+ft_expect_eq "$(ft_json "$FT_TMP/nobody.json" 'j["ok"]')" false "ok"
+ft_ok "call_loopback passed"
