@@ -28,6 +28,7 @@
 #define TONE_A 440.0  /* alice's tone, heard by bob */
 #define TONE_B 1000.0 /* bob's tone, heard by alice */
 #define RING_FOR FLOE_S(1)
+#define REGISTER_S 20     /* registration asked for: refreshed at half time */
 #define LIMIT FLOE_S(120) /* virtual time after which the run gives up */
 #define TAIL FLOE_MS(500) /* run on this long after both ends saw the call end */
 
@@ -45,13 +46,15 @@ static const char help_text[] =
     "alice (10.0.1.2) behind NAT A (public 203.0.113.1), bob (10.0.2.2) behind NAT B\n"
     "(public 198.51.100.1); 20 ms one way across the Internet, 1 ms on each LAN.\n"
     "\n"
-    "The call: both register with the proxy; alice calls sip:bob@" DOMAIN ". Both user\n"
-    "agents gather ICE candidates (host, server-reflexive from STUN, relayed from TURN);\n"
-    "bob answers the offer in a reliable 183, alice PRACKs it, and both run the\n"
-    "connectivity checks. Bob's phone rings (180) only once ICE has found a working path,\n"
-    "so a call never rings when no media could flow. Bob answers after 1 s of ringing;\n"
-    "alice sends a 440 Hz tone and bob a 1000 Hz tone for the duration, then alice hangs\n"
-    "up. Each side records what it hears and a Goertzel detector names the tone.\n"
+    "The call: both register with the proxy (for 20 s, refreshed every 10 s: that keeps\n"
+    "their NAT bindings toward the proxy open, as the NATs forget them after 30 s of\n"
+    "silence); alice calls sip:bob@" DOMAIN ". Both user agents gather ICE candidates\n"
+    "(host, server-reflexive from STUN, relayed from TURN); bob answers the offer in a\n"
+    "reliable 183, alice PRACKs it, and both run the connectivity checks. Bob's phone\n"
+    "rings (180) only once ICE has found a working path, so a call never rings when no\n"
+    "media could flow. Bob answers after 1 s of ringing; alice sends a 440 Hz tone and\n"
+    "bob a 1000 Hz tone for the duration, then alice hangs up. Each side records what it\n"
+    "hears and a Goertzel detector names the tone.\n"
     "\n"
     "Output: the ladder as it happens (virtual time in ms, who -> who, the first line\n"
     "of every SIP message, ICE milestones, call states, first RTP each way), then the\n"
@@ -471,6 +474,10 @@ static int make_side(demo *d, int k, char *err, size_t cap) {
             (floe_ice_turn_server){d->turn_addr, "demo", "floe", FLOE_TRANSPORT_UDP, NULL};
         c.ua.n_turn_servers = 1;
     }
+    /* The NATs forget a binding after 30 s without outbound traffic; refreshing the
+     * registration every 10 s keeps the SIP socket's binding toward the proxy open, so
+     * that a BYE after a long call still reaches the callee. */
+    c.ua.register_expires = REGISTER_S;
     c.ua.tone_hz = k ? TONE_B : TONE_A;
     c.ua.answer_after = k ? RING_FOR : FLOE_TIME_NEVER;
     c.record_max = (size_t)((d->o.duration + 5) * 8000);
@@ -555,7 +562,8 @@ static int report(demo *d) {
                "\"ms_ice_completed_at_bob\":%lld,\"ms_180_at_bob\":%lld,",
                (long long)inv_180, (long long)ok_rtp, (long long)rb.ms_ice_completed,
                (long long)rb.ms_180);
-        json_str("end", end, false);
+        json_str("end", end, true);
+        json_str("end_bob", rb.end_reason[0] ? rb.end_reason : "not ended", false);
         printf("}\n");
         return pass ? 0 : 1;
     }
@@ -577,7 +585,8 @@ static int report(demo *d) {
            ring_after_ice ? "rang only after ICE" : "NO ring after ICE");
     printf("  200 -> first RTP received at alice: %lld ms%s\n", (long long)ok_rtp,
            ok_rtp < 0 && ra.ms_200 >= 0 ? " (bob's media overtook his 200)" : "");
-    printf("  call ended: %s\n", end);
+    printf("  call ended: %s at alice, %s at bob\n", end,
+           rb.end_reason[0] ? rb.end_reason : "not ended");
     printf("%s\n", pass ? "PASS" : "FAIL");
     return pass ? 0 : 1;
 }

@@ -75,7 +75,8 @@ ft_expect_eq "$(ft_json "$FT_TMP/demo.json" '0 <= j["ms_ice_completed_at_bob"] <
   true "bob's ICE completed no later than his 180"
 ft_expect_eq "$(ft_json "$FT_TMP/demo.json" 'j["rtp"]["alice_to_bob"]["received"] >= 140 and j["rtp"]["bob_to_alice"]["received"] >= 140')" \
   true "3 s of RTP (150 packets) received each way without loss"
-ft_expect_eq "$(ft_json "$FT_TMP/demo.json" 'j["end"]')" hangup "how the call ended"
+ft_expect_eq "$(ft_json "$FT_TMP/demo.json" 'j["end"]')" hangup "how the call ended at alice"
+ft_expect_eq "$(ft_json "$FT_TMP/demo.json" 'j["end_bob"]')" bye "how the call ended at bob"
 
 # ---- the same run twice is the same run -------------------------------------------------
 ft_check "a run depends only on its options and seed"
@@ -95,6 +96,13 @@ for seed in 1 2 3; do
   ft_expect_eq "$(ft_json "$FT_TMP/loss$seed.json" 'j["rtp"]["alice_to_bob"]["lost"] + j["rtp"]["bob_to_alice"]["lost"] > 0')" \
     true "some RTP was lost at 10 % loss, seed $seed"
 done
+
+# ---- a call longer than the NATs' 30 s binding timeout ----------------------------------
+ft_check "a 40 s call still ends with a BYE that reaches bob"
+"$FLOE" demo --duration 40 --json >"$FT_TMP/long.json" || ft_fail "exited $?: $(cat "$FT_TMP/long.json")"
+ft_expect_eq "$(ft_json "$FT_TMP/long.json" 'j["end_bob"]')" bye "how the long call ended at bob"
+ft_expect_eq "$(ft_json "$FT_TMP/long.json" 'j["rtp"]["alice_to_bob"]["received"] >= 1990')" true \
+  "40 s of RTP (2000 packets) received by bob"
 
 # ---- no path: a clean failure without a ring --------------------------------------------
 ft_check "--no-turn: a port-restricted NAT facing a symmetric one has no path"
