@@ -33,7 +33,7 @@
 #define NAME_MAX_LEN (FLOE_SIP_UA_NAME_MAX - 1)
 
 typedef struct call_opts {
-    bool caller, json, quiet, loopback, once, do_register;
+    bool caller, json, quiet, loopback, once, do_register, no_ice;
     int family;
     const char *uri; /* call: whom to call */
     floe_addr local_addrs[MAX_LOCAL_ADDRS];
@@ -168,6 +168,8 @@ static int parse_opts(const char *sub, int argc, char **argv, call_opts *o, bool
             o->quiet = true;
         } else if (!strcmp(a, "--loopback")) {
             o->loopback = true;
+        } else if (!strcmp(a, "--no-ice")) {
+            o->no_ice = true;
         } else if (!caller && !strcmp(a, "--once")) {
             o->once = true;
         } else if (caller && !strcmp(a, "--register")) {
@@ -797,6 +799,7 @@ static int setup(rt *r) {
     cfg.rnd_ctx = NULL;
     cfg.answer_after = FLOE_MS((floe_time_ns)(r->o.answer_after_s * 1000.0));
     cfg.tone_hz = r->o.tone_hz;
+    cfg.ice = !r->o.no_ice;
     if (r->play) {
         cfg.pull = pull_audio;
         cfg.pull_ctx = r;
