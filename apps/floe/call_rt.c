@@ -759,7 +759,22 @@ static int setup(rt *r) {
 
     /* The SIP socket: --listen (answer), else an ephemeral port on the first local
      * address. Via and Contact need an address the peer can reach, never 0.0.0.0. */
+    /* The caller's SIP socket takes the family of where the INVITE goes (the proxy, or
+     * the Request-URI's IP literal). */
+    floe_addr target;
+    memset(&target, 0, sizeof target);
+    if (r->o.caller && r->o.proxy) {
+        if (resolve_one(r, "the proxy", r->o.proxy, 5060, &target)) return 1;
+    } else if (r->o.caller) {
+        char u[FLOE_SIP_UA_NAME_MAX], h[FLOE_SIP_UA_NAME_MAX], hp[256];
+        if (split_sip_uri(r->o.uri, u, h, hp, sizeof hp)) (void)floe_addr_parse(h, &target);
+    }
     floe_addr bind_at = list[0].addr;
+    for (size_t i = 0; i < n_list; i++)
+        if (target.family != FLOE_AF_NONE && list[i].addr.family == target.family) {
+            bind_at = list[i].addr;
+            break;
+        }
     bind_at.port = 0;
     if (!r->o.caller) {
         const char *l = r->o.listen ? r->o.listen : "0.0.0.0:5060";
@@ -887,7 +902,13 @@ int floe_call_rt_run(const char *sub, bool caller, const char *help, int argc, c
     floe_rt_ignore_sigpipe();
     if (setup(&r) == 0 && !r.done && floe_rt_loop_run(r.loop) != FLOE_OK)
         fail(&r, "event loop failed: %s", strerror(errno));
-    if (r.ua && r.calls == 0 && (r.o.caller || r.o.once)) call_over(&r); /* never got to an end */
+    if (r.ua && r.calls == 0 && (r.o.caller || r.o.once)) {
+        call_over(&r);              /* never got to an end */
+    } else if (!r.ua && r.o.json) { /* failed before the user agent existed */
+        printf("{\"ok\":false,\"role\":\"%s\",\"error\":", caller ? "caller" : "callee");
+        json_string(r.error[0] ? r.error : "failed");
+        printf("}\n");
+    }
     bool ok = caller || r.o.once ? r.calls > 0 && r.last_ok && !r.failed : !r.failed;
     if (r.record) {
         if (floe_rt_wav_close(r.record) != FLOE_OK) {
