@@ -607,6 +607,10 @@ static void handle_event(rt *r, const floe_sip_ua_event *ev) {
                  floe_cli_addr(&ev->remote.addr).s);
         break;
     case FLOE_SIP_UA_EV_ICE_COMPLETED: progress(r, "ICE completed"); break;
+    case FLOE_SIP_UA_EV_ICE_PATH_FOUND:
+        progress(r, "path found: our check succeeded (the caller has no 100rel: the answer "
+                    "goes in the 200, the nomination follows it)");
+        break;
     case FLOE_SIP_UA_EV_ICE_FAILED: progress(r, "ICE failed: %s", ev->reason); break;
     case FLOE_SIP_UA_EV_CONSENT_LOST: progress(r, "consent lost: media stopped"); break;
     case FLOE_SIP_UA_EV_MEDIA_SENT: progress(r, "media: first RTP sent"); break;

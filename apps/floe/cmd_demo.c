@@ -397,6 +397,7 @@ static void on_event(void *ctx, floe_sim_call *c, const floe_sip_ua_event *ev) {
         break;
     case FLOE_SIP_UA_EV_ICE_GATHERED: line(d, ev->at, s->name, "ICE gathering done"); break;
     case FLOE_SIP_UA_EV_ICE_CHECKING: line(d, ev->at, s->name, "ICE checks start"); break;
+    case FLOE_SIP_UA_EV_ICE_PATH_FOUND: line(d, ev->at, s->name, "ICE path found"); break;
     case FLOE_SIP_UA_EV_ICE_SELECTED:
         floe_addr_format(&ev->local.addr, true, l, sizeof l);
         floe_addr_format(&ev->remote.addr, true, r, sizeof r);

@@ -153,11 +153,15 @@ typedef struct floe_ice_config {
     bool lite;          /* act as an ICE-lite agent (RFC 8445 §2.5) */
     unsigned n_streams; /* 1..FLOE_ICE_MAX_STREAMS */
     unsigned components[FLOE_ICE_MAX_STREAMS]; /* 1 or 2 per stream (0 = 1) */
-    floe_time_ns ta;        /* 0 = FLOE_ICE_TA_DEFAULT; kept within FLOE_ICE_TA_MIN..FLOE_ICE_TA_MAX
-                               (floe_ice_agent_set_pacing changes it before the checks start) */
-    unsigned max_pairs;     /* 0 = FLOE_ICE_MAX_PAIRS_DEFAULT; at most FLOE_ICE_MAX_PAIRS_LIMIT */
-    unsigned max_local;     /* 0 = FLOE_ICE_MAX_LOCAL (also the largest value) */
-    unsigned max_remote;    /* 0 = FLOE_ICE_MAX_REMOTE (also the largest value) */
+    floe_time_ns ta;     /* 0 = FLOE_ICE_TA_DEFAULT; kept within FLOE_ICE_TA_MIN..FLOE_ICE_TA_MAX
+                            (floe_ice_agent_set_pacing changes it before the checks start) */
+    unsigned max_pairs;  /* 0 = FLOE_ICE_MAX_PAIRS_DEFAULT; at most FLOE_ICE_MAX_PAIRS_LIMIT */
+    unsigned max_local;  /* 0 = FLOE_ICE_MAX_LOCAL (also the largest value) */
+    unsigned max_remote; /* 0 = FLOE_ICE_MAX_REMOTE (also the largest value) */
+    /* Controlled side: how long valid pairs wait for a nomination before the component
+     * fails; 0 = FLOE_ICE_CONTROLLED_WAIT. A callee that rings before the caller can
+     * nominate (an answer in the 200) waits longer: the user answers first. */
+    floe_time_ns nomination_wait;
     bool consent;           /* RFC 7675 consent freshness; set true by _config_default */
     floe_time_ns keepalive; /* 0 = FLOE_ICE_TR_DEFAULT */
     floe_addr stun_servers[FLOE_ICE_MAX_STUN_SERVERS]; /* for server-reflexive candidates */

@@ -30,6 +30,23 @@
  * ring (the UAS answers the INVITE with an error: 480 or 488 for ICE, 487 for CANCEL).
  * After an answer, the end is ENDED whoever hangs up, and a lost consent hangs up.
  *
+ * Late answer. A caller that offers ICE without supporting 100rel (no "100rel" in
+ * Supported or Require) cannot take an answer before the 200, so it cannot check or
+ * nominate before the callee rings. Rather than refuse the call (421) or drop ICE, the
+ * callee proves the path itself: it gathers (OFFERED_LATE), then runs its own checks to
+ * the offered candidates as the controlled agent (PROBING). A check is authenticated with
+ * the caller's password, which the offer carries, so the caller can answer it without our
+ * answer. The first check that succeeds shows the path works both ways (PATH_FOUND) and
+ * only then the phone rings (RINGING); the answer goes in the 200 and the caller
+ * nominates after it. No check succeeding ends the call with 480, never a ring.
+ *
+ *   caller (no 100rel)                          callee
+ *             --- INVITE (offer) -------------> OFFERED_LATE (gathering)
+ *             <== our checks (controlled) ===== PROBING
+ *             <-- 180 ------------------------  RINGING (a check succeeded)
+ *             <-- 200 (answer) ---------------  ANSWERED
+ *             --- ACK, checks, nomination ====> CONFIRMED, media once nominated
+ *
  * The transition function is pure and total: floe_sip_call_step(role, state, event) is
  * the only way the call's state changes, and an event a state does not expect leaves it
  * unchanged (the caller counts it). tests/unit/test_sip_call_fsm.c walks every triple. */
@@ -73,6 +90,10 @@ typedef enum floe_sip_call_state {
     FLOE_SIP_CALL_ENDED,      /* over after an answer (hung up by either side) */
     FLOE_SIP_CALL_FAILED,     /* over before an answer: error response, ICE failure,
                                  timeout, cancelled, rejected */
+    /* callee, an ICE offer from a caller without 100rel (see "Late answer" above) */
+    FLOE_SIP_CALL_OFFERED_LATE, /* INVITE received, gathering; the answer can only go in
+                                   the 200 */
+    FLOE_SIP_CALL_PROBING,      /* our own checks run towards the caller's candidates */
     FLOE_SIP_CALL_STATE_COUNT
 } floe_sip_call_state;
 
@@ -97,6 +118,8 @@ typedef enum floe_sip_call_event {
     FLOE_SIP_CALL_EV_BYE,           /* the peer's BYE */
     FLOE_SIP_CALL_EV_CLOSED,        /* our BYE or CANCEL transaction ended (answered or not) */
     FLOE_SIP_CALL_EV_TIMEOUT,       /* a transaction of the call timed out */
+    FLOE_SIP_CALL_EV_INVITE_LATE,   /* UAS: an ICE offer from a caller without 100rel */
+    FLOE_SIP_CALL_EV_PATH_FOUND,    /* UAS: one of our own checks succeeded (a valid pair) */
     FLOE_SIP_CALL_EV_COUNT
 } floe_sip_call_event;
 

@@ -39,9 +39,13 @@
  * Both: BYE ends the call (200 to a received one); a lost ICE consent stops the media
  * and hangs up.
  *
- * Limits: UDP signalling only; one audio stream, rtcp-mux; an ICE offer from a caller
- * that does not support 100rel is answered 421 (Require: 100rel), since the answer must
- * come in a reliable 183; an INVITE without an offer is answered 488; Request-URIs and
+ * An ICE offer from a caller without 100rel cannot get its answer before the 200: the
+ * callee runs its own checks to the offered candidates and rings once one succeeds
+ * (ICE_PATH_FOUND; floe/sip_call.h "Late answer"), the 200 carries the answer, the
+ * caller nominates after it and media starts at the nomination. None succeeding: 480.
+ *
+ * Limits: UDP signalling only; one audio stream, rtcp-mux; an INVITE without an offer is
+ * answered 488; Request-URIs and
  * Contacts must carry IP literals unless an outbound proxy resolves them (no DNS in the
  * core); no ICE restart; TURN servers over UDP only (a TURN server over TCP or TLS
  * needs a stream base, which next_send does not name as a media socket).
@@ -134,6 +138,8 @@ typedef enum floe_sip_ua_event_type {
                                        status (the SIP status behind it, else 0) */
     FLOE_SIP_UA_EV_REGISTERED,      /* status 200; expires: seconds granted (0: unregistered) */
     FLOE_SIP_UA_EV_REGISTER_FAILED, /* status (0: timeout), reason */
+    FLOE_SIP_UA_EV_ICE_PATH_FOUND,  /* callee of a late answer: one of our checks succeeded,
+                                       so the path works and the phone may ring */
 } floe_sip_ua_event_type;
 
 typedef struct floe_sip_ua_event {

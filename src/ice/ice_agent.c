@@ -175,6 +175,7 @@ int floe_ice_agent_new(floe_ice_agent **out, const floe_ice_config *cfg) {
     a->cfg.rand_ctx = cfg->rand_ctx;
     a->cfg.pacer = cfg->pacer;
     a->cfg.keepalive = cfg->keepalive;
+    a->cfg.nomination_wait = cfg->nomination_wait;
     a->cfg.n_stun_servers = (uint8_t)cfg->n_stun_servers;
     a->cfg.n_prefer_ifaces = (uint8_t)cfg->n_prefer_ifaces;
     a->cfg.lite = cfg->lite;

@@ -161,13 +161,13 @@ static bool will_check(const ice_pair *p) {
 }
 
 /* Controlled side: until when a component with valid pairs waits for a nomination. */
-static floe_time_ns nomination_due(const ice_comp *c) {
-    return c->valid_since == FLOE_TIME_NEVER ? FLOE_TIME_NEVER
-                                             : c->valid_since + FLOE_ICE_CONTROLLED_WAIT;
+static floe_time_ns nomination_due(const floe_ice_agent *a, const ice_comp *c) {
+    floe_time_ns wait = a->cfg.nomination_wait ? a->cfg.nomination_wait : FLOE_ICE_CONTROLLED_WAIT;
+    return c->valid_since == FLOE_TIME_NEVER ? FLOE_TIME_NEVER : c->valid_since + wait;
 }
 
 /* Dead, with the reason (ICE_REASON_*, NONE while alive): no pair can succeed any more,
- * or (controlled) valid pairs but no nomination within FLOE_ICE_CONTROLLED_WAIT. */
+ * or (controlled) valid pairs but no nomination within the nomination wait. */
 static unsigned component_dead(const floe_ice_agent *a, unsigned s, unsigned comp,
                                floe_time_ns now) {
     const ice_comp *c = ice_comp_get(a, s, comp);
@@ -179,7 +179,7 @@ static unsigned component_dead(const floe_ice_agent *a, unsigned s, unsigned com
         any = true;
         if (pending(p) || will_check(p)) return ICE_REASON_NONE;
         if ((p->flags & ICE_PF_VALID) && p->state == FLOE_ICE_PAIR_SUCCEEDED) {
-            if (a->controlling || now < nomination_due(c)) return ICE_REASON_NONE;
+            if (a->controlling || now < nomination_due(a, c)) return ICE_REASON_NONE;
             unnominated = true;
         }
     }
@@ -230,8 +230,8 @@ floe_time_ns ice_nom_deadline(const floe_ice_agent *a) {
             if (!any && !a->cfg.lite) d = ice_min_time(d, a->start_time + no_pair_grace());
             /* Once due, the component fails at the tick that ends its last pending pair;
              * a due time in the past would make the loop spin until then. */
-            if (!a->controlling && !a->cfg.lite && nomination_due(c) > a->now)
-                d = ice_min_time(d, nomination_due(c));
+            if (!a->controlling && !a->cfg.lite && nomination_due(a, c) > a->now)
+                d = ice_min_time(d, nomination_due(a, c));
             if (controlling_nominates(a) && c->nominating == ICE_NONE &&
                 ice_sched_stream_ready(a, s) && best_valid(a, s, comp) >= 0)
                 d = ice_min_time(d, c->nominate_by);

@@ -249,6 +249,7 @@ typedef struct ice_cfg {
     void *rand_ctx;
     floe_ice_pacer *pacer;
     floe_time_ns keepalive;
+    floe_time_ns nomination_wait; /* 0: FLOE_ICE_CONTROLLED_WAIT */
     uint8_t n_stun_servers;
     uint8_t n_turn_servers;
     uint8_t n_prefer_ifaces;

@@ -84,7 +84,15 @@ static st uas_step(st s, floe_sip_call_event ev) {
     case FLOE_SIP_CALL_IDLE:
         if (ev == FLOE_SIP_CALL_EV_INVITE) return FLOE_SIP_CALL_OFFERED;
         if (ev == FLOE_SIP_CALL_EV_INVITE_NO_ICE) return FLOE_SIP_CALL_OFFERED_PLAIN;
+        if (ev == FLOE_SIP_CALL_EV_INVITE_LATE) return FLOE_SIP_CALL_OFFERED_LATE;
         return s;
+    case FLOE_SIP_CALL_OFFERED_LATE:
+        if (ev == FLOE_SIP_CALL_EV_GATHERED) return FLOE_SIP_CALL_PROBING;
+        return uas_pending(s, ev);
+    case FLOE_SIP_CALL_PROBING: /* a path proven by our check, or by a nomination */
+        if (ev == FLOE_SIP_CALL_EV_PATH_FOUND || ev == FLOE_SIP_CALL_EV_ICE_DONE)
+            return FLOE_SIP_CALL_RINGING;
+        return uas_pending(s, ev);
     case FLOE_SIP_CALL_OFFERED:
         if (ev == FLOE_SIP_CALL_EV_GATHERED) return FLOE_SIP_CALL_EARLY;
         return uas_pending(s, ev);
@@ -132,17 +140,18 @@ bool floe_sip_call_over(floe_sip_call_state s) {
 
 const char *floe_sip_call_state_name(floe_sip_call_state s) {
     static const char *const names[FLOE_SIP_CALL_STATE_COUNT] = {
-        "idle",          "gathering",  "inviting",   "early",    "ready",   "offered",
-        "offered-plain", "checking",   "nominated",  "answered", "ringing", "confirmed",
-        "updating",      "cancelling", "hanging-up", "ended",    "failed"};
+        "idle",    "gathering",     "inviting",     "early",      "ready",
+        "offered", "offered-plain", "checking",     "nominated",  "answered",
+        "ringing", "confirmed",     "updating",     "cancelling", "hanging-up",
+        "ended",   "failed",        "offered-late", "probing"};
     return (unsigned)s < FLOE_SIP_CALL_STATE_COUNT ? names[s] : "?";
 }
 
 const char *floe_sip_call_event_name(floe_sip_call_event e) {
     static const char *const names[FLOE_SIP_CALL_EV_COUNT] = {
-        "dial",          "invite", "invite-no-ice", "gathered",      "early-answer",
-        "no-ice-answer", "prack",  "ice-done",      "ice-failed",    "ringing",
-        "answer",        "ok",     "ack",           "update-needed", "rejected",
-        "cancel",        "hangup", "bye",           "closed",        "timeout"};
+        "dial",   "invite",        "invite-no-ice", "gathered",  "early-answer", "no-ice-answer",
+        "prack",  "ice-done",      "ice-failed",    "ringing",   "answer",       "ok",
+        "ack",    "update-needed", "rejected",      "cancel",    "hangup",       "bye",
+        "closed", "timeout",       "invite-late",   "path-found"};
     return (unsigned)e < FLOE_SIP_CALL_EV_COUNT ? names[e] : "?";
 }

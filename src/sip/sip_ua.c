@@ -145,9 +145,10 @@ uint64_t floe_sip_ua_events_dropped(const floe_sip_ua *ua) {
 
 const char *floe_sip_ua_event_name(floe_sip_ua_event_type t) {
     static const char *const names[] = {
-        "none",         "sip-sent",       "sip-received",  "call-state", "ice-gathered",
-        "ice-checking", "ice-selected",   "ice-completed", "ice-failed", "consent-lost",
-        "media-sent",   "media-received", "call-ended",    "registered", "register-failed"};
+        "none",         "sip-sent",     "sip-received",    "call-state",
+        "ice-gathered", "ice-checking", "ice-selected",    "ice-completed",
+        "ice-failed",   "consent-lost", "media-sent",      "media-received",
+        "call-ended",   "registered",   "register-failed", "ice-path-found"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -315,6 +316,8 @@ int floe_sip_ua_hangup(floe_sip_ua *ua, floe_time_ns now) {
         return FLOE_OK;
     case FLOE_SIP_CALL_OFFERED:
     case FLOE_SIP_CALL_OFFERED_PLAIN:
+    case FLOE_SIP_CALL_OFFERED_LATE:
+    case FLOE_SIP_CALL_PROBING:
     case FLOE_SIP_CALL_CHECKING:
     case FLOE_SIP_CALL_NOMINATED: ua_uas_reject(ua, now, 603); return FLOE_OK;
     case FLOE_SIP_CALL_CANCELLING:

@@ -12,6 +12,9 @@ int ua_agent_new(floe_sip_ua *ua, floe_time_ns now, bool controlling) {
     floe_ice_config_default(&c);
     c.controlling = controlling;
     c.ta = ua->cfg.ice_ta;
+    /* A late answer rings before the caller can nominate: the nomination waits for the
+     * user to answer (the caller's INVITE gives up after 3 minutes, RFC 3261 timer C). */
+    if (ua->state == FLOE_SIP_CALL_OFFERED_LATE) c.nomination_wait = FLOE_S(200);
     memcpy(c.stun_servers, ua->cfg.stun_servers, sizeof c.stun_servers);
     c.n_stun_servers = ua->cfg.n_stun_servers;
     memcpy(c.turn_servers, ua->cfg.turn_servers, sizeof c.turn_servers);
@@ -66,6 +69,11 @@ void ua_agent_events(floe_sip_ua *ua, floe_time_ns now) {
                 ua_uac_gathered(ua, now);
             else
                 ua_uas_gathered(ua, now);
+            break;
+        case FLOE_ICE_EV_PAIR_STATE:
+            if (ua->role == FLOE_SIP_CALL_UAS && e.pair_state == FLOE_ICE_PAIR_SUCCEEDED &&
+                e.component == 1)
+                ua_uas_path_found(ua, now);
             break;
         case FLOE_ICE_EV_SELECTED: {
             ua->have_pair = true;

@@ -143,6 +143,7 @@ void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event 
 void ua_uas_gathered(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_ice_done(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now);
+void ua_uas_path_found(floe_sip_ua *ua, floe_time_ns now);
 int ua_uas_answer(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_reject(floe_sip_ua *ua, floe_time_ns now, unsigned status);
 void ua_uas_dialog_tick(floe_sip_ua *ua, floe_time_ns now);

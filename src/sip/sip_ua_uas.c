@@ -67,21 +67,16 @@ static void new_call(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
     bool sdp_ok = floe_sip_msg_is_sdp(inv) && ua_read_sdp(ua, inv->body, &md) == FLOE_OK &&
                   md.payload_type >= 0;
     bool ice = sdp_ok && ua->cfg.ice && md.ice && !md.ice_mismatch;
-    ua_step(ua, now, ice ? FLOE_SIP_CALL_EV_INVITE : FLOE_SIP_CALL_EV_INVITE_NO_ICE);
+    /* Without 100rel the answer can only go in the 200: our own checks prove the path
+     * before the ring (floe/sip_call.h, "Late answer"). */
+    bool late = ice && !floe_sip_msg_has_token(inv, FLOE_SIP_H_SUPPORTED, "100rel") &&
+                !floe_sip_msg_has_token(inv, FLOE_SIP_H_REQUIRE, "100rel");
+    ua_step(ua, now,
+            !ice   ? FLOE_SIP_CALL_EV_INVITE_NO_ICE
+            : late ? FLOE_SIP_CALL_EV_INVITE_LATE
+                   : FLOE_SIP_CALL_EV_INVITE);
     if (!sdp_ok) { /* no offer we can use (floe does not do offerless INVITEs) */
         ua_uas_reject(ua, now, 488);
-        return;
-    }
-    if (ice && !floe_sip_msg_has_token(inv, FLOE_SIP_H_SUPPORTED, "100rel") &&
-        !floe_sip_msg_has_token(inv, FLOE_SIP_H_REQUIRE, "100rel")) {
-        /* the answer must come in a reliable 183 (RFC 3262): say so */
-        ua_end(ua, now, 421, "421");
-        floe_sip_msg *r = invite_response(ua, 421);
-        if (r) {
-            floe_sip_msg_add(r, FLOE_SIP_H_REQUIRE, "100rel");
-            floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
-        }
-        ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
         return;
     }
     ua->pt = md.payload_type;
@@ -101,7 +96,9 @@ static void new_call(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
 
 /* Gathering is done: the reliable 183 with the answer (ICE), or the ring (no ICE). */
 void ua_uas_gathered(floe_sip_ua *ua, floe_time_ns now) {
-    if (ua->state != FLOE_SIP_CALL_OFFERED && ua->state != FLOE_SIP_CALL_OFFERED_PLAIN) return;
+    if (ua->state != FLOE_SIP_CALL_OFFERED && ua->state != FLOE_SIP_CALL_OFFERED_PLAIN &&
+        ua->state != FLOE_SIP_CALL_OFFERED_LATE)
+        return;
     if (ua_write_sdp(ua, false) != FLOE_OK ||
         floe_sip_txl_request_of(ua->txl, ua->invite_id, &ua->msg) != FLOE_OK ||
         floe_sip_dialog_uas_new(&ua->dlg, &ua->msg, ua->local_tag, true, FLOE_TRANSPORT_UDP) !=
@@ -113,6 +110,11 @@ void ua_uas_gathered(floe_sip_ua *ua, floe_time_ns now) {
     if (ua->state == FLOE_SIP_CALL_OFFERED_PLAIN) {
         ua_step(ua, now, FLOE_SIP_CALL_EV_GATHERED);
         if (ua->state == FLOE_SIP_CALL_RINGING) ring(ua, now);
+        return;
+    }
+    if (ua->state == FLOE_SIP_CALL_OFFERED_LATE) { /* no 183: probe the offered candidates */
+        ua_step(ua, now, FLOE_SIP_CALL_EV_GATHERED);
+        if (ua_start_checks(ua, now) != FLOE_OK) ua_uas_ice_failed(ua, now);
         return;
     }
     uint32_t rseq;
@@ -141,8 +143,18 @@ void ua_uas_ice_done(floe_sip_ua *ua, floe_time_ns now) {
         ua_media_start(ua, now);
 }
 
+/* A check of ours succeeded: on a late answer, the path is proven and the phone rings. */
+void ua_uas_path_found(floe_sip_ua *ua, floe_time_ns now) {
+    if (ua->state != FLOE_SIP_CALL_PROBING) return;
+    ua_event_simple(ua, now, FLOE_SIP_UA_EV_ICE_PATH_FOUND, NULL);
+    ua_step(ua, now, FLOE_SIP_CALL_EV_PATH_FOUND);
+    if (ua->state == FLOE_SIP_CALL_RINGING && ua->t_180 == FLOE_TIME_NEVER) ring(ua, now);
+}
+
 void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now) {
     switch (ua->state) {
+    case FLOE_SIP_CALL_OFFERED_LATE:
+    case FLOE_SIP_CALL_PROBING:
     case FLOE_SIP_CALL_OFFERED:
     case FLOE_SIP_CALL_EARLY:
     case FLOE_SIP_CALL_CHECKING:
@@ -239,6 +251,8 @@ void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event 
         switch (ua->state) {
         case FLOE_SIP_CALL_OFFERED:
         case FLOE_SIP_CALL_OFFERED_PLAIN:
+        case FLOE_SIP_CALL_OFFERED_LATE:
+        case FLOE_SIP_CALL_PROBING:
         case FLOE_SIP_CALL_EARLY:
         case FLOE_SIP_CALL_CHECKING:
         case FLOE_SIP_CALL_NOMINATED:

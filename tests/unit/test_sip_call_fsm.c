@@ -95,18 +95,22 @@ static void test_callee_rings_only_after_ice(void **state) {
     assert_true(seen[FLOE_SIP_CALL_RINGING]);
     assert_true(seen[FLOE_SIP_CALL_CONFIRMED]);
     /* Every state before the ring: an ICE failure ends the call at once. */
-    static const floe_sip_call_state before[] = {FLOE_SIP_CALL_OFFERED, FLOE_SIP_CALL_EARLY,
-                                                 FLOE_SIP_CALL_CHECKING, FLOE_SIP_CALL_NOMINATED};
+    static const floe_sip_call_state before[] = {
+        FLOE_SIP_CALL_OFFERED,   FLOE_SIP_CALL_EARLY,        FLOE_SIP_CALL_CHECKING,
+        FLOE_SIP_CALL_NOMINATED, FLOE_SIP_CALL_OFFERED_LATE, FLOE_SIP_CALL_PROBING};
     for (size_t i = 0; i < sizeof before / sizeof before[0]; i++) {
         assert_int_equal(
             floe_sip_call_step(FLOE_SIP_CALL_UAS, before[i], FLOE_SIP_CALL_EV_ICE_FAILED),
             FLOE_SIP_CALL_FAILED);
-        /* ... and nothing but ICE_DONE (with the PRACK) leads to RINGING from them. */
+        /* ... and nothing but ICE_DONE (with the PRACK), or our own successful check
+         * on a late answer, leads to RINGING from them. */
         for (int e = 0; e < NE; e++) {
             floe_sip_call_state t = floe_sip_call_step(FLOE_SIP_CALL_UAS, before[i], e);
             if (t == FLOE_SIP_CALL_RINGING)
-                assert_true(e == FLOE_SIP_CALL_EV_ICE_DONE ||
-                            (e == FLOE_SIP_CALL_EV_PRACK && before[i] == FLOE_SIP_CALL_NOMINATED));
+                assert_true(
+                    e == FLOE_SIP_CALL_EV_ICE_DONE ||
+                    (e == FLOE_SIP_CALL_EV_PRACK && before[i] == FLOE_SIP_CALL_NOMINATED) ||
+                    (e == FLOE_SIP_CALL_EV_PATH_FOUND && before[i] == FLOE_SIP_CALL_PROBING));
         }
     }
     /* The only ways into RINGING on the callee's side. */
@@ -116,11 +120,55 @@ static void test_callee_rings_only_after_ice(void **state) {
             if (floe_sip_call_step(FLOE_SIP_CALL_UAS, s, e) != FLOE_SIP_CALL_RINGING) continue;
             bool ok = (s == FLOE_SIP_CALL_CHECKING && e == FLOE_SIP_CALL_EV_ICE_DONE) ||
                       (s == FLOE_SIP_CALL_NOMINATED && e == FLOE_SIP_CALL_EV_PRACK) ||
-                      (s == FLOE_SIP_CALL_OFFERED_PLAIN && e == FLOE_SIP_CALL_EV_GATHERED);
+                      (s == FLOE_SIP_CALL_OFFERED_PLAIN && e == FLOE_SIP_CALL_EV_GATHERED) ||
+                      (s == FLOE_SIP_CALL_PROBING && e == FLOE_SIP_CALL_EV_PATH_FOUND) ||
+                      (s == FLOE_SIP_CALL_PROBING && e == FLOE_SIP_CALL_EV_ICE_DONE);
             if (!ok)
                 fail_msg("%s --%s--> ringing", floe_sip_call_state_name(s),
                          floe_sip_call_event_name(e));
         }
+}
+
+/* The late answer (an ICE offer without 100rel): no ring unless a check of ours
+ * succeeded or ICE completed; without either, only the clean end. */
+static void test_late_answer_rings_only_on_a_path(void **state) {
+    (void)state;
+    bool banned[NE] = {false}, seen[NS];
+    floe_sip_call_state offered =
+        floe_sip_call_step(FLOE_SIP_CALL_UAS, FLOE_SIP_CALL_IDLE, FLOE_SIP_CALL_EV_INVITE_LATE);
+    assert_int_equal(offered, FLOE_SIP_CALL_OFFERED_LATE);
+    banned[FLOE_SIP_CALL_EV_ICE_DONE] = true;
+    banned[FLOE_SIP_CALL_EV_PATH_FOUND] = true;
+    reach(offered, banned, seen);
+    assert_false(seen[FLOE_SIP_CALL_RINGING]);
+    assert_false(seen[FLOE_SIP_CALL_ANSWERED]);
+    assert_false(seen[FLOE_SIP_CALL_CONFIRMED]);
+    assert_true(seen[FLOE_SIP_CALL_FAILED]);
+    /* It never goes through the reliable 183's states. */
+    assert_false(seen[FLOE_SIP_CALL_EARLY]);
+    assert_false(seen[FLOE_SIP_CALL_CHECKING]);
+    banned[FLOE_SIP_CALL_EV_PATH_FOUND] = false;
+    reach(offered, banned, seen);
+    assert_true(seen[FLOE_SIP_CALL_RINGING]);
+    assert_true(seen[FLOE_SIP_CALL_CONFIRMED]);
+    const floe_sip_call_role S = FLOE_SIP_CALL_UAS;
+    assert_int_equal(RUN(S, FLOE_SIP_CALL_EV_INVITE_LATE, FLOE_SIP_CALL_EV_GATHERED,
+                         FLOE_SIP_CALL_EV_PATH_FOUND, FLOE_SIP_CALL_EV_ANSWER, FLOE_SIP_CALL_EV_ACK,
+                         FLOE_SIP_CALL_EV_ICE_DONE),
+                     FLOE_SIP_CALL_CONFIRMED);
+    /* Before gathering ends, a successful check cannot ring (no checks run yet). */
+    assert_int_equal(RUN(S, FLOE_SIP_CALL_EV_INVITE_LATE, FLOE_SIP_CALL_EV_PATH_FOUND),
+                     FLOE_SIP_CALL_OFFERED_LATE);
+    assert_int_equal(RUN(S, FLOE_SIP_CALL_EV_INVITE_LATE, FLOE_SIP_CALL_EV_GATHERED,
+                         FLOE_SIP_CALL_EV_ICE_FAILED),
+                     FLOE_SIP_CALL_FAILED);
+    assert_int_equal(
+        RUN(S, FLOE_SIP_CALL_EV_INVITE_LATE, FLOE_SIP_CALL_EV_GATHERED, FLOE_SIP_CALL_EV_CANCEL),
+        FLOE_SIP_CALL_FAILED);
+    /* The caller's events mean nothing to it. */
+    assert_int_equal(
+        floe_sip_call_step(FLOE_SIP_CALL_UAC, FLOE_SIP_CALL_IDLE, FLOE_SIP_CALL_EV_INVITE_LATE),
+        FLOE_SIP_CALL_IDLE);
 }
 
 static void test_flows(void **state) {
@@ -206,6 +254,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_total_and_named),
         cmocka_unit_test(test_callee_rings_only_after_ice),
+        cmocka_unit_test(test_late_answer_rings_only_on_a_path),
         cmocka_unit_test(test_flows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,7 @@ typedef struct net {
     bool challenge_invite; /* ... and initial INVITEs for proxy credentials (407) */
     uint64_t challenges;
     uint64_t dropped;
+    bool no_100rel; /* OPT_NO_100REL */
 } net;
 
 static uint64_t xs(uint64_t *s) {
@@ -98,7 +99,8 @@ enum {
     OPT_PROXY = 2,
     OPT_AUTH = 4,
     OPT_AUTH_INVITE = 8,
-    OPT_CALLEE_NO_ICE = 16
+    OPT_CALLEE_NO_ICE = 16,
+    OPT_NO_100REL = 32 /* alice's INVITE loses its Supported: 100rel on the way */
 };
 
 static void add_proxy(net *n);
@@ -113,6 +115,7 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
     n->delay = FLOE_MS(20);
     n->loss_rng = seed * 7919 + 17;
     if (opts & OPT_PROXY) add_proxy(n);
+    n->no_100rel = opts & OPT_NO_100REL;
     for (int i = 0; i < 2; i++) {
         side *s = &n->s[i];
         s->rng = seed * 1000003 + (uint64_t)i * 77 + 1;
@@ -216,6 +219,17 @@ static void send_dgram(net *n, bool sip, const floe_addr *from, bool from_dead, 
     memcpy(p->data, buf, len);
 }
 
+/* Removes the first occurrence of line from the datagram; returns the new length. */
+static size_t drop_line(uint8_t *buf, size_t len, const char *line) {
+    size_t k = strlen(line);
+    for (size_t i = 0; i + k <= len; i++)
+        if (memcmp(buf + i, line, k) == 0) {
+            memmove(buf + i, buf + i + k, len - i - k);
+            return len - k;
+        }
+    return len;
+}
+
 static void drain(net *n) {
     uint8_t buf[FLOE_SIP_UA_SEND_MAX];
     for (int i = 0; i < 2; i++) {
@@ -225,6 +239,7 @@ static void drain(net *n) {
         while (floe_sip_ua_next_send(s->ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK) {
             bool sip = out.kind == FLOE_SIP_UA_OUT_SIP;
             if (!sip) assert_true(out.sock < s->n_media);
+            if (sip && i == 0 && n->no_100rel) len = drop_line(buf, len, "Supported: 100rel\r\n");
             send_dgram(n, sip, sip ? &s->sip : &s->media[out.sock], !sip && s->dead[out.sock],
                        &out.to, buf, len);
         }
@@ -469,6 +484,51 @@ static void test_full_ice_call(void **state) {
 }
 
 /* (2) The media path is blocked: ICE fails, the callee answers 480 and never rings. */
+/* A caller that offers ICE without 100rel (as some softphones do): bob cannot answer
+ * before the 200, so he checks alice's candidates himself and rings only once a check
+ * succeeded; the answer comes in the 200, alice nominates after it, media follows. */
+static void test_late_answer(void **state) {
+    (void)state;
+    net *n = net_new_opt(5, true, 440, 1000, FLOE_MS(500), OPT_NO_100REL);
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(3), NULL);
+    print_ladder(n);
+    const side *b = &n->s[1];
+    long inv = find_sip(b, 0, false, true, "INVITE", 0);
+    long checking = find_ev(b, FLOE_SIP_UA_EV_ICE_CHECKING);
+    long path = find_ev(b, FLOE_SIP_UA_EV_ICE_PATH_FOUND);
+    long r180 = find_sip(b, 0, true, false, "INVITE", 180);
+    long r200 = find_sip(b, 0, true, false, "INVITE", 200);
+    long done = find_ev(b, FLOE_SIP_UA_EV_ICE_COMPLETED);
+    long media = find_ev(b, FLOE_SIP_UA_EV_MEDIA_SENT);
+    assert_true(inv >= 0 && checking > inv && path > checking && r180 > path);
+    assert_true(r200 > r180 && done > r200 && media > done);
+    assert_true(find_sip(b, 0, true, false, "INVITE", 183) < 0); /* nothing reliable */
+    assert_true(find_sip(b, 0, false, true, "PRACK", 0) < 0);
+    assert_true(b->log[r200].sip.has_sdp && !b->log[r180].sip.has_sdp);
+    /* audio both ways */
+    assert_int_equal(heard(&n->s[0]), 1);
+    assert_int_equal(heard(b), 0);
+    floe_sip_ua_result rb;
+    floe_sip_ua_result_get(b->ua, &rb);
+    assert_true(rb.ice && rb.ms_180 >= 0 && rb.ms_ice_completed > rb.ms_200);
+    net_free(n);
+
+    /* The same caller, but the media path is blocked: bob's checks all fail, so he
+     * never rings and ends the call with 480. */
+    n = net_new_opt(6, true, 440, 1000, FLOE_MS(500), OPT_NO_100REL);
+    n->block_media = true;
+    dial(n);
+    run(n, FLOE_S(60), both_over);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_FAILED);
+    assert_int_equal(floe_sip_ua_state(n->s[0].ua), FLOE_SIP_CALL_FAILED);
+    assert_true(find_sip(&n->s[1], 0, true, false, "INVITE", 180) < 0);
+    assert_true(find_sip(&n->s[1], 0, true, false, "INVITE", 480) >= 0);
+    net_free(n);
+}
+
 static void test_ice_failure(void **state) {
     (void)state;
     net *n = net_new(2, true, 440, 1000, FLOE_MS(100));
@@ -825,13 +885,19 @@ static void test_bad_requests(void **state) {
              "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
              "m=audio 4000 RTP/AVP 18\r\n");
     assert_int_equal(from_carol(n, "a2", msg), 488);
-    /* an ICE offer from a caller without 100rel: 421 (the answer needs a reliable 183) */
+    /* an ICE offer from a caller without 100rel whose candidate answers no check: bob
+     * probes it (late answer) and neither rings nor answers; carol gives up (487) */
     static const char ice_sdp[] = "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\n"
                                   "t=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=ice-ufrag:abcd\r\n"
                                   "a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
                                   "a=candidate:1 1 UDP 2130706431 10.0.0.9 4000 typ host\r\n";
     with_sdp(msg, sizeof msg, HDRS("INVITE", "a6", "1"), ice_sdp);
-    assert_int_equal(from_carol(n, "a6", msg), 421);
+    assert_int_equal(from_carol(n, "a6", msg), 0);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_PROBING);
+    assert_int_equal(from_carol(n, "a6", HDRS("CANCEL", "a6", "1") "Content-Length: 0\r\n\r\n"),
+                     487);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_FAILED);
+    assert_true(find_sip(&n->s[1], 0, true, false, "INVITE", 180) < 0);
     /* a plain offer by hand (no ICE, no 100rel): bob rings at once; carol cancels */
     with_sdp(msg, sizeof msg, HDRS("INVITE", "a7", "1"),
              "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
@@ -1012,6 +1078,7 @@ int main(void) {
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_full_ice_call),
         cmocka_unit_test(test_ice_failure),
+        cmocka_unit_test(test_late_answer),
         cmocka_unit_test(test_caller_without_ice),
         cmocka_unit_test(test_callee_without_ice),
         cmocka_unit_test(test_cancel),
