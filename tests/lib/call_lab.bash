@@ -290,22 +290,41 @@ CFG
 }
 
 declare -A LAB_BARESIP_TOKEN=()
+declare -A LAB_BARESIP_RUN=() # SIDE -> how many times lab_baresip_start started it
+
+# lab_baresip_proc SIDE, lab_baresip_ctrl SIDE: the process names of SIDE's current
+# baresip and of its driver: "baresip-SIDE" and "ctrl-SIDE" the first time, then
+# "baresip-SIDE-N" and "ctrl-SIDE-N" for the Nth start (a benchmark restarts its
+# baresips for every call; their logs stay apart).
+lab_baresip_proc() {
+  local n=${LAB_BARESIP_RUN[$1]:-1}
+  if [ "$n" -le 1 ]; then printf 'baresip-%s' "$1"; else printf 'baresip-%s-%s' "$1" "$n"; fi
+}
+lab_baresip_ctrl() {
+  local n=${LAB_BARESIP_RUN[$1]:-1}
+  if [ "$n" -le 1 ]; then printf 'ctrl-%s' "$1"; else printf 'ctrl-%s-%s' "$1" "$n"; fi
+}
 
 # lab_baresip_start SIDE: starts the baresip configured by lab_baresip_config in the
 # namespace of SIDE (process "baresip-SIDE", its log in $FT_TMP/baresip-SIDE.log) and
 # its control driver tests/lab/baresip_ctrl.py (process "ctrl-SIDE": responses and
 # events with time stamps, one JSON line each, in $FT_TMP/ctrl-SIDE.log); waits (10 s
 # each) for the SIP socket, the control connection and the registration (200 OK).
+# Started again after lab_baresip_stop, the processes are named by lab_baresip_proc and
+# lab_baresip_ctrl (baresip-SIDE-2, ctrl-SIDE-2, ...); the configuration is the same.
 lab_baresip_start() {
   local side=$1 dir=$FT_TMP/baresip-$1 user=${LAB_BARESIP_USER[$1]:?lab_baresip_config first} pid
-  lab_start "$side" "baresip-$side" baresip -f "$dir"
+  local proc ctrl
+  LAB_BARESIP_RUN[$side]=$((${LAB_BARESIP_RUN[$side]:-0} + 1))
+  proc=$(lab_baresip_proc "$side") ctrl=$(lab_baresip_ctrl "$side")
+  lab_start "$side" "$proc" baresip -f "$dir"
   pid=$FT_LAST_PID
   lab_wait_listen "$side" udp "$(lab_addr "$side")" 5060 "$pid"
   lab_wait_listen "$side" tcp 127.0.0.1 "$LAB_BARESIP_CTRL_PORT" "$pid"
-  lab_start "$side" "ctrl-$side" python3 "$LAB_DIR/baresip_ctrl.py" --port "$LAB_BARESIP_CTRL_PORT" "$dir/ctrl.fifo"
-  ft_wait_log "ctrl-$side" '"connected"' 10
+  lab_start "$side" "$ctrl" python3 "$LAB_DIR/baresip_ctrl.py" --port "$LAB_BARESIP_CTRL_PORT" "$dir/ctrl.fifo"
+  ft_wait_log "$ctrl" '"connected"' 10
   LAB_BARESIP_TOKEN[$side]=0
-  ft_wait_log "baresip-$side" "^$user@$LAB_SRV: \{[0-9]+/UDP/v4\} 200 OK" 10
+  ft_wait_log "$proc" "^$user@$LAB_SRV: \{[0-9]+/UDP/v4\} 200 OK" 10
 }
 
 # lab_baresip_cmd SIDE COMMAND [PARAMS]: sends a ctrl_tcp command (dial, hangup, accept,
@@ -315,7 +334,7 @@ lab_baresip_cmd() {
   shift
   tok=$((LAB_BARESIP_TOKEN[$side] + 1))
   LAB_BARESIP_TOKEN[$side]=$tok
-  log=$(ft_log_of "ctrl-$side")
+  log=$(ft_log_of "$(lab_baresip_ctrl "$side")")
   # shellcheck disable=SC2016 # expanded by the inner bash
   timeout 5 bash -c 'printf "%s\n" "$1" >"$2"' _ "$*" "$FT_TMP/baresip-$side/ctrl.fifo" ||
     ft_fail "cannot hand '$*' to the baresip driver of side $side"
@@ -325,7 +344,7 @@ lab_baresip_cmd() {
       case $line in *'"ok": true'*) return 0 ;; esac
       ft_fail "baresip $side: command '$*' failed: $line"
     fi
-    ft_alive "$(ft_pid "ctrl-$side")" || ft_fail "the baresip driver of side $side exited before answering '$*'"
+    ft_alive "$(ft_pid "$(lab_baresip_ctrl "$side")")" || ft_fail "the baresip driver of side $side exited before answering '$*'"
     sleep 0.05
   done
   ft_fail "baresip $side: no response to '$*' within 5 s"
@@ -339,12 +358,12 @@ lab_baresip_hangup() { lab_baresip_cmd "$1" hangup; }
 # lab_baresip_wait_event SIDE TYPE [SECONDS]: waits (default 10 s) for a user-agent event
 # of TYPE (CALL_RINGING, CALL_ESTABLISHED, CALL_CLOSED, ...) from SIDE's baresip.
 lab_baresip_wait_event() {
-  ft_wait_log "ctrl-$1" "\"type\": \"$2\"" "${3:-10}"
+  ft_wait_log "$(lab_baresip_ctrl "$1")" "\"type\": \"$2\"" "${3:-10}"
 }
 
 # lab_baresip_event_time SIDE TYPE: the time stamp (seconds) of SIDE's first TYPE event.
 lab_baresip_event_time() {
-  grep -F "\"type\": \"$2\"" "$(ft_log_of "ctrl-$1")" | head -n 1 |
+  grep -F "\"type\": \"$2\"" "$(ft_log_of "$(lab_baresip_ctrl "$1")")" | head -n 1 |
     python3 -c 'import json, sys; print(json.loads(sys.stdin.read())["t"])'
 }
 
@@ -352,8 +371,8 @@ lab_baresip_event_time() {
 # and its driver to end (10 s each; a process still running after that fails the test).
 lab_baresip_stop() {
   lab_baresip_cmd "$1" quit
-  ft_wait_exit "baresip-$1" 10
-  ft_wait_exit "ctrl-$1" 5
+  ft_wait_exit "$(lab_baresip_proc "$1")" 10
+  ft_wait_exit "$(lab_baresip_ctrl "$1")" 5
 }
 
 # lab_baresip_recording SIDE enc|dec: the WAV the sndfile filter wrote for SIDE's call:
@@ -365,6 +384,40 @@ lab_baresip_recording() {
   shopt -u nullglob
   [ "${#f[@]}" = 1 ] || ft_fail "baresip $1: expected one $2 recording, found ${#f[@]} in $FT_TMP/baresip-$1/rec"
   printf '%s' "${f[0]}"
+}
+
+# ---- floe's user agent (floe answer, floe call) ----------------------------------------------
+
+# The options that give a floe user agent the lab's TURN server (lab_start_stun turn).
+# shellcheck disable=SC2034 # used by the scripts that source this file
+LAB_FLOE_TURN=(--turn "$LAB_SRV:$LAB_STUN_PORT" --turn-user "$LAB_TURN_USER" --turn-password "$LAB_TURN_PASS")
+
+# lab_floe_answer SIDE NAME USER [OPTION...]: starts `floe answer --once --json` in the
+# namespace of SIDE (process NAME: progress in $FT_TMP/NAME.log, the JSON line of the
+# call in $FT_TMP/NAME.json), SIP on the user agent's address port 5060, registered as
+# USER@$LAB_SRV with kamailio, the lab's STUN server, gathering on the UA's address;
+# the OPTIONs are added (--tone, --record, --timeout, LAB_FLOE_TURN, ...). Waits (10 s)
+# for the registration.
+lab_floe_answer() {
+  local side=$1 name=$2 user=$3
+  shift 3
+  ft_start_split "$name" "$FT_TMP/$name.json" ip netns exec "$(lab_ns "$side")" \
+    "$FLOE" answer --listen "$(lab_addr "$side"):$LAB_SIP_PORT" --register "sip:$user@$LAB_SRV" \
+    --stun "$LAB_SRV:$LAB_STUN_PORT" --local-addr "$(lab_addr "$side")" --once --json "$@"
+  ft_wait_log "$name" "registered as $user@" 10
+}
+
+# lab_floe_call SIDE NAME USER URI [OPTION...]: starts `floe call --json` in the namespace
+# of SIDE (process NAME, logs as lab_floe_answer): registers USER@$LAB_SRV with kamailio,
+# then calls URI through it, with the lab's STUN server and the UA's address; the
+# OPTIONs are added (--tone, --record, --duration, --timeout, LAB_FLOE_TURN, ...). Does
+# not wait: ft_wait_exit NAME, then read $FT_TMP/NAME.json.
+lab_floe_call() {
+  local side=$1 name=$2 user=$3 uri=$4
+  shift 4
+  ft_start_split "$name" "$FT_TMP/$name.json" ip netns exec "$(lab_ns "$side")" \
+    "$FLOE" call --proxy "$LAB_SRV:$LAB_SIP_PORT" --register --user "$user" --domain "$LAB_SRV" \
+    --stun "$LAB_SRV:$LAB_STUN_PORT" --local-addr "$(lab_addr "$side")" --json "$@" "$uri"
 }
 
 # ---- tones ---------------------------------------------------------------------------------
@@ -421,7 +474,7 @@ lab_capture_stop() { ft_capture_stop "$1"; }
 # SIDE (default a) is the caller. The call's timeline and counts (JSON) are written to
 # $FT_TMP/NAME.call.json (lab_capture_timeline prints them).
 lab_capture_check() {
-  local cap=$1 caller=a callee=b path=any min_rtp=50 level out
+  local cap=$1 caller=a path=any min_rtp=50 level
   shift
   while [ $# -gt 0 ]; do
     case $1 in
@@ -431,7 +484,6 @@ lab_capture_check() {
     *) ft_fail "internal: lab_capture_check: unknown option $1" ;;
     esac
   done
-  [ "$caller" = a ] && callee=b || callee=a
   # shellcheck disable=SC2034 # read by ft_tshark (tests/lib/common.bash)
   FT_DECODE=(--enable-heuristic rtp_udp)
   local total
@@ -445,16 +497,28 @@ lab_capture_check() {
   ft_capture_experts "$cap" "$level" ""
   ft_capture_expect_none "$cap" "stun.att.crc32.bad" "a bad STUN FINGERPRINT"
   ft_capture_stun_framing "$cap"
+  lab_capture_flow "$cap" "$caller" "$path" "$min_rtp" ||
+    ft_fail "capture $cap: the call's flow is not right: $(lab_capture_timeline "$cap")"
+  ft_ok "capture $cap: register, INVITE/200/ACK with ICE offer and answer, STUN, checks, nomination, RTP both ways ($path), BYE"
+}
+
+# lab_capture_flow NAME CALLER PATH MIN-RTP: only the flow part of lab_capture_check
+# (tests/lab/call_capture.py on the capture NAME, CALLER a or b, PATH direct|relay|any):
+# writes its JSON line to $FT_TMP/NAME.call.json and returns its status instead of
+# failing, so that a benchmark can report a failed call and go on.
+lab_capture_flow() {
+  local cap=$1 caller=$2 path=$3 min_rtp=$4 callee=a rc=0 out
+  [ "$caller" = a ] && callee=b
+  # shellcheck disable=SC2034 # read by ft_tshark (tests/lib/common.bash)
+  FT_DECODE=(--enable-heuristic rtp_udp)
   # shellcheck disable=SC2046 # one -e option per field
   ft_tshark "$cap" -T fields -E separator=/t -E occurrence=a -E aggregator=, \
     $(python3 "$LAB_DIR/call_capture.py" --fields) >"$FT_TMP/$cap.tsv"
-  local rc=0
   out=$(python3 "$LAB_DIR/call_capture.py" "$FT_TMP/$cap.tsv" --caller-if "p$caller$LAB_P" \
     --callee-if "p$callee$LAB_P" --caller-wan "$(lab_wan "$caller")" --callee-wan "$(lab_wan "$callee")" \
     --server "$LAB_SRV" --path "$path" --min-rtp "$min_rtp") || rc=$?
   printf '%s\n' "$out" >"$FT_TMP/$cap.call.json"
-  [ "$rc" = 0 ] || ft_fail "capture $cap: the call's flow is not right: $out"
-  ft_ok "capture $cap: register, INVITE/200/ACK with ICE offer and answer, STUN, checks, nomination, RTP both ways ($path), BYE"
+  return "$rc"
 }
 
 # lab_capture_timeline NAME: the JSON line lab_capture_check wrote for capture NAME.
