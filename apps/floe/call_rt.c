@@ -583,7 +583,8 @@ static void handle_event(rt *r, const floe_sip_ua_event *ev) {
     case FLOE_SIP_UA_EV_SIP_SENT: handle_sip(r, ev, true); break;
     case FLOE_SIP_UA_EV_SIP_RECEIVED: handle_sip(r, ev, false); break;
     case FLOE_SIP_UA_EV_CALL_STATE:
-        if (ev->state.to == FLOE_SIP_CALL_OFFERED || ev->state.to == FLOE_SIP_CALL_OFFERED_PLAIN) {
+        if (ev->state.to == FLOE_SIP_CALL_OFFERED || ev->state.to == FLOE_SIP_CALL_OFFERED_PLAIN ||
+            ev->state.to == FLOE_SIP_CALL_OFFERED_LATE) {
             r->in_call = true;
             progress(r, "incoming call: gathering candidates");
         } else if (ev->state.to == FLOE_SIP_CALL_RINGING) {

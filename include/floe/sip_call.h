@@ -32,20 +32,24 @@
  *
  * Late answer. A caller that offers ICE without supporting 100rel (no "100rel" in
  * Supported or Require) cannot take an answer before the 200, so it cannot check or
- * nominate before the callee rings. Rather than refuse the call (421) or drop ICE, the
- * callee proves the path itself: it gathers (OFFERED_LATE), then runs its own checks to
- * the offered candidates as the controlled agent (PROBING). A check is authenticated with
- * the caller's password, which the offer carries, so the caller can answer it without our
- * answer. The first check that succeeds shows the path works both ways (PATH_FOUND) and
- * only then the phone rings (RINGING); the answer goes in the 200 and the caller
- * nominates after it. No check succeeding ends the call with 480, never a ring.
+ * nominate for sure before the callee rings. Rather than refuse the call (421) or drop
+ * ICE, the callee proves the path itself: it gathers (OFFERED_LATE), then runs its own
+ * checks to the offered candidates as the controlled agent (PROBING), and sends its
+ * answer in unreliable 183s too (a caller that takes them checks, and may nominate, from
+ * its side; behind a NAT that filters, its checks are what lets ours in). A check is
+ * authenticated with the caller's password, which the offer carries, so the caller can
+ * answer it without our answer. The first check of ours that succeeds shows the path
+ * works both ways (PATH_FOUND), as does a nomination (ICE_DONE); only then the phone
+ * rings (RINGING). The 200 carries the same answer, and a caller that ignored the 183s
+ * nominates after it. Neither happening ends the call with 480, never a ring.
  *
  *   caller (no 100rel)                          callee
  *             --- INVITE (offer) -------------> OFFERED_LATE (gathering)
- *             <== our checks (controlled) ===== PROBING
- *             <-- 180 ------------------------  RINGING (a check succeeded)
+ *             <-- 183 unreliable (answer) ----  PROBING (sent again at 1, 2, 4 s ...)
+ *             <== checks both ways ==========>
+ *             <-- 180 ------------------------  RINGING (a check succeeded, or nominated)
  *             <-- 200 (answer) ---------------  ANSWERED
- *             --- ACK, checks, nomination ====> CONFIRMED, media once nominated
+ *             --- ACK, nomination if not yet => CONFIRMED, media once nominated
  *
  * The transition function is pure and total: floe_sip_call_step(role, state, event) is
  * the only way the call's state changes, and an event a state does not expect leaves it

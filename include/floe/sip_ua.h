@@ -39,10 +39,11 @@
  * Both: BYE ends the call (200 to a received one); a lost ICE consent stops the media
  * and hangs up.
  *
- * An ICE offer from a caller without 100rel cannot get its answer before the 200: the
- * callee runs its own checks to the offered candidates and rings once one succeeds
- * (ICE_PATH_FOUND; floe/sip_call.h "Late answer"), the 200 carries the answer, the
- * caller nominates after it and media starts at the nomination. None succeeding: 480.
+ * An ICE offer from a caller without 100rel cannot get its answer reliably before the
+ * 200: the callee sends it in unreliable 183s, runs its own checks to the offered
+ * candidates and rings once one succeeds (ICE_PATH_FOUND) or the caller nominated
+ * (floe/sip_call.h, "Late answer"); the 200 carries the same answer and media starts at
+ * the nomination. Neither: 480, no ring.
  *
  * Limits: UDP signalling only; one audio stream, rtcp-mux; an INVITE without an offer is
  * answered 488; Request-URIs and

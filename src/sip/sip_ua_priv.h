@@ -72,7 +72,9 @@ struct floe_sip_ua {
     floe_ice_cand default_cand;
     bool have_pair;
     floe_ice_cand sel_local, sel_remote;
-    floe_time_ns answer_at; /* callee: auto-answer time, FLOE_TIME_NEVER */
+    floe_time_ns answer_at;               /* callee: auto-answer time, FLOE_TIME_NEVER */
+    floe_time_ns preview_at, preview_gap; /* callee, late answer: the next resend of the
+                                             unreliable 183 with the answer, its interval */
     /* our description (kept for the 200 and re-INVITEs) */
     char sdp[UA_SDP_MAX];
     size_t sdp_len;
@@ -144,6 +146,7 @@ void ua_uas_gathered(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_ice_done(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_path_found(floe_sip_ua *ua, floe_time_ns now);
+void ua_uas_preview(floe_sip_ua *ua, floe_time_ns now);
 int ua_uas_answer(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_reject(floe_sip_ua *ua, floe_time_ns now, unsigned status);
 void ua_uas_dialog_tick(floe_sip_ua *ua, floe_time_ns now);

@@ -112,8 +112,10 @@ void ua_uas_gathered(floe_sip_ua *ua, floe_time_ns now) {
         if (ua->state == FLOE_SIP_CALL_RINGING) ring(ua, now);
         return;
     }
-    if (ua->state == FLOE_SIP_CALL_OFFERED_LATE) { /* no 183: probe the offered candidates */
+    if (ua->state == FLOE_SIP_CALL_OFFERED_LATE) { /* probe the offered candidates */
         ua_step(ua, now, FLOE_SIP_CALL_EV_GATHERED);
+        ua->preview_gap = FLOE_SIP_T1 * 2;
+        ua_uas_preview(ua, now);
         if (ua_start_checks(ua, now) != FLOE_OK) ua_uas_ice_failed(ua, now);
         return;
     }
@@ -141,6 +143,26 @@ void ua_uas_ice_done(floe_sip_ua *ua, floe_time_ns now) {
     if (ua->state == FLOE_SIP_CALL_RINGING && ua->t_180 == FLOE_TIME_NEVER) ring(ua, now);
     if (ua->state == FLOE_SIP_CALL_ANSWERED || ua->state == FLOE_SIP_CALL_CONFIRMED)
         ua_media_start(ua, now);
+}
+
+/* Late answer: the answer also goes in an unreliable 183 (the same description as the
+ * 200's, RFC 6337 §3.1), sent again at 1, 2, 4, 4... s while the checks run. A caller
+ * that takes it starts its checks from behind its own NAT, so both sides open their
+ * pinholes, and it may even nominate before the ring; one that ignores it still answers
+ * our checks where its NAT lets them in. */
+void ua_uas_preview(floe_sip_ua *ua, floe_time_ns now) {
+    if (ua->state != FLOE_SIP_CALL_PROBING) {
+        ua->preview_at = FLOE_TIME_NEVER;
+        return;
+    }
+    floe_sip_msg *r = invite_response(ua, 183);
+    if (r) {
+        ua_add_common(ua, r, true);
+        floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
+        if (ua->t_183 == FLOE_TIME_NEVER) ua->t_183 = now;
+    }
+    ua->preview_at = now + ua->preview_gap;
+    if (ua->preview_gap < FLOE_S(4)) ua->preview_gap *= 2;
 }
 
 /* A check of ours succeeded: on a late answer, the path is proven and the phone rings. */

@@ -62,7 +62,7 @@ typedef struct net {
     bool challenge_invite; /* ... and initial INVITEs for proxy credentials (407) */
     uint64_t challenges;
     uint64_t dropped;
-    bool no_100rel; /* OPT_NO_100REL */
+    bool no_100rel, no_preview; /* OPT_NO_100REL, OPT_NO_PREVIEW */
 } net;
 
 static uint64_t xs(uint64_t *s) {
@@ -100,7 +100,8 @@ enum {
     OPT_AUTH = 4,
     OPT_AUTH_INVITE = 8,
     OPT_CALLEE_NO_ICE = 16,
-    OPT_NO_100REL = 32 /* alice's INVITE loses its Supported: 100rel on the way */
+    OPT_NO_100REL = 32,  /* alice's INVITE loses its Supported: 100rel on the way */
+    OPT_NO_PREVIEW = 64, /* ... and bob's 183s never reach her */
 };
 
 static void add_proxy(net *n);
@@ -116,6 +117,7 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
     n->loss_rng = seed * 7919 + 17;
     if (opts & OPT_PROXY) add_proxy(n);
     n->no_100rel = opts & OPT_NO_100REL;
+    n->no_preview = opts & OPT_NO_PREVIEW;
     for (int i = 0; i < 2; i++) {
         side *s = &n->s[i];
         s->rng = seed * 1000003 + (uint64_t)i * 77 + 1;
@@ -240,6 +242,8 @@ static void drain(net *n) {
             bool sip = out.kind == FLOE_SIP_UA_OUT_SIP;
             if (!sip) assert_true(out.sock < s->n_media);
             if (sip && i == 0 && n->no_100rel) len = drop_line(buf, len, "Supported: 100rel\r\n");
+            if (sip && i == 1 && n->no_preview && len > 11 && !memcmp(buf, "SIP/2.0 183", 11))
+                continue;
             send_dgram(n, sip, sip ? &s->sip : &s->media[out.sock], !sip && s->dead[out.sock],
                        &out.to, buf, len);
         }
@@ -485,11 +489,11 @@ static void test_full_ice_call(void **state) {
 
 /* (2) The media path is blocked: ICE fails, the callee answers 480 and never rings. */
 /* A caller that offers ICE without 100rel (as some softphones do): bob cannot answer
- * before the 200, so he checks alice's candidates himself and rings only once a check
- * succeeded; the answer comes in the 200, alice nominates after it, media follows. */
-static void test_late_answer(void **state) {
-    (void)state;
-    net *n = net_new_opt(5, true, 440, 1000, FLOE_MS(500), OPT_NO_100REL);
+ * reliably before the 200. He sends the answer in unreliable 183s and checks alice's
+ * candidates himself; he rings only once one of his checks succeeded or ICE completed.
+ * The 200 carries the same answer. */
+static void late_answer_call(unsigned opts, bool preview_taken) {
+    net *n = net_new_opt(5, true, 440, 1000, FLOE_MS(500), OPT_NO_100REL | opts);
     dial(n);
     run(n, FLOE_S(30), both_confirmed);
     assert_true(both_confirmed(n));
@@ -497,28 +501,41 @@ static void test_late_answer(void **state) {
     print_ladder(n);
     const side *b = &n->s[1];
     long inv = find_sip(b, 0, false, true, "INVITE", 0);
+    long r183 = find_sip(b, 0, true, false, "INVITE", 183);
     long checking = find_ev(b, FLOE_SIP_UA_EV_ICE_CHECKING);
     long path = find_ev(b, FLOE_SIP_UA_EV_ICE_PATH_FOUND);
     long r180 = find_sip(b, 0, true, false, "INVITE", 180);
     long r200 = find_sip(b, 0, true, false, "INVITE", 200);
     long done = find_ev(b, FLOE_SIP_UA_EV_ICE_COMPLETED);
     long media = find_ev(b, FLOE_SIP_UA_EV_MEDIA_SENT);
-    assert_true(inv >= 0 && checking > inv && path > checking && r180 > path);
-    assert_true(r200 > r180 && done > r200 && media > done);
-    assert_true(find_sip(b, 0, true, false, "INVITE", 183) < 0); /* nothing reliable */
-    assert_true(find_sip(b, 0, false, true, "PRACK", 0) < 0);
-    assert_true(b->log[r200].sip.has_sdp && !b->log[r180].sip.has_sdp);
-    /* audio both ways */
-    assert_int_equal(heard(&n->s[0]), 1);
+    assert_true(inv >= 0 && r183 > inv && checking > inv);
+    assert_true(!b->log[r183].sip.reliable && b->log[r183].sip.has_sdp);
+    assert_true(find_sip(b, 0, false, true, "PRACK", 0) < 0); /* nothing to acknowledge */
+    /* the ring came after a proven path: our check, or the caller's nomination */
+    long proof = path >= 0 && (done < 0 || path < done) ? path : done;
+    assert_true(proof > checking && r180 > proof);
+    assert_true(r200 > r180 && b->log[r200].sip.has_sdp && done >= 0 && media > done);
+    if (preview_taken) { /* alice checked and nominated on the 183's answer */
+        assert_true(done < r200);
+    } else { /* she learnt the answer from the 200: bob's own check let him ring */
+        assert_true(path >= 0 && path < r180 && done > r200);
+        assert_int_equal(find_sip(&n->s[0], 0, false, false, "INVITE", 183), -1);
+    }
+    assert_int_equal(heard(&n->s[0]), 1); /* audio both ways */
     assert_int_equal(heard(b), 0);
     floe_sip_ua_result rb;
     floe_sip_ua_result_get(b->ua, &rb);
-    assert_true(rb.ice && rb.ms_180 >= 0 && rb.ms_ice_completed > rb.ms_200);
+    assert_true(rb.ice && rb.ms_180 >= 0 && rb.ms_200 > rb.ms_180);
     net_free(n);
+}
 
-    /* The same caller, but the media path is blocked: bob's checks all fail, so he
-     * never rings and ends the call with 480. */
-    n = net_new_opt(6, true, 440, 1000, FLOE_MS(500), OPT_NO_100REL);
+static void test_late_answer(void **state) {
+    (void)state;
+    late_answer_call(0, true);
+    late_answer_call(OPT_NO_PREVIEW, false);
+    /* The media path is blocked: every check fails, so bob never rings and ends the
+     * call with 480. */
+    net *n = net_new_opt(6, true, 440, 1000, FLOE_MS(500), OPT_NO_100REL);
     n->block_media = true;
     dial(n);
     run(n, FLOE_S(60), both_over);
