@@ -1,0 +1,994 @@
+/* libFuzzer target: the SIP user agent (floe/sip_ua.h) with its state, two of them on an
+ * in-memory network plus a scripted third party.
+ *
+ * The world: alice (UA 0, 10.0.0.1) and bob (UA 1, 10.0.0.2), each with fixed
+ * configuration and its own deterministic random generator; bob registers with and
+ * dials through "carol" (10.0.0.9), who is played by the fuzzer. Everything either UA
+ * sends to the other goes into a flight queue (a fixed delay); what it sends to carol is
+ * kept, so that carol's messages can echo it. Carol answers ICE connectivity checks sent
+ * to her media address with valid STUN successes, so her ICE calls can complete too.
+ *
+ * The input is a little program of at most MAX_STEPS operations, each a byte and its
+ * arguments:
+ *   - the network: deliver the next datagrams in flight, drop, duplicate or corrupt the
+ *     next one, block or unblock the media path, run virtual time for a short or long
+ *     while (every UA ticked at its deadline, datagrams delivered when due);
+ *   - the API: dial (the other UA, carol, a bad URI), answer, hang up, register,
+ *     unregister, add a media host;
+ *   - a SIP message to a UA built from a template whose Call-ID, tags, CSeq, Via branch
+ *     and RSeq echo what that UA last sent: responses to its last INVITE or request
+ *     (100, 180, reliable 180/183 with SDP, 200 with SDP, 401/407 challenges, errors),
+ *     new INVITEs (ICE or plain offers, with or without 100rel), PRACK, ACK, BYE,
+ *     CANCEL, re-INVITE, OPTIONS, UPDATE, INFO; the text may then be corrupted by a few
+ *     bytes; or raw fuzz bytes as a datagram;
+ *   - a media datagram to a UA: RTP, RTCP, a STUN Binding request carrying the UA's own
+ *     ICE credentials (so it passes the integrity check, with or without USE-CANDIDATE),
+ *     or raw bytes.
+ * Invariants, checked after every operation (abort() on a violation):
+ *   - every datagram a UA emits fits FLOE_SIP_UA_SEND_MAX and has a destination; SIP
+ *     ones parse with floe_sip_parse, are UDP, and requests carry an RFC 3261 branch;
+ *     media ones leave from a socket the UA has;
+ *   - the event stream agrees with the datagrams (one SIP_SENT per SIP datagram, in
+ *     order) and with floe_sip_ua_state, and state changes chain (from = last to);
+ *   - ring after ICE: a callee that took an ICE offer (state OFFERED) or sent a reliable
+ *     183 with an ICE answer never sends 180 before its ICE_COMPLETED event;
+ *   - after a tick at now, the deadline is later than now;
+ *   - at the end both UAs hang up and unregister, and virtual time runs on for at most
+ *     ten minutes: every call must be over, no transaction left, no deadline pending.
+ * Both UAs are freed every run; ASan and UBSan (LSan for leaks) catch the rest.
+ *
+ * FLOE_FUZZ_UA_STATS=1 in the environment prints, at exit, how many runs reached each
+ * call state (per role) and the other milestones. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "floe/err.h"
+#include "floe/sip.h"
+#include "floe/sip_auth.h"
+#include "floe/sip_ua.h"
+#include "floe/stun.h"
+#include "floe/stun_auth.h"
+
+#define MAX_STEPS 64
+#define FLIGHT 48
+#define NOTES 64
+#define TEXT_MAX FLOE_SIP_UA_SEND_MAX
+
+#define CAROL_UFRAG "CaRoL7"
+#define CAROL_PWD "carolcarolcarolcarol42"
+
+typedef struct input {
+    const uint8_t *p;
+    size_t n, off;
+} input;
+
+static uint8_t u8(input *in) {
+    return in->off < in->n ? in->p[in->off++] : 0;
+}
+
+static uint16_t u16(input *in) {
+    uint16_t hi = u8(in);
+    return (uint16_t)(hi << 8 | u8(in));
+}
+
+static int fuzz_rand(void *ctx, void *buf, size_t len) {
+    uint64_t *s = ctx;
+    uint8_t *p = buf;
+    for (size_t i = 0; i < len; i++) {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        p[i] = (uint8_t)(*s >> 32);
+    }
+    return FLOE_OK;
+}
+
+/* A copy of a SIP message a UA sent (the templates echo it). */
+typedef struct saved {
+    size_t len;
+    char text[TEXT_MAX + 1];
+} saved;
+
+typedef struct pkt {
+    floe_time_ns at;
+    int dst; /* UA index */
+    bool sip;
+    unsigned sock;
+    floe_addr from;
+    size_t len;
+    uint8_t data[FLOE_SIP_UA_SEND_MAX];
+} pkt;
+
+typedef struct note {
+    unsigned status;
+    bool request;
+    bool r180;   /* a 180 to an INVITE */
+    bool ice183; /* a 183 to an INVITE with an ICE answer */
+    bool bye_ok; /* a 200 to a BYE of the UA's current call */
+} note;
+
+typedef struct node {
+    floe_sip_ua *ua;
+    floe_addr sip, media[2];
+    unsigned n_media;
+    uint64_t rng;
+    saved last_req, last_inv, last_resp, last_rel, last_sdp;
+    bool have_req, have_inv, have_resp, have_rel, have_sdp;
+    /* the event stream as seen so far */
+    floe_sip_call_state state;
+    bool ice_offer, ice_answer, ice_done;
+    char call_id[128]; /* of the last INVITE transaction it took part in */
+    note notes[NOTES];
+    unsigned note_head, note_len;
+    /* milestones of this run */
+    bool reached[FLOE_SIP_CALL_STATE_COUNT][2];
+    bool got_ice_done, got_media, got_registered;
+} node;
+
+typedef struct world {
+    floe_time_ns now, delay;
+    node n[2];
+    floe_addr carol_sip, carol_media;
+    pkt flight[FLIGHT];
+    size_t n_flight;
+    bool block_media;
+    unsigned serial; /* carol's Call-IDs, tags and branches */
+    uint32_t carol_cseq, carol_rseq;
+    saved carol_inv[2]; /* carol's last INVITE to each UA (CANCEL echoes it) */
+    bool have_carol_inv[2];
+} world;
+
+static world W;
+static const char *const ua_names[2] = {"alice", "bob"};
+static pkt scratch_pkt;
+static uint8_t sendbuf[FLOE_SIP_UA_SEND_MAX];
+static char text[TEXT_MAX + 1];
+static floe_sip_msg msg, ctxm, resp;
+static char arena_buf[4096];
+
+/* ---- statistics (FLOE_FUZZ_UA_STATS) ------------------------------------------------------ */
+
+static uint64_t st_runs, st_state[FLOE_SIP_CALL_STATE_COUNT][2], st_ice_done, st_media, st_reg;
+static bool st_on, st_init, trace_on, strict_on;
+static uint64_t st_deliver, st_tick, st_final;
+
+static void st_print(void) {
+    fprintf(stderr,
+            "fuzz_sip_ua: %llu runs; ice completed in %llu, media in %llu, registered "
+            "in %llu\n",
+            (unsigned long long)st_runs, (unsigned long long)st_ice_done,
+            (unsigned long long)st_media, (unsigned long long)st_reg);
+    fprintf(stderr, "  deliveries %llu, ticks %llu, in the final phase %llu\n",
+            (unsigned long long)st_deliver, (unsigned long long)st_tick,
+            (unsigned long long)st_final);
+    for (int s = 0; s < FLOE_SIP_CALL_STATE_COUNT; s++)
+        fprintf(stderr, "  %-14s caller %8llu  callee %8llu\n",
+                floe_sip_call_state_name((floe_sip_call_state)s),
+                (unsigned long long)st_state[s][0], (unsigned long long)st_state[s][1]);
+}
+
+static void st_run(const world *w) {
+    st_runs++;
+    bool ice = false, media = false, reg = false;
+    for (int s = 0; s < FLOE_SIP_CALL_STATE_COUNT; s++)
+        for (int r = 0; r < 2; r++)
+            if (w->n[0].reached[s][r] || w->n[1].reached[s][r]) st_state[s][r]++;
+    for (int i = 0; i < 2; i++) {
+        ice |= w->n[i].got_ice_done;
+        media |= w->n[i].got_media;
+        reg |= w->n[i].got_registered;
+    }
+    st_ice_done += ice;
+    st_media += media;
+    st_reg += reg;
+}
+
+/* ---- the network -------------------------------------------------------------------------- */
+
+static void save(saved *s, const void *p, size_t len) {
+    if (len > TEXT_MAX) len = TEXT_MAX;
+    memcpy(s->text, p, len);
+    s->text[len] = '\0';
+    s->len = len;
+}
+
+static void enqueue(world *w, int dst, bool sip, unsigned sock, const floe_addr *from,
+                    const uint8_t *p, size_t len) {
+    if (w->n_flight == FLIGHT || len > sizeof w->flight[0].data) return; /* lost */
+    pkt *k = &w->flight[w->n_flight++];
+    k->at = w->now + w->delay;
+    k->dst = dst;
+    k->sip = sip;
+    k->sock = sock;
+    k->from = *from;
+    k->len = len;
+    memcpy(k->data, p, len);
+}
+
+static bool has_ice(floe_sip_str body) {
+    static const char key[] = "a=ice-ufrag:";
+    if (!body.p) return false;
+    for (size_t i = 0; i + sizeof key - 1 <= body.len; i++)
+        if (memcmp(body.p + i, key, sizeof key - 1) == 0) return true;
+    return false;
+}
+
+/* Carol answers an ICE check sent to her media address: a Binding success with her
+ * password's integrity. */
+static void carol_stun(world *w, int from_ua, unsigned sock, const uint8_t *p, size_t len) {
+    static floe_stun_msg sm;
+    if (floe_stun_msg_decode(p, len, 0, &sm) != FLOE_OK || sm.method != FLOE_STUN_BINDING ||
+        sm.cls != FLOE_STUN_REQUEST)
+        return;
+    uint8_t key[64], out[256];
+    size_t klen, olen;
+    if (floe_stun_key_short_term(CAROL_PWD, key, sizeof key, &klen) != FLOE_OK) abort();
+    floe_stun_builder b;
+    floe_stun_builder_init(&b, out, sizeof out, FLOE_STUN_BINDING, FLOE_STUN_SUCCESS, sm.tid);
+    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &w->n[from_ua].media[sock]);
+    floe_stun_add_integrity(&b, key, klen);
+    floe_stun_add_fingerprint(&b);
+    if (floe_stun_builder_finish(&b, &olen) != FLOE_OK) abort();
+    enqueue(w, from_ua, false, sock, &w->carol_media, out, olen);
+}
+
+static void put_str(char *dst, size_t cap, floe_sip_str s) {
+    size_t n = s.p ? (s.len < cap - 1 ? s.len : cap - 1) : 0;
+    if (n) memcpy(dst, s.p, n);
+    dst[n] = '\0';
+}
+
+/* What UA i sent: checked, remembered, routed. */
+static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const floe_addr *to) {
+    node *x = &w->n[i];
+    if (floe_sip_parse((const char *)p, len, 0, &msg, NULL, NULL) != FLOE_OK) abort();
+    floe_sip_cseq cs;
+    floe_sip_str cid;
+    floe_sip_addr from, toa;
+    if (floe_sip_msg_cseq(&msg, &cs) != FLOE_OK || floe_sip_msg_call_id(&msg, &cid) != FLOE_OK ||
+        floe_sip_msg_from(&msg, &from) != FLOE_OK || floe_sip_msg_to(&msg, &toa) != FLOE_OK)
+        abort();
+    if (!from.tag.p) abort(); /* our From always has a tag */
+    note nt = {0};
+    nt.request = msg.request;
+    nt.status = msg.status;
+    if (msg.request) {
+        floe_sip_via v;
+        if (floe_sip_msg_top_via(&msg, &v) != FLOE_OK || !floe_sip_branch_is_rfc3261(v.branch))
+            abort();
+        if (cs.method_id != msg.method_id) abort();
+        save(&x->last_req, p, len);
+        x->have_req = true;
+        if (msg.method_id == FLOE_SIP_INVITE) {
+            save(&x->last_inv, p, len);
+            x->have_inv = true;
+        }
+    } else {
+        save(&x->last_resp, p, len);
+        x->have_resp = true;
+        uint32_t rseq;
+        if (msg.status < 200 && floe_sip_msg_rseq(&msg, &rseq) == FLOE_OK) {
+            save(&x->last_rel, p, len);
+            x->have_rel = true;
+        }
+        bool inv = cs.method_id == FLOE_SIP_INVITE;
+        nt.r180 = inv && msg.status == 180;
+        nt.ice183 = inv && msg.status == 183 && has_ice(msg.body);
+        nt.bye_ok = cs.method_id == FLOE_SIP_BYE && msg.status == 200 &&
+                    cid.len == strlen(x->call_id) && memcmp(cid.p, x->call_id, cid.len) == 0;
+    }
+    if (cs.method_id == FLOE_SIP_INVITE) put_str(x->call_id, sizeof x->call_id, cid);
+    if (msg.body.len > 0 && floe_sip_msg_is_sdp(&msg)) {
+        save(&x->last_sdp, p, len);
+        x->have_sdp = true;
+    }
+    if (x->note_len == NOTES) abort(); /* events are pulled after every step */
+    x->notes[(x->note_head + x->note_len++) % NOTES] = nt;
+    int o = 1 - i;
+    if (floe_addr_equal(to, &w->n[o].sip)) enqueue(w, o, true, 0, &x->sip, p, len);
+    /* to carol: kept above (the templates read it); elsewhere: lost */
+}
+
+static void on_sent_media(world *w, int i, unsigned sock, const uint8_t *p, size_t len,
+                          const floe_addr *to) {
+    node *x = &w->n[i];
+    if (sock >= x->n_media) abort();
+    if (w->block_media) return;
+    int o = 1 - i;
+    for (unsigned k = 0; k < w->n[o].n_media; k++)
+        if (floe_addr_equal(to, &w->n[o].media[k])) {
+            enqueue(w, o, false, k, &x->media[sock], p, len);
+            return;
+        }
+    if (floe_addr_equal(to, &w->carol_media)) carol_stun(w, i, sock, p, len);
+}
+
+static void trace(const world *w, int i, const floe_sip_ua_event *ev) {
+    fprintf(stderr, "%s %9.3f %-15s", ua_names[i], (double)w->now / 1e9,
+            floe_sip_ua_event_name(ev->type));
+    if (ev->type == FLOE_SIP_UA_EV_SIP_SENT || ev->type == FLOE_SIP_UA_EV_SIP_RECEIVED) {
+        if (ev->sip.request)
+            fprintf(stderr, " %s", ev->sip.method);
+        else
+            fprintf(stderr, " %u (%s)%s", ev->sip.status, ev->sip.method,
+                    ev->sip.reliable ? " rel" : "");
+    } else if (ev->type == FLOE_SIP_UA_EV_CALL_STATE) {
+        fprintf(stderr, " %s -> %s", floe_sip_call_state_name(ev->state.from),
+                floe_sip_call_state_name(ev->state.to));
+    }
+    fprintf(stderr, " %s\n", ev->reason);
+}
+
+static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
+    node *x = &w->n[i];
+    if (trace_on) trace(w, i, ev);
+    switch (ev->type) {
+    case FLOE_SIP_UA_EV_SIP_SENT: {
+        if (x->note_len == 0) {
+            if (exact) abort(); /* an event for a datagram that never came out */
+            break;
+        }
+        note nt = x->notes[x->note_head];
+        x->note_head = (x->note_head + 1) % NOTES;
+        x->note_len--;
+        if (exact && (nt.request != ev->sip.request || nt.status != ev->sip.status)) abort();
+        if (nt.ice183) x->ice_answer = true;
+        /* ring after ICE */
+        if (nt.r180 && (x->ice_offer || x->ice_answer) && !x->ice_done) abort();
+        /* a BYE we accepted ends the call, early dialog or not (RFC 3261 §15.1.2) */
+        if (strict_on && nt.bye_ok && !floe_sip_call_over(x->state)) abort();
+        break;
+    }
+    case FLOE_SIP_UA_EV_CALL_STATE: {
+        if ((unsigned)ev->state.to >= FLOE_SIP_CALL_STATE_COUNT) abort();
+        if (ev->state.from == FLOE_SIP_CALL_IDLE) { /* a new call */
+            x->ice_offer = x->ice_answer = x->ice_done = false;
+        } else if (exact && ev->state.from != x->state) {
+            abort();
+        }
+        if (ev->state.to == ev->state.from) abort();
+        x->state = ev->state.to;
+        if (x->state == FLOE_SIP_CALL_OFFERED) x->ice_offer = true;
+        floe_sip_ua_result r;
+        floe_sip_ua_result_get(x->ua, &r);
+        x->reached[x->state][r.caller ? 0 : 1] = true;
+        break;
+    }
+    case FLOE_SIP_UA_EV_ICE_COMPLETED:
+        x->ice_done = true;
+        x->got_ice_done = true;
+        break;
+    case FLOE_SIP_UA_EV_MEDIA_RECEIVED: x->got_media = true; break;
+    case FLOE_SIP_UA_EV_REGISTERED:
+        if (ev->expires) x->got_registered = true;
+        break;
+    case FLOE_SIP_UA_EV_NONE: abort();
+    default:
+        if ((unsigned)ev->type > FLOE_SIP_UA_EV_REGISTER_FAILED) abort();
+        break;
+    }
+}
+
+/* Pulls what both UAs have to send and to say, and checks it. */
+static void drain(world *w) {
+    for (int i = 0; i < 2; i++) {
+        node *x = &w->n[i];
+        size_t len;
+        floe_sip_ua_out out;
+        int guard = 0;
+        while (floe_sip_ua_next_send(x->ua, w->now, sendbuf, sizeof sendbuf, &len, &out) ==
+               FLOE_OK) {
+            if (++guard > 20000) abort();
+            if (len == 0 || len > FLOE_SIP_UA_SEND_MAX || out.to.family == FLOE_AF_NONE) abort();
+            if (out.kind == FLOE_SIP_UA_OUT_SIP) {
+                if (out.transport != FLOE_TRANSPORT_UDP) abort();
+                on_sent_sip(w, i, sendbuf, len, &out.to);
+            } else if (out.kind == FLOE_SIP_UA_OUT_MEDIA) {
+                on_sent_media(w, i, out.sock, sendbuf, len, &out.to);
+            } else {
+                abort();
+            }
+        }
+        bool exact = floe_sip_ua_events_dropped(x->ua) == 0;
+        floe_sip_ua_event ev;
+        guard = 0;
+        while (floe_sip_ua_next_event(x->ua, &ev)) {
+            if (++guard > 20000) abort();
+            on_event(w, i, &ev, exact);
+        }
+        if (exact && x->note_len) abort(); /* a SIP datagram without its event */
+        x->note_len = 0;
+        floe_sip_call_state s = floe_sip_ua_state(x->ua);
+        if (exact && s != x->state && s != FLOE_SIP_CALL_IDLE) abort();
+        x->state = s;
+    }
+}
+
+static void deliver(world *w, const pkt *k) {
+    st_deliver++;
+    node *x = &w->n[k->dst];
+    if (k->sip)
+        floe_sip_ua_on_sip(x->ua, w->now, FLOE_TRANSPORT_UDP, &k->from, (const char *)k->data,
+                           k->len);
+    else
+        floe_sip_ua_on_media(x->ua, w->now, k->sock, &k->from, k->data, k->len);
+    drain(w);
+}
+
+static void pop_flight(world *w, size_t i, pkt *out) {
+    *out = w->flight[i];
+    memmove(&w->flight[i], &w->flight[i + 1], (w->n_flight - i - 1) * sizeof *out);
+    w->n_flight--;
+}
+
+static void tick(world *w, int i) {
+    st_tick++;
+    floe_sip_ua_tick(w->n[i].ua, w->now);
+    drain(w);
+    if (floe_sip_ua_deadline(w->n[i].ua) <= w->now) abort(); /* a timer in the past */
+}
+
+/* The runtime's loop up to `until`: ticks at deadlines, deliveries when due. */
+static void run_until(world *w, floe_time_ns until) {
+    for (int guard = 0; guard < 200000; guard++) {
+        floe_time_ns next = FLOE_TIME_NEVER;
+        for (int i = 0; i < 2; i++) {
+            floe_time_ns d = floe_sip_ua_deadline(w->n[i].ua);
+            if (d < next) next = d;
+        }
+        if (w->n_flight && w->flight[0].at < next) next = w->flight[0].at;
+        if (next == FLOE_TIME_NEVER || next > until) break;
+        if (next > w->now) w->now = next;
+        if (w->n_flight && w->flight[0].at <= w->now) {
+            pop_flight(w, 0, &scratch_pkt);
+            deliver(w, &scratch_pkt);
+            continue;
+        }
+        for (int i = 0; i < 2; i++)
+            if (floe_sip_ua_deadline(w->n[i].ua) <= w->now) tick(w, i);
+    }
+    if (until > w->now) w->now = until;
+    for (int i = 0; i < 2; i++)
+        if (floe_sip_ua_deadline(w->n[i].ua) <= w->now) tick(w, i);
+}
+
+/* ---- templates ---------------------------------------------------------------------------- */
+
+static size_t sdp_text(char *out, size_t cap, unsigned kind) {
+    int n;
+    switch (kind % 5) {
+    case 0: /* ICE */
+    case 1:
+        n = snprintf(out, cap,
+                     "v=0\r\no=carol 7 7 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+                     "m=audio 30000 RTP/AVP %s\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+                     "a=rtcp-mux\r\na=ice-ufrag:" CAROL_UFRAG "\r\na=ice-pwd:" CAROL_PWD "\r\n"
+                     "a=candidate:1 1 UDP 2130706431 10.0.0.9 30000 typ host\r\n%sa=sendrecv\r\n",
+                     kind % 5 ? "8" : "0 8", kind & 8 ? "a=ice-lite\r\n" : "");
+        break;
+    case 2: /* plain */
+        n = snprintf(out, cap,
+                     "v=0\r\no=carol 7 7 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+                     "m=audio 30000 RTP/AVP %s\r\na=sendrecv\r\n",
+                     kind & 8 ? "8" : "0");
+        break;
+    case 3: /* nothing we can use */
+        n = snprintf(out, cap,
+                     "v=0\r\no=carol 7 7 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+                     "m=audio %s RTP/AVP 18\r\n",
+                     kind & 8 ? "0" : "30000");
+        break;
+    default: /* ICE attributes without a candidate in the default address */
+        n = snprintf(out, cap,
+                     "v=0\r\no=carol 7 7 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.8\r\nt=0 0\r\n"
+                     "m=audio 31000 RTP/AVP 0\r\na=rtcp-mux\r\na=ice-ufrag:" CAROL_UFRAG
+                     "\r\na=ice-pwd:" CAROL_PWD
+                     "\r\na=candidate:1 1 UDP 2130706431 10.0.0.9 30000 typ host\r\n");
+        break;
+    }
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+/* A few bytes of the text overwritten, or the text cut short. */
+static size_t corrupt(input *in, char *p, size_t len, uint8_t how) {
+    if (!(how & 0x80) || len == 0) return len;
+    unsigned k = 1 + how % 4;
+    for (unsigned j = 0; j < k; j++) {
+        size_t at = u16(in) % len;
+        p[at] = (char)u8(in);
+    }
+    if (how & 0x40) len = u16(in) % (len + 1);
+    return len;
+}
+
+static floe_addr from_of(world *w, int i, uint8_t f) {
+    return (f & 1) ? w->n[1 - i].sip : w->carol_sip;
+}
+
+static void send_text(world *w, input *in, int i, const floe_addr *from, size_t n, uint8_t how) {
+    n = corrupt(in, text, n, how);
+    floe_sip_ua_on_sip(w->n[i].ua, w->now, FLOE_TRANSPORT_UDP, from, text, n);
+    drain(w);
+}
+
+static const unsigned statuses[] = {100, 180, 183, 200, 401, 407, 486, 487,
+                                    488, 500, 603, 182, 491, 181, 202, 302};
+
+/* A response to the UA's last INVITE or last request. */
+static void op_response(world *w, input *in, int i) {
+    node *x = &w->n[i];
+    uint8_t f = u8(in);
+    unsigned status = statuses[u8(in) % 16];
+    uint8_t how = u8(in);
+    const saved *s =
+        (f & 2) ? (x->have_req ? &x->last_req : NULL) : (x->have_inv ? &x->last_inv : NULL);
+    if (!s) return;
+    static saved copy;
+    copy = *s;
+    if (floe_sip_parse(copy.text, copy.len, 0, &ctxm, NULL, NULL) != FLOE_OK) abort();
+    floe_sip_arena ar;
+    floe_sip_arena_init(&ar, arena_buf, sizeof arena_buf);
+    static const char *const tags[] = {"ct1", "ct2", NULL, "ct1"};
+    if (floe_sip_msg_response_to(&resp, &ctxm, status, NULL, tags[(f >> 2) & 3], &ar) != FLOE_OK)
+        return;
+    bool inv = ctxm.method_id == FLOE_SIP_INVITE;
+    bool reliable = (status == 183 || (status == 180 && (f & 0x10))) && !(f & 0x20);
+    bool with_sdp = inv && (status == 183 || status == 200 || (f & 0x40));
+    static char sdp[1024], rs[16], contact[64];
+    if (status > 100 && status < 300) {
+        snprintf(contact, sizeof contact, "<sip:carol@%s>",
+                 (f & 0x80) ? "10.0.0.9:5060" : "carol.example.net");
+        floe_sip_msg_add(&resp, FLOE_SIP_H_CONTACT,
+                         (f & 0x80) || !(f & 1) ? "<sip:carol@10.0.0.9:5060>" : contact);
+    }
+    if (reliable) {
+        snprintf(rs, sizeof rs, "%u", (unsigned)(w->carol_rseq + (u8(in) % 4 == 0 ? 0 : 1)));
+        w->carol_rseq++;
+        floe_sip_msg_add(&resp, FLOE_SIP_H_REQUIRE, "100rel");
+        floe_sip_msg_add_str(&resp, floe_sip_str_c("RSeq"), floe_sip_str_c(rs));
+    }
+    if (status == 401 || status == 407) {
+        floe_sip_str ch;
+        static const char *const nonces[] = {"n0nce1", "n0nce2"};
+        if (floe_sip_auth_challenge_value((f & 0x40) ? FLOE_SIP_ALG_MD5 : FLOE_SIP_ALG_SHA256,
+                                          "example.net", nonces[f & 1], NULL, (f & 0x10) != 0, &ar,
+                                          &ch) == FLOE_OK)
+            floe_sip_msg_add_str(
+                &resp, floe_sip_str_c(status == 401 ? "WWW-Authenticate" : "Proxy-Authenticate"),
+                ch);
+    }
+    if (ctxm.method_id == FLOE_SIP_REGISTER && status == 200) {
+        static char c[128];
+        floe_sip_addr ca;
+        floe_sip_iter it = {0};
+        if (floe_sip_msg_next_addr(&ctxm, FLOE_SIP_H_CONTACT, &it, &ca) == FLOE_OK && ca.uri.p) {
+            char u[96];
+            put_str(u, sizeof u, ca.uri);
+            snprintf(c, sizeof c, "<%s>;expires=%u", u, (unsigned)(f & 0x10 ? 0 : 30 + (f & 0x60)));
+            floe_sip_msg_add(&resp, FLOE_SIP_H_CONTACT, c);
+        }
+    }
+    if (with_sdp) {
+        size_t n = sdp_text(sdp, sizeof sdp, u8(in));
+        floe_sip_msg_add(&resp, FLOE_SIP_H_CONTENT_TYPE, "application/sdp");
+        floe_sip_msg_set_body(&resp, sdp, n);
+    }
+    size_t len;
+    if (floe_sip_msg_print(&resp, text, sizeof text, &len) != FLOE_OK) return;
+    floe_addr from = from_of(w, i, f);
+    send_text(w, in, i, &from, len, how);
+}
+
+/* The dialog as the UA sees it, from the last message it sent: Call-ID, its tag, the
+ * peer's tag (carol's "ct1" when none yet) and the UA's URI. */
+typedef struct dlg_ids {
+    char call_id[128], ua_tag[64], peer_tag[64], ua_uri[128];
+    uint32_t cseq;
+    char cseq_method[24];
+} dlg_ids;
+
+static bool dialog_of(const node *x, bool from_resp, dlg_ids *d) {
+    const saved *s =
+        from_resp ? (x->have_resp ? &x->last_resp : NULL) : (x->have_req ? &x->last_req : NULL);
+    if (!s) return false;
+    static saved copy;
+    copy = *s;
+    if (floe_sip_parse(copy.text, copy.len, 0, &ctxm, NULL, NULL) != FLOE_OK) abort();
+    floe_sip_addr fa, ta;
+    floe_sip_str cid;
+    floe_sip_cseq cs;
+    if (floe_sip_msg_from(&ctxm, &fa) != FLOE_OK || floe_sip_msg_to(&ctxm, &ta) != FLOE_OK ||
+        floe_sip_msg_call_id(&ctxm, &cid) != FLOE_OK || floe_sip_msg_cseq(&ctxm, &cs) != FLOE_OK)
+        return false;
+    const floe_sip_addr *mine = ctxm.request ? &fa : &ta, *peer = ctxm.request ? &ta : &fa;
+    put_str(d->call_id, sizeof d->call_id, cid);
+    put_str(d->ua_tag, sizeof d->ua_tag, mine->tag);
+    put_str(d->peer_tag, sizeof d->peer_tag, peer->tag.p ? peer->tag : floe_sip_str_c("ct1"));
+    put_str(d->ua_uri, sizeof d->ua_uri, mine->uri);
+    put_str(d->cseq_method, sizeof d->cseq_method, cs.method);
+    d->cseq = cs.seq;
+    return true;
+}
+
+static const char *const ua_hosts[2] = {"10.0.0.1:5060", "10.0.0.2:5060"};
+
+/* A new INVITE from carol (or the other UA's address). */
+static void op_invite(world *w, input *in, int i) {
+    uint8_t f = u8(in);
+    uint8_t k = u8(in);
+    uint8_t how = u8(in);
+    static char sdp[1024];
+    size_t sl = (f & 0x40) ? 0 : sdp_text(sdp, sizeof sdp, k);
+    unsigned id = ++w->serial;
+    int n = snprintf(text, sizeof text,
+                     "INVITE sip:%s@%s SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKci%u%s\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: \"Carol\" <sip:carol@example.net>;tag=cf%u\r\n"
+                     "To: <sip:%s@example.net>\r\n"
+                     "Call-ID: cc%u@10.0.0.9\r\n"
+                     "CSeq: %u INVITE\r\n"
+                     "Contact: <sip:carol@%s>\r\n"
+                     "%s%s%s"
+                     "Content-Length: %u\r\n\r\n%.*s",
+                     ua_names[i], ua_hosts[i], id, (f & 1) ? ";rport" : "", id, ua_names[i], id,
+                     1 + (unsigned)(f >> 4 & 3), (f & 8) ? "carol.example.net" : "10.0.0.9:5060",
+                     (f & 2) ? "Supported: 100rel, timer\r\n" : "",
+                     (f & 4) ? "Require: 100rel\r\n" : "",
+                     sl ? "Content-Type: application/sdp\r\n" : "", (unsigned)sl, (int)sl, sdp);
+    if (n < 0 || (size_t)n >= sizeof text) return;
+    save(&w->carol_inv[i], text, (size_t)n);
+    w->have_carol_inv[i] = true;
+    floe_addr from = from_of(w, i, (uint8_t)(f >> 7));
+    send_text(w, in, i, &from, (size_t)n, how);
+}
+
+/* CANCEL of carol's last INVITE to the UA (same branch, Call-ID, From, To, CSeq). */
+static void op_cancel(world *w, input *in, int i) {
+    uint8_t f = u8(in), how = u8(in);
+    if (!w->have_carol_inv[i]) return;
+    static saved copy;
+    copy = w->carol_inv[i];
+    if (floe_sip_parse(copy.text, copy.len, 0, &ctxm, NULL, NULL) != FLOE_OK) return;
+    size_t off = 0;
+    off += (size_t)snprintf(text, sizeof text, "CANCEL %.*s SIP/2.0\r\n", (int)ctxm.uri.len,
+                            ctxm.uri.p);
+    for (size_t h = 0; h < ctxm.n_hdr; h++) {
+        const floe_sip_hdr *hd = &ctxm.hdr[h];
+        if (hd->id == FLOE_SIP_H_CSEQ) {
+            floe_sip_cseq cs;
+            floe_sip_cseq_parse(hd->value, &cs);
+            off += (size_t)snprintf(text + off, sizeof text - off, "CSeq: %u CANCEL\r\n",
+                                    (unsigned)cs.seq + ((f & 1) ? 1 : 0));
+        } else if (hd->id == FLOE_SIP_H_VIA || hd->id == FLOE_SIP_H_FROM ||
+                   hd->id == FLOE_SIP_H_TO || hd->id == FLOE_SIP_H_CALL_ID ||
+                   hd->id == FLOE_SIP_H_MAX_FORWARDS) {
+            off += (size_t)snprintf(text + off, sizeof text - off, "%.*s: %.*s\r\n",
+                                    (int)hd->name.len, hd->name.p, (int)hd->value.len, hd->value.p);
+        }
+        if (off >= sizeof text) return;
+    }
+    off += (size_t)snprintf(text + off, sizeof text - off, "Content-Length: 0\r\n\r\n");
+    if (off >= sizeof text) return;
+    floe_addr from = from_of(w, i, (uint8_t)(f >> 1));
+    send_text(w, in, i, &from, off, how);
+}
+
+/* An in-dialog request to the UA (or, with f & 0x40, one outside any dialog). */
+static void op_in_dialog(world *w, input *in, int i, const char *method) {
+    node *x = &w->n[i];
+    uint8_t f = u8(in), how = u8(in);
+    dlg_ids d;
+    if (!dialog_of(x, (f & 1) != 0, &d)) return;
+    if (f & 0x40) snprintf(d.ua_tag, sizeof d.ua_tag, "nope");
+    uint32_t cseq;
+    char rack[64] = "";
+    switch ((f >> 1) & 3) {
+    case 0: cseq = ++w->carol_cseq + 100; break;
+    case 1: cseq = d.cseq; break; /* the one the UA used */
+    case 2: cseq = d.cseq + 1; break;
+    default: cseq = 1; break;
+    }
+    bool ack = strcmp(method, "ACK") == 0;
+    if (ack) cseq = (f & 8) ? d.cseq : cseq;
+    if (strcmp(method, "PRACK") == 0 && x->have_rel) {
+        static saved copy;
+        copy = x->last_rel;
+        if (floe_sip_parse(copy.text, copy.len, 0, &ctxm, NULL, NULL) == FLOE_OK) {
+            uint32_t rseq = 0;
+            floe_sip_cseq cs = {0};
+            floe_sip_msg_rseq(&ctxm, &rseq);
+            floe_sip_msg_cseq(&ctxm, &cs);
+            snprintf(rack, sizeof rack, "RAck: %u %u INVITE\r\n",
+                     (unsigned)(rseq + ((f & 0x20) ? 1 : 0)), (unsigned)cs.seq);
+        }
+    }
+    static char sdp[1024];
+    bool with_sdp =
+        strcmp(method, "INVITE") == 0 || strcmp(method, "UPDATE") == 0 || (ack && (f & 0x10));
+    size_t sl = with_sdp ? sdp_text(sdp, sizeof sdp, u8(in)) : 0;
+    unsigned id = ++w->serial;
+    int n = snprintf(text, sizeof text,
+                     "%s sip:%s@%s SIP/2.0\r\n"
+                     "Via: SIP/2.0/UDP 10.0.0.9:5060;branch=z9hG4bKcd%u;rport\r\n"
+                     "Max-Forwards: 70\r\n"
+                     "From: <sip:carol@example.net>;tag=%s\r\n"
+                     "To: <%s>;tag=%s\r\n"
+                     "Call-ID: %s\r\n"
+                     "CSeq: %u %s\r\n"
+                     "Contact: <sip:carol@10.0.0.9:5060>\r\n"
+                     "%s%s"
+                     "Content-Length: %u\r\n\r\n%.*s",
+                     method, ua_names[i], ua_hosts[i], id, d.peer_tag, d.ua_uri, d.ua_tag,
+                     d.call_id, (unsigned)cseq, method, rack,
+                     sl ? "Content-Type: application/sdp\r\n" : "", (unsigned)sl, (int)sl, sdp);
+    if (n < 0 || (size_t)n >= sizeof text) return;
+    floe_addr from = from_of(w, i, (uint8_t)(f >> 7));
+    send_text(w, in, i, &from, (size_t)n, how);
+}
+
+static void op_raw_sip(world *w, input *in, int i) {
+    size_t n = u8(in);
+    if (n > in->n - in->off) n = in->n - in->off;
+    memcpy(text, in->p + in->off, n);
+    in->off += n;
+    floe_addr from = w->carol_sip;
+    floe_sip_ua_on_sip(w->n[i].ua, w->now, FLOE_TRANSPORT_UDP, &from, text, n);
+    drain(w);
+}
+
+/* ---- media -------------------------------------------------------------------------------- */
+
+/* The UA's ICE credentials from the last description it sent. */
+static bool ua_creds(const node *x, char *ufrag, char *pwd, size_t cap) {
+    if (!x->have_sdp) return false;
+    const char *t = x->last_sdp.text;
+    const char *u = strstr(t, "a=ice-ufrag:"), *p = strstr(t, "a=ice-pwd:");
+    if (!u || !p) return false;
+    u += 12;
+    p += 10;
+    size_t ul = strcspn(u, "\r\n"), pl = strcspn(p, "\r\n");
+    if (ul >= cap || pl >= cap) return false;
+    memcpy(ufrag, u, ul);
+    ufrag[ul] = '\0';
+    memcpy(pwd, p, pl);
+    pwd[pl] = '\0';
+    return true;
+}
+
+static void op_media(world *w, input *in, int i) {
+    node *x = &w->n[i];
+    uint8_t f = u8(in);
+    unsigned sock = u8(in) % (x->n_media + 1); /* one past: a socket the UA does not have */
+    floe_addr from = (f & 0x80) ? w->n[1 - i].media[0] : w->carol_media;
+    static uint8_t buf[512];
+    size_t len = 0;
+    switch (f & 3) {
+    case 0: { /* RTP */
+        static const uint8_t pts[] = {0, 8, 13, 101};
+        uint16_t seq = u16(in);
+        uint8_t hdr[12] = {0x80, pts[(f >> 3) & 3],   (uint8_t)(seq >> 8), (uint8_t)seq, 0,
+                           0,    (uint8_t)(seq >> 8), (uint8_t)(seq << 5), 0x11,         0x22,
+                           0x33, (uint8_t)(f & 0x20)};
+        memcpy(buf, hdr, sizeof hdr);
+        len = 12 + ((f & 0x40) ? 80 : 160);
+        memset(buf + 12, 0xd5, len - 12);
+        break;
+    }
+    case 1: { /* RTCP: a receiver report or a BYE */
+        static const uint8_t rr[] = {0x80, 201, 0, 1, 0x11, 0x22, 0x33, 0x44};
+        static const uint8_t bye[] = {0x81, 203, 0, 1, 0x11, 0x22, 0x33, 0x00};
+        memcpy(buf, (f & 8) ? bye : rr, 8);
+        len = 8;
+        break;
+    }
+    case 2: { /* STUN Binding request with the UA's own credentials */
+        char ufrag[128], pwd[128], user[300];
+        if (!ua_creds(x, ufrag, pwd, sizeof ufrag)) return;
+        uint8_t key[256], tid[FLOE_STUN_TID_LEN];
+        size_t klen;
+        if (floe_stun_key_short_term(pwd, key, sizeof key, &klen) != FLOE_OK) return;
+        for (size_t j = 0; j < sizeof tid; j++)
+            tid[j] = u8(in);
+        snprintf(user, sizeof user, "%s:%s", ufrag, (f & 8) ? "wrong" : CAROL_UFRAG);
+        floe_stun_builder b;
+        floe_stun_builder_init(&b, buf, sizeof buf, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, tid);
+        floe_stun_add_string(&b, FLOE_STUN_ATTR_USERNAME, user);
+        floe_stun_add_u32(&b, FLOE_STUN_ATTR_PRIORITY, 0x6e0001ff);
+        if (f & 0x10)
+            floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLED, 0x0102030405060708ull);
+        else
+            floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLING, (uint64_t)u16(in) << 40);
+        if (f & 0x20) floe_stun_add(&b, FLOE_STUN_ATTR_USE_CANDIDATE, NULL, 0);
+        floe_stun_add_integrity(&b, key, klen);
+        if (!(f & 0x40)) floe_stun_add_fingerprint(&b);
+        if (floe_stun_builder_finish(&b, &len) != FLOE_OK) return;
+        break;
+    }
+    default: { /* raw */
+        len = u8(in);
+        if (len > in->n - in->off) len = in->n - in->off;
+        memcpy(buf, in->p + in->off, len);
+        in->off += len;
+        break;
+    }
+    }
+    floe_sip_ua_on_media(x->ua, w->now, sock, &from, buf, len);
+    drain(w);
+}
+
+/* ---- the API and the network ops ---------------------------------------------------------- */
+
+static void op_api(world *w, input *in, int i) {
+    node *x = &w->n[i];
+    uint8_t f = u8(in);
+    static const char *const peers[2] = {"sip:bob@10.0.0.2:5060", "sip:alice@10.0.0.1"};
+    switch (f % 10) {
+    case 0:
+    case 1: floe_sip_ua_dial(x->ua, w->now, peers[i]); break;
+    case 2: floe_sip_ua_dial(x->ua, w->now, "sip:carol@10.0.0.9:5060"); break;
+    case 3: floe_sip_ua_dial(x->ua, w->now, (f & 0x10) ? "sip:carol@example.net" : "bogus"); break;
+    case 4:
+    case 5: floe_sip_ua_answer(x->ua, w->now); break;
+    case 6: floe_sip_ua_hangup(x->ua, w->now); break;
+    case 7: floe_sip_ua_register(x->ua, w->now); break;
+    case 8: floe_sip_ua_unregister(x->ua, w->now); break;
+    default: {
+        floe_addr a;
+        floe_addr_set_v4(&a, 0x0a000001u + (uint32_t)i, (uint16_t)(41000 + (f >> 4)));
+        floe_sip_ua_add_media_host(x->ua, &a, NULL, NULL);
+        break;
+    }
+    }
+    (void)floe_sip_ua_registered(x->ua, w->now);
+    drain(w);
+}
+
+static void op_net(world *w, input *in) {
+    uint8_t f = u8(in);
+    switch (f % 6) {
+    case 0:
+    case 1: { /* deliver the next few, due or not */
+        unsigned k = 1 + (f >> 3) % 4;
+        for (unsigned j = 0; j < k && w->n_flight; j++) {
+            if (w->flight[0].at > w->now) run_until(w, w->flight[0].at);
+            if (!w->n_flight) break;
+            pop_flight(w, 0, &scratch_pkt);
+            deliver(w, &scratch_pkt);
+        }
+        break;
+    }
+    case 2: /* drop one */
+        if (w->n_flight) pop_flight(w, u8(in) % w->n_flight, &scratch_pkt);
+        break;
+    case 3: /* duplicate one (delivered now, the original stays in flight) */
+        if (w->n_flight) {
+            scratch_pkt = w->flight[u8(in) % w->n_flight];
+            deliver(w, &scratch_pkt);
+        }
+        break;
+    case 4: /* corrupt one and deliver it now */
+        if (w->n_flight) {
+            pop_flight(w, u8(in) % w->n_flight, &scratch_pkt);
+            unsigned k = 1 + (f >> 3) % 4;
+            for (unsigned j = 0; j < k && scratch_pkt.len; j++)
+                scratch_pkt.data[u16(in) % scratch_pkt.len] = u8(in);
+            if (f & 0x80) scratch_pkt.len = u16(in) % (scratch_pkt.len + 1);
+            deliver(w, &scratch_pkt);
+        }
+        break;
+    default: w->block_media = (f & 0x80) != 0; break;
+    }
+}
+
+static void setup(world *w, uint8_t cfg) {
+    memset(w, 0, sizeof *w);
+    w->delay = FLOE_MS(1 + (cfg & 3) * 15);
+    floe_addr_set_v4(&w->carol_sip, 0x0a000009u, 5060);
+    floe_addr_set_v4(&w->carol_media, 0x0a000009u, 30000);
+    w->carol_rseq = 1;
+    for (int i = 0; i < 2; i++) {
+        node *x = &w->n[i];
+        x->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
+        floe_addr_set_v4(&x->sip, 0x0a000001u + (uint32_t)i, 5060);
+        floe_addr_set_v4(&x->media[0], 0x0a000001u + (uint32_t)i, 40000);
+        x->n_media = 1;
+        if (i == 0 && (cfg & 4)) { /* a second host: the default one is not always chosen */
+            floe_addr_set_v4(&x->media[1], 0x0a000001u, 40002);
+            x->n_media = 2;
+        }
+        floe_sip_ua_config c;
+        floe_sip_ua_config_default(&c);
+        c.user = ua_names[i];
+        c.domain = "example.net";
+        c.display = i == 0 ? "Alice" : NULL;
+        c.local[FLOE_TRANSPORT_UDP] = x->sip;
+        c.rnd = fuzz_rand;
+        c.rnd_ctx = &x->rng;
+        c.ice = !(cfg & (i == 0 ? 0x08 : 0x10));
+        if (i == 1) { /* bob: registers with carol, calls through her */
+            c.outbound_proxy = w->carol_sip;
+            c.auth_password = "secret";
+            c.register_expires = 60;
+        } else if (cfg & 0x20) {
+            c.auth_password = "alicepw";
+        }
+        c.answer_after = (cfg & (i == 0 ? 0x40 : 0x80)) ? FLOE_MS(200) : FLOE_TIME_NEVER;
+        c.payload_type = (cfg & 0x20) && i == 1 ? 8 : -1;
+        if (floe_sip_ua_new(&x->ua, &c) != FLOE_OK) abort();
+        for (unsigned k = 0; k < x->n_media; k++) {
+            unsigned sock = 99;
+            if (floe_sip_ua_add_media_host(x->ua, &x->media[k], "eth0", &sock) != FLOE_OK ||
+                sock != k)
+                abort();
+        }
+        x->state = FLOE_SIP_CALL_IDLE;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    if (!st_init) {
+        st_init = true;
+        st_on = getenv("FLOE_FUZZ_UA_STATS") != NULL;
+        trace_on = getenv("FLOE_FUZZ_UA_TRACE") != NULL;
+        strict_on = getenv("FLOE_FUZZ_UA_STRICT") != NULL;
+        if (st_on) atexit(st_print);
+    }
+    input in = {data, size, 0};
+    world *w = &W;
+    setup(w, u8(&in));
+    for (int step = 0; step < MAX_STEPS && in.off < in.n; step++) {
+        uint8_t op = u8(&in);
+        int i = op >> 7;
+        switch (op % 16) {
+        case 0:
+        case 1:
+        case 2: op_net(w, &in); break;
+        case 3: run_until(w, w->now + FLOE_MS(10) * (1 + u8(&in) % 64)); break;
+        case 4: run_until(w, w->now + FLOE_S(1) * (1 + u8(&in) % 40)); break;
+        case 5:
+        case 6: op_api(w, &in, i); break;
+        case 7:
+        case 8: op_response(w, &in, i); break;
+        case 9: op_invite(w, &in, i); break;
+        case 10: op_cancel(w, &in, i); break;
+        case 11: {
+            static const char *const methods[] = {"PRACK", "ACK",     "BYE",    "INVITE",
+                                                  "PRACK", "OPTIONS", "UPDATE", "INFO"};
+            op_in_dialog(w, &in, i, methods[(op >> 4) & 7]);
+            break;
+        }
+        case 12: op_raw_sip(w, &in, i); break;
+        case 13: op_media(w, &in, i); break;
+        default: run_until(w, w->now + FLOE_MS(20) * (1 + u8(&in) % 16)); break;
+        }
+    }
+    /* The end: both hang up and unregister; within ten minutes everything must be over. */
+    for (int i = 0; i < 2; i++) {
+        floe_sip_ua_hangup(w->n[i].ua, w->now);
+        floe_sip_ua_unregister(w->n[i].ua, w->now);
+    }
+    drain(w);
+    uint64_t work0 = st_deliver + st_tick;
+    run_until(w, w->now + FLOE_S(300));
+    for (int i = 0; i < 2; i++) /* a call that was still on its way */
+        floe_sip_ua_hangup(w->n[i].ua, w->now);
+    drain(w);
+    run_until(w, w->now + FLOE_S(300));
+    st_final += st_deliver + st_tick - work0;
+    for (int i = 0; i < 2; i++) {
+        floe_sip_ua *ua = w->n[i].ua;
+        floe_sip_call_state s = floe_sip_ua_state(ua);
+        if (s != FLOE_SIP_CALL_IDLE && !floe_sip_call_over(s)) abort();
+        if (floe_sip_txl_count(floe_sip_ua_txl(ua)) != 0) abort();
+        if (floe_sip_ua_deadline(ua) != FLOE_TIME_NEVER) abort();
+    }
+    if (st_on) st_run(w);
+    for (int i = 0; i < 2; i++)
+        floe_sip_ua_free(w->n[i].ua);
+    return 0;
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of tests/fuzz/fuzz_sip_ua.c (tests/fuzz/corpus/fuzz_sip_ua/).
+
+Each seed is a program in the fuzzer's input language: a configuration byte, then
+operations (an opcode byte and its arguments; see fuzz_sip_ua.c). The seeds walk the
+user agent to its deep states: ICE calls between the two UAs up to CONFIRMED, plain and
+ICE calls with carol (the scripted party) answered from templates, registration with a
+digest challenge, CANCEL, re-INVITE. Run it from anywhere; it rewrites the directory's
+seed-* files."""
+import os
+
+B = 0x80  # the opcode's top bit: the operation is for bob (UA 1) instead of alice
+
+def cfg(delay=1, alice_two_hosts=False, alice_no_ice=False, bob_no_ice=False,
+        alice_auth=False, alice_auto=False, bob_auto=False):
+    return bytes([delay | (4 if alice_two_hosts else 0) | (8 if alice_no_ice else 0)
+                  | (0x10 if bob_no_ice else 0) | (0x20 if alice_auth else 0)
+                  | (0x40 if alice_auto else 0) | (0x80 if bob_auto else 0)])
+
+def run_ms(ms):  # op 3: 10 ms steps, 1..64
+    out = b""
+    while ms > 0:
+        k = min(64, max(1, ms // 10))
+        out += bytes([3, k - 1])
+        ms -= k * 10
+    return out
+
+def run_s(s):  # op 4: 1 s steps, 1..40
+    out = b""
+    while s > 0:
+        k = min(40, s)
+        out += bytes([4, k - 1])
+        s -= k
+    return out
+
+def api(ua, what):  # op 5
+    codes = {"dial": 0, "dial_carol": 2, "dial_bad": 3, "answer": 4, "hangup": 6,
+             "register": 7, "unregister": 8, "add_host": 9}
+    return bytes([5 | (B if ua else 0), codes[what]])
+
+STATUS = [100, 180, 183, 200, 401, 407, 486, 487, 488, 500, 603, 182, 491, 181, 202, 302]
+
+def resp(ua, status, last_req=False, sdp=2, reliable180=False, tag=0):  # op 7
+    f = (2 if last_req else 0) | (tag << 2) | (0x10 if reliable180 else 0) | 0x80
+    out = bytes([7 | (B if ua else 0), f, STATUS.index(status), 0])
+    rel = status == 183 or (status == 180 and reliable180)
+    if rel:
+        out += bytes([1])  # the next RSeq
+    if status in (183, 200) and not last_req:  # an answer to the INVITE carries SDP
+        out += bytes([sdp])
+    return out
+
+def invite(ua, sdp=2, prack=True, from_peer=False):  # op 9
+    f = (2 if prack else 0) | (0x80 if from_peer else 0)
+    return bytes([9 | (B if ua else 0), f, sdp, 0])
+
+def cancel(ua):  # op 10
+    return bytes([10 | (B if ua else 0), 0, 0])
+
+METHODS = ["PRACK", "ACK", "BYE", "INVITE", "PRACK", "OPTIONS", "UPDATE", "INFO"]
+
+def in_dialog(ua, method, from_resp=True, cseq_mode=0, ack_invite_cseq=True, sdp=2):  # op 11
+    op = 11 | (METHODS.index(method) << 4) | (B if ua else 0)
+    f = (1 if from_resp else 0) | (cseq_mode << 1) | (8 if ack_invite_cseq else 0)
+    out = bytes([op, f, 0])
+    if method in ("INVITE", "UPDATE"):
+        out += bytes([sdp])
+    return out
+
+def stun_check(ua, use_candidate=True):  # op 13, kind 2
+    f = 2 | (0x20 if use_candidate else 0)
+    return bytes([13 | (B if ua else 0), f, 0]) + bytes(range(1, 13)) + b"\x12\x34"
+
+def rtp(ua, seq=1):  # op 13, kind 0
+    return bytes([13 | (B if ua else 0), 0, 0]) + seq.to_bytes(2, "big")
+
+def deliver(n=4):  # op 0: deliver the next n in flight
+    return bytes([0, (n - 1) << 3])
+
+SEEDS = {
+    # two ICE UAs: alice calls bob, bob answers by himself, both confirmed, alice hangs up
+    "ice-call-auto-answer": cfg(bob_auto=True) + api(0, "dial") + run_s(6) + api(0, "hangup")
+    + run_s(2),
+    # the same, bob answers through the API, bob hangs up
+    "ice-call-api-answer": cfg() + api(0, "dial") + run_s(4) + api(1, "answer") + run_s(3)
+    + api(1, "hangup") + run_s(2),
+    # two hosts on alice's side, lossy start (one datagram dropped), re-INVITE from bob
+    "ice-call-two-hosts-reinvite": cfg(alice_two_hosts=True, bob_auto=True) + api(0, "dial")
+    + run_ms(300) + bytes([2, 2, 0]) + run_s(6) + in_dialog(0, "INVITE", sdp=0) + run_s(1),
+    # alice without ICE calls bob: a plain call, bob rings at once
+    "plain-caller": cfg(alice_no_ice=True, bob_auto=True) + api(0, "dial") + run_s(3)
+    + api(0, "hangup") + run_s(1),
+    # bob without ICE answers alice's ICE offer plainly
+    "plain-callee": cfg(bob_no_ice=True) + api(0, "dial") + run_s(2) + api(1, "answer")
+    + run_s(2),
+    # alice calls bob and cancels while it rings
+    "ice-call-cancel": cfg() + api(0, "dial") + run_s(3) + api(0, "hangup") + run_s(3),
+    # alice calls carol: 100, reliable 183 with a plain answer, 180, 200, then BYE and its 200
+    "carol-callee-plain": cfg() + api(0, "dial_carol") + run_ms(100) + resp(0, 100)
+    + resp(0, 183, sdp=2) + resp(0, 180) + resp(0, 200, sdp=2) + run_s(1) + api(0, "hangup")
+    + resp(0, 200, last_req=True),
+    # alice calls carol, carol answers with ICE in a reliable 183 and answers the checks
+    "carol-callee-ice": cfg() + api(0, "dial_carol") + run_ms(100) + resp(0, 183, sdp=0)
+    + run_s(2) + resp(0, 180) + resp(0, 200, sdp=0) + run_s(2) + api(0, "hangup")
+    + resp(0, 200, last_req=True),
+    # alice calls carol, who asks for proxy credentials first
+    "carol-callee-407": cfg(alice_auth=True) + api(0, "dial_carol") + run_ms(100)
+    + resp(0, 407) + resp(0, 183, sdp=2) + resp(0, 200, sdp=2) + run_s(1),
+    # carol calls bob with a plain offer; bob rings, answers, carol ACKs and hangs up
+    "carol-caller-plain": cfg() + invite(1, sdp=2) + run_ms(300) + api(1, "answer")
+    + in_dialog(1, "ACK") + run_s(1) + in_dialog(1, "BYE") + run_s(1),
+    # carol calls bob with ICE: 183, her nominating check, PRACK, ring, answer, ACK, BYE
+    "carol-caller-ice": cfg() + invite(1, sdp=0) + run_ms(400) + stun_check(1) + run_ms(300)
+    + in_dialog(1, "PRACK") + run_ms(300) + api(1, "answer") + in_dialog(1, "ACK")
+    + rtp(1) + run_s(1) + in_dialog(1, "OPTIONS") + in_dialog(1, "BYE") + run_s(1),
+    # carol calls bob, then cancels before the ring
+    "carol-caller-cancel": cfg() + invite(1, sdp=0) + run_ms(100) + cancel(1) + run_s(1),
+    # bob registers with carol: a 401 challenge, then 200; refresh; unregister
+    "register-401": cfg() + api(1, "register") + resp(1, 401, last_req=True)
+    + resp(1, 200, last_req=True) + run_s(40) + resp(1, 200, last_req=True)
+    + api(1, "unregister") + resp(1, 200, last_req=True),
+    # bob calls out through carol (his outbound proxy), carol rejects
+    "bob-calls-carol-486": cfg() + api(1, "dial") + run_ms(200) + resp(1, 100)
+    + resp(1, 486) + run_s(1),
+}
+
+def main():
+    d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "fuzz_sip_ua")
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        if name.startswith("seed-"):
+            os.remove(os.path.join(d, name))
+    for name, data in SEEDS.items():
+        with open(os.path.join(d, "seed-" + name), "wb") as f:
+            f.write(data)
+
+if __name__ == "__main__":
+    main()
