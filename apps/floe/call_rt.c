@@ -811,7 +811,12 @@ static int setup(rt *r) {
 
     floe_sip_ua_config cfg;
     floe_sip_ua_config_default(&cfg);
-    if (!r->o.domain_set) floe_addr_format(&r->sip_local, false, r->o.domain, sizeof r->o.domain);
+    if (!r->o.domain_set) { /* our address as a SIP host: an IPv6 one in brackets */
+        char ip[FLOE_ADDR_STRLEN];
+        floe_addr_format(&r->sip_local, false, ip, sizeof ip);
+        snprintf(r->o.domain, sizeof r->o.domain,
+                 r->sip_local.family == FLOE_AF_INET6 ? "[%s]" : "%s", ip);
+    }
     cfg.user = r->o.user;
     cfg.domain = r->o.domain;
     cfg.local[FLOE_TRANSPORT_UDP] = r->sip_local;

@@ -37,6 +37,17 @@ int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg) {
         (cfg->display && strlen(cfg->display) >= FLOE_SIP_UA_NAME_MAX))
         return FLOE_ERR_INVAL;
     if (cfg->local[FLOE_TRANSPORT_UDP].family == FLOE_AF_NONE) return FLOE_ERR_INVAL;
+    { /* user@domain must make a SIP URI (an IPv6 domain in brackets, no port) */
+        char aor[2 * FLOE_SIP_UA_NAME_MAX + 8];
+        size_t nu = strlen(cfg->user), nd = strlen(cfg->domain);
+        memcpy(aor, "sip:", 4);
+        memcpy(aor + 4, cfg->user, nu);
+        aor[4 + nu] = '@';
+        memcpy(aor + 5 + nu, cfg->domain, nd);
+        floe_sip_uri u;
+        if (floe_sip_uri_parse(aor, 5 + nu + nd, &u) != FLOE_OK || u.has_port)
+            return FLOE_ERR_INVAL;
+    }
     if (cfg->payload_type != -1 && cfg->payload_type != 0 && cfg->payload_type != 8)
         return FLOE_ERR_INVAL;
     if (cfg->n_stun_servers > FLOE_ICE_MAX_STUN_SERVERS ||

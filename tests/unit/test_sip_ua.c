@@ -514,7 +514,8 @@ static void late_answer_call(unsigned opts, bool preview_taken) {
     /* the ring came after a proven path: our check, or the caller's nomination */
     long proof = path >= 0 && (done < 0 || path < done) ? path : done;
     assert_true(proof > checking && r180 > proof);
-    assert_true(r200 > r180 && b->log[r200].sip.has_sdp && done >= 0 && media > done);
+    /* media only once answered (on the pair being nominated until ICE completes) */
+    assert_true(r200 > r180 && b->log[r200].sip.has_sdp && done >= 0 && media > r200);
     if (preview_taken) { /* alice checked and nominated on the 183's answer */
         assert_true(done < r200);
     } else { /* she learnt the answer from the 200: bob's own check let him ring */
@@ -1071,6 +1072,19 @@ static void test_config(void **state) {
     c.rnd_ctx = &s;
     assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL); /* no UDP address */
     addr(&c.local[FLOE_TRANSPORT_UDP], 0x0a000001u, 5060);
+    /* user@domain must be a SIP address of record */
+    static const char *const bad_domains[] = {"::1", "example.net:5060", "a b", "[::1"};
+    for (size_t i = 0; i < sizeof bad_domains / sizeof bad_domains[0]; i++) {
+        c.domain = bad_domains[i];
+        assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL);
+    }
+    c.domain = "[::1]";
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_OK);
+    floe_sip_ua_free(ua);
+    c.user = "a b";
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL);
+    c.user = "a";
+    c.domain = "example.net";
     c.payload_type = 3;
     assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL);
     c.payload_type = 8;
