@@ -58,6 +58,8 @@
 #define NOTES 64
 #define TEXT_MAX FLOE_SIP_UA_SEND_MAX
 
+enum { RING_AFTER_DONE = 1, RING_AFTER_PATH = 2 };
+
 #define CAROL_UFRAG "CaRoL7"
 #define CAROL_PWD "carolcarolcarolcarol42"
 
@@ -106,9 +108,10 @@ typedef struct pkt {
 typedef struct note {
     unsigned status;
     bool request;
-    bool r180;   /* a 180 to an INVITE */
-    bool ice183; /* a 183 to an INVITE with an ICE answer */
-    bool bye_ok; /* a 200 to a BYE of the UA's current call */
+    bool r180;     /* a 180 to an INVITE */
+    bool ice183;   /* a 183 to an INVITE with an ICE answer */
+    bool reliable; /* a 1xx with RSeq */
+    bool bye_ok;   /* a 200 to a BYE of the UA's current call */
 } note;
 
 typedef struct node {
@@ -120,13 +123,17 @@ typedef struct node {
     bool have_req, have_inv, have_resp, have_rel, have_sdp;
     /* the event stream as seen so far */
     floe_sip_call_state state;
-    bool ice_offer, ice_answer, ice_done;
+    /* the ring rule of the current call: 0 none (no ICE), RING_AFTER_DONE (an ICE offer
+     * with 100rel: the 180 waits for ICE_COMPLETED), RING_AFTER_PATH (a late answer: it
+     * waits for ICE_PATH_FOUND or ICE_COMPLETED) */
+    int ring_rule;
+    bool ice_done, path_found;
     char call_id[128]; /* of the last INVITE transaction it took part in */
     note notes[NOTES];
     unsigned note_head, note_len;
     /* milestones of this run */
     bool reached[FLOE_SIP_CALL_STATE_COUNT][2];
-    bool got_ice_done, got_media, got_registered;
+    bool got_ice_done, got_path, got_media, got_registered;
 } node;
 
 typedef struct world {
@@ -152,16 +159,17 @@ static char arena_buf[4096];
 
 /* ---- statistics (FLOE_FUZZ_UA_STATS) ------------------------------------------------------ */
 
-static uint64_t st_runs, st_state[FLOE_SIP_CALL_STATE_COUNT][2], st_ice_done, st_media, st_reg;
+static uint64_t st_runs, st_state[FLOE_SIP_CALL_STATE_COUNT][2], st_ice_done, st_path, st_media,
+    st_reg;
 static bool st_on, st_init, trace_on, strict_on;
 static uint64_t st_deliver, st_tick, st_final;
 
 static void st_print(void) {
     fprintf(stderr,
-            "fuzz_sip_ua: %llu runs; ice completed in %llu, media in %llu, registered "
-            "in %llu\n",
+            "fuzz_sip_ua: %llu runs; ice completed in %llu, path found (late answer) in %llu, "
+            "media in %llu, registered in %llu\n",
             (unsigned long long)st_runs, (unsigned long long)st_ice_done,
-            (unsigned long long)st_media, (unsigned long long)st_reg);
+            (unsigned long long)st_path, (unsigned long long)st_media, (unsigned long long)st_reg);
     fprintf(stderr, "  deliveries %llu, ticks %llu, in the final phase %llu\n",
             (unsigned long long)st_deliver, (unsigned long long)st_tick,
             (unsigned long long)st_final);
@@ -173,16 +181,18 @@ static void st_print(void) {
 
 static void st_run(const world *w) {
     st_runs++;
-    bool ice = false, media = false, reg = false;
+    bool ice = false, path = false, media = false, reg = false;
     for (int s = 0; s < FLOE_SIP_CALL_STATE_COUNT; s++)
         for (int r = 0; r < 2; r++)
             if (w->n[0].reached[s][r] || w->n[1].reached[s][r]) st_state[s][r]++;
     for (int i = 0; i < 2; i++) {
         ice |= w->n[i].got_ice_done;
+        path |= w->n[i].got_path;
         media |= w->n[i].got_media;
         reg |= w->n[i].got_registered;
     }
     st_ice_done += ice;
+    st_path += path;
     st_media += media;
     st_reg += reg;
 }
@@ -278,6 +288,7 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
         bool inv = cs.method_id == FLOE_SIP_INVITE;
         nt.r180 = inv && msg.status == 180;
         nt.ice183 = inv && msg.status == 183 && has_ice(msg.body);
+        nt.reliable = msg.status < 200 && floe_sip_msg_rseq(&msg, &rseq) == FLOE_OK;
         nt.bye_ok = cs.method_id == FLOE_SIP_BYE && msg.status == 200 &&
                     cid.len == strlen(x->call_id) && memcmp(cid.p, x->call_id, cid.len) == 0;
     }
@@ -336,9 +347,11 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         x->note_head = (x->note_head + 1) % NOTES;
         x->note_len--;
         if (exact && (nt.request != ev->sip.request || nt.status != ev->sip.status)) abort();
-        if (nt.ice183) x->ice_answer = true;
-        /* ring after ICE */
-        if (nt.r180 && (x->ice_offer || x->ice_answer) && !x->ice_done) abort();
+        /* ring after ICE: what the UA said in its 183 binds it too */
+        if (nt.ice183 && nt.reliable) x->ring_rule = RING_AFTER_DONE;
+        if (nt.ice183 && !nt.reliable && x->ring_rule == 0) x->ring_rule = RING_AFTER_PATH;
+        if (nt.r180 && x->ring_rule == RING_AFTER_DONE && !x->ice_done) abort();
+        if (nt.r180 && x->ring_rule == RING_AFTER_PATH && !x->ice_done && !x->path_found) abort();
         /* a BYE we accepted ends the call, early dialog or not (RFC 3261 §15.1.2) */
         if (strict_on && nt.bye_ok && !floe_sip_call_over(x->state)) abort();
         break;
@@ -346,13 +359,15 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
     case FLOE_SIP_UA_EV_CALL_STATE: {
         if ((unsigned)ev->state.to >= FLOE_SIP_CALL_STATE_COUNT) abort();
         if (ev->state.from == FLOE_SIP_CALL_IDLE) { /* a new call */
-            x->ice_offer = x->ice_answer = x->ice_done = false;
+            x->ring_rule = 0;
+            x->ice_done = x->path_found = false;
         } else if (exact && ev->state.from != x->state) {
             abort();
         }
         if (ev->state.to == ev->state.from) abort();
         x->state = ev->state.to;
-        if (x->state == FLOE_SIP_CALL_OFFERED) x->ice_offer = true;
+        if (x->state == FLOE_SIP_CALL_OFFERED) x->ring_rule = RING_AFTER_DONE;
+        if (x->state == FLOE_SIP_CALL_OFFERED_LATE) x->ring_rule = RING_AFTER_PATH;
         floe_sip_ua_result r;
         floe_sip_ua_result_get(x->ua, &r);
         x->reached[x->state][r.caller ? 0 : 1] = true;
@@ -362,13 +377,17 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         x->ice_done = true;
         x->got_ice_done = true;
         break;
+    case FLOE_SIP_UA_EV_ICE_PATH_FOUND:
+        x->path_found = true;
+        x->got_path = true;
+        break;
     case FLOE_SIP_UA_EV_MEDIA_RECEIVED: x->got_media = true; break;
     case FLOE_SIP_UA_EV_REGISTERED:
         if (ev->expires) x->got_registered = true;
         break;
     case FLOE_SIP_UA_EV_NONE: abort();
     default:
-        if ((unsigned)ev->type > FLOE_SIP_UA_EV_REGISTER_FAILED) abort();
+        if ((unsigned)ev->type > FLOE_SIP_UA_EV_ICE_PATH_FOUND) abort();
         break;
     }
 }

@@ -113,6 +113,11 @@ SEEDS = {
     "carol-caller-ice": cfg() + invite(1, sdp=0) + run_ms(400) + stun_check(1) + run_ms(300)
     + in_dialog(1, "PRACK") + run_ms(300) + api(1, "answer") + in_dialog(1, "ACK")
     + rtp(1) + run_s(1) + in_dialog(1, "OPTIONS") + in_dialog(1, "BYE") + run_s(1),
+    # carol calls bob with ICE but without 100rel: the late answer (unreliable 183s, bob's
+    # own checks to carol succeed, then the ring), answer, ACK, BYE
+    "carol-caller-ice-late": cfg() + invite(1, sdp=0, prack=False) + run_ms(600)
+    + api(1, "answer") + in_dialog(1, "ACK") + stun_check(1) + run_s(1) + in_dialog(1, "BYE")
+    + run_s(1),
     # carol calls bob, then cancels before the ring
     "carol-caller-cancel": cfg() + invite(1, sdp=0) + run_ms(100) + cancel(1) + run_s(1),
     # bob registers with carol: a 401 challenge, then 200; refresh; unregister
