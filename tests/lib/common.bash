@@ -181,7 +181,7 @@ def free(port):
     try:
         for ip in ips:
             for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-                s = socket.socket(socket.AF_INET, kind)
+                s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, kind)
                 socks.append(s)
                 s.bind((ip, port))
         return True

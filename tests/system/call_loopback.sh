@@ -9,7 +9,8 @@
 #   b. a capture on lo of the SIP port and the media ports decodes SIP with SDP, STUN and
 #      RTP, with no malformed packet;
 #   c. usage errors exit 2 with a message naming the problem; a call to a port where
-#      nobody answers fails with exit 1 and ok false.
+#      nobody answers fails with exit 1 and ok false;
+#   d. the same call over IPv6 (SIP and media on ::1, the domain bracketed).
 # Loopback only; the only processes signalled are the ones this script started, by PID.
 set -euo pipefail
 # shellcheck source=../lib/common.bash
@@ -128,6 +129,23 @@ if [ "$CAPTURE" = 1 ]; then
   ft_capture_expect_none cap "$OURS && _ws.malformed" "a malformed packet"
   ft_capture_expect_none cap "$OURS && !sip && !stun && !rtp && !rtcp" "UDP that is neither SIP, STUN nor RTP"
 fi
+
+# ---- d. the same over IPv6 ------------------------------------------------------------------
+ft_check "an IPv6 call: floe answer on [::1], floe call sip:bob@[::1]:PORT"
+read -r SIP6 <<<"$(ft_free_ports 1 ::1)"
+ft_start answer6 "$FLOE" answer --listen "[::1]:$SIP6" --loopback --ipv6 --once --tone 1000 \
+  --json --timeout 20
+ft_wait_log answer6 "waiting for calls" 10
+rc=0
+"$FLOE" call --loopback --ipv6 --tone 440 --duration 1 --timeout 15 --json "sip:bob@[::1]:$SIP6" \
+  >"$FT_TMP/call6.json" 2>"$FT_TMP/call6.err" || rc=$?
+[ "$rc" = 0 ] || ft_fail "floe call over IPv6 exited $rc: $(tail -20 "$FT_TMP/call6.err")"
+ft_wait_exit answer6 15
+ft_expect_eq "$FT_EXIT_STATUS" 0 "floe answer over IPv6: exit status"
+ft_expect_eq "$(ft_json "$FT_TMP/call6.json" '[j["ok"], j["ice"], j["selected"]["remote"]["addr"].startswith("[::1]:")]')" \
+  "[True, True, True]" "IPv6 call: ok, ICE, pair on ::1"
+grep -q "From: <sip:floe@\[::1\]>\|waiting for calls as floe@\[::1\]" "$(ft_log_of answer6)" ||
+  ft_fail "floe answer does not name its IPv6 domain in brackets: $(head -5 "$(ft_log_of answer6)")"
 
 # ---- a call nobody answers ----------------------------------------------------------------
 ft_check "a call to a port where nobody listens fails: exit 1, ok false"
