@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# sipp helpers for tests/system/sipp_uas.sh and sipp_uac.sh (the scenarios are in
+# tests/sipp/). Source after tests/lib/common.bash; the test must `cd "$FT_TMP"` first,
+# since sipp reads the RTP file of an rtp_stream action from its working directory.
+#
+#   sipp_tone FILE HZ SECONDS  a raw G.711 mu-law (PCMU) tone for sipp's rtp_stream
+#   sipp_start NAME SCENARIO SECONDS ARGS...
+#                              sipp -sf SCENARIO for one call (-m 1), stopped by sipp
+#                              itself after SECONDS (-timeout, counted as a failure);
+#                              its messages in NAME.msg, its <log> lines in NAME.logs,
+#                              its errors in NAME.err (all in $FT_TMP)
+#   sipp_wait_ok NAME SECONDS  waits for it; its exit status must be 0 (one call, no
+#                              failed check, no unexpected message)
+#   sipp_count NAME ERE        how many lines of NAME.msg match ERE
+#
+# Network safety: the scenarios and the ports are loopback ones. sipp itself also opens
+# its UDP control socket on 0.0.0.0:8888 (or the next free port); it only listens there.
+
+if [ -n "${FT_SIPP_LOADED:-}" ]; then return 0; fi
+FT_SIPP_LOADED=1
+SIPP_SCENARIOS="$FLOE_SRC/tests/sipp"
+
+sipp_tone() {
+  python3 - "$1" "$2" "$3" <<'EOF' || ft_fail "cannot write the tone file $1"
+import math, sys
+path, hz, secs = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+
+def ulaw(x):  # G.711 mu-law of a 16-bit sample
+    sign = 0x80 if x < 0 else 0
+    x = min(abs(x), 32635) + 0x84
+    exp, mask = 7, 0x4000
+    while exp > 0 and not x & mask:
+        exp -= 1
+        mask >>= 1
+    return ~(sign | exp << 4 | (x >> (exp + 3)) & 0x0F) & 0xFF
+
+n = int(8000 * secs)
+with open(path, "wb") as f:
+    f.write(bytes(ulaw(int(8000 * math.sin(2 * math.pi * hz * i / 8000))) for i in range(n)))
+EOF
+}
+
+sipp_start() {
+  local name=$1 scenario=$2 secs=$3
+  shift 3
+  [ -f "$scenario" ] || ft_fail "no sipp scenario $scenario"
+  ft_start "$name" sipp -sf "$scenario" -m 1 -nostdin -timeout "${secs}s" -timeout_error \
+    -trace_msg -message_file "$FT_TMP/$name.msg" -trace_logs -log_file "$FT_TMP/$name.logs" \
+    -trace_err -error_file "$FT_TMP/$name.err" "$@"
+}
+
+sipp_wait_ok() {
+  local name=$1 secs=$2
+  ft_wait_exit "$name" "$secs"
+  if [ "$FT_EXIT_STATUS" != 0 ]; then
+    {
+      echo "--- $name: sipp errors ---"
+      cat "$FT_TMP/$name.err" 2>/dev/null || true
+      echo "--- $name: sipp log lines ---"
+      cat "$FT_TMP/$name.logs" 2>/dev/null || true
+    } >&2
+    ft_fail "sipp $name exited $FT_EXIT_STATUS: a check of the scenario failed, a message was missing or unexpected (messages: $FT_TMP/$name.msg)"
+  fi
+}
+
+sipp_count() {
+  local n
+  n=$(grep -cE -- "$2" "$FT_TMP/$1.msg" 2>/dev/null) || true
+  printf '%s' "${n:-0}"
+}
