@@ -17,13 +17,14 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
     {"stun", floe_cmd_stun, "ask a STUN server for your mapped address, or probe NAT behaviour"},
-    {"server", floe_cmd_server, "run a STUN server over UDP, TCP and TLS"},
+    {"server", floe_cmd_server, "run a STUN and TURN server over UDP, TCP and TLS"},
     {"turn", floe_cmd_turn, "allocate a relayed address on a TURN server, relay to a peer"},
     {"bench", floe_cmd_bench, "load generators for benchmarks (stun, echo)"},
     {"ice", floe_cmd_ice, "an ICE peer for scripts and interop (SDP files in and out)"},
     {"sim", floe_cmd_sim, "ICE through simulated NATs in virtual time: scenarios, the NAT matrix"},
     {"call", floe_cmd_call, "place a SIP call with ICE and audio (sip:user@host)"},
     {"answer", floe_cmd_answer, "answer SIP calls with ICE and audio"},
+    {"proxy", floe_cmd_proxy, "a stateless SIP proxy and registrar over UDP"},
     {"demo", floe_cmd_demo, "a SIP call with ICE between two simulated NATs, tones checked"},
 };
 
@@ -39,8 +40,9 @@ int floe_usage_error(const char *sub, const char *fmt, ...) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: floe <command> [options]\n\n"
-               "floe makes SIP calls work through NATs and firewalls with ICE; this build\n"
-               "ships the STUN pieces.\n\ncommands:\n");
+               "floe makes SIP calls work through NATs and firewalls with ICE: STUN and TURN\n"
+               "client and server, an ICE agent, a SIP user agent and proxy, and a simulator.\n"
+               "\ncommands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(f, "\n'floe <command> --help' explains each command's options.\n"
