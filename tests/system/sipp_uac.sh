@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# System: `floe call` (floe as the SIP caller, UAC) calls sipp on loopback; the scenarios
+# are in tests/sipp/ and check each message floe sends (see their comments).
+#
+#   4a. floe call (ICE offer, its default) -> a plain callee that uses 100rel
+#       (tests/sipp/uas_reliable_183.xml): sipp checks the INVITE (Supported: 100rel,
+#       PCMU+PCMA), answers without ICE in a reliable 183 (RSeq: 1), checks floe's PRACK
+#       (RAck "1 <INVITE CSeq> INVITE"), sends 180 and 200, checks the ACK, plays a 600 Hz
+#       tone, and answers floe's BYE (--duration 1.5). The INVITE's SDP has a=ice-ufrag,
+#       a=ice-pwd and candidates; floe falls back to its default candidate: exit 0, JSON
+#       ok, ice false, no nomination, no re-INVITE, 183 <= 180 <= 200, media both ways
+#       (sipp's tone in floe's recording, floe's RTP to sipp's port in the capture);
+#   4b. the same with floe call --no-ice: the INVITE has no ICE attribute at all;
+#   5.  sipp answers 486 Busy Here, then 488 Not Acceptable Here
+#       (tests/sipp/uas_reject.xml): floe ACKs on the INVITE's branch, sends nothing else
+#       (no CANCEL, no BYE), exits 1 within a few seconds, prints the status on stderr,
+#       and its JSON says ok false, state failed, status and reason 486 (488), no 180/200;
+#   K.  KNOWN BUG, checked as an expected failure (docs/lab.md, "sipp"): floe call gathering
+#       on both 127.0.0.1 and ::1 offers ::1 as its default (c=IN IP6 ::1) to an IPv4
+#       callee, and once the plain answer names 127.0.0.1 its RTP leaves the ::1 socket
+#       and is dropped (send_dropped), and sipp's RTP to ::1 never arrives. 4a and 4b
+#       therefore run floe call with --ipv4. This part fails when the bug no longer shows.
+#   c.  a capture on lo of the test's ports decodes as SIP (with SDP) and RTP, with no
+#       malformed packet.
+# Loopback only; the only processes signalled are the ones this script started, by PID.
+set -euo pipefail
+# shellcheck source=../lib/common.bash
+. "$FLOE_SRC/tests/lib/common.bash"
+# shellcheck source=../lib/sipp.bash
+. "$FLOE_SRC/tests/lib/sipp.bash"
+
+ft_need_cmd sipp python3 ss
+ft_need_file "$FLOE" "the floe binary"
+TONE="$FLOE_SRC/tests/lib/tone_check.py"
+cd "$FT_TMP"
+sipp_tone sipp_tone.ulaw 600 3
+
+CAPTURE=0
+if [ "${CI:-}" = "true" ] || { command -v dumpcap >/dev/null && command -v tshark >/dev/null &&
+  dumpcap -D 2>/dev/null | grep -qw lo; }; then
+  ft_need_capture
+  CAPTURE=1
+  ft_capture_start cap "udp and (host 127.0.0.1 or host ::1)"
+else
+  ft_say "no capture on lo (dumpcap missing or not allowed): part c not run"
+fi
+PORTS=()     # every port of the test, for the capture check
+RTP_CHECKS=() # "floe-media-port sipp-media-port" of the answered calls
+
+# media_ports NAME: the SIP and media ports floe NAME printed.
+floe_ports() {
+  sed -nE 's/.*(SIP on udp|media socket) .*:([0-9]+)( on .*)?$/\2/p' "$(ft_log_of "$1")"
+}
+
+# invite_sdp NAME: the SDP of the INVITE sipp NAME received (from its message log).
+invite_sdp() {
+  awk '/^INVITE sip:/ { inv = 1; body = 0; next }
+       inv && /^\r?$/ { body = 1; next }
+       inv && body && /^(SIP\/2.0|[A-Z]+ sip:)/ { exit }
+       inv && body && /^-+ / { exit }
+       inv && body { print }' "$FT_TMP/$1.msg"
+}
+
+# answered_call CASE FLOE-ARGS...: cases 4a and 4b.
+answered_call() {
+  local c=$1 sp mp j
+  shift
+  read -r sp mp _ _ <<<"$(ft_free_ports 4 127.0.0.1)"
+  PORTS+=("$sp" "$mp")
+  sipp_start "sipp-$c" "$SIPP_SCENARIOS/uas_reliable_183.xml" 30 -i 127.0.0.1 -p "$sp" \
+    -mi 127.0.0.1 -mp "$mp"
+  ft_wait_listen udp 127.0.0.1 "$sp" "$(ft_pid "sipp-$c")"
+  ft_start_split "call-$c" "$FT_TMP/call-$c.json" "$FLOE" call --loopback --json --timeout 15 \
+    --duration 1.5 --record "$FT_TMP/call-$c.wav" "$@" "sip:bob@127.0.0.1:$sp"
+  ft_wait_exit "call-$c" 30
+  local rc=$FT_EXIT_STATUS
+  sipp_wait_ok "sipp-$c" 10
+  ft_ok "sipp: INVITE, reliable 183, PRACK with the right RAck, 180, 200, ACK, BYE: every check held"
+  [ "$rc" = 0 ] || ft_fail "floe call exited $rc: $(cat "$FT_TMP/call-$c.json")"
+  ft_ok "floe call exited 0"
+  PORTS+=($(floe_ports "call-$c"))
+  j=$FT_TMP/call-$c.json
+  cat "$j"
+  ft_expect_eq "$(ft_json "$j" '[j["ok"], j["role"], j["reason"], j["ice"], j["reinvite_sent"], j["selected"]]')" \
+    "[True, 'caller', 'hangup', False, False, None]" "ok, role, reason, ice, reinvite_sent, selected"
+  ft_expect_eq "$(ft_json "$j" 'None not in (j["timeline"]["183"], j["timeline"]["180"], j["timeline"]["200"]) and j["timeline"]["183"] <= j["timeline"]["180"] <= j["timeline"]["200"] and j["timeline"]["nominated"] is None')" true \
+    "timeline: 183 <= 180 <= 200, no nomination"
+  ft_expect_eq "$(ft_json "$j" 'j["packets_sent"] >= 40 and j["packets_received"] >= 40 and j["send_dropped"] == 0')" true \
+    "packets both ways (>= 40), none dropped"
+  [ "$(sipp_count "sipp-$c" '^PRACK sip:')" = 1 ] || ft_fail "sipp did not get exactly one PRACK"
+  [ "$(sipp_count "sipp-$c" '^BYE sip:')" = 1 ] || ft_fail "sipp did not get exactly one BYE"
+  ft_ok "one PRACK, one BYE"
+  python3 "$TONE" check "$FT_TMP/call-$c.wav" --expect 600 ||
+    ft_fail "floe call's recording does not hold sipp's 600 Hz tone"
+  ft_ok "floe heard sipp's 600 Hz tone"
+  # floe's default candidate: the m= port of its offer, where its RTP must come from
+  local def
+  def=$(invite_sdp "sipp-$c" | sed -nE 's/^m=audio ([0-9]+) .*/\1/p' | head -1)
+  [ -n "$def" ] || ft_fail "no m= line in the INVITE sipp received"
+  RTP_CHECKS+=("$def $mp")
+}
+
+# ---- 4a. ICE offer, plain answer in a reliable 183 ------------------------------------------
+ft_check "4a. floe call (ICE offer) -> sipp: plain answer in a reliable 183"
+answered_call 4a --ipv4
+sdp=$(invite_sdp sipp-4a)
+for a in "a=ice-ufrag:" "a=ice-pwd:" "a=candidate:" "a=end-of-candidates"; do
+  grep -q "^$a" <<<"$sdp" || ft_fail "the INVITE's offer has no $a: $sdp"
+done
+ft_ok "the INVITE's offer carries ICE: ice-ufrag, ice-pwd, candidates, end-of-candidates"
+
+# ---- 4b. plain offer (--no-ice) ---------------------------------------------------------------
+ft_check "4b. floe call --no-ice -> sipp: plain answer in a reliable 183"
+answered_call 4b --ipv4 --no-ice
+sdp=$(invite_sdp sipp-4b)
+grep -q '^m=audio ' <<<"$sdp" || ft_fail "could not read the INVITE's offer: $sdp"
+if grep -qE '^a=(ice-|candidate:|end-of-candidates|remote-candidates)' <<<"$sdp"; then
+  ft_fail "floe call --no-ice offered ICE attributes: $sdp"
+fi
+ft_ok "the --no-ice offer has no ICE attribute"
+
+# ---- 5. rejected: 486, 488 --------------------------------------------------------------------
+for code in 486 488; do
+  ft_check "5. floe call -> sipp answering $code"
+  case $code in
+  486) scenario=$SIPP_SCENARIOS/uas_reject.xml ;;
+  488)
+    scenario=$FT_TMP/uas_reject_488.xml
+    sed 's|^\( *\)SIP/2.0 486 Busy Here *$|\1SIP/2.0 488 Not Acceptable Here|' \
+      "$SIPP_SCENARIOS/uas_reject.xml" >"$scenario"
+    grep -q '^ *SIP/2.0 488 Not Acceptable Here$' "$scenario" || ft_fail "could not derive the 488 scenario"
+    ;;
+  esac
+  read -r SP _ <<<"$(ft_free_ports 2 127.0.0.1)"
+  PORTS+=("$SP")
+  sipp_start "sipp-$code" "$scenario" 20 -i 127.0.0.1 -p "$SP"
+  ft_wait_listen udp 127.0.0.1 "$SP" "$(ft_pid "sipp-$code")"
+  t0=$(date +%s%N)
+  ft_start_split "call-$code" "$FT_TMP/call-$code.json" "$FLOE" call --loopback --ipv4 --json \
+    --timeout 15 "sip:bob@127.0.0.1:$SP"
+  ft_wait_exit "call-$code" 20
+  rc=$FT_EXIT_STATUS
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  sipp_wait_ok "sipp-$code" 10
+  ft_ok "sipp: $code sent, ACK on the INVITE's branch, nothing after it"
+  [ "$rc" = 1 ] || ft_fail "floe call exited $rc after a $code, expected 1"
+  [ "$ms" -lt 5000 ] || ft_fail "floe call took $ms ms to give up after a $code"
+  ft_ok "floe call exited 1 after $ms ms"
+  PORTS+=($(floe_ports "call-$code"))
+  j=$FT_TMP/call-$code.json
+  cat "$j"
+  ft_expect_eq "$(ft_json "$j" '[j["ok"], j["state"], j["status"], j["reason"], j["timeline"]["180"], j["timeline"]["200"], j["packets_sent"]]')" \
+    "[False, 'failed', $code, '$code', None, None, 0]" "ok, state, status, reason, 180, 200, packets_sent"
+  ft_expect_eq "$(ft_json "$j" '"error" in j and len(j["error"]) > 0')" true "an error message in the JSON"
+  grep -q "status $code" "$(ft_log_of "call-$code")" ||
+    ft_fail "floe call's stderr does not name status $code: $(tail -5 "$(ft_log_of "call-$code")")"
+  ft_ok "floe call's stderr names status $code"
+  for m in CANCEL BYE PRACK; do
+    [ "$(sipp_count "sipp-$code" "^$m sip:")" = 0 ] || ft_fail "floe sent a $m after the $code"
+  done
+  ft_ok "no CANCEL, BYE or PRACK after the $code"
+done
+
+# ---- K. known bug: the default candidate ignores the peer's family ---------------------------
+ft_check "K. KNOWN BUG (expected failure): floe call gathering on 127.0.0.1 and ::1 -> plain IPv4 callee"
+if ! ft_have_ipv6_loopback; then
+  ft_say "K not run: this host has no ::1, so the bug cannot show"
+else
+  read -r SP MP _ _ <<<"$(ft_free_ports 4 127.0.0.1)"
+  PORTS+=("$SP" "$MP")
+  sipp_start sipp-k "$SIPP_SCENARIOS/uas_reliable_183.xml" 30 -i 127.0.0.1 -p "$SP" \
+    -mi 127.0.0.1 -mp "$MP"
+  ft_wait_listen udp 127.0.0.1 "$SP" "$(ft_pid sipp-k)"
+  ft_start_split call-k "$FT_TMP/call-k.json" "$FLOE" call --loopback --json --timeout 15 \
+    --duration 1.5 "sip:bob@127.0.0.1:$SP"
+  ft_wait_exit call-k 30
+  rc=$FT_EXIT_STATUS
+  ft_wait_exit sipp-k 10
+  PORTS+=($(floe_ports call-k))
+  cat "$FT_TMP/call-k.json"
+  if [ "$rc" = 0 ]; then
+    ft_fail "case K passed: floe call now has media both ways with a plain IPv4 callee while gathering on ::1 too. The known bug is fixed: make K a plain check and drop --ipv4 from 4a and 4b"
+  fi
+  invite_sdp sipp-k | grep -qE '^c=IN IP6 ::1\s*$' ||
+    ft_fail "case K failed, but not as the known bug does (the offer's default is not ::1): $(invite_sdp sipp-k)"
+  ft_expect_eq "$(ft_json "$FT_TMP/call-k.json" 'j["timeline"]["200"] is not None and j["packets_received"] == 0 and j["send_dropped"] > 0')" true \
+    "known bug: answered, but nothing received and floe's RTP dropped at the socket"
+  ft_ok "KNOWN BUG still there (expected failure): default ::1 offered to an IPv4 peer, RTP lost both ways"
+fi
+
+# ---- c. the capture ---------------------------------------------------------------------------
+if [ "$CAPTURE" = 1 ]; then
+  ft_capture_stop cap
+  FT_DECODE=(--enable-heuristic rtp_udp --enable-heuristic stun_udp)
+  ports=$(printf '%s\n' "${PORTS[@]}" | sort -un | paste -sd, -)
+  OURS="udp.port in {$ports}"
+  n_inv=$(ft_capture_count cap "$OURS && sip.Method == \"INVITE\" && sdp")
+  [ "$n_inv" -ge 4 ] || ft_fail "capture: $n_inv INVITEs with SDP, expected at least 4"
+  n_prack=$(ft_capture_count cap "$OURS && sip.Method == \"PRACK\" && sip.RAck")
+  [ "$n_prack" -ge 2 ] || ft_fail "capture: $n_prack PRACKs with RAck, expected at least 2"
+  for pair in "${RTP_CHECKS[@]}"; do
+    read -r from to <<<"$pair"
+    n=$(ft_capture_count cap "rtp.version == 2 && udp.srcport == $from && udp.dstport == $to")
+    [ "$n" -ge 40 ] || ft_fail "capture: only $n RTP packets from floe's default candidate port $from to sipp's $to"
+    ft_ok "capture: $n RTP packets from floe's default candidate (port $from) to sipp (port $to)"
+  done
+  ft_ok "capture: $n_inv INVITEs with SDP, $n_prack PRACKs"
+  ft_capture_expect_none cap "$OURS && _ws.malformed" "a malformed packet"
+  ft_capture_expect_none cap "$OURS && !sip && !stun && !rtp && !rtcp" "UDP that is neither SIP, STUN nor RTP/RTCP"
+fi
+ft_ok "sipp_uac passed"
