@@ -49,6 +49,7 @@ typedef struct call_opts {
     const char *password;
     const char *play, *record;
     double tone_hz, duration_s, timeout_s, answer_after_s;
+    double restart_s; /* caller: ICE restart this long after the answer; < 0: none */
     bool timeout_set, tone_set;
 } call_opts;
 
@@ -65,7 +66,7 @@ struct rt {
     call_opts o;
     const char *sub;
     floe_rt_loop *loop;
-    floe_rt_timer *ua_timer, *duration_timer, *deadline_timer, *hangup_timer;
+    floe_rt_timer *ua_timer, *duration_timer, *deadline_timer, *hangup_timer, *restart_timer;
     floe_sip_ua *ua;
     int sip_fd;
     floe_addr sip_local;
@@ -155,6 +156,7 @@ static int parse_opts(const char *sub, int argc, char **argv, call_opts *o, bool
     *help = false;
     o->tone_hz = caller ? 440.0 : 1000.0;
     o->duration_s = DURATION_DEFAULT_S;
+    o->restart_s = -1;
     o->timeout_s = TIMEOUT_DEFAULT_S;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
@@ -247,6 +249,10 @@ static int parse_opts(const char *sub, int argc, char **argv, call_opts *o, bool
             if (!parse_seconds(v, 0.0, FLOE_CLI_TIMEOUT_MAX_S, &o->duration_s))
                 return floe_usage_error(sub, "bad --duration '%s' (seconds, 0 to %g)", v ? v : "",
                                         FLOE_CLI_TIMEOUT_MAX_S);
+        } else if (caller && floe_cli_value(argc, argv, &i, "--ice-restart", &v)) {
+            if (!parse_seconds(v, 0.0, FLOE_CLI_TIMEOUT_MAX_S, &o->restart_s))
+                return floe_usage_error(sub, "bad --ice-restart '%s' (seconds, 0 to %g)",
+                                        v ? v : "", FLOE_CLI_TIMEOUT_MAX_S);
         } else if (!caller && floe_cli_value(argc, argv, &i, "--answer-after", &v)) {
             if (!parse_seconds(v, 0.0, FLOE_CLI_TIMEOUT_MAX_S, &o->answer_after_s))
                 return floe_usage_error(sub, "bad --answer-after '%s' (seconds, 0 to %g)",
@@ -515,6 +521,7 @@ static void call_over(rt *r) {
     r->hung_up = false;
     floe_rt_timer_cancel(r->duration_timer);
     floe_rt_timer_cancel(r->hangup_timer);
+    floe_rt_timer_cancel(r->restart_timer);
     if (r->o.caller || r->o.once)
         finish(r);
     else
@@ -539,6 +546,14 @@ static void on_duration(void *arg, floe_rt_timer *t) {
     (void)t;
     rt *r = arg;
     hang_up(r, "the --duration of media is over");
+}
+
+static void on_restart(void *arg, floe_rt_timer *t) {
+    (void)t;
+    rt *r = arg;
+    int rc = floe_sip_ua_ice_restart(r->ua, floe_rt_now());
+    if (rc != FLOE_OK) progress(r, "ICE restart not possible now (%s)", floe_strerror(rc));
+    service(r);
 }
 
 static void on_hangup_wait(void *arg, floe_rt_timer *t) {
@@ -595,6 +610,9 @@ static void handle_event(rt *r, const floe_sip_ua_event *ev) {
             if (r->o.caller)
                 floe_rt_timer_arm(r->duration_timer,
                                   floe_rt_now() + (floe_time_ns)(r->o.duration_s * 1e9));
+            if (r->o.caller && r->o.restart_s >= 0)
+                floe_rt_timer_arm(r->restart_timer,
+                                  floe_rt_now() + (floe_time_ns)(r->o.restart_s * 1e9));
         } else {
             progress(r, "state %s -> %s", floe_sip_call_state_name(ev->state.from),
                      floe_sip_call_state_name(ev->state.to));
@@ -608,6 +626,9 @@ static void handle_event(rt *r, const floe_sip_ua_event *ev) {
                  floe_cli_addr(&ev->remote.addr).s);
         break;
     case FLOE_SIP_UA_EV_ICE_COMPLETED: progress(r, "ICE completed"); break;
+    case FLOE_SIP_UA_EV_ICE_RESTART:
+        progress(r, "ICE restart: new credentials, the checks run again");
+        break;
     case FLOE_SIP_UA_EV_ICE_PATH_FOUND:
         progress(r, "path found: our check succeeded (the caller has no 100rel: the answer "
                     "goes in the 200, the nomination follows it)");
@@ -738,6 +759,7 @@ static int setup(rt *r) {
     if (floe_rt_timer_new(&r->ua_timer, r->loop, on_ua_timer, r) != FLOE_OK ||
         floe_rt_timer_new(&r->duration_timer, r->loop, on_duration, r) != FLOE_OK ||
         floe_rt_timer_new(&r->hangup_timer, r->loop, on_hangup_wait, r) != FLOE_OK ||
+        floe_rt_timer_new(&r->restart_timer, r->loop, on_restart, r) != FLOE_OK ||
         floe_rt_timer_new(&r->deadline_timer, r->loop, on_deadline, r) != FLOE_OK) {
         fail(r, "out of memory");
         return 1;

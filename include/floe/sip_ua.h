@@ -48,8 +48,8 @@
  * Limits: UDP signalling only; one audio stream, rtcp-mux; an INVITE without an offer is
  * answered 488; Request-URIs and
  * Contacts must carry IP literals unless an outbound proxy resolves them (no DNS in the
- * core); no ICE restart; TURN servers over UDP only (a TURN server over TCP or TLS
- * needs a stream base, which next_send does not name as a media socket).
+ * core); an ICE restart is started by the caller only; TURN servers over UDP only (a TURN server
+ * over TCP or TLS needs a stream base, which next_send does not name as a media socket).
  */
 #ifndef FLOE_SIP_UA_H
 #define FLOE_SIP_UA_H
@@ -141,6 +141,8 @@ typedef enum floe_sip_ua_event_type {
     FLOE_SIP_UA_EV_REGISTER_FAILED, /* status (0: timeout), reason */
     FLOE_SIP_UA_EV_ICE_PATH_FOUND,  /* callee of a late answer: one of our checks succeeded,
                                        so the path works and the phone may ring */
+    FLOE_SIP_UA_EV_ICE_RESTART,     /* ICE restarts (RFC 8445 §9): new credentials; the
+                                       re-INVITE carrying them went out or came in */
 } floe_sip_ua_event_type;
 
 typedef struct floe_sip_ua_event {
@@ -211,6 +213,14 @@ int floe_sip_ua_answer(floe_sip_ua *ua, floe_time_ns now);
 /* Ends the call whatever its state: CANCEL, BYE or an error answer (603).
  * FLOE_ERR_STATE when there is no call. */
 int floe_sip_ua_hangup(floe_sip_ua *ua, floe_time_ns now);
+/* Caller, in a confirmed ICE call: ICE restart (RFC 8445 §9, RFC 8839 §4.4.1.1.1). The
+ * agent gets new credentials and a re-INVITE offers them; the callee restarts its agent
+ * too and answers with its own; the checks run again and nominate anew while media stays
+ * on the old pair until the new one is selected (ICE_RESTART, then ICE_SELECTED and
+ * ICE_COMPLETED again). A restart the callee refuses ends the call (BYE): the old pair
+ * cannot keep its consent without the peer's credentials. FLOE_ERR_STATE outside a
+ * confirmed ICE call, on the callee's side, or while a re-INVITE is out. */
+int floe_sip_ua_ice_restart(floe_sip_ua *ua, floe_time_ns now);
 
 /* ---- registration (RFC 3261 §10) -------------------------------------------------------- */
 

@@ -156,10 +156,10 @@ uint64_t floe_sip_ua_events_dropped(const floe_sip_ua *ua) {
 
 const char *floe_sip_ua_event_name(floe_sip_ua_event_type t) {
     static const char *const names[] = {
-        "none",         "sip-sent",     "sip-received",    "call-state",
-        "ice-gathered", "ice-checking", "ice-selected",    "ice-completed",
-        "ice-failed",   "consent-lost", "media-sent",      "media-received",
-        "call-ended",   "registered",   "register-failed", "ice-path-found"};
+        "none",           "sip-sent",       "sip-received",  "call-state", "ice-gathered",
+        "ice-checking",   "ice-selected",   "ice-completed", "ice-failed", "consent-lost",
+        "media-sent",     "media-received", "call-ended",    "registered", "register-failed",
+        "ice-path-found", "ice-restart"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 

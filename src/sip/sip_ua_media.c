@@ -91,7 +91,7 @@ void ua_agent_events(floe_sip_ua *ua, floe_time_ns now) {
         case FLOE_ICE_EV_COMPLETED:
             if (!ua->ice_call || ua->ice_done) break;
             ua->ice_done = true;
-            ua->t_ice = now;
+            if (ua->t_ice == FLOE_TIME_NEVER) ua->t_ice = now; /* not a restart's */
             ua_event_simple(ua, e.at, FLOE_SIP_UA_EV_ICE_COMPLETED, NULL);
             if (ua->role == FLOE_SIP_CALL_UAC)
                 ua_uac_ice_done(ua, now);
@@ -168,7 +168,25 @@ int ua_read_sdp(floe_sip_ua *ua, floe_sip_str body, floe_sip_sdp_media *md) {
 int ua_apply_ice(floe_sip_ua *ua, floe_sip_str body) {
     floe_ice_sdp_applied got;
     floe_sdp_error err;
-    return floe_ice_sdp_apply(ua->agent, 0, 1, body.p, body.len, ua->work, &got, &err);
+    int rc = floe_ice_sdp_apply(ua->agent, 0, 1, body.p, body.len, ua->work, &got, &err);
+    if (rc == FLOE_OK) { /* the credentials in use: a re-INVITE with others restarts ICE */
+        memcpy(ua->rem_ufrag, ua->work->ice.ufrag, sizeof ua->rem_ufrag);
+        memcpy(ua->rem_pwd, ua->work->ice.pwd, sizeof ua->rem_pwd);
+    }
+    return rc;
+}
+
+/* ICE restart on our side: new credentials, the checks to be started again once the
+ * peer's new description is applied; the next completion is reported again. */
+int ua_restart_agent(floe_sip_ua *ua, floe_time_ns now) {
+    if (!ua->agent) return FLOE_ERR_STATE;
+    int rc = floe_ice_agent_restart(ua->agent, now);
+    if (rc != FLOE_OK) return rc;
+    ua->checks_started = false;
+    ua->ice_done = false;
+    ua->session_version++;
+    ua_event_simple(ua, now, FLOE_SIP_UA_EV_ICE_RESTART, NULL);
+    return FLOE_OK;
 }
 
 int ua_start_checks(floe_sip_ua *ua, floe_time_ns now) {
@@ -204,7 +222,7 @@ void ua_media_start(floe_sip_ua *ua, floe_time_ns now) {
     if (ua->ice_call) {
         unsigned base;
         floe_addr to;
-        if (floe_ice_agent_data_path(ua->agent, 0, 1, &base, &to) != FLOE_OK) return;
+        if (floe_ice_agent_early_path(ua->agent, 0, 1, &base, &to) != FLOE_OK) return;
     } else if (ua->peer_rtp.family == FLOE_AF_NONE) {
         return;
     }
@@ -218,15 +236,22 @@ void ua_media_stop(floe_sip_ua *ua, bool bye) {
     ua->media_on = false;
 }
 
-/* Wraps one RTP or RTCP datagram for the path: ICE's selected pair, or from the default
+/* Wraps one RTP or RTCP datagram for the path: ICE's selected pair (or the valid pair being
+ * nominated, see below), or from the default
  * candidate's socket to the peer's default address. */
 static int wrap(floe_sip_ua *ua, floe_time_ns now, const uint8_t *p, size_t n, uint8_t *buf,
                 size_t cap, size_t *len, floe_sip_ua_out *out) {
-    unsigned base;
+    unsigned base, b;
+    floe_addr to;
     int rc;
-    if (ua->ice_call)
-        rc = floe_ice_agent_send_data(ua->agent, now, 0, 1, p, n, buf, cap, len, &base, &out->to);
-    else
+    if (ua->ice_call) {
+        /* the selected pair; until the caller's nomination completes, the pair it
+         * nominates (RFC 8445 section 12.1): the callee may already ring and answer */
+        rc = floe_ice_agent_early_path(ua->agent, 0, 1, &b, &to);
+        if (rc == FLOE_OK)
+            rc = floe_ice_agent_send_from(ua->agent, now, b, &to, p, n, buf, cap, len, &base,
+                                          &out->to);
+    } else
         rc = floe_ice_agent_send_from(ua->agent, now, ua->host_base[ua->default_sock],
                                       &ua->peer_rtp, p, n, buf, cap, len, &base, &out->to);
     if (rc != FLOE_OK) return rc;

@@ -50,6 +50,8 @@ struct floe_sip_ua {
     floe_sip_call_state state;
     floe_ice_agent *agent;
     bool gathered, checks_started, ice_done;
+    bool restarting; /* caller: the re-INVITE of an ICE restart is out */
+    char rem_ufrag[FLOE_SDP_ICE_UFRAG_MAX + 1], rem_pwd[FLOE_SDP_ICE_PWD_MAX + 1]; /* applied */
     bool ice_call;    /* both sides do ICE */
     bool have_dialog; /* dlg is valid */
     floe_sip_dialog dlg;
@@ -147,6 +149,7 @@ void ua_uas_ice_done(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_path_found(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_preview(floe_sip_ua *ua, floe_time_ns now);
+int ua_restart_agent(floe_sip_ua *ua, floe_time_ns now);
 int ua_uas_answer(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_reject(floe_sip_ua *ua, floe_time_ns now, unsigned status);
 void ua_uas_dialog_tick(floe_sip_ua *ua, floe_time_ns now);

@@ -155,6 +155,16 @@ static void dialog_from(floe_sip_ua *ua, const floe_sip_msg *resp) {
     }
 }
 
+/* Our ICE restart got no usable answer: without the callee's new credentials the old
+ * pair cannot keep its consent, so the call ends now rather than when consent runs out. */
+static void restart_failed(floe_sip_ua *ua, floe_time_ns now) {
+    ua->restarting = false;
+    ua_end(ua, now, 0, "ice-restart-failed");
+    ua_step(ua, now, FLOE_SIP_CALL_EV_REJECTED); /* UPDATING -> CONFIRMED */
+    ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
+    if (ua->state == FLOE_SIP_CALL_HANGING_UP) ua_send_bye(ua, now);
+}
+
 /* Is the path ICE chose other than what we offered? Then tell the middleboxes. */
 static void check_update(floe_sip_ua *ua, floe_time_ns now) {
     if (ua->state != FLOE_SIP_CALL_CONFIRMED || !ua->ice_call || !ua->ice_done || !ua->have_pair ||
@@ -170,6 +180,21 @@ static void check_update(floe_sip_ua *ua, floe_time_ns now) {
     if (ua_write_sdp(ua, true) != FLOE_OK ||
         ua_in_dialog(ua, now, "INVITE", true, &ua->reinvite_id, &ua->reinvite_cseq) != FLOE_OK)
         ua_step(ua, now, FLOE_SIP_CALL_EV_REJECTED); /* the session stays as it is */
+}
+
+int floe_sip_ua_ice_restart(floe_sip_ua *ua, floe_time_ns now) {
+    if (!ua || !ua->active || ua->role != FLOE_SIP_CALL_UAC ||
+        ua->state != FLOE_SIP_CALL_CONFIRMED || !ua->ice_call || !ua->have_dialog)
+        return FLOE_ERR_STATE;
+    int rc = ua_restart_agent(ua, now);
+    if (rc != FLOE_OK) return rc;
+    ua_step(ua, now, FLOE_SIP_CALL_EV_UPDATE_NEEDED); /* a re-INVITE is out: UPDATING */
+    ua->restarting = true;
+    rc = ua_write_sdp(ua, false); /* a fresh offer: new credentials, all candidates */
+    if (rc == FLOE_OK)
+        rc = ua_in_dialog(ua, now, "INVITE", true, &ua->reinvite_id, &ua->reinvite_cseq);
+    if (rc != FLOE_OK) restart_failed(ua, now);
+    return rc;
 }
 
 static void invite_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
@@ -234,15 +259,30 @@ void ua_uac_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
     }
     if (ev->status < 200) return;
     if (ev->id == ua->reinvite_id && ev->kind == FLOE_SIP_TXN_ICT) {
-        if (ev->status < 300) {
-            if (ua->have_dialog) {
-                floe_sip_dialog_uac_response(&ua->dlg, &ev->msg);
-                send_ack(ua, now, ua->reinvite_cseq);
-            }
-            ua_step(ua, now, FLOE_SIP_CALL_EV_OK);
-        } else {
-            ua_step(ua, now, FLOE_SIP_CALL_EV_REJECTED);
+        if (ev->status >= 300) {
+            if (ua->restarting)
+                restart_failed(ua, now);
+            else
+                ua_step(ua, now, FLOE_SIP_CALL_EV_REJECTED);
+            return;
         }
+        bool first = ua->state == FLOE_SIP_CALL_UPDATING;
+        if (ua->have_dialog) {
+            floe_sip_dialog_uac_response(&ua->dlg, &ev->msg);
+            send_ack(ua, now, ua->reinvite_cseq);
+        }
+        if (!first) return;   /* a retransmission: ACKed again */
+        if (ua->restarting) { /* the callee's new credentials and candidates */
+            ua->restarting = false;
+            const floe_sip_msg *r = &ev->msg;
+            if (!(r->body.len > 0 && floe_sip_msg_is_sdp(r)) ||
+                ua_apply_ice(ua, r->body) != FLOE_OK || ua_start_checks(ua, now) != FLOE_OK) {
+                ua->restarting = true;
+                restart_failed(ua, now);
+                return;
+            }
+        }
+        ua_step(ua, now, FLOE_SIP_CALL_EV_OK);
         return;
     }
     if (ev->id == ua->bye_id && ev->kind == FLOE_SIP_TXN_NICT) {

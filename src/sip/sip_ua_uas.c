@@ -246,6 +246,22 @@ static void reinvite(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
         respond(ua, now, ev->id, m, 491, NULL); /* RFC 3261 §14.2: one at a time */
         return;
     }
+    /* The offer: new ICE credentials restart ICE (RFC 8839 §4.4.1.1.1); a peer without
+     * ICE may move its media. The same description otherwise gets the same answer. */
+    floe_sip_sdp_media md;
+    bool restart = false;
+    if (floe_sip_msg_is_sdp(m) && ua_read_sdp(ua, m->body, &md) == FLOE_OK) {
+        if (ua->ice_call && md.ice)
+            restart = strcmp(ua->work->ice.ufrag, ua->rem_ufrag) != 0 ||
+                      strcmp(ua->work->ice.pwd, ua->rem_pwd) != 0;
+        else if (!ua->ice_call && md.rtp.family != FLOE_AF_NONE)
+            ua->peer_rtp = md.rtp;
+    }
+    if (restart && (ua_restart_agent(ua, now) != FLOE_OK || ua_apply_ice(ua, m->body) != FLOE_OK ||
+                    ua_write_sdp(ua, false) != FLOE_OK)) {
+        respond(ua, now, ev->id, m, 488, NULL);
+        return;
+    }
     floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
     if (floe_sip_msg_response_to(&ua->msg2, m, 200, NULL, NULL, &ua->ar) != FLOE_OK) return;
     ua_add_common(ua, &ua->msg2, true);
@@ -254,6 +270,7 @@ static void reinvite(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
     floe_sip_msg_cseq(m, &cs);
     floe_sip_dialog_2xx_sent(&ua->dlg, now, FLOE_SIP_T1, FLOE_SIP_T2, cs.seq);
     ua->uas_2xx_txn = ev->id;
+    if (restart && ua_start_checks(ua, now) != FLOE_OK) ua_uas_ice_failed(ua, now);
 }
 
 void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {

@@ -10,7 +10,9 @@
 #      RTP, with no malformed packet;
 #   c. usage errors exit 2 with a message naming the problem; a call to a port where
 #      nobody answers fails with exit 1 and ok false;
-#   d. the same call over IPv6 (SIP and media on ::1, the domain bracketed).
+#   d. the same call over IPv6 (SIP and media on ::1, the domain bracketed);
+#   e. an ICE restart by the caller in the call (--ice-restart): both sides complete ICE
+#      again, media keeps flowing.
 # Loopback only; the only processes signalled are the ones this script started, by PID.
 set -euo pipefail
 # shellcheck source=../lib/common.bash
@@ -146,6 +148,26 @@ ft_expect_eq "$(ft_json "$FT_TMP/call6.json" '[j["ok"], j["ice"], j["selected"][
   "[True, True, True]" "IPv6 call: ok, ICE, pair on ::1"
 grep -q "From: <sip:floe@\[::1\]>\|waiting for calls as floe@\[::1\]" "$(ft_log_of answer6)" ||
   ft_fail "floe answer does not name its IPv6 domain in brackets: $(head -5 "$(ft_log_of answer6)")"
+
+# ---- e. ICE restart --------------------------------------------------------------------------
+ft_check "floe call --ice-restart 1: re-INVITE with new credentials, ICE completes again on both sides"
+read -r SIPR <<<"$(ft_free_ports 1 127.0.0.1)"
+ft_start answerr "$FLOE" answer --listen "127.0.0.1:$SIPR" --loopback --ipv4 --once --json --timeout 20
+ft_wait_log answerr "waiting for calls" 10
+rc=0
+"$FLOE" call --loopback --ipv4 --duration 3 --ice-restart 1 --timeout 15 --json \
+  "sip:bob@127.0.0.1:$SIPR" >"$FT_TMP/callr.json" 2>"$FT_TMP/callr.err" || rc=$?
+[ "$rc" = 0 ] || ft_fail "floe call --ice-restart exited $rc: $(tail -20 "$FT_TMP/callr.err")"
+ft_wait_exit answerr 15
+ft_expect_eq "$FT_EXIT_STATUS" 0 "floe answer (restarted call): exit status"
+for f in "$FT_TMP/callr.err" "$(ft_log_of answerr)"; do
+  ft_expect_eq "$(grep -c 'ICE restart: new credentials' "$f")" 1 "$(basename "$f"): restarts"
+  ft_expect_eq "$(grep -c 'ICE completed' "$f")" 2 "$(basename "$f"): ICE completions"
+done
+grep -q -- "-> INVITE .*(re-INVITE)" "$FT_TMP/callr.err" || ft_fail "no re-INVITE in the caller's log"
+# 3 s of 20 ms packets; the restart must not cost more than a few
+ft_expect_eq "$(ft_json "$FT_TMP/callr.json" '[j["ok"], j["packets_received"] >= 140]')" "[True, True]" \
+  "restarted call: ok, media kept flowing"
 
 # ---- a call nobody answers ----------------------------------------------------------------
 ft_check "a call to a port where nobody listens fails: exit 1, ok false"

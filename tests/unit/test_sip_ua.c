@@ -676,6 +676,60 @@ static void test_reinvite(void **state) {
     net_free(n);
 }
 
+static size_t count_type(const side *s, floe_sip_ua_event_type t) {
+    size_t k = 0;
+    for (size_t i = 0; i < s->n_log; i++)
+        k += s->log[i].type == t;
+    return k;
+}
+
+/* ICE restart by the caller in a confirmed call: a re-INVITE with new credentials, the
+ * callee restarts too and answers with its own, both complete ICE again; the media keeps
+ * flowing on the old pair meanwhile and the call stays up. */
+static void test_ice_restart(void **state) {
+    (void)state;
+    net *n = net_new(7, true, 440, 1000, FLOE_MS(100));
+    const side *a = &n->s[0], *b = &n->s[1];
+    assert_int_equal(floe_sip_ua_ice_restart(a->ua, n->now), FLOE_ERR_STATE); /* no call */
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(2), NULL);
+    assert_int_equal(floe_sip_ua_ice_restart(b->ua, n->now), FLOE_ERR_STATE); /* callee */
+    floe_sip_ua_result before;
+    floe_sip_ua_result_get(a->ua, &before);
+    size_t mark_a = a->n_log, mark_b = b->n_log;
+    assert_int_equal(floe_sip_ua_ice_restart(a->ua, n->now), FLOE_OK);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_UPDATING);
+    assert_int_equal(floe_sip_ua_ice_restart(a->ua, n->now), FLOE_ERR_STATE); /* one at a time */
+    run(n, n->now + FLOE_S(5), NULL);
+    print_ladder(n);
+    /* the re-INVITE with an offer, its 200 with the answer, the ACK */
+    long re = find_sip(a, mark_a, true, true, "INVITE", 0);
+    long ok = find_sip(a, mark_a, false, false, "INVITE", 200);
+    long ack = find_sip(a, mark_a, true, true, "ACK", 0);
+    assert_true(re >= 0 && ok > re && ack > ok && a->log[re].sip.has_sdp && a->log[ok].sip.has_sdp);
+    assert_true(find_sip(b, mark_b, false, true, "INVITE", 0) >= 0);
+    /* both sides restarted once and completed twice in all */
+    assert_int_equal(count_type(a, FLOE_SIP_UA_EV_ICE_RESTART), 1);
+    assert_int_equal(count_type(b, FLOE_SIP_UA_EV_ICE_RESTART), 1);
+    assert_int_equal(count_type(a, FLOE_SIP_UA_EV_ICE_COMPLETED), 2);
+    assert_int_equal(count_type(b, FLOE_SIP_UA_EV_ICE_COMPLETED), 2);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_CONFIRMED);
+    assert_int_equal(floe_sip_ua_state(b->ua), FLOE_SIP_CALL_CONFIRMED);
+    /* media went on: 5 s more of 20 ms packets, nearly all of them */
+    floe_sip_ua_result after;
+    floe_sip_ua_result_get(a->ua, &after);
+    assert_true(after.packets_received >= before.packets_received + 240);
+    assert_int_equal(after.ms_ice_completed, before.ms_ice_completed); /* the first one */
+    assert_int_equal(heard(a), 1);
+    assert_int_equal(heard(b), 0);
+    assert_int_equal(floe_sip_ua_hangup(a->ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(40), both_over);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_ENDED);
+    net_free(n);
+}
+
 /* Through a stateless proxy that record-routes: the INVITE goes to the outbound proxy,
  * the in-dialog requests (PRACK, ACK, BYE) follow the route set back through it. */
 static void test_via_proxy(void **state) {
@@ -1114,6 +1168,7 @@ int main(void) {
         cmocka_unit_test(test_callee_without_ice),
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_reinvite),
+        cmocka_unit_test(test_ice_restart),
         cmocka_unit_test(test_via_proxy),
         cmocka_unit_test(test_consent_lost),
         cmocka_unit_test(test_register),
