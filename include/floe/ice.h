@@ -376,6 +376,13 @@ bool floe_ice_agent_next_event(floe_ice_agent *a, floe_ice_event *ev);
  * which works for every pair. */
 int floe_ice_agent_data_path(const floe_ice_agent *a, unsigned stream, unsigned component,
                              unsigned *base, floe_addr *to);
+/* As data_path, and before any pair is selected (while the agent is checking) the pair
+ * being nominated, else the valid pair of the highest priority: RFC 8445 section 12.1
+ * allows data on any valid pair until a pair is selected. FLOE_ERR_STATE when there is
+ * none (or consent was lost, or the agent failed). Send on it with
+ * floe_ice_agent_send_from. */
+int floe_ice_agent_early_path(const floe_ice_agent *a, unsigned stream, unsigned component,
+                              unsigned *base, floe_addr *to);
 /* The datagram that carries n bytes of application data on the component's selected pair:
  * written to out (the bytes themselves for a host pair; ChannelData or a Send indication
  * for a relayed one), to go from socket *base to *to. Errors as data_path, and

@@ -121,6 +121,24 @@ static int best_valid(const floe_ice_agent *a, unsigned s, unsigned comp) {
     return best;
 }
 
+/* RFC 8445 section 12.1: before a pair is selected, data MAY go on any valid pair. The
+ * controlling side's nomination can take a few retransmissions on a lossy path while the
+ * peer, which selected on the first USE-CANDIDATE that reached it, already sends; the
+ * pair being nominated (else the best valid one) carries data meanwhile. */
+int floe_ice_agent_early_path(const floe_ice_agent *a, unsigned stream, unsigned component,
+                              unsigned *base, floe_addr *to) {
+    int rc = floe_ice_agent_data_path(a, stream, component, base, to);
+    if (rc != FLOE_ERR_STATE) return rc;
+    const ice_comp *c = ice_comp_get(a, stream, component);
+    if (c->has_sel || c->failed || a->state != FLOE_ICE_AGENT_CHECKING) return FLOE_ERR_STATE;
+    int i = c->nominating != ICE_NONE ? (int)c->nominating : best_valid(a, stream, component);
+    if (i < 0 || !(a->pairs[i].flags & ICE_PF_VALID)) return FLOE_ERR_STATE;
+    const ice_pair *p = &a->pairs[i];
+    if (base) *base = a->local[p->local].base;
+    if (to) *to = a->remote[p->remote].addr;
+    return FLOE_OK;
+}
+
 static bool pending(const ice_pair *p) {
     return p->state == FLOE_ICE_PAIR_FROZEN || p->state == FLOE_ICE_PAIR_WAITING ||
            p->state == FLOE_ICE_PAIR_IN_PROGRESS;
