@@ -234,7 +234,7 @@ int ua_uri_addr(floe_sip_str uri, floe_addr *out) {
  * session description carries. */
 void ua_add_common(floe_sip_ua *ua, floe_sip_msg *m, bool with_sdp) {
     floe_sip_msg_add(m, FLOE_SIP_H_CONTACT, ua->contact);
-    floe_sip_msg_add(m, FLOE_SIP_H_ALLOW, "INVITE, ACK, CANCEL, BYE, PRACK, OPTIONS");
+    floe_sip_msg_add(m, FLOE_SIP_H_ALLOW, "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, OPTIONS");
     if (with_sdp) {
         floe_sip_msg_add(m, FLOE_SIP_H_CONTENT_TYPE, "application/sdp");
         floe_sip_msg_set_body(m, ua->sdp, ua->sdp_len);

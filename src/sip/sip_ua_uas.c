@@ -236,6 +236,37 @@ static bool in_dialog(floe_sip_ua *ua, const floe_sip_msg *m) {
     return ua->active && ua->have_dialog && floe_sip_dialog_matches(&ua->dlg, m);
 }
 
+/* A new offer in a confirmed call (re-INVITE or UPDATE): new ICE credentials restart ICE
+ * (RFC 8839 §4.4.1.1.1); a peer without ICE may move its media. The same description
+ * otherwise gets the same answer. *restart tells whether the checks must start again once
+ * the answer is out. FLOE_OK, or the status to answer with. */
+static unsigned take_offer(floe_sip_ua *ua, floe_time_ns now, const floe_sip_msg *m,
+                           bool *restart) {
+    floe_sip_sdp_media md;
+    *restart = false;
+    if (!floe_sip_msg_is_sdp(m) || ua_read_sdp(ua, m->body, &md) != FLOE_OK) return 0;
+    if (ua->ice_call && md.ice)
+        *restart = strcmp(ua->work->ice.ufrag, ua->rem_ufrag) != 0 ||
+                   strcmp(ua->work->ice.pwd, ua->rem_pwd) != 0;
+    else if (!ua->ice_call && md.rtp.family != FLOE_AF_NONE)
+        ua->peer_rtp = md.rtp;
+    if (*restart && (ua_restart_agent(ua, now) != FLOE_OK || ua_apply_ice(ua, m->body) != FLOE_OK ||
+                     ua_write_sdp(ua, false) != FLOE_OK))
+        return 488;
+    return 0;
+}
+
+/* The 200 to a re-INVITE or UPDATE, with our description when the request had an offer
+ * (an UPDATE without one gets none, RFC 3311 §5.2). FLOE_OK when it went out. */
+static int answer_offer(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev,
+                        bool with_sdp) {
+    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
+    int rc = floe_sip_msg_response_to(&ua->msg2, &ev->msg, 200, NULL, NULL, &ua->ar);
+    if (rc != FLOE_OK) return rc;
+    ua_add_common(ua, &ua->msg2, with_sdp);
+    return floe_sip_txl_respond(ua->txl, now, ev->id, &ua->msg2);
+}
+
 static void reinvite(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
     const floe_sip_msg *m = &ev->msg;
     if (floe_sip_dialog_on_request(&ua->dlg, m) != FLOE_OK) {
@@ -246,31 +277,48 @@ static void reinvite(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
         respond(ua, now, ev->id, m, 491, NULL); /* RFC 3261 §14.2: one at a time */
         return;
     }
-    /* The offer: new ICE credentials restart ICE (RFC 8839 §4.4.1.1.1); a peer without
-     * ICE may move its media. The same description otherwise gets the same answer. */
-    floe_sip_sdp_media md;
-    bool restart = false;
-    if (floe_sip_msg_is_sdp(m) && ua_read_sdp(ua, m->body, &md) == FLOE_OK) {
-        if (ua->ice_call && md.ice)
-            restart = strcmp(ua->work->ice.ufrag, ua->rem_ufrag) != 0 ||
-                      strcmp(ua->work->ice.pwd, ua->rem_pwd) != 0;
-        else if (!ua->ice_call && md.rtp.family != FLOE_AF_NONE)
-            ua->peer_rtp = md.rtp;
-    }
-    if (restart && (ua_restart_agent(ua, now) != FLOE_OK || ua_apply_ice(ua, m->body) != FLOE_OK ||
-                    ua_write_sdp(ua, false) != FLOE_OK)) {
-        respond(ua, now, ev->id, m, 488, NULL);
+    bool restart;
+    unsigned st = take_offer(ua, now, m, &restart);
+    if (st) {
+        respond(ua, now, ev->id, m, st, NULL);
         return;
     }
-    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
-    if (floe_sip_msg_response_to(&ua->msg2, m, 200, NULL, NULL, &ua->ar) != FLOE_OK) return;
-    ua_add_common(ua, &ua->msg2, true);
-    if (floe_sip_txl_respond(ua->txl, now, ev->id, &ua->msg2) != FLOE_OK) return;
+    if (answer_offer(ua, now, ev, true) != FLOE_OK) return;
     floe_sip_cseq cs;
     floe_sip_msg_cseq(m, &cs);
     floe_sip_dialog_2xx_sent(&ua->dlg, now, FLOE_SIP_T1, FLOE_SIP_T2, cs.seq);
     ua->uas_2xx_txn = ev->id;
     if (restart && ua_start_checks(ua, now) != FLOE_OK) ua_uas_ice_failed(ua, now);
+}
+
+/* UPDATE (RFC 3311) in a dialog: without a body it only refreshes the dialog (its
+ * Contact, the session timer of a peer); with an offer in a confirmed call it is a
+ * re-INVITE without the three-way handshake. An offer before the call is confirmed is
+ * refused with 488 (floe changes no session before the answer). */
+static void update(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
+    const floe_sip_msg *m = &ev->msg;
+    if (!in_dialog(ua, m) || floe_sip_call_over(ua->state)) {
+        respond(ua, now, ev->id, m, 481, NULL);
+        return;
+    }
+    if (floe_sip_dialog_on_request(&ua->dlg, m) != FLOE_OK) {
+        respond(ua, now, ev->id, m, 500, NULL);
+        return;
+    }
+    bool offer = m->body.len > 0 && floe_sip_msg_is_sdp(m);
+    if (offer && ua->state != FLOE_SIP_CALL_CONFIRMED) {
+        respond(ua, now, ev->id, m, ua->state == FLOE_SIP_CALL_UPDATING ? 491 : 488, NULL);
+        return;
+    }
+    bool restart = false;
+    unsigned st = offer ? take_offer(ua, now, m, &restart) : 0;
+    if (st) {
+        respond(ua, now, ev->id, m, st, NULL);
+        return;
+    }
+    if (answer_offer(ua, now, ev, offer) == FLOE_OK && restart &&
+        ua_start_checks(ua, now) != FLOE_OK)
+        ua_uas_ice_failed(ua, now);
 }
 
 void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
@@ -340,6 +388,7 @@ void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event 
         new_call(ua, now, ev);
         return;
     }
+    case FLOE_SIP_UPDATE: update(ua, now, ev); return;
     case FLOE_SIP_OPTIONS: respond(ua, now, ev->id, m, 200, NULL); return;
     default: respond(ua, now, ev->id, m, 501, NULL); return;
     }

@@ -63,6 +63,7 @@ typedef struct net {
     uint64_t challenges;
     uint64_t dropped;
     bool no_100rel, no_preview; /* OPT_NO_100REL, OPT_NO_PREVIEW */
+    char last_ack[2048];        /* the last ACK alice sent (to build in-dialog requests) */
 } net;
 
 static uint64_t xs(uint64_t *s) {
@@ -244,6 +245,10 @@ static void drain(net *n) {
             if (sip && i == 0 && n->no_100rel) len = drop_line(buf, len, "Supported: 100rel\r\n");
             if (sip && i == 1 && n->no_preview && len > 11 && !memcmp(buf, "SIP/2.0 183", 11))
                 continue;
+            if (sip && i == 0 && len > 4 && len < sizeof n->last_ack && !memcmp(buf, "ACK ", 4)) {
+                memcpy(n->last_ack, buf, len);
+                n->last_ack[len] = '\0';
+            }
             send_dgram(n, sip, sip ? &s->sip : &s->media[out.sock], !sip && s->dead[out.sock],
                        &out.to, buf, len);
         }
@@ -730,6 +735,84 @@ static void test_ice_restart(void **state) {
     net_free(n);
 }
 
+/* An UPDATE from alice in her dialog with bob, made from her last ACK: method, CSeq and
+ * branch changed, with body (an SDP offer) or none. */
+static void make_update(const net *n, uint32_t cseq, const char *branch, const char *body,
+                        char *out, size_t cap) {
+    const char *a = n->last_ack;
+    assert_true(strncmp(a, "ACK ", 4) == 0);
+    const char *eol = strstr(a, "\r\n"), *hdrs_end = strstr(a, "\r\n\r\n");
+    assert_non_null(eol);
+    assert_non_null(hdrs_end);
+    size_t k = (size_t)snprintf(out, cap, "UPDATE %.*s\r\n", (int)(eol - a - 4), a + 4);
+    for (const char *l = eol + 2; l < hdrs_end + 2;) {
+        const char *e = strstr(l, "\r\n");
+        size_t len = (size_t)(e - l);
+        if (!strncmp(l, "CSeq:", 5))
+            k += (size_t)snprintf(out + k, cap - k, "CSeq: %u UPDATE\r\n", (unsigned)cseq);
+        else if (!strncmp(l, "Via:", 4))
+            k += (size_t)snprintf(out + k, cap - k, "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=%s\r\n",
+                                  branch);
+        else if (strncmp(l, "Content-", 8) != 0)
+            k += (size_t)snprintf(out + k, cap - k, "%.*s\r\n", (int)len, l);
+        l = e + 2;
+    }
+    if (body)
+        k += (size_t)snprintf(out + k, cap - k,
+                              "Content-Type: application/sdp\r\nContent-Length: %zu\r\n\r\n%s",
+                              strlen(body), body);
+    else
+        k += (size_t)snprintf(out + k, cap - k, "Content-Length: 0\r\n\r\n");
+    assert_true(k < cap);
+}
+
+/* UPDATE (RFC 3311) in a confirmed call: without a body a 200 without one; with an offer
+ * from a peer without ICE, a 200 with our description and the media moves; outside the
+ * dialog 481. */
+static void test_update(void **state) {
+    (void)state;
+    net *n = net_new_opt(8, false, 440, 1000, FLOE_MS(100), 0); /* alice without ICE */
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    run(n, n->now + FLOE_S(1), NULL);
+    const side *b = &n->s[1];
+    char msg[4096];
+    make_update(n, 40, "z9hG4bKupd1", NULL, msg, sizeof msg);
+    size_t mark = b->n_log;
+    floe_sip_ua_on_sip(b->ua, n->now, FLOE_TRANSPORT_UDP, &n->s[0].sip, msg, strlen(msg));
+    run(n, n->now + FLOE_MS(100), NULL);
+    long ok = find_sip(b, mark, true, false, "UPDATE", 200);
+    assert_true(ok >= 0 && !b->log[ok].sip.has_sdp);
+    /* an offer moving alice's media to a port nobody listens on: answered, and bob's
+     * audio follows it (what alice receives stops growing) */
+    static const char sdp[] = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n"
+                              "t=0 0\r\nm=audio 40100 RTP/AVP 0 8\r\n";
+    make_update(n, 41, "z9hG4bKupd2", sdp, msg, sizeof msg);
+    mark = b->n_log;
+    floe_sip_ua_on_sip(b->ua, n->now, FLOE_TRANSPORT_UDP, &n->s[0].sip, msg, strlen(msg));
+    run(n, n->now + FLOE_MS(200), NULL);
+    ok = find_sip(b, mark, true, false, "UPDATE", 200);
+    assert_true(ok >= 0 && b->log[ok].sip.has_sdp);
+    floe_sip_ua_result r1, r2;
+    floe_sip_ua_result_get(n->s[0].ua, &r1);
+    run(n, n->now + FLOE_S(1), NULL);
+    floe_sip_ua_result_get(n->s[0].ua, &r2);
+    assert_true(r2.packets_received <= r1.packets_received + 1);
+    assert_int_equal(floe_sip_ua_state(b->ua), FLOE_SIP_CALL_CONFIRMED);
+    /* another dialog's UPDATE: 481 */
+    char *tag = strstr(msg, "tag=");
+    assert_non_null(tag);
+    tag[4] = tag[4] == 'x' ? 'y' : 'x';
+    char *br = strstr(msg, "upd2");
+    br[3] = '3';
+    mark = b->n_log;
+    floe_sip_ua_on_sip(b->ua, n->now, FLOE_TRANSPORT_UDP, &n->s[0].sip, msg, strlen(msg));
+    run(n, n->now + FLOE_MS(100), NULL);
+    assert_true(find_sip(b, mark, true, false, "UPDATE", 481) >= 0);
+    net_free(n);
+}
+
 /* Through a stateless proxy that record-routes: the INVITE goes to the outbound proxy,
  * the in-dialog requests (PRACK, ACK, BYE) follow the route set back through it. */
 static void test_via_proxy(void **state) {
@@ -1169,6 +1252,7 @@ int main(void) {
         cmocka_unit_test(test_cancel),
         cmocka_unit_test(test_reinvite),
         cmocka_unit_test(test_ice_restart),
+        cmocka_unit_test(test_update),
         cmocka_unit_test(test_via_proxy),
         cmocka_unit_test(test_consent_lost),
         cmocka_unit_test(test_register),
