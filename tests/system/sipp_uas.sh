@@ -15,6 +15,11 @@
 #      100rel); a PRACK with a wrong RAck gets 481, the right one 200; then, after floe's
 #      ICE checks time out, 480 and never a 180 (the ring-after-ICE rule); floe answer
 #      exits 1 with status 480, reason ice-failed, no 180 or 200 in its timeline;
+#   R. KNOWN BUG, checked as an expected failure: a plain offer with Require: 100rel
+#      (tests/sipp/uac_plain_require100rel.xml) must get a reliable 180 (RFC 3262 section 3)
+#      that sipp PRACKs; floe sends an unreliable one (no RSeq). The scenario's first check
+#      of the 180 must fail on the missing RSeq; any other outcome fails the test (a pass
+#      means the bug is fixed: make R a plain check);
 #   K. KNOWN BUG, checked as an expected failure (docs/lab.md, "sipp"): with both
 #      loopback families (floe answer --loopback without --ipv4), the answer to an IPv4
 #      plain offer names floe's IPv6 candidate (c=IN IP6 ::1): floe's default candidate is
@@ -136,6 +141,27 @@ ft_expect_eq "$(ft_json "$J" 'j["timeline"]["183"] is not None and all(j["timeli
 [ "$(sipp_count sipp-3 '^SIP/2.0 480 ')" -ge 1 ] || ft_fail "no 480 in sipp's messages"
 grep -q "ICE failed" "$(ft_log_of answer-3)" || ft_fail "floe answer did not report the ICE failure"
 ft_ok "floe answer: ICE failed, 480, never rang"
+
+# ---- R. known bug: Require: 100rel gets an unreliable 180 ----------------------------------------
+ft_check "R. KNOWN BUG (expected failure): plain offer with Require: 100rel gets an unreliable 180"
+# Not in the capture check (PORTS): once its check of the 180 failed, sipp still sends the
+# scenario's PRACK, with the Request-URI and RAck it could not fill in.
+read -r FL SP MP _ _ <<<"$(ft_free_ports 5 127.0.0.1)"
+answer_start answer-r "$FL" --ipv4 --answer-after 1
+sipp_start sipp-r "$SIPP_SCENARIOS/uac_plain_require100rel.xml" 30 "127.0.0.1:$FL" -s bob \
+  -i 127.0.0.1 -p "$SP" -mi 127.0.0.1 -mp "$MP"
+ft_wait_exit sipp-r 35
+SIPP_R=$FT_EXIT_STATUS
+ft_stop answer-r
+if [ "$SIPP_R" = 0 ]; then
+  ft_fail "case R passed: floe now sends a reliable 180 to an INVITE that requires 100rel. The known bug is fixed: make R a plain check"
+fi
+grep -q "Require: 100rel" "$FT_TMP/sipp-r.msg" || ft_fail "case R: the INVITE did not require 100rel"
+grep -q "Failed regexp match: header RSeq: not found in message" "$FT_TMP/sipp-r.err" 2>/dev/null ||
+  ft_fail "case R failed, but not the way the known bug makes it fail (the 180 without RSeq): $(cat "$FT_TMP/sipp-r.err" 2>/dev/null)"
+[ "$(sipp_count sipp-r '^SIP/2.0 180 ')" -ge 1 ] && [ "$(sipp_count sipp-r '^RSeq:')" = 0 ] ||
+  ft_fail "case R: expected a 180 and no RSeq in sipp's messages"
+ft_ok "KNOWN BUG still there (expected failure): Require: 100rel, yet the 180 has no RSeq"
 
 # ---- K. known bug: the default candidate ignores the peer's family --------------------------
 ft_check "K. KNOWN BUG (expected failure): plain IPv4 offer to floe answer gathering on 127.0.0.1 and ::1"
