@@ -19,8 +19,8 @@ Checked (each failure is a line in "errors", and the exit status is 1):
     response (its server-reflexive candidate);
   - ICE: connectivity checks (Binding requests with USERNAME) went from each side to the
     other and got success responses, and a check carried USE-CANDIDATE (nomination).
-    Checks sent through a TURN relay in ChannelData count (tshark decodes the inner
-    message); checks inside Send/Data indications are not seen;
+    Checks sent through a TURN relay count, in ChannelData (tshark decodes the inner
+    message) or in Send/Data indications (the DATA attribute is decoded here);
   - RTP: at least --min-rtp packets (default 50, one second of 20 ms packets) arrived at
     each side, and the media path is the one asked for: "direct" (between the two NATs'
     public addresses), "relay" (through the server) or "any" (default).
@@ -44,7 +44,7 @@ import sys
 
 FIELDS = ["frame.number", "frame.time_epoch", "frame.interface_name", "ip.src", "udp.srcport",
           "ip.dst", "udp.dstport", "sip.Method", "sip.Status-Code", "sip.CSeq.method",
-          "sip.CSeq.seq", "sip.Call-ID", "sdp.ice_candidate.type", "stun.type", "stun.id", "stun.att.type", "rtp.p_type", "rtp.ssrc"]
+          "sip.CSeq.seq", "sip.Call-ID", "sdp.ice_candidate.type", "stun.type", "stun.id", "stun.att.type", "rtp.p_type", "rtp.ssrc", "stun.value"]
 
 USE_CANDIDATE, USERNAME = 0x0025, 0x0006
 
@@ -64,6 +64,26 @@ def num(v):
         return None
     v = v.split(",")[0]
     return int(v, 16) if v.startswith("0x") else int(v)
+
+
+def inner_stun(values):
+    """The STUN message carried in the DATA attribute of a Send or Data indication (a
+    check relayed through TURN without a channel), which tshark leaves undecoded: its
+    (type, transaction id as tshark prints it, attribute types), or None."""
+    for v in values.split(","):
+        try:
+            b = bytes.fromhex(v.replace(":", ""))
+        except ValueError:
+            continue
+        if len(b) < 20 or b[0] & 0xC0 or b[4:8] != bytes.fromhex("2112a442"):
+            continue
+        length = int.from_bytes(b[2:4], "big")
+        atts, off = set(), 20
+        while off + 4 <= min(len(b), 20 + length):
+            atts.add(int.from_bytes(b[off:off + 2], "big"))
+            off += 4 + ((int.from_bytes(b[off + 2:off + 4], "big") + 3) & ~3)
+        return int.from_bytes(b[0:2], "big"), b[8:20].hex(), atts
+    return None
 
 
 def main():
@@ -138,9 +158,12 @@ def main():
             bye_ok = True
 
         stype = num(r["stun.type"])
+        atts, sid = {num(x) for x in r["stun.att.type"].split(",") if x}, r["stun.id"]
+        if stype in (0x0016, 0x0017):  # Send or Data indication: a check may be inside
+            inner = inner_stun(r["stun.value"])
+            if inner:
+                stype, sid, atts = inner
         if stype in (0x0001, 0x0101):  # Binding request, Binding success response
-            atts = {num(x) for x in r["stun.att.type"].split(",") if x}
-            sid = r["stun.id"]
             if stype == 0x0001 and from_side:
                 # an ICE check carries USERNAME (ufrag:ufrag); a Binding request to the
                 # STUN server does not. A check relayed through TURN in ChannelData is

@@ -509,8 +509,9 @@ lab_capture_check() {
 lab_capture_flow() {
   local cap=$1 caller=$2 path=$3 min_rtp=$4 callee=a rc=0 out
   [ "$caller" = a ] && callee=b
+  # RTP found by heuristics in UDP and, relayed through TURN, in ChannelData
   # shellcheck disable=SC2034 # read by ft_tshark (tests/lib/common.bash)
-  FT_DECODE=(--enable-heuristic rtp_udp)
+  FT_DECODE=(--enable-heuristic rtp_udp --enable-heuristic rtp_stun)
   # shellcheck disable=SC2046 # one -e option per field
   ft_tshark "$cap" -T fields -E separator=/t -E occurrence=a -E aggregator=, \
     $(python3 "$LAB_DIR/call_capture.py" --fields) >"$FT_TMP/$cap.tsv"
