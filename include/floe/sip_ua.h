@@ -45,11 +45,11 @@
  * (floe/sip_call.h, "Late answer"); the 200 carries the same answer and media starts at
  * the nomination. Neither: 480, no ring.
  *
- * Limits: UDP signalling only; one audio stream, rtcp-mux; an INVITE without an offer is
- * answered 488; Request-URIs and
- * Contacts must carry IP literals unless an outbound proxy resolves them (no DNS in the
- * core); an ICE restart is started by the caller only; TURN servers over UDP only (a TURN server
- * over TCP or TLS needs a stream base, which next_send does not name as a media socket).
+ * Limits: signalling over UDP and TCP (no TLS); one audio stream, rtcp-mux; an INVITE without an
+ * offer is answered 488; Request-URIs and Contacts must carry IP literals unless an outbound proxy
+ * resolves them (no DNS in the core); an ICE restart is started by the caller only; TURN servers
+ * over UDP only (a TURN server over TCP or TLS needs a stream base, which next_send does not name
+ * as a media socket).
  */
 #ifndef FLOE_SIP_UA_H
 #define FLOE_SIP_UA_H
@@ -86,6 +86,10 @@ typedef struct floe_sip_ua_config {
     const char *display; /* optional display name in From */
     /* Our SIP address on each transport (Via, Contact); UDP is required. */
     floe_addr local[FLOE_SIP_TXL_TRANSPORTS];
+    /* How our own requests go out of a dialog (REGISTER, INVITE), and so the transport
+     * of our calls and of our Contact: FLOE_TRANSPORT_UDP (default) or _TCP, whose
+     * local[] address must be set. A call we answer uses the INVITE's transport. */
+    floe_transport transport;
     /* Out-of-dialog requests go here when its family is not FLOE_AF_NONE (UDP). */
     floe_addr outbound_proxy;
     /* For the ICE agent of each call. */
@@ -250,10 +254,16 @@ typedef struct floe_sip_ua_out {
     floe_addr to;
 } floe_sip_ua_out;
 
-/* Signalling from `from`: one UDP datagram. Always FLOE_OK unless arguments are missing
- * (drops are counted by the transaction layer). */
+/* Signalling from `from`: one UDP datagram, or one message framed from a TCP stream
+ * (floe_sip_frame_len). Always FLOE_OK unless arguments are missing (drops are counted
+ * by the transaction layer). */
 int floe_sip_ua_on_sip(floe_sip_ua *ua, floe_time_ns now, floe_transport transport,
                        const floe_addr *from, const char *p, size_t len);
+/* The runtime could not reach `peer` over transport (a TCP connection refused or lost,
+ * an ICMP error for UDP): the transactions with it end at once (a call being set up
+ * fails, a BYE is taken as done) instead of waiting for their timers. */
+void floe_sip_ua_transport_error(floe_sip_ua *ua, floe_time_ns now, floe_transport transport,
+                                 const floe_addr *peer);
 /* A datagram on media socket sock. Always FLOE_OK unless arguments are missing. */
 int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const floe_addr *from,
                          const uint8_t *p, size_t len);

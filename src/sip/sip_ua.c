@@ -37,6 +37,10 @@ int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg) {
         (cfg->display && strlen(cfg->display) >= FLOE_SIP_UA_NAME_MAX))
         return FLOE_ERR_INVAL;
     if (cfg->local[FLOE_TRANSPORT_UDP].family == FLOE_AF_NONE) return FLOE_ERR_INVAL;
+    if (cfg->transport == FLOE_TRANSPORT_TLS) return FLOE_ERR_UNSUPPORTED;
+    if ((cfg->transport != FLOE_TRANSPORT_UDP && cfg->transport != FLOE_TRANSPORT_TCP) ||
+        cfg->local[cfg->transport].family == FLOE_AF_NONE)
+        return FLOE_ERR_INVAL;
     { /* user@domain must make a SIP URI (an IPv6 domain in brackets, no port) */
         char aor[2 * FLOE_SIP_UA_NAME_MAX + 8];
         size_t nu = strlen(cfg->user), nd = strlen(cfg->domain);
@@ -241,9 +245,9 @@ void ua_add_common(floe_sip_ua *ua, floe_sip_msg *m, bool with_sdp) {
     }
 }
 
-int ua_request(floe_sip_ua *ua, floe_time_ns now, floe_sip_msg *m, const floe_addr *to,
-               uint32_t *id) {
-    return floe_sip_txl_request(ua->txl, now, m, FLOE_TRANSPORT_UDP, to, id);
+int ua_request(floe_sip_ua *ua, floe_time_ns now, floe_transport tp, floe_sip_msg *m,
+               const floe_addr *to, uint32_t *id) {
+    return floe_sip_txl_request(ua->txl, now, m, tp, to, id);
 }
 
 int ua_in_dialog(floe_sip_ua *ua, floe_time_ns now, const char *method, bool with_sdp, uint32_t *id,
@@ -256,7 +260,7 @@ int ua_in_dialog(floe_sip_ua *ua, floe_time_ns now, const char *method, bool wit
     floe_addr to;
     rc = ua_uri_addr(floe_sip_dialog_next_hop(&ua->dlg), &to);
     if (rc != FLOE_OK) return rc;
-    return ua_request(ua, now, &ua->msg2, &to, id);
+    return ua_request(ua, now, ua->tp, &ua->msg2, &to, id);
 }
 
 /* Clears everything about the previous call (the fields between `active` and `work`). */
@@ -266,6 +270,7 @@ void ua_reset_call(floe_sip_ua *ua, floe_sip_call_role role) {
     memset((char *)ua + from, 0, to - from);
     ua->active = true;
     ua->role = role;
+    ua->tp = ua->cfg.transport;
     ua->state = FLOE_SIP_CALL_IDLE;
     ua->pt = -1;
     ua->answer_at = ua->preview_at = FLOE_TIME_NEVER;
@@ -276,19 +281,21 @@ void ua_reset_call(floe_sip_ua *ua, floe_sip_call_role role) {
     ua->session_id = (sid >> 2) | 1; /* 62 bits, never 0 */
 }
 
-/* Contact: our UDP address. */
-int ua_contact_init(floe_sip_ua *ua) {
+/* Contact: our address on transport tp ("<sip:user@ip:port;transport=tcp>" for TCP). */
+int ua_contact_init(floe_sip_ua *ua, floe_transport tp) {
     char hp[64];
-    floe_addr_format(&ua->cfg.local[FLOE_TRANSPORT_UDP], true, hp, sizeof hp);
-    size_t u = strlen(ua->user), h = strlen(hp);
-    if (u + h + 8 >= sizeof ua->contact) return FLOE_ERR_NOSPACE;
+    floe_addr_format(&ua->cfg.local[tp], true, hp, sizeof hp);
+    const char *param = tp == FLOE_TRANSPORT_TCP ? ";transport=tcp" : "";
+    size_t u = strlen(ua->user), h = strlen(hp), pl = strlen(param);
+    if (u + h + pl + 8 >= sizeof ua->contact) return FLOE_ERR_NOSPACE;
     char *c = ua->contact;
     memcpy(c, "<sip:", 5);
     memcpy(c + 5, ua->user, u);
     c[5 + u] = '@';
     memcpy(c + 6 + u, hp, h);
-    c[6 + u + h] = '>';
-    c[7 + u + h] = '\0';
+    memcpy(c + 6 + u + h, param, pl);
+    c[6 + u + h + pl] = '>';
+    c[7 + u + h + pl] = '\0';
     return FLOE_OK;
 }
 
@@ -403,6 +410,13 @@ int floe_sip_ua_on_sip(floe_sip_ua *ua, floe_time_ns now, floe_transport transpo
     floe_sip_txl_on_recv(ua->txl, now, transport, from, p, len);
     pump(ua, now);
     return FLOE_OK;
+}
+
+void floe_sip_ua_transport_error(floe_sip_ua *ua, floe_time_ns now, floe_transport transport,
+                                 const floe_addr *peer) {
+    if (!ua || !peer) return;
+    floe_sip_txl_transport_error(ua->txl, now, transport, peer);
+    pump(ua, now);
 }
 
 int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const floe_addr *from,

@@ -45,7 +45,8 @@ struct floe_sip_ua {
     floe_time_ns reg_refresh_at, reg_expires_at;
 
     /* ---- the call ---- */
-    bool active; /* a call exists (maybe over: state says) */
+    bool active;       /* a call exists (maybe over: state says) */
+    floe_transport tp; /* the call's signalling transport */
     floe_sip_call_role role;
     floe_sip_call_state state;
     floe_ice_agent *agent;
@@ -105,10 +106,10 @@ void ua_step(floe_sip_ua *ua, floe_time_ns now, floe_sip_call_event e);
 void ua_end(floe_sip_ua *ua, floe_time_ns now, unsigned status, const char *reason);
 void ua_reset_call(floe_sip_ua *ua, floe_sip_call_role role);
 void ua_send_bye(floe_sip_ua *ua, floe_time_ns now);
-int ua_contact_init(floe_sip_ua *ua);
+int ua_contact_init(floe_sip_ua *ua, floe_transport tp);
 int ua_uri_addr(floe_sip_str uri, floe_addr *out);
-int ua_request(floe_sip_ua *ua, floe_time_ns now, floe_sip_msg *m, const floe_addr *to,
-               uint32_t *id);
+int ua_request(floe_sip_ua *ua, floe_time_ns now, floe_transport tp, floe_sip_msg *m,
+               const floe_addr *to, uint32_t *id);
 void ua_add_common(floe_sip_ua *ua, floe_sip_msg *m, bool with_sdp);
 int ua_in_dialog(floe_sip_ua *ua, floe_time_ns now, const char *method, bool with_sdp, uint32_t *id,
                  uint32_t *cseq);

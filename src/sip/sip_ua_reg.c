@@ -28,7 +28,7 @@ static int send_register(floe_sip_ua *ua, floe_time_ns now, bool with_auth) {
                        : ua->cfg.register_expires ? ua->cfg.register_expires
                                                   : REG_EXPIRES_DEFAULT;
     char contact[UA_URI_MAX + 8];
-    int rc = ua_contact_init(ua);
+    int rc = ua_contact_init(ua, ua->cfg.transport);
     if (rc != FLOE_OK) return rc;
     memcpy(contact, ua->contact, sizeof contact);
     floe_sip_msg *m = &ua->msg2;
@@ -66,7 +66,7 @@ static int send_register(floe_sip_ua *ua, floe_time_ns now, bool with_auth) {
         if (rc != FLOE_OK && (with_auth || rc != FLOE_ERR_NOT_FOUND)) return rc;
     }
     ua->reg_sent_zero = expires == 0;
-    return ua_request(ua, now, m, &ua->cfg.outbound_proxy, &ua->reg_id);
+    return ua_request(ua, now, ua->cfg.transport, m, &ua->cfg.outbound_proxy, &ua->reg_id);
 }
 
 int floe_sip_ua_register(floe_sip_ua *ua, floe_time_ns now) {

@@ -24,7 +24,7 @@ int floe_sip_ua_dial(floe_sip_ua *ua, floe_time_ns now, const char *uri) {
     memcpy(ua->peer_uri, uri, n + 1);
     ua->sig_peer = target;
     ua->pt = ua->cfg.payload_type;
-    int rc = ua_contact_init(ua);
+    int rc = ua_contact_init(ua, ua->tp);
     if (rc == FLOE_OK)
         rc = floe_sip_random_token(ua->cfg.rnd, ua->cfg.rnd_ctx, "", 8, ua->local_tag,
                                    sizeof ua->local_tag);
@@ -86,7 +86,7 @@ void ua_uac_gathered(floe_sip_ua *ua, floe_time_ns now) {
     }
     build_invite(ua, 1);
     ua->t_invite = now;
-    if (ua_request(ua, now, &ua->msg2, &ua->sig_peer, &ua->invite_id) != FLOE_OK) {
+    if (ua_request(ua, now, ua->tp, &ua->msg2, &ua->sig_peer, &ua->invite_id) != FLOE_OK) {
         ua_end(ua, now, 0, "invite-not-sent");
         ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
         return;
@@ -104,7 +104,7 @@ bool ua_uac_auth_retry(floe_sip_ua *ua, floe_time_ns now, const floe_sip_msg *re
     build_invite(ua, ua->invite_cseq + 1);
     uint32_t id;
     if (floe_sip_auth_client_authorize(&ua->auth, &ua->msg2, &ua->ar) != FLOE_OK ||
-        ua_request(ua, now, &ua->msg2, &ua->sig_peer, &id) != FLOE_OK)
+        ua_request(ua, now, ua->tp, &ua->msg2, &ua->sig_peer, &id) != FLOE_OK)
         return false;
     ua->invite_id = id;
     return true;
@@ -140,7 +140,7 @@ static int send_ack(floe_sip_ua *ua, floe_time_ns now, uint32_t cseq) {
     floe_addr to;
     rc = ua_uri_addr(floe_sip_dialog_next_hop(&ua->dlg), &to);
     if (rc != FLOE_OK) return rc;
-    return floe_sip_txl_send(ua->txl, now, &ua->msg2, FLOE_TRANSPORT_UDP, &to);
+    return floe_sip_txl_send(ua->txl, now, &ua->msg2, ua->tp, &to);
 }
 
 static void dialog_from(floe_sip_ua *ua, const floe_sip_msg *resp) {
@@ -148,7 +148,7 @@ static void dialog_from(floe_sip_ua *ua, const floe_sip_msg *resp) {
     if (floe_sip_msg_to(resp, &to) != FLOE_OK || !to.tag.p) return;
     if (!ua->have_dialog) {
         if (floe_sip_txl_request_of(ua->txl, ua->invite_id, &ua->msg) == FLOE_OK &&
-            floe_sip_dialog_uac_new(&ua->dlg, &ua->msg, resp, FLOE_TRANSPORT_UDP) == FLOE_OK)
+            floe_sip_dialog_uac_new(&ua->dlg, &ua->msg, resp, ua->tp) == FLOE_OK)
             ua->have_dialog = true;
     } else {
         floe_sip_dialog_uac_response(&ua->dlg, resp);
@@ -213,7 +213,7 @@ static void invite_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_tx
                 floe_addr to;
                 if (floe_sip_dialog_prack(&ua->dlg, r, &ua->msg2, &ua->ar) == FLOE_OK &&
                     ua_uri_addr(floe_sip_dialog_next_hop(&ua->dlg), &to) == FLOE_OK)
-                    ua_request(ua, now, &ua->msg2, &to, NULL);
+                    ua_request(ua, now, ua->tp, &ua->msg2, &to, NULL);
             }
         }
         if (ua->cancel_wanted) {

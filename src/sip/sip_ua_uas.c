@@ -56,7 +56,8 @@ static void new_call(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
     floe_sip_msg_cseq(inv, &cs);
     ua->invite_cseq = cs.seq;
     ua->sig_peer = ev->peer;
-    if (ua_contact_init(ua) != FLOE_OK ||
+    ua->tp = ev->transport;
+    if (ua_contact_init(ua, ua->tp) != FLOE_OK ||
         floe_sip_random_token(ua->cfg.rnd, ua->cfg.rnd_ctx, "", 8, ua->local_tag,
                               sizeof ua->local_tag) != FLOE_OK) {
         respond(ua, now, ev->id, inv, 500, NULL);
@@ -101,8 +102,7 @@ void ua_uas_gathered(floe_sip_ua *ua, floe_time_ns now) {
         return;
     if (ua_write_sdp(ua, false) != FLOE_OK ||
         floe_sip_txl_request_of(ua->txl, ua->invite_id, &ua->msg) != FLOE_OK ||
-        floe_sip_dialog_uas_new(&ua->dlg, &ua->msg, ua->local_tag, true, FLOE_TRANSPORT_UDP) !=
-            FLOE_OK) {
+        floe_sip_dialog_uas_new(&ua->dlg, &ua->msg, ua->local_tag, true, ua->tp) != FLOE_OK) {
         ua_uas_reject(ua, now, 500);
         return;
     }

@@ -64,6 +64,8 @@ typedef struct net {
     uint64_t dropped;
     bool no_100rel, no_preview; /* OPT_NO_100REL, OPT_NO_PREVIEW */
     char last_ack[2048];        /* the last ACK alice sent (to build in-dialog requests) */
+    floe_transport sip_tp;      /* how SIP travels: UDP, or TCP with OPT_TCP */
+    uint64_t sip_sent[2];       /* SIP messages each side sent */
 } net;
 
 static uint64_t xs(uint64_t *s) {
@@ -103,6 +105,7 @@ enum {
     OPT_CALLEE_NO_ICE = 16,
     OPT_NO_100REL = 32,  /* alice's INVITE loses its Supported: 100rel on the way */
     OPT_NO_PREVIEW = 64, /* ... and bob's 183s never reach her */
+    OPT_TCP = 128,       /* alice calls over TCP (the network keeps order, loses nothing) */
 };
 
 static void add_proxy(net *n);
@@ -119,6 +122,7 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
     if (opts & OPT_PROXY) add_proxy(n);
     n->no_100rel = opts & OPT_NO_100REL;
     n->no_preview = opts & OPT_NO_PREVIEW;
+    n->sip_tp = opts & OPT_TCP ? FLOE_TRANSPORT_TCP : FLOE_TRANSPORT_UDP;
     for (int i = 0; i < 2; i++) {
         side *s = &n->s[i];
         s->rng = seed * 1000003 + (uint64_t)i * 77 + 1;
@@ -137,6 +141,8 @@ static net *net_new_opt(uint64_t seed, bool caller_ice, double tone_a, double to
         c.domain = "example.net";
         c.display = i == 0 ? "Alice" : NULL;
         c.local[FLOE_TRANSPORT_UDP] = s->sip;
+        c.local[FLOE_TRANSPORT_TCP] = s->sip; /* the same port on TCP */
+        if (opts & OPT_TCP) c.transport = FLOE_TRANSPORT_TCP;
         c.rnd = rnd;
         c.rnd_ctx = &s->rng;
         c.tone_hz = i == 0 ? tone_a : tone_b;
@@ -242,6 +248,10 @@ static void drain(net *n) {
         while (floe_sip_ua_next_send(s->ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK) {
             bool sip = out.kind == FLOE_SIP_UA_OUT_SIP;
             if (!sip) assert_true(out.sock < s->n_media);
+            if (sip) {
+                assert_int_equal(out.transport, n->sip_tp);
+                n->sip_sent[i]++;
+            }
             if (sip && i == 0 && n->no_100rel) len = drop_line(buf, len, "Supported: 100rel\r\n");
             if (sip && i == 1 && n->no_preview && len > 11 && !memcmp(buf, "SIP/2.0 183", 11))
                 continue;
@@ -338,8 +348,7 @@ static void run(net *n, floe_time_ns until, stop_fn stop) {
             }
             side *d = &n->s[p.dst];
             if (p.sip)
-                floe_sip_ua_on_sip(d->ua, n->now, FLOE_TRANSPORT_UDP, &p.from, (char *)p.data,
-                                   p.len);
+                floe_sip_ua_on_sip(d->ua, n->now, n->sip_tp, &p.from, (char *)p.data, p.len);
             else
                 floe_sip_ua_on_media(d->ua, n->now, p.sock, &p.from, p.data, p.len);
         }
@@ -813,6 +822,43 @@ static void test_update(void **state) {
     net_free(n);
 }
 
+static size_t count_sip(const side *s, bool sent, bool request, const char *method) {
+    size_t k = 0;
+    for (long i = -1; (i = find_sip(s, (size_t)(i + 1), sent, request, method, 0)) >= 0;)
+        k++;
+    return k;
+}
+
+/* The same call over TCP: every SIP message goes over TCP (Via SIP/2.0/TCP, Contact with
+ * transport=tcp), and with a one-way delay above T1 the caller's requests are still sent
+ * once (RFC 3261 §17.1: timers A and E do not run on a reliable transport); the call
+ * connects with audio both ways. */
+static void test_tcp(void **state) {
+    (void)state;
+    net *n = net_new_opt(9, true, 440, 1000, FLOE_MS(100), OPT_TCP);
+    n->delay = FLOE_MS(600);
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    assert_non_null(strstr(n->last_ack, "Via: SIP/2.0/TCP 10.0.0.1:5060;"));
+    assert_non_null(strstr(n->last_ack, ";transport=tcp")); /* bob's Contact, the target */
+    run(n, n->now + FLOE_S(2), NULL);
+    assert_int_equal(floe_sip_ua_hangup(n->s[0].ua, n->now), FLOE_OK);
+    run(n, n->now + FLOE_S(40), both_over);
+    print_ladder(n);
+    const side *a = &n->s[0], *b = &n->s[1];
+    assert_int_equal(count_sip(a, true, true, "INVITE"), 1);
+    assert_int_equal(count_sip(a, true, true, "PRACK"), 1);
+    assert_int_equal(count_sip(a, true, true, "BYE"), 1);
+    assert_true(find_sip(b, 0, true, false, "INVITE", 183) >= 0);
+    assert_true(find_sip(a, 0, false, false, "BYE", 200) >= 0);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_ENDED);
+    assert_int_equal(floe_sip_ua_state(b->ua), FLOE_SIP_CALL_ENDED);
+    assert_int_equal(heard(a), 1);
+    assert_int_equal(heard(b), 0);
+    net_free(n);
+}
+
 /* Through a stateless proxy that record-routes: the INVITE goes to the outbound proxy,
  * the in-dialog requests (PRACK, ACK, BYE) follow the route set back through it. */
 static void test_via_proxy(void **state) {
@@ -1253,6 +1299,7 @@ int main(void) {
         cmocka_unit_test(test_reinvite),
         cmocka_unit_test(test_ice_restart),
         cmocka_unit_test(test_update),
+        cmocka_unit_test(test_tcp),
         cmocka_unit_test(test_via_proxy),
         cmocka_unit_test(test_consent_lost),
         cmocka_unit_test(test_register),
