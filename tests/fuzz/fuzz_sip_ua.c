@@ -116,8 +116,10 @@ typedef struct note {
 
 typedef struct node {
     floe_sip_ua *ua;
-    floe_addr sip, media[2];
+    floe_addr sip, media[FLOE_SIP_UA_MAX_MEDIA_HOSTS];
     unsigned n_media;
+    bool dead0;      /* media[0] is on an address the network does not carry */
+    floe_time_ns dl; /* the deadline, as of the last drain */
     uint64_t rng;
     saved last_req, last_inv, last_resp, last_rel, last_sdp;
     bool have_req, have_inv, have_resp, have_rel, have_sdp;
@@ -143,7 +145,8 @@ typedef struct world {
     pkt flight[FLIGHT];
     size_t n_flight;
     bool block_media;
-    unsigned serial; /* carol's Call-IDs, tags and branches */
+    unsigned rtp_budget; /* RTP and RTCP datagrams the network still carries this run */
+    unsigned serial;     /* carol's Call-IDs, tags and branches */
     uint32_t carol_cseq, carol_rseq;
     saved carol_inv[2]; /* carol's last INVITE to each UA (CANCEL echoes it) */
     bool have_carol_inv[2];
@@ -308,9 +311,15 @@ static void on_sent_media(world *w, int i, unsigned sock, const uint8_t *p, size
                           const floe_addr *to) {
     node *x = &w->n[i];
     if (sock >= x->n_media) abort();
-    if (w->block_media) return;
+    if (w->block_media || (sock == 0 && x->dead0)) return;
+    /* Past a budget, audio is lost: STUN (checks, consent) still goes through. Each RTP
+     * packet costs a lot of time and adds little once media flows. */
+    if (!floe_stun_looks_like(p, len)) {
+        if (w->rtp_budget == 0) return;
+        w->rtp_budget--;
+    }
     int o = 1 - i;
-    for (unsigned k = 0; k < w->n[o].n_media; k++)
+    for (unsigned k = w->n[o].dead0 ? 1 : 0; k < w->n[o].n_media; k++)
         if (floe_addr_equal(to, &w->n[o].media[k])) {
             enqueue(w, o, false, k, &x->media[sock], p, len);
             return;
@@ -424,6 +433,7 @@ static void drain(world *w) {
         floe_sip_call_state s = floe_sip_ua_state(x->ua);
         if (exact && s != x->state && s != FLOE_SIP_CALL_IDLE) abort();
         x->state = s;
+        x->dl = floe_sip_ua_deadline(x->ua);
     }
 }
 
@@ -448,17 +458,15 @@ static void tick(world *w, int i) {
     st_tick++;
     floe_sip_ua_tick(w->n[i].ua, w->now);
     drain(w);
-    if (floe_sip_ua_deadline(w->n[i].ua) <= w->now) abort(); /* a timer in the past */
+    if (w->n[i].dl <= w->now) abort(); /* a timer in the past */
 }
 
 /* The runtime's loop up to `until`: ticks at deadlines, deliveries when due. */
 static void run_until(world *w, floe_time_ns until) {
     for (int guard = 0; guard < 200000; guard++) {
         floe_time_ns next = FLOE_TIME_NEVER;
-        for (int i = 0; i < 2; i++) {
-            floe_time_ns d = floe_sip_ua_deadline(w->n[i].ua);
-            if (d < next) next = d;
-        }
+        for (int i = 0; i < 2; i++)
+            if (w->n[i].dl < next) next = w->n[i].dl;
         if (w->n_flight && w->flight[0].at < next) next = w->flight[0].at;
         if (next == FLOE_TIME_NEVER || next > until) break;
         if (next > w->now) w->now = next;
@@ -468,11 +476,11 @@ static void run_until(world *w, floe_time_ns until) {
             continue;
         }
         for (int i = 0; i < 2; i++)
-            if (floe_sip_ua_deadline(w->n[i].ua) <= w->now) tick(w, i);
+            if (w->n[i].dl <= w->now) tick(w, i);
     }
     if (until > w->now) w->now = until;
     for (int i = 0; i < 2; i++)
-        if (floe_sip_ua_deadline(w->n[i].ua) <= w->now) tick(w, i);
+        if (w->n[i].dl <= w->now) tick(w, i);
 }
 
 /* ---- templates ---------------------------------------------------------------------------- */
@@ -513,14 +521,35 @@ static size_t sdp_text(char *out, size_t cap, unsigned kind) {
 }
 
 /* A few bytes of the text overwritten, or the text cut short. */
-static size_t corrupt(input *in, char *p, size_t len, uint8_t how) {
-    if (!(how & 0x80) || len == 0) return len;
-    unsigned k = 1 + how % 4;
-    for (unsigned j = 0; j < k; j++) {
-        size_t at = u16(in) % len;
-        p[at] = (char)u8(in);
+/* How a datagram gets damaged: read from the input at once (every operation takes its
+ * bytes whether or not it can act, so that an input keeps its meaning when the state
+ * differs), applied later. */
+typedef struct damage {
+    unsigned n; /* bytes overwritten */
+    uint16_t at[4];
+    uint8_t val[4];
+    bool cut;
+    uint16_t cut_at;
+} damage;
+
+static void damage_read(input *in, damage *d) {
+    uint8_t how = u8(in);
+    memset(d, 0, sizeof *d);
+    if (!(how & 0x80)) return;
+    d->n = 1 + how % 4;
+    for (unsigned j = 0; j < d->n; j++) {
+        d->at[j] = u16(in);
+        d->val[j] = u8(in);
     }
-    if (how & 0x40) len = u16(in) % (len + 1);
+    d->cut = (how & 0x40) != 0;
+    if (d->cut) d->cut_at = u16(in);
+}
+
+static size_t damage_apply(const damage *d, uint8_t *p, size_t len) {
+    if (len == 0) return 0;
+    for (unsigned j = 0; j < d->n; j++)
+        p[d->at[j] % len] = d->val[j];
+    if (d->cut) len = d->cut_at % (len + 1);
     return len;
 }
 
@@ -528,8 +557,8 @@ static floe_addr from_of(world *w, int i, uint8_t f) {
     return (f & 1) ? w->n[1 - i].sip : w->carol_sip;
 }
 
-static void send_text(world *w, input *in, int i, const floe_addr *from, size_t n, uint8_t how) {
-    n = corrupt(in, text, n, how);
+static void send_text(world *w, int i, const floe_addr *from, size_t n, const damage *dm) {
+    n = damage_apply(dm, (uint8_t *)text, n);
     floe_sip_ua_on_sip(w->n[i].ua, w->now, FLOE_TRANSPORT_UDP, from, text, n);
     drain(w);
 }
@@ -542,7 +571,9 @@ static void op_response(world *w, input *in, int i) {
     node *x = &w->n[i];
     uint8_t f = u8(in);
     unsigned status = statuses[u8(in) % 16];
-    uint8_t how = u8(in);
+    uint8_t rseq_b = u8(in), sdp_b = u8(in);
+    damage dm;
+    damage_read(in, &dm);
     const saved *s =
         (f & 2) ? (x->have_req ? &x->last_req : NULL) : (x->have_inv ? &x->last_inv : NULL);
     if (!s) return;
@@ -565,7 +596,7 @@ static void op_response(world *w, input *in, int i) {
                          (f & 0x80) || !(f & 1) ? "<sip:carol@10.0.0.9:5060>" : contact);
     }
     if (reliable) {
-        snprintf(rs, sizeof rs, "%u", (unsigned)(w->carol_rseq + (u8(in) % 4 == 0 ? 0 : 1)));
+        snprintf(rs, sizeof rs, "%u", (unsigned)(w->carol_rseq + (rseq_b % 4 == 0 ? 0 : 1)));
         w->carol_rseq++;
         floe_sip_msg_add(&resp, FLOE_SIP_H_REQUIRE, "100rel");
         floe_sip_msg_add_str(&resp, floe_sip_str_c("RSeq"), floe_sip_str_c(rs));
@@ -592,14 +623,14 @@ static void op_response(world *w, input *in, int i) {
         }
     }
     if (with_sdp) {
-        size_t n = sdp_text(sdp, sizeof sdp, u8(in));
+        size_t n = sdp_text(sdp, sizeof sdp, sdp_b);
         floe_sip_msg_add(&resp, FLOE_SIP_H_CONTENT_TYPE, "application/sdp");
         floe_sip_msg_set_body(&resp, sdp, n);
     }
     size_t len;
     if (floe_sip_msg_print(&resp, text, sizeof text, &len) != FLOE_OK) return;
     floe_addr from = from_of(w, i, f);
-    send_text(w, in, i, &from, len, how);
+    send_text(w, i, &from, len, &dm);
 }
 
 /* The dialog as the UA sees it, from the last message it sent: Call-ID, its tag, the
@@ -639,7 +670,8 @@ static const char *const ua_hosts[2] = {"10.0.0.1:5060", "10.0.0.2:5060"};
 static void op_invite(world *w, input *in, int i) {
     uint8_t f = u8(in);
     uint8_t k = u8(in);
-    uint8_t how = u8(in);
+    damage dm;
+    damage_read(in, &dm);
     static char sdp[1024];
     size_t sl = (f & 0x40) ? 0 : sdp_text(sdp, sizeof sdp, k);
     unsigned id = ++w->serial;
@@ -663,12 +695,14 @@ static void op_invite(world *w, input *in, int i) {
     save(&w->carol_inv[i], text, (size_t)n);
     w->have_carol_inv[i] = true;
     floe_addr from = from_of(w, i, (uint8_t)(f >> 7));
-    send_text(w, in, i, &from, (size_t)n, how);
+    send_text(w, i, &from, (size_t)n, &dm);
 }
 
 /* CANCEL of carol's last INVITE to the UA (same branch, Call-ID, From, To, CSeq). */
 static void op_cancel(world *w, input *in, int i) {
-    uint8_t f = u8(in), how = u8(in);
+    uint8_t f = u8(in);
+    damage dm;
+    damage_read(in, &dm);
     if (!w->have_carol_inv[i]) return;
     static saved copy;
     copy = w->carol_inv[i];
@@ -694,13 +728,15 @@ static void op_cancel(world *w, input *in, int i) {
     off += (size_t)snprintf(text + off, sizeof text - off, "Content-Length: 0\r\n\r\n");
     if (off >= sizeof text) return;
     floe_addr from = from_of(w, i, (uint8_t)(f >> 1));
-    send_text(w, in, i, &from, off, how);
+    send_text(w, i, &from, off, &dm);
 }
 
 /* An in-dialog request to the UA (or, with f & 0x40, one outside any dialog). */
 static void op_in_dialog(world *w, input *in, int i, const char *method) {
     node *x = &w->n[i];
-    uint8_t f = u8(in), how = u8(in);
+    uint8_t f = u8(in), sdp_b = u8(in);
+    damage dm;
+    damage_read(in, &dm);
     dlg_ids d;
     if (!dialog_of(x, (f & 1) != 0, &d)) return;
     if (f & 0x40) snprintf(d.ua_tag, sizeof d.ua_tag, "nope");
@@ -729,7 +765,7 @@ static void op_in_dialog(world *w, input *in, int i, const char *method) {
     static char sdp[1024];
     bool with_sdp =
         strcmp(method, "INVITE") == 0 || strcmp(method, "UPDATE") == 0 || (ack && (f & 0x10));
-    size_t sl = with_sdp ? sdp_text(sdp, sizeof sdp, u8(in)) : 0;
+    size_t sl = with_sdp ? sdp_text(sdp, sizeof sdp, sdp_b) : 0;
     unsigned id = ++w->serial;
     int n = snprintf(text, sizeof text,
                      "%s sip:%s@%s SIP/2.0\r\n"
@@ -747,7 +783,7 @@ static void op_in_dialog(world *w, input *in, int i, const char *method) {
                      sl ? "Content-Type: application/sdp\r\n" : "", (unsigned)sl, (int)sl, sdp);
     if (n < 0 || (size_t)n >= sizeof text) return;
     floe_addr from = from_of(w, i, (uint8_t)(f >> 7));
-    send_text(w, in, i, &from, (size_t)n, how);
+    send_text(w, i, &from, (size_t)n, &dm);
 }
 
 static void op_raw_sip(world *w, input *in, int i) {
@@ -807,12 +843,13 @@ static void op_media(world *w, input *in, int i) {
     }
     case 2: { /* STUN Binding request with the UA's own credentials */
         char ufrag[128], pwd[128], user[300];
-        if (!ua_creds(x, ufrag, pwd, sizeof ufrag)) return;
         uint8_t key[256], tid[FLOE_STUN_TID_LEN];
-        size_t klen;
-        if (floe_stun_key_short_term(pwd, key, sizeof key, &klen) != FLOE_OK) return;
         for (size_t j = 0; j < sizeof tid; j++)
             tid[j] = u8(in);
+        uint64_t tie = (uint64_t)u16(in) << 40;
+        if (!ua_creds(x, ufrag, pwd, sizeof ufrag)) return;
+        size_t klen;
+        if (floe_stun_key_short_term(pwd, key, sizeof key, &klen) != FLOE_OK) return;
         snprintf(user, sizeof user, "%s:%s", ufrag, (f & 8) ? "wrong" : CAROL_UFRAG);
         floe_stun_builder b;
         floe_stun_builder_init(&b, buf, sizeof buf, FLOE_STUN_BINDING, FLOE_STUN_REQUEST, tid);
@@ -821,7 +858,7 @@ static void op_media(world *w, input *in, int i) {
         if (f & 0x10)
             floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLED, 0x0102030405060708ull);
         else
-            floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLING, (uint64_t)u16(in) << 40);
+            floe_stun_add_u64(&b, FLOE_STUN_ATTR_ICE_CONTROLLING, tie);
         if (f & 0x20) floe_stun_add(&b, FLOE_STUN_ATTR_USE_CANDIDATE, NULL, 0);
         floe_stun_add_integrity(&b, key, klen);
         if (!(f & 0x40)) floe_stun_add_fingerprint(&b);
@@ -859,7 +896,11 @@ static void op_api(world *w, input *in, int i) {
     default: {
         floe_addr a;
         floe_addr_set_v4(&a, 0x0a000001u + (uint32_t)i, (uint16_t)(41000 + (f >> 4)));
-        floe_sip_ua_add_media_host(x->ua, &a, NULL, NULL);
+        unsigned sock;
+        if (floe_sip_ua_add_media_host(x->ua, &a, NULL, &sock) == FLOE_OK) {
+            if (sock != x->n_media || sock >= FLOE_SIP_UA_MAX_MEDIA_HOSTS) abort();
+            x->media[x->n_media++] = a;
+        }
         break;
     }
     }
@@ -868,7 +909,9 @@ static void op_api(world *w, input *in, int i) {
 }
 
 static void op_net(world *w, input *in) {
-    uint8_t f = u8(in);
+    uint8_t f = u8(in), which = u8(in);
+    damage dm;
+    if (f % 6 == 4) damage_read(in, &dm);
     switch (f % 6) {
     case 0:
     case 1: { /* deliver the next few, due or not */
@@ -882,21 +925,18 @@ static void op_net(world *w, input *in) {
         break;
     }
     case 2: /* drop one */
-        if (w->n_flight) pop_flight(w, u8(in) % w->n_flight, &scratch_pkt);
+        if (w->n_flight) pop_flight(w, which % w->n_flight, &scratch_pkt);
         break;
     case 3: /* duplicate one (delivered now, the original stays in flight) */
         if (w->n_flight) {
-            scratch_pkt = w->flight[u8(in) % w->n_flight];
+            scratch_pkt = w->flight[which % w->n_flight];
             deliver(w, &scratch_pkt);
         }
         break;
     case 4: /* corrupt one and deliver it now */
         if (w->n_flight) {
-            pop_flight(w, u8(in) % w->n_flight, &scratch_pkt);
-            unsigned k = 1 + (f >> 3) % 4;
-            for (unsigned j = 0; j < k && scratch_pkt.len; j++)
-                scratch_pkt.data[u16(in) % scratch_pkt.len] = u8(in);
-            if (f & 0x80) scratch_pkt.len = u16(in) % (scratch_pkt.len + 1);
+            pop_flight(w, which % w->n_flight, &scratch_pkt);
+            scratch_pkt.len = damage_apply(&dm, scratch_pkt.data, scratch_pkt.len);
             deliver(w, &scratch_pkt);
         }
         break;
@@ -910,14 +950,17 @@ static void setup(world *w, uint8_t cfg) {
     floe_addr_set_v4(&w->carol_sip, 0x0a000009u, 5060);
     floe_addr_set_v4(&w->carol_media, 0x0a000009u, 30000);
     w->carol_rseq = 1;
+    w->rtp_budget = 64;
     for (int i = 0; i < 2; i++) {
         node *x = &w->n[i];
         x->rng = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
         floe_addr_set_v4(&x->sip, 0x0a000001u + (uint32_t)i, 5060);
         floe_addr_set_v4(&x->media[0], 0x0a000001u + (uint32_t)i, 40000);
         x->n_media = 1;
-        if (i == 0 && (cfg & 4)) { /* a second host: the default one is not always chosen */
-            floe_addr_set_v4(&x->media[1], 0x0a000001u, 40002);
+        if (i == 0 && (cfg & 4)) {     /* the best host (the default offered) is unreachable: */
+            x->media[1] = x->media[0]; /* ICE picks the other, a re-INVITE tells */
+            floe_addr_set_v4(&x->media[0], 0x0a090901u, 40000);
+            x->dead0 = true;
             x->n_media = 2;
         }
         floe_sip_ua_config c;
@@ -946,6 +989,7 @@ static void setup(world *w, uint8_t cfg) {
                 abort();
         }
         x->state = FLOE_SIP_CALL_IDLE;
+        x->dl = floe_sip_ua_deadline(x->ua);
     }
 }
 
@@ -968,7 +1012,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 1:
         case 2: op_net(w, &in); break;
         case 3: run_until(w, w->now + FLOE_MS(10) * (1 + u8(&in) % 64)); break;
-        case 4: run_until(w, w->now + FLOE_S(1) * (1 + u8(&in) % 40)); break;
+        case 4: run_until(w, w->now + FLOE_S(1) * (1 + u8(&in) % 16)); break;
         case 5:
         case 6: op_api(w, &in, i); break;
         case 7:

@@ -11,9 +11,9 @@ import os
 
 B = 0x80  # the opcode's top bit: the operation is for bob (UA 1) instead of alice
 
-def cfg(delay=1, alice_two_hosts=False, alice_no_ice=False, bob_no_ice=False,
+def cfg(delay=1, alice_dead_host=False, alice_no_ice=False, bob_no_ice=False,
         alice_auth=False, alice_auto=False, bob_auto=False):
-    return bytes([delay | (4 if alice_two_hosts else 0) | (8 if alice_no_ice else 0)
+    return bytes([delay | (4 if alice_dead_host else 0) | (8 if alice_no_ice else 0)
                   | (0x10 if bob_no_ice else 0) | (0x20 if alice_auth else 0)
                   | (0x40 if alice_auto else 0) | (0x80 if bob_auto else 0)])
 
@@ -25,10 +25,10 @@ def run_ms(ms):  # op 3: 10 ms steps, 1..64
         ms -= k * 10
     return out
 
-def run_s(s):  # op 4: 1 s steps, 1..40
+def run_s(s):  # op 4: 1 s steps, 1..16
     out = b""
     while s > 0:
-        k = min(40, s)
+        k = min(16, s)
         out += bytes([4, k - 1])
         s -= k
     return out
@@ -41,31 +41,23 @@ def api(ua, what):  # op 5
 STATUS = [100, 180, 183, 200, 401, 407, 486, 487, 488, 500, 603, 182, 491, 181, 202, 302]
 
 def resp(ua, status, last_req=False, sdp=2, reliable180=False, tag=0):  # op 7
+    # f, status, RSeq choice (1: the next one), SDP kind, damage (0: none)
     f = (2 if last_req else 0) | (tag << 2) | (0x10 if reliable180 else 0) | 0x80
-    out = bytes([7 | (B if ua else 0), f, STATUS.index(status), 0])
-    rel = status == 183 or (status == 180 and reliable180)
-    if rel:
-        out += bytes([1])  # the next RSeq
-    if status in (183, 200) and not last_req:  # an answer to the INVITE carries SDP
-        out += bytes([sdp])
-    return out
+    return bytes([7 | (B if ua else 0), f, STATUS.index(status), 1, sdp, 0])
 
 def invite(ua, sdp=2, prack=True, from_peer=False):  # op 9
     f = (2 if prack else 0) | (0x80 if from_peer else 0)
-    return bytes([9 | (B if ua else 0), f, sdp, 0])
+    return bytes([9 | (B if ua else 0), f, sdp, 0])  # f, SDP kind, damage
 
 def cancel(ua):  # op 10
-    return bytes([10 | (B if ua else 0), 0, 0])
+    return bytes([10 | (B if ua else 0), 0, 0])  # f, damage
 
 METHODS = ["PRACK", "ACK", "BYE", "INVITE", "PRACK", "OPTIONS", "UPDATE", "INFO"]
 
 def in_dialog(ua, method, from_resp=True, cseq_mode=0, ack_invite_cseq=True, sdp=2):  # op 11
     op = 11 | (METHODS.index(method) << 4) | (B if ua else 0)
     f = (1 if from_resp else 0) | (cseq_mode << 1) | (8 if ack_invite_cseq else 0)
-    out = bytes([op, f, 0])
-    if method in ("INVITE", "UPDATE"):
-        out += bytes([sdp])
-    return out
+    return bytes([op, f, sdp, 0])  # f, SDP kind, damage
 
 def stun_check(ua, use_candidate=True):  # op 13, kind 2
     f = 2 | (0x20 if use_candidate else 0)
@@ -75,7 +67,10 @@ def rtp(ua, seq=1):  # op 13, kind 0
     return bytes([13 | (B if ua else 0), 0, 0]) + seq.to_bytes(2, "big")
 
 def deliver(n=4):  # op 0: deliver the next n in flight
-    return bytes([0, (n - 1) << 3])
+    return bytes([0, (n - 1) << 3, 0])
+
+def drop(which=0):  # op 0, kind 2: drop a datagram in flight
+    return bytes([0, 2, which])
 
 SEEDS = {
     # two ICE UAs: alice calls bob, bob answers by himself, both confirmed, alice hangs up
@@ -84,9 +79,10 @@ SEEDS = {
     # the same, bob answers through the API, bob hangs up
     "ice-call-api-answer": cfg() + api(0, "dial") + run_s(4) + api(1, "answer") + run_s(3)
     + api(1, "hangup") + run_s(2),
-    # two hosts on alice's side, lossy start (one datagram dropped), re-INVITE from bob
-    "ice-call-two-hosts-reinvite": cfg(alice_two_hosts=True, bob_auto=True) + api(0, "dial")
-    + run_ms(300) + bytes([2, 2, 0]) + run_s(6) + in_dialog(0, "INVITE", sdp=0) + run_s(1),
+    # alice's default host is unreachable: ICE picks her other one and she re-INVITEs;
+    # one datagram dropped early, and a re-INVITE from bob's side at the end
+    "ice-call-dead-host-reinvite": cfg(alice_dead_host=True, bob_auto=True) + api(0, "dial")
+    + run_ms(300) + drop() + run_s(6) + in_dialog(0, "INVITE", sdp=0) + run_s(1),
     # alice without ICE calls bob: a plain call, bob rings at once
     "plain-caller": cfg(alice_no_ice=True, bob_auto=True) + api(0, "dial") + run_s(3)
     + api(0, "hangup") + run_s(1),
