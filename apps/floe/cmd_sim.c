@@ -15,6 +15,7 @@
 #include "floe/stun.h"
 #include "sim.h"
 #include "sim_ice_scenario.h"
+#include "sim_call_matrix.h"
 #include "sim_matrix.h"
 
 #define SUB "sim"
@@ -24,6 +25,8 @@ static const char help_text[] =
     "                    [--timeline] [--stats] [--json]\n"
     "       floe sim check SCENARIO\n"
     "       floe sim matrix [--loss 0|10] [--seed N] [--filter STR] [--show N] [--json]\n"
+    "       floe sim calls [--loss 0|10] [--seed N] [--filter STR] [--talk SECONDS]\n"
+    "                      [--ladder] [--trace]\n"
     "\n"
     "Runs ICE agents in floe's network simulator: networks with delay, jitter and loss,\n"
     "NATs with the behaviours of RFC 4787, STUN servers and ICE peers, all in one process\n"
@@ -49,6 +52,12 @@ static const char help_text[] =
     "                   (docs/simulator.md), the one the agents got, the time to the\n"
     "                   selected pair against the cell's bound, the checks sent.\n"
     "                     floe sim matrix --loss 0 --filter apdm\n"
+    "  calls            the call matrix: a whole SIP call (register, INVITE, 183/PRACK,\n"
+    "                   ICE, 180, 200, tones both ways, BYE) between two floe user agents\n"
+    "                   in every matrix cell whose sides have UDP, without and with TURN\n"
+    "                   (names ending in +turn). One line per call: what the rule expects\n"
+    "                   (a pair, or a clean failure without a ring), what the call did.\n"
+    "                     floe sim calls --loss 10 --filter apdm-eif --ladder\n"
     "\n"
     "options of run:\n"
     "  --seed N         the world's seed (overrides the scenario's seed line).\n"
@@ -76,6 +85,12 @@ static const char help_text[] =
     "                   it to floe sim run --trace to see the cell in detail).\n"
     "  --json           one JSON object per cell and one for the summary, one per line.\n"
     "  Progress goes to stderr when it is a terminal.\n"
+    "\n"
+    "options of calls:\n"
+    "  --loss, --seed, --filter  as for matrix.\n"
+    "  --talk SECONDS   audio after the answer, 0.5 to 60 (default 3).\n"
+    "  --ladder         print each call's SIP messages and UA events as they happen.\n"
+    "  --trace          print every datagram of each call, as run --trace does.\n"
     "\n"
     "  -h, --help       show this help.\n"
     "\n"
@@ -441,8 +456,86 @@ static int cmd_matrix(int argc, char **argv) {
     return missed ? 1 : 0;
 }
 
+/* ---- calls ------------------------------------------------------------------------- */
+
+static int cmd_calls(int argc, char **argv) {
+    int loss = -1;
+    uint64_t seed = FLOE_SIM_MATRIX_SEED;
+    const char *filter = NULL;
+    floe_sim_call_matrix_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (is_help(a)) {
+            fputs(help_text, stdout);
+            return 0;
+        } else if (!strcmp(a, "--ladder")) {
+            cfg.ladder = stdout;
+        } else if (!strcmp(a, "--trace")) {
+            cfg.tracer = on_trace;
+        } else if (floe_cli_value(argc, argv, &i, "--loss", &v)) {
+            if (!v || (strcmp(v, "0") && strcmp(v, "10") && strcmp(v, "0%") && strcmp(v, "10%")))
+                return floe_usage_error(SUB, "--loss needs 0 or 10 (percent)");
+            loss = v[0] == '1' ? 10 : 0;
+        } else if (floe_cli_value(argc, argv, &i, "--seed", &v)) {
+            if (!parse_u64(v, &seed))
+                return floe_usage_error(SUB, "--seed needs a number (decimal or 0x hex)");
+        } else if (floe_cli_value(argc, argv, &i, "--filter", &v)) {
+            if (!v || !*v) return floe_usage_error(SUB, "--filter needs a string");
+            filter = v;
+        } else if (floe_cli_value(argc, argv, &i, "--talk", &v)) {
+            char *end = NULL;
+            double x = v ? strtod(v, &end) : -1;
+            if (!v || end == v || *end || !(x >= 0.5 && x <= 60))
+                return floe_usage_error(SUB, "--talk needs seconds from 0.5 to 60");
+            cfg.talk = (floe_time_ns)(x * 1e9);
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return floe_usage_error(SUB, "unknown option '%s' for calls", a);
+        } else {
+            return floe_usage_error(SUB, "unexpected argument '%s' for calls", a);
+        }
+    }
+    floe_sim_matrix_cell cells[512];
+    size_t total = floe_sim_call_matrix_cells(cells, sizeof cells / sizeof cells[0]);
+    size_t n_run = 0, n_ok = 0, n_ghost = 0;
+    double t_start = wall_now();
+    printf("floe sim calls: seed %llu\n", (unsigned long long)seed);
+    printf("%4s  %-12s %-18s %4s  %-18s %-28s %7s %7s  %s\n", "#", "nat A", "nat B", "loss",
+           "expected", "got", "ice", "180", "result");
+    for (size_t i = 0; i < total; i++) {
+        const floe_sim_matrix_cell *c = &cells[i];
+        char key[64];
+        cell_key(c, key, sizeof key);
+        if ((loss >= 0 && c->loss_pct != (unsigned)loss) || (filter && !strstr(key, filter)))
+            continue;
+        n_run++;
+        if (cfg.ladder)
+            printf("-- cell %u: %s vs %s, %u%% loss\n", c->index, c->a_name, c->b_name,
+                   c->loss_pct);
+        floe_sim_call_matrix_result r;
+        int rc = floe_sim_call_matrix_run(c, seed, &cfg, &r);
+        bool ok = rc == FLOE_OK && r.ok;
+        n_ok += ok;
+        n_ghost += r.ghost_ring;
+        char ice[16] = "-", ring[16] = "-";
+        if (r.ms_bob_ice >= 0) snprintf(ice, sizeof ice, "%lld", (long long)r.ms_bob_ice);
+        if (r.ms_bob_180 >= 0) snprintf(ring, sizeof ring, "%lld", (long long)r.ms_bob_180);
+        printf("%4u  %-12s %-18s %3u%%  %-18s %-28s %7s %7s  %s%s%s%s%s\n", c->index, c->a_name,
+               c->b_name, c->loss_pct, r.expected, r.got, ice, ring,
+               ok ? "ok" : "MISS: ", ok ? "" : r.why, r.note[0] ? " (" : "", r.note,
+               r.note[0] ? ")" : "");
+        fflush(stdout);
+    }
+    if (n_run == 0) return floe_usage_error(SUB, "no cell matches the filter");
+    printf("summary: %zu call(s), %zu as the rule says, %zu missed, %zu ghost ring(s); %.2f s "
+           "wall (ice, 180: ms after the dial at bob)\n",
+           n_run, n_ok, n_run - n_ok, n_ghost, wall_now() - t_start);
+    if (fflush(stdout) != 0) return 1;
+    return n_ok == n_run ? 0 : 1;
+}
+
 int floe_cmd_sim(int argc, char **argv) {
-    if (argc < 2) return floe_usage_error(SUB, "missing a command: run, check or matrix");
+    if (argc < 2) return floe_usage_error(SUB, "missing a command: run, check, matrix or calls");
     const char *c = argv[1];
     if (is_help(c)) {
         fputs(help_text, stdout);
@@ -451,5 +544,6 @@ int floe_cmd_sim(int argc, char **argv) {
     if (!strcmp(c, "run")) return cmd_run(argc - 1, argv + 1);
     if (!strcmp(c, "check")) return cmd_check(argc - 1, argv + 1);
     if (!strcmp(c, "matrix")) return cmd_matrix(argc - 1, argv + 1);
-    return floe_usage_error(SUB, "unknown command '%s' (run, check or matrix)", c);
+    if (!strcmp(c, "calls")) return cmd_calls(argc - 1, argv + 1);
+    return floe_usage_error(SUB, "unknown command '%s' (run, check, matrix or calls)", c);
 }

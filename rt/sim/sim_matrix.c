@@ -147,8 +147,12 @@
  *    above connect, the same direct pair is selected without loss. With loss, the direct
  *    pair's check may still be waiting for its retransmission when that wait (at most
  *    500 ms) ends, and a relayed pair that succeeded is nominated instead: the rule then
- *    accepts the direct pair or a relayed one. Where they fail, the relays connect:
- *    each agent installs a permission on its allocation for every remote candidate it
+ *    accepts the direct pair or a relayed one. The same holds without loss where the
+ *    direct path itself needs a retransmission: alice stable and filtering ADF, bob
+ *    unstable and not filtering EIF (case 4): bob's first check arrives before alice's
+ *    own check opened her filter, and his retransmission comes 500 ms later, after the
+ *    relayed pairs succeeded (found by the call matrix, sim_call_matrix.h). Where they fail, the
+ * relays connect: each agent installs a permission on its allocation for every remote candidate it
  *    pairs with it (the peer's srflx address carries the peer's NAT IP, the peer's relayed
  *    one the server's IP), a check sent to the peer's relayed address leaves through the
  *    side's NAT toward the server, which admits and relays it, and the answer comes back
@@ -280,7 +284,13 @@ void floe_sim_matrix_rule(const floe_sim_matrix_cell *c, floe_sim_matrix_expect 
         if (c->topo == FLOE_SIM_TOPO_SAME_CGN && out->connect)
             out->why = "one carrier NAT hairpins between two stable homes (case 8)";
     }
-    if (c->turn && out->connect && c->loss_pct) out->or_relay = true;
+    /* Case 11: where the direct path needs bob's hole-punching retransmission (alice
+     * stable and filtering adf, bob unstable and not filtering eif, case 4), it is valid
+     * only ~1 s in, and a relayed pair may be nominated first even without loss. */
+    bool slow_direct = c->topo == FLOE_SIM_TOPO_APART && !lost && stable(&a) &&
+                       filters(&a, FLOE_NAT_ADDRESS_DEPENDENT) && !stable(&b) &&
+                       !filters(&b, FLOE_NAT_ENDPOINT_INDEPENDENT);
+    if (c->turn && out->connect && (c->loss_pct || slow_direct)) out->or_relay = true;
     bool a_blk = c->a.kind == FLOE_SIM_SIDE_BLOCKED, b_blk = c->b.kind == FLOE_SIM_SIDE_BLOCKED;
     bool blocked = a_blk || b_blk;
     bool relay_lost = c->a_relay_lost || c->b_relay_lost;

@@ -331,6 +331,8 @@ int floe_ice_agent_restart(floe_ice_agent *a, floe_time_ns now) {
     ice_txn_reset(a);
     a->txn_blocked = false;
     a->n_remote = 0;
+    for (unsigned i = 0; i < a->n_bases; i++)
+        a->bases[i].prflx = 0;
     a->prflx_seq = 0;
     a->trig_seq = 0;
     a->rr = 0;

@@ -161,10 +161,24 @@ ice_rx ice_answer_request(floe_ice_agent *a, floe_time_ns now, unsigned base, co
     a->stats.checks_received++;
     queue(a, base, from, m, 0, true);
 
-    /* §7.3.1.3: a source we do not know is a peer-reflexive candidate. */
-    const ice_base *b = &a->bases[base];
+    /* §7.3.1.3: a source we do not know is a peer-reflexive candidate. One base learns
+     * at most a quarter of the remote table (at least 4): behind two address-and-port-
+     * dependent NATs that let everything in (apdm/eif), every check the peer sends to a
+     * candidate learnt this way leaves from a new mapping, which is learnt in turn, one
+     * more per round trip. Unbounded, that chain filled the table within seconds and the
+     * one candidate that worked, the peer's mapping toward our relayed address (learnt on
+     * the relay base), found no room: the nomination on it was answered and ignored. */
+    ice_base *b = &a->bases[base];
     int r = ice_remote_find(a, b->stream, b->comp, from);
-    if (r < 0) r = ice_remote_add_prflx(a, b->stream, b->comp, from, prio);
+    unsigned quota = a->max_remote / 4 > 4 ? a->max_remote / 4u : 4u;
+    if (r < 0 && b->prflx >= quota) {
+        a->stats.cap_candidates++;
+        return ICE_RX_DONE; /* answered, but no candidate and no check of ours */
+    }
+    if (r < 0) {
+        r = ice_remote_add_prflx(a, b->stream, b->comp, from, prio);
+        if (r >= 0) b->prflx++;
+    }
     int l = ice_local_of_base(a, base);
     if (r < 0 || l < 0) return ICE_RX_DONE; /* capped (counted), or not gathered yet */
     int i = ice_cl_find(a, (unsigned)l, (unsigned)r);

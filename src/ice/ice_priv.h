@@ -61,6 +61,7 @@ typedef struct ice_base {
     uint8_t iface;  /* rank in cfg.prefer_ifaces, or ICE_NO */
     uint8_t via;    /* relay, stream: the host base it comes from */
     uint8_t server; /* relay: ICE_SERVER_RELAY0 + slot; stream: index in cfg.turn_servers */
+    uint8_t prflx;  /* remote peer-reflexive candidates learnt from checks on this base */
 } ice_base;
 
 /* A local candidate. The foundation is a small number (printed in decimal); the related
