@@ -18,7 +18,8 @@ pkgs=(
   # the call lab (tests/lib/call_lab.bash): baresip-core holds baresip and all its modules
   # (ice, stun, turn, aufile, sndfile, aubridge, ctrl_tcp, g711), without the GUI and
   # codec packages the "baresip" metapackage recommends; kamailio (proxy, registrar,
-  # nathelper); sip-tester is sipp
+  # nathelper); sip-tester is sipp (also tests/system/sipp_uas.sh and sipp_uac.sh, which
+  # run the scenarios of tests/sipp/ against floe answer and floe call)
   baresip-core kamailio sip-tester
 )
 
