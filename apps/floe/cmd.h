@@ -18,6 +18,7 @@ int floe_cmd_turn(int argc, char **argv);
 int floe_cmd_demo(int argc, char **argv);
 int floe_cmd_call(int argc, char **argv);
 int floe_cmd_answer(int argc, char **argv);
+int floe_cmd_lab(int argc, char **argv);
 int floe_cmd_proxy(int argc, char **argv);
 /* `floe bench stun`, the load generator (bench_stun.c), dispatched by floe_cmd_bench. */
 int floe_bench_stun(int argc, char **argv);

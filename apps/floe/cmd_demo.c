@@ -22,11 +22,12 @@
 #include "sim_sip_proxy.h"
 #include "sim_stun_server.h"
 #include "sim_turn_server.h"
+#include "tone_verdict.h"
 
 #define SUB "demo"
 #define DOMAIN "floe.example"
-#define TONE_A 440.0  /* alice's tone, heard by bob */
-#define TONE_B 1000.0 /* bob's tone, heard by alice */
+#define TONE_A FLOE_TONE_CALLER_HZ /* alice's tone, heard by bob */
+#define TONE_B FLOE_TONE_CALLEE_HZ /* bob's tone, heard by alice */
 #define RING_FOR FLOE_S(1)
 #define REGISTER_S 20     /* registration asked for: refreshed at half time */
 #define LIMIT FLOE_S(120) /* virtual time after which the run gives up */
@@ -493,14 +494,13 @@ static int make_side(demo *d, int k, char *err, size_t cap) {
 /* ---- the result --------------------------------------------------------------------- */
 
 static void detect(side *s, double want) {
-    static const double freqs[2] = {TONE_A, TONE_B};
     size_t n;
     const int16_t *x = floe_sim_call_audio(s->call, &n);
-    s->samples = n;
-    memset(&s->tone, 0, sizeof s->tone);
-    s->tone.detected = -1;
-    s->heard = n > 0 && floe_tone_detect(x, n, 8000, freqs, 2, &s->tone) == FLOE_OK &&
-               s->tone.detected >= 0 && freqs[s->tone.detected] == want;
+    floe_tone_verdict v;
+    floe_tone_verdict_of(x, n, want, &v);
+    s->tone = v.r;
+    s->samples = v.samples;
+    s->heard = v.heard;
 }
 
 static int64_t ms_between(int64_t a, int64_t b) {

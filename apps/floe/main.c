@@ -26,6 +26,7 @@ static const struct subcommand subcommands[] = {
     {"answer", floe_cmd_answer, "answer SIP calls with ICE and audio"},
     {"proxy", floe_cmd_proxy, "a stateless SIP proxy and registrar over UDP"},
     {"demo", floe_cmd_demo, "a SIP call with ICE between two simulated NATs, tones checked"},
+    {"lab", floe_cmd_lab, "the same call across real Linux NATs (namespaces, nftables; root)"},
 };
 
 int floe_usage_error(const char *sub, const char *fmt, ...) {

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Interop: `floe lab`, the call of `floe demo` through real Linux NATs (network
+# namespaces and nftables it makes and removes itself), run as root.
+#
+#   a. cone/cone: exit 0 and PASS; the JSON says both tones were heard, both user agents
+#      ok, a selected pair on each side, media both ways;
+#   b. symmetric/symmetric: only TURN can connect: exit 0, a relayed candidate in the
+#      selected pair of both sides;
+#   c. after each run no namespace floe-lab-*-PID of that run is left, and none of the
+#      processes it started runs on;
+#   d. SIGINT in the middle of a call: floe lab stops its children by PID and deletes its
+#      namespaces, exit 1 (FAIL, interrupted);
+#   e. usage errors exit 2 with a message (--nat-a bogus), --help explains the topology.
+# The namespaces and processes are floe lab's own; this script only signals the PID of
+# the floe lab it started.
+set -euo pipefail
+# shellcheck source=../lib/common.bash
+. "$FLOE_SRC/tests/lib/common.bash"
+
+ft_need_cmd ip nft python3
+ft_need_file "$FLOE" "the floe binary"
+ft_need_netns
+
+# ---- e. usage ------------------------------------------------------------------------------
+
+ft_check "usage errors exit 2 with a message"
+rc=0
+"$FLOE" lab --nat-a bogus >"$FT_TMP/usage.out" 2>"$FT_TMP/usage.err" || rc=$?
+[ "$rc" = 2 ] || ft_fail "floe lab --nat-a bogus exited $rc, expected 2"
+grep -q "unknown NAT kind 'bogus' (cone or symmetric)" "$FT_TMP/usage.err" ||
+  ft_fail "no clear message: $(cat "$FT_TMP/usage.err")"
+rc=0
+"$FLOE" lab --duration 0 >/dev/null 2>"$FT_TMP/usage.err" || rc=$?
+[ "$rc" = 2 ] || ft_fail "floe lab --duration 0 exited $rc, expected 2"
+"$FLOE" lab --help >"$FT_TMP/help.out" || ft_fail "floe lab --help failed"
+for w in floe-lab-pub-P 198.18.0.1 10.0.1.2 10.0.2.2 masquerade fully-random --no-turn --keep; do
+  grep -q -- "$w" "$FT_TMP/help.out" || ft_fail "floe lab --help does not mention $w"
+done
+"$FLOE" --help | grep -qE '^  lab ' || ft_fail "floe --help does not list lab"
+ft_ok "--nat-a bogus and --duration 0 -> 2; --help explains the topology"
+
+# leftovers: no namespace of run PID, no process of the run still alive
+check_clean() {
+  local pid=$1 log=$2 left p
+  left=$(ip netns list | awk '{ print $1 }' | grep -E "^floe-lab-.*-$pid\$" || true)
+  [ -z "$left" ] || ft_fail "namespaces left by floe lab (pid $pid): $left"
+  while read -r p; do
+    if [ -e "/proc/$p" ] && grep -q floe "/proc/$p/cmdline" 2>/dev/null &&
+      ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null; then
+      ft_fail "process $p started by floe lab (pid $pid) still runs: $(tr '\0' ' ' <"/proc/$p/cmdline")"
+    fi
+  done < <(sed -nE 's/.* started [a-z]+ \(pid ([0-9]+)\) in .*/\1/p' "$log")
+}
+
+# run_lab NAME ARGS...: floe lab --json ARGS, bounded; sets LAB_RC and LAB_PID.
+run_lab() {
+  local name=$1
+  shift
+  ft_start_split "$name" "$FT_TMP/$name.json" env TMPDIR="$FT_TMP" "$FLOE" lab --json --duration 2 --timeout 40 "$@"
+  LAB_PID=$FT_LAST_PID
+  ft_wait_exit "$name" 60
+  LAB_RC=$FT_EXIT_STATUS
+}
+
+# ---- a. cone / cone -------------------------------------------------------------------------
+
+ft_check "floe lab --nat-a cone --nat-b cone"
+run_lab cone --nat-a cone --nat-b cone
+J=$FT_TMP/cone.json
+[ "$LAB_RC" = 0 ] || ft_fail "floe lab (cone/cone) exited $LAB_RC: $(cat "$J")"
+ft_expect_eq "$(ft_json "$J" 'j["pass"] and j["tones"]["440_at_bob"] and j["tones"]["1000_at_alice"]')" true "PASS, both tones heard"
+ft_expect_eq "$(ft_json "$J" 'j["alice"]["ok"] and j["bob"]["ok"] and j["alice"]["exit"] == 0 and j["bob"]["exit"] == 0')" true "both user agents ok"
+ft_expect_eq "$(ft_json "$J" 'all(j[s]["pair"]["local"] in ("host","srflx","prflx","relay") for s in ("alice","bob"))')" true "a selected pair on both sides"
+ft_expect_eq "$(ft_json "$J" 'min(j[s]["packets_received"] for s in ("alice","bob")) > 50')" true "media both ways"
+ft_expect_eq "$(ft_json "$J" 'j["proxy"]["registered"] >= 2 and j["proxy"]["requests_forwarded"] >= 4')" true "both registered, requests through floe proxy"
+check_clean "$LAB_PID" "$(ft_log_of cone)"
+ft_ok "cone/cone: $(ft_json "$J" '"alice %s -> %s, INVITE->180 %s ms, 200->RTP %s ms; %.1f s" % (j["alice"]["pair"]["local"], j["alice"]["pair"]["remote"], j["alice"]["ms_invite_to_180"], j["alice"]["ms_200_to_first_rtp"], j["seconds"])'); nothing left"
+
+# ---- b. symmetric / symmetric: TURN only ------------------------------------------------------
+
+ft_check "floe lab --nat-a symmetric --nat-b symmetric (TURN on): relayed"
+run_lab sym --nat-a symmetric --nat-b symmetric
+J=$FT_TMP/sym.json
+[ "$LAB_RC" = 0 ] || ft_fail "floe lab (symmetric/symmetric) exited $LAB_RC: $(cat "$J")"
+ft_expect_eq "$(ft_json "$J" 'j["pass"] and j["tones"]["440_at_bob"] and j["tones"]["1000_at_alice"]')" true "PASS, both tones heard"
+ft_expect_eq "$(ft_json "$J" 'all("relay" in (j[s]["pair"]["local"], j[s]["pair"]["remote"]) for s in ("alice","bob"))')" true "a relayed candidate in both selected pairs"
+ft_expect_eq "$(ft_json "$J" 'j["relay"]')" true "relay"
+check_clean "$LAB_PID" "$(ft_log_of sym)"
+ft_ok "symmetric/symmetric: $(ft_json "$J" '"alice %s -> %s, bob %s -> %s; %.1f s" % (j["alice"]["pair"]["local"], j["alice"]["pair"]["remote"], j["bob"]["pair"]["local"], j["bob"]["pair"]["remote"], j["seconds"])'); nothing left"
+
+# ---- d. SIGINT in the middle ---------------------------------------------------------------------
+
+ft_check "SIGINT during the call: children stopped, namespaces deleted, exit 1"
+ft_start_split int "$FT_TMP/int.json" env TMPDIR="$FT_TMP" "$FLOE" lab --json --duration 20 --timeout 60
+LAB_PID=$FT_LAST_PID
+ft_wait_log int "alice +media: first RTP received" 20
+kill -INT "$LAB_PID"
+ft_wait_exit int 20
+[ "$FT_EXIT_STATUS" = 1 ] || ft_fail "floe lab exited $FT_EXIT_STATUS after SIGINT, expected 1"
+ft_expect_eq "$(ft_json "$FT_TMP/int.json" 'j["pass"] is False and "SIGINT" in j["error"]')" true "FAIL, interrupted by SIGINT"
+check_clean "$LAB_PID" "$(ft_log_of int)"
+ft_ok "interrupted run cleaned up"
+ft_ok "floe_lab passed"
