@@ -373,6 +373,53 @@ static void test_prflx_remote_cap(void **state) {
     net_free(n);
 }
 
+/* One base learns at most a quarter of the remote table from checks (at least 4), so a
+ * chain of fresh mappings on one base (two apdm/eif NATs) leaves room for what another
+ * base learns: the peer's mapping toward our relayed address, in the call matrix. */
+static void test_prflx_per_base_quota(void **state) {
+    (void)state;
+    tnet *n = net_new(FLOE_MS(10));
+    floe_ice_config c;
+    net_config(n, 0, &c, false);
+    net_agent(n, 0, &c);
+    unsigned b0 = net_host(n, 0, 0, 1, "10.0.0.1:5000", NULL);
+    unsigned b1 = net_host(n, 0, 0, 1, "10.0.0.1:5001", NULL);
+    assert_int_equal(floe_ice_agent_gather(n->ag[0], n->now), FLOE_OK);
+    assert_int_equal(
+        floe_ice_agent_set_remote_credentials(n->ag[0], 0, "peer", "peerpassword0123456789"),
+        FLOE_OK);
+    assert_int_equal(floe_ice_agent_start(n->ag[0], n->now), FLOE_OK);
+    floe_ice_agent *a = n->ag[0];
+    unsigned quota = a->max_remote / 4;
+    assert_true(quota >= 4 && quota + 4 < a->max_remote);
+    uint8_t req[256], out[FLOE_ICE_SEND_MAX];
+    size_t olen;
+    floe_stun_msg m;
+    for (unsigned i = 0; i < quota + 4; i++) {
+        req_opts o = {.role = 1, .tiebreaker = 1};
+        size_t len = build_req(a, &o, req, sizeof req, (uint8_t)(i + 1));
+        char from[32];
+        snprintf(from, sizeof from, "203.0.113.1:%u", 20000 + i);
+        assert_int_equal(feed(n, b0, from, req, len), FLOE_ICE_RECV_STUN);
+        while (next_out(n, out, &olen, &m)) {
+        }
+    }
+    assert_int_equal(a->n_remote, quota);
+    assert_int_equal(stats(n).cap_candidates, 4);
+    assert_int_equal(stats(n).responses_sent, quota + 4); /* all answered */
+    /* the other base still learns, and pairs what it learnt with its own candidate */
+    req_opts o = {.role = 1, .tiebreaker = 1, .use_cand = true};
+    size_t len = build_req(a, &o, req, sizeof req, 0xee);
+    assert_int_equal(feed(n, b1, "203.0.113.1:30000", req, len), FLOE_ICE_RECV_STUN);
+    assert_int_equal(a->n_remote, quota + 1);
+    floe_addr src = A("203.0.113.1:30000");
+    int r = ice_remote_find(a, 0, 1, &src);
+    assert_true(r >= 0);
+    assert_true(ice_cl_find(a, (unsigned)ice_local_of_base(a, b1), (unsigned)r) >= 0);
+    assert_int_equal(stats(n).cap_candidates, 4);
+    net_free(n);
+}
+
 /* A burst of pair-state events beyond the queue: informational ones go first. */
 static void test_event_queue_overflow(void **state) {
     (void)state;
@@ -519,6 +566,7 @@ int main(void) {
         cmocka_unit_test(test_bad_responses),
         cmocka_unit_test(test_response_queue_cap),
         cmocka_unit_test(test_prflx_remote_cap),
+        cmocka_unit_test(test_prflx_per_base_quota),
         cmocka_unit_test(test_event_queue_overflow),
         cmocka_unit_test(test_null_and_state_errors),
         cmocka_unit_test(test_small_send_buffer),
