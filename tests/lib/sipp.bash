@@ -18,6 +18,7 @@
 
 if [ -n "${FT_SIPP_LOADED:-}" ]; then return 0; fi
 FT_SIPP_LOADED=1
+# shellcheck disable=SC2034 # read by the tests
 SIPP_SCENARIOS="$FLOE_SRC/tests/sipp"
 
 sipp_tone() {
