@@ -149,7 +149,6 @@ typedef struct lab {
     phase ph;
     floe_time_ns t0;
     int stop_signal;
-    bool timed_out, failed_setup;
     char why[512];
 } lab;
 
@@ -905,7 +904,6 @@ static void on_step(void *arg, floe_rt_timer *t) {
             fail(l, "floe proxy did not start listening within 10 s");
         else if (pc && !pc->ready)
             fail(l, "dumpcap did not start capturing within 10 s");
-        l->failed_setup = true;
     } else if (l->ph == PH_BOB && bob && !bob->ready) {
         fail(l, "bob (floe answer) did not register with the proxy within 10 s");
     } else if (l->ph == PH_CALL && bob && bob->pid > 0) {
@@ -917,7 +915,6 @@ static void on_step(void *arg, floe_rt_timer *t) {
 static void on_deadline(void *arg, floe_rt_timer *t) {
     (void)t;
     lab *l = arg;
-    l->timed_out = true;
     fail(l, "the run did not finish within --timeout %g s", l->o.timeout);
 }
 
@@ -1241,7 +1238,7 @@ int floe_cmd_lab(int argc, char **argv) {
         if (l->o.pcap && l->ph != PH_DONE) start_pcap(l);
         if (l->ph != PH_DONE && floe_rt_loop_run(l->loop) != FLOE_OK)
             fail(l, "event loop failed: %s", strerror(errno));
-        ran = find_child(l, CH_ALICE) != NULL;
+        ran = find_child(l, CH_BOB) != NULL; /* from here on a failure is the call's */
     }
     stop_children(l);
     delete_namespaces(l);

@@ -6,11 +6,14 @@
 #      ok, a selected pair on each side, media both ways;
 #   b. symmetric/symmetric: only TURN can connect: exit 0, a relayed candidate in the
 #      selected pair of both sides;
+#   b2. symmetric/symmetric with --no-turn: no path at all (the NATs really are
+#      symmetric): exit 1, FAIL, no tone heard;
 #   c. after each run no namespace floe-lab-*-PID of that run is left, and none of the
 #      processes it started runs on;
 #   d. SIGINT in the middle of a call: floe lab stops its children by PID and deletes its
 #      namespaces, exit 1 (FAIL, interrupted);
-#   e. usage errors exit 2 with a message (--nat-a bogus), --help explains the topology.
+#   e. usage errors exit 2 with a message (--nat-a bogus), --help explains the topology;
+#      without root (when setpriv can drop it here) exit 2, pointing at floe demo.
 # The namespaces and processes are floe lab's own; this script only signals the PID of
 # the floe lab it started.
 set -euo pipefail
@@ -38,6 +41,17 @@ for w in floe-lab-pub-P 198.18.0.1 10.0.1.2 10.0.2.2 masquerade fully-random --n
 done
 "$FLOE" --help | grep -qE '^  lab ' || ft_fail "floe --help does not list lab"
 ft_ok "--nat-a bogus and --duration 0 -> 2; --help explains the topology"
+if command -v setpriv >/dev/null && setpriv --reuid=65534 --regid=65534 --clear-groups "$FLOE" --version >/dev/null 2>&1; then
+  rc=0
+  setpriv --reuid=65534 --regid=65534 --clear-groups "$FLOE" lab >/dev/null 2>"$FT_TMP/noroot.err" || rc=$?
+  [ "$rc" = 2 ] || ft_fail "floe lab as nobody exited $rc, expected 2"
+  if ! grep -q "needs root" "$FT_TMP/noroot.err" || ! grep -q "floe demo" "$FT_TMP/noroot.err"; then
+    ft_fail "floe lab as nobody: $(cat "$FT_TMP/noroot.err")"
+  fi
+  ft_ok "as nobody: exit 2, $(cat "$FT_TMP/noroot.err")"
+else
+  ft_say "cannot run $FLOE as nobody here: the no-root check is left out"
+fi
 
 # leftovers: no namespace of run PID, no process of the run still alive
 check_clean() {
@@ -87,6 +101,14 @@ ft_expect_eq "$(ft_json "$J" 'all("relay" in (j[s]["pair"]["local"], j[s]["pair"
 ft_expect_eq "$(ft_json "$J" 'j["relay"]')" true "relay"
 check_clean "$LAB_PID" "$(ft_log_of sym)"
 ft_ok "symmetric/symmetric: $(ft_json "$J" '"alice %s -> %s, bob %s -> %s; %.1f s" % (j["alice"]["pair"]["local"], j["alice"]["pair"]["remote"], j["bob"]["pair"]["local"], j["bob"]["pair"]["remote"], j["seconds"])'); nothing left"
+
+ft_check "floe lab --nat-a symmetric --nat-b symmetric --no-turn: no path, FAIL"
+run_lab symnoturn --nat-a symmetric --nat-b symmetric --no-turn
+J=$FT_TMP/symnoturn.json
+[ "$LAB_RC" = 1 ] || ft_fail "floe lab (symmetric/symmetric, no TURN) exited $LAB_RC, expected 1: $(cat "$J")"
+ft_expect_eq "$(ft_json "$J" 'j["pass"] or j["tones"]["440_at_bob"] or j["tones"]["1000_at_alice"] or j["relay"]')" false "no pass, no tone, no relay"
+check_clean "$LAB_PID" "$(ft_log_of symnoturn)"
+ft_ok "symmetric/symmetric without TURN fails as it must; nothing left"
 
 # ---- d. SIGINT in the middle ---------------------------------------------------------------------
 
