@@ -18,6 +18,7 @@
 #include "rt_ifaddrs.h"
 #include "rt_loop.h"
 #include "rt_sock.h"
+#include "sip_tcp.h"
 #include "rt_sys.h"
 #include "rt_udp.h"
 #include "rt_wav.h"
@@ -34,6 +35,7 @@
 
 typedef struct call_opts {
     bool caller, json, quiet, loopback, once, do_register, no_ice;
+    bool tcp; /* --transport tcp: our requests go over TCP */
     int family;
     const char *uri; /* call: whom to call */
     floe_addr local_addrs[MAX_LOCAL_ADDRS];
@@ -70,6 +72,9 @@ struct rt {
     floe_sip_ua *ua;
     int sip_fd;
     floe_addr sip_local;
+    floe_sip_tcp *tcp; /* SIP over TCP on the same address, when it could listen */
+    floe_addr lost[8]; /* TCP peers whose connection ended, for the UA (on_ua_timer) */
+    size_t n_lost;
     media_sock media[FLOE_SIP_UA_MAX_MEDIA_HOSTS];
     size_t n_media;
     floe_rt_wav *play, *record;
@@ -172,6 +177,13 @@ static int parse_opts(const char *sub, int argc, char **argv, call_opts *o, bool
             o->loopback = true;
         } else if (!strcmp(a, "--no-ice")) {
             o->no_ice = true;
+        } else if (floe_cli_value(argc, argv, &i, "--transport", &v)) {
+            if (v && !strcmp(v, "udp"))
+                o->tcp = false;
+            else if (v && !strcmp(v, "tcp"))
+                o->tcp = true;
+            else
+                return floe_usage_error(sub, "bad --transport '%s' (udp or tcp)", v ? v : "");
         } else if (!caller && !strcmp(a, "--once")) {
             o->once = true;
         } else if (caller && !strcmp(a, "--register")) {
@@ -346,8 +358,25 @@ static void push_audio(void *ctx, uint32_t gap, const int16_t *samples, size_t n
 
 static void handle_event(rt *r, const floe_sip_ua_event *ev);
 
+/* A TCP peer lost (its connection ended, or a send failed): told to the UA from the
+ * timer, not from inside the send loop or a connection's callback. */
+static void tcp_lost(void *arg, const floe_addr *peer, const char *why) {
+    rt *r = arg;
+    progress(r, "SIP over TCP: the connection with %s ended (%s)", floe_cli_addr(peer).s, why);
+    if (r->n_lost < sizeof r->lost / sizeof r->lost[0]) r->lost[r->n_lost++] = *peer;
+    if (r->ua_timer) floe_rt_timer_arm(r->ua_timer, floe_rt_now());
+}
+
 static void transmit(rt *r, const floe_sip_ua_out *out, size_t len) {
     int fd = -1;
+    if (out->kind == FLOE_SIP_UA_OUT_SIP && out->transport == FLOE_TRANSPORT_TCP) {
+        int rc = r->tcp ? floe_sip_tcp_send(r->tcp, &out->to, r->tx, len) : FLOE_ERR_STATE;
+        if (rc != FLOE_OK) {
+            r->send_dropped++;
+            tcp_lost(r, &out->to, floe_strerror(rc));
+        }
+        return;
+    }
     if (out->kind == FLOE_SIP_UA_OUT_SIP)
         fd = r->sip_fd;
     else
@@ -373,6 +402,10 @@ static void on_ua_timer(void *arg, floe_rt_timer *t) {
     (void)t;
     rt *r = arg;
     floe_time_ns now = floe_rt_now();
+    size_t n_lost = r->n_lost;
+    r->n_lost = 0;
+    for (size_t i = 0; i < n_lost; i++)
+        floe_sip_ua_transport_error(r->ua, now, FLOE_TRANSPORT_TCP, &r->lost[i]);
     if (now >= floe_sip_ua_deadline(r->ua)) floe_sip_ua_tick(r->ua, now);
     service(r);
 }
@@ -396,6 +429,13 @@ static void on_sip_readable(void *arg, int fd, uint32_t events) {
         if (n < RX_BATCH) break;
     }
     if (!r->done) service(r);
+}
+
+static void on_tcp_message(void *arg, const floe_addr *peer, const char *p, size_t len) {
+    rt *r = arg;
+    if (r->done) return;
+    floe_sip_ua_on_sip(r->ua, floe_rt_now(), FLOE_TRANSPORT_TCP, peer, p, len);
+    service(r);
 }
 
 static void on_media_readable(void *arg, int fd, uint32_t events) {
@@ -832,7 +872,25 @@ static int setup(rt *r) {
         fail(r, "cannot watch the SIP socket: %s", strerror(errno));
         return 1;
     }
-    progress(r, "SIP on udp %s", floe_cli_addr(&r->sip_local).s);
+    /* SIP over TCP on the same address (RFC 3261 §18: a UA takes both) */
+    floe_sip_tcp_config tc = {.loop = r->loop,
+                              .listen = r->sip_local,
+                              .on_message = on_tcp_message,
+                              .on_lost = tcp_lost,
+                              .arg = r};
+    int trc = floe_sip_tcp_open(&r->tcp, &tc, NULL);
+    if (trc != FLOE_OK) {
+        r->tcp = NULL;
+        if (r->o.tcp) {
+            fail(r, "cannot listen for SIP over TCP on %s: %s", floe_cli_addr(&r->sip_local).s,
+                 strerror(errno));
+            return 1;
+        }
+        progress(r, "SIP on udp %s (no TCP: %s)", floe_cli_addr(&r->sip_local).s, strerror(errno));
+    } else {
+        progress(r, "SIP on udp and tcp %s%s", floe_cli_addr(&r->sip_local).s,
+                 r->o.tcp ? " (our requests over tcp)" : "");
+    }
 
     floe_sip_ua_config cfg;
     floe_sip_ua_config_default(&cfg);
@@ -845,6 +903,8 @@ static int setup(rt *r) {
     cfg.user = r->o.user;
     cfg.domain = r->o.domain;
     cfg.local[FLOE_TRANSPORT_UDP] = r->sip_local;
+    if (r->tcp) cfg.local[FLOE_TRANSPORT_TCP] = r->sip_local;
+    cfg.transport = r->o.tcp ? FLOE_TRANSPORT_TCP : FLOE_TRANSPORT_UDP;
     cfg.rnd = floe_rt_random;
     cfg.rnd_ctx = NULL;
     cfg.answer_after = FLOE_MS((floe_time_ns)(r->o.answer_after_s * 1000.0));
@@ -912,6 +972,8 @@ static void teardown(rt *r) {
         close(r->sip_fd);
         r->sip_fd = -1;
     }
+    floe_sip_tcp_free(r->tcp);
+    r->tcp = NULL;
     floe_sip_ua_free(r->ua);
     r->ua = NULL;
     floe_rt_loop_free(r->loop);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "floe/err.h"
 #include "rt_sock.h"
@@ -139,7 +140,8 @@ static void on_io(void *arg, int fd, uint32_t events) {
     if (c->free_pending && c->busy == 0) destroy(c);
 }
 
-int floe_rt_conn_open(floe_rt_conn **out, const floe_rt_conn_config *cfg) {
+/* The connection with its buffers and copied strings, no socket yet. */
+static int conn_new(floe_rt_conn **out, const floe_rt_conn_config *cfg) {
     if (!out || !cfg || !cfg->loop || !cfg->frame_len || !cfg->on_frame || !cfg->on_close)
         return FLOE_ERR_INVAL;
     *out = NULL;
@@ -168,15 +170,14 @@ int floe_rt_conn_open(floe_rt_conn **out, const floe_rt_conn_config *cfg) {
         c->cfg.host = c->host;
     }
     c->local.family = FLOE_AF_NONE;
-    int rc = floe_rt_tcp_connect_from(c->cfg.local, &cfg->remote, &c->s.fd);
-    if (rc != FLOE_OK) {
-        c->s.fd = -1;
-        destroy(c);
-        return rc;
-    }
-    c->ph = PH_CONNECTING;
-    c->interest = FLOE_RT_WRITE;
-    rc = floe_rt_loop_watch(cfg->loop, c->s.fd, FLOE_RT_WRITE, on_io, c);
+    *out = c;
+    return FLOE_OK;
+}
+
+/* Watches the socket for `want`; on failure the connection is gone. */
+static int conn_watch(floe_rt_conn **out, floe_rt_conn *c, uint32_t want) {
+    c->interest = want;
+    int rc = floe_rt_loop_watch(c->cfg.loop, c->s.fd, want, on_io, c);
     if (rc != FLOE_OK) {
         floe_rt_stream_close(&c->s, false);
         destroy(c);
@@ -184,6 +185,34 @@ int floe_rt_conn_open(floe_rt_conn **out, const floe_rt_conn_config *cfg) {
     }
     *out = c;
     return FLOE_OK;
+}
+
+int floe_rt_conn_open(floe_rt_conn **out, const floe_rt_conn_config *cfg) {
+    floe_rt_conn *c;
+    int rc = conn_new(&c, cfg);
+    if (rc != FLOE_OK) return rc;
+    rc = floe_rt_tcp_connect_from(c->cfg.local, &cfg->remote, &c->s.fd);
+    if (rc != FLOE_OK) {
+        c->s.fd = -1;
+        destroy(c);
+        return rc;
+    }
+    c->ph = PH_CONNECTING;
+    return conn_watch(out, c, FLOE_RT_WRITE);
+}
+
+int floe_rt_conn_adopt(floe_rt_conn **out, const floe_rt_conn_config *cfg, int fd) {
+    if (fd < 0 || (cfg && cfg->tls)) return FLOE_ERR_INVAL;
+    floe_rt_conn *c;
+    int rc = conn_new(&c, cfg);
+    if (rc != FLOE_OK) {
+        if (rc != FLOE_ERR_INVAL) close(fd);
+        return rc;
+    }
+    c->s.fd = fd;
+    c->ph = PH_READY;
+    floe_rt_local_addr(fd, &c->local);
+    return conn_watch(out, c, FLOE_RT_READ);
 }
 
 int floe_rt_conn_send(floe_rt_conn *c, const void *p, size_t len) {

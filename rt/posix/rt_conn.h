@@ -58,6 +58,11 @@ typedef struct floe_rt_conn_config {
 /* Starts connecting. FLOE_ERR_INVAL (missing loop, framing or callbacks), FLOE_ERR_NOMEM,
  * or the errors of floe_rt_tcp_connect_from (the connection then does not exist). */
 int floe_rt_conn_open(floe_rt_conn **out, const floe_rt_conn_config *cfg);
+/* A server's side: takes an accepted, connected TCP socket (plain TCP only: cfg.tls must
+ * be NULL), ready at once; cfg.remote names the peer, cfg.local is not used. The
+ * connection owns fd from then on, also when this fails (FLOE_ERR_INVAL: fd < 0 or TLS;
+ * FLOE_ERR_NOMEM; the loop's errors), except for FLOE_ERR_INVAL. */
+int floe_rt_conn_adopt(floe_rt_conn **out, const floe_rt_conn_config *cfg, int fd);
 /* Queues one message (all or nothing) and writes what the socket takes once connected.
  * FLOE_ERR_STATE after the connection ended, FLOE_ERR_LIMIT when the queue is full (the
  * connection is then closed: a stream cannot drop a message in its middle). */

@@ -12,7 +12,8 @@
 #      nobody answers fails with exit 1 and ok false;
 #   d. the same call over IPv6 (SIP and media on ::1, the domain bracketed);
 #   e. an ICE restart by the caller in the call (--ice-restart): both sides complete ICE
-#      again, media keeps flowing.
+#      again, media keeps flowing;
+#   f. a call with SIP over TCP (--transport tcp).
 # Loopback only; the only processes signalled are the ones this script started, by PID.
 set -euo pipefail
 # shellcheck source=../lib/common.bash
@@ -168,6 +169,29 @@ grep -q -- "-> INVITE .*(re-INVITE)" "$FT_TMP/callr.err" || ft_fail "no re-INVIT
 # 3 s of 20 ms packets; the restart must not cost more than a few
 ft_expect_eq "$(ft_json "$FT_TMP/callr.json" '[j["ok"], j["packets_received"] >= 140]')" "[True, True]" \
   "restarted call: ok, media kept flowing"
+
+# ---- f. SIP over TCP -------------------------------------------------------------------------
+ft_check "floe call --transport tcp: the whole dialog over TCP, audio both ways"
+read -r SIPT <<<"$(ft_free_ports 1 127.0.0.1)"
+ft_start answert "$FLOE" answer --listen "127.0.0.1:$SIPT" --loopback --ipv4 --once --json --timeout 20
+ft_wait_log answert "waiting for calls" 10
+ss -Hltn "src 127.0.0.1:$SIPT" | grep -q . || ft_fail "floe answer does not listen on tcp 127.0.0.1:$SIPT"
+rc=0
+"$FLOE" call --loopback --ipv4 --transport tcp --duration 2 --timeout 15 --json \
+  "sip:bob@127.0.0.1:$SIPT" >"$FT_TMP/callt.json" 2>"$FT_TMP/callt.err" || rc=$?
+[ "$rc" = 0 ] || ft_fail "floe call --transport tcp exited $rc: $(tail -20 "$FT_TMP/callt.err")"
+ft_wait_exit answert 15
+ft_expect_eq "$FT_EXIT_STATUS" 0 "floe answer (TCP call): exit status"
+ft_expect_eq "$(ft_json "$FT_TMP/callt.json" '[j["ok"], j["packets_received"] >= 90]')" "[True, True]" \
+  "TCP call: ok, media"
+grep -q "our requests over tcp" "$FT_TMP/callt.err" || ft_fail "the caller did not use TCP"
+# The caller's requests came over its TCP connection: the callee saw the INVITE from an
+# ephemeral port of the caller's connect(), not from its SIP port (UDP and the listener).
+udp_port=$(sed -nE 's/.*SIP on udp and tcp 127.0.0.1:([0-9]+).*/\1/p' "$FT_TMP/callt.err")
+inv_port=$(sed -nE 's/.*<- INVITE from 127.0.0.1:([0-9]+).*/\1/p' "$(ft_log_of answert)" | head -n 1)
+[ -n "$udp_port" ] && [ -n "$inv_port" ] || ft_fail "no SIP port ($udp_port) or INVITE source ($inv_port) in the logs"
+[ "$inv_port" != "$udp_port" ] || ft_fail "the INVITE came from the caller's SIP port $udp_port: not over TCP"
+ft_ok "the INVITE came over TCP from port $inv_port (the caller's SIP port is $udp_port)"
 
 # ---- a call nobody answers ----------------------------------------------------------------
 ft_check "a call to a port where nobody listens fails: exit 1, ok false"
