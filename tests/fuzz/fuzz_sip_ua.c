@@ -7,6 +7,11 @@
  * sends to the other goes into a flight queue (a fixed delay); what it sends to carol is
  * kept, so that carol's messages can echo it. Carol answers ICE connectivity checks sent
  * to her media address with valid STUN successes, so her ICE calls can complete too.
+ * The first byte picks the configuration: the network delay, ICE on or off per UA,
+ * auto-answer per UA, alice's credentials, and whether alice's default media host is
+ * unreachable (ICE then selects her other host and she sends the re-INVITE). Audio past
+ * 64 datagrams a run is lost on the way (STUN is always carried): RTP adds little once
+ * it flows and costs most of the time.
  *
  * The input is a little program of at most MAX_STEPS operations, each a byte and its
  * arguments:
@@ -30,15 +35,20 @@
  *     media ones leave from a socket the UA has;
  *   - the event stream agrees with the datagrams (one SIP_SENT per SIP datagram, in
  *     order) and with floe_sip_ua_state, and state changes chain (from = last to);
- *   - ring after ICE: a callee that took an ICE offer (state OFFERED) or sent a reliable
- *     183 with an ICE answer never sends 180 before its ICE_COMPLETED event;
+ *   - ring after ICE: a callee that took an ICE offer with 100rel (state OFFERED) or
+ *     sent a reliable 183 with an ICE answer never sends 180 before its ICE_COMPLETED
+ *     event; for a late answer (OFFERED_LATE, or an unreliable 183 with an ICE answer)
+ *     ICE_PATH_FOUND is enough;
  *   - after a tick at now, the deadline is later than now;
  *   - at the end both UAs hang up and unregister, and virtual time runs on for at most
  *     ten minutes: every call must be over, no transaction left, no deadline pending.
  * Both UAs are freed every run; ASan and UBSan (LSan for leaks) catch the rest.
  *
- * FLOE_FUZZ_UA_STATS=1 in the environment prints, at exit, how many runs reached each
- * call state (per role) and the other milestones. */
+ * The environment: FLOE_FUZZ_UA_STATS prints, at exit, how many runs reached each call
+ * state (per role) and the other milestones; FLOE_FUZZ_UA_TRACE prints every event (the
+ * ladder) as it comes; FLOE_FUZZ_UA_STRICT adds a check that fails today: a BYE the UA
+ * answers 200 must end its call, also in an early dialog (RFC 3261 §15.1.2). The seeds
+ * come from tests/fuzz/gen_corpus_sip_ua.py. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -108,10 +118,12 @@ typedef struct pkt {
 typedef struct note {
     unsigned status;
     bool request;
-    bool r180;     /* a 180 to an INVITE */
-    bool ice183;   /* a 183 to an INVITE with an ICE answer */
-    bool reliable; /* a 1xx with RSeq */
-    bool bye_ok;   /* a 200 to a BYE of the UA's current call */
+    bool r180;             /* a 180 to an INVITE */
+    bool ice183;           /* a 183 to an INVITE with an ICE answer */
+    bool reliable;         /* a 1xx with RSeq */
+    bool bye_ok;           /* a 200 to a BYE of the UA's current call */
+    bool inv_1xx, inv_2xx; /* a response to an INVITE */
+    uint32_t cseq;
 } note;
 
 typedef struct node {
@@ -130,6 +142,9 @@ typedef struct node {
      * waits for ICE_PATH_FOUND or ICE_COMPLETED) */
     int ring_rule;
     bool ice_done, path_found;
+    bool callee, rang; /* the current call: we are the callee; we sent its 180 */
+    bool have_inv_cseq;
+    uint32_t inv_cseq; /* callee: the CSeq of the call's INVITE */
     char call_id[128]; /* of the last INVITE transaction it took part in */
     note notes[NOTES];
     unsigned note_head, note_len;
@@ -145,8 +160,9 @@ typedef struct world {
     pkt flight[FLIGHT];
     size_t n_flight;
     bool block_media;
-    unsigned rtp_budget; /* RTP and RTCP datagrams the network still carries this run */
-    unsigned serial;     /* carol's Call-IDs, tags and branches */
+    bool auto_ack, auto_answer; /* carol's reflexes (carol_auto) */
+    unsigned rtp_budget;        /* RTP and RTCP datagrams the network still carries this run */
+    unsigned serial;            /* carol's Call-IDs, tags and branches */
     uint32_t carol_cseq, carol_rseq;
     saved carol_inv[2]; /* carol's last INVITE to each UA (CANCEL echoes it) */
     bool have_carol_inv[2];
@@ -154,6 +170,7 @@ typedef struct world {
 
 static world W;
 static const char *const ua_names[2] = {"alice", "bob"};
+static const char *const ua_hosts[2] = {"10.0.0.1:5060", "10.0.0.2:5060"};
 static pkt scratch_pkt;
 static uint8_t sendbuf[FLOE_SIP_UA_SEND_MAX];
 static char text[TEXT_MAX + 1];
@@ -165,7 +182,7 @@ static char arena_buf[4096];
 static uint64_t st_runs, st_state[FLOE_SIP_CALL_STATE_COUNT][2], st_ice_done, st_path, st_media,
     st_reg;
 static bool st_on, st_init, trace_on, strict_on;
-static uint64_t st_deliver, st_tick, st_final;
+static uint64_t st_deliver, st_tick, st_final, st_sip_out, st_sip_carol, st_media_out;
 
 static void st_print(void) {
     fprintf(stderr,
@@ -173,9 +190,12 @@ static void st_print(void) {
             "media in %llu, registered in %llu\n",
             (unsigned long long)st_runs, (unsigned long long)st_ice_done,
             (unsigned long long)st_path, (unsigned long long)st_media, (unsigned long long)st_reg);
-    fprintf(stderr, "  deliveries %llu, ticks %llu, in the final phase %llu\n",
+    fprintf(stderr,
+            "  deliveries %llu, ticks %llu, in the final phase %llu; sent: SIP %llu (to carol "
+            "%llu), media %llu\n",
             (unsigned long long)st_deliver, (unsigned long long)st_tick,
-            (unsigned long long)st_final);
+            (unsigned long long)st_final, (unsigned long long)st_sip_out,
+            (unsigned long long)st_sip_carol, (unsigned long long)st_media_out);
     for (int s = 0; s < FLOE_SIP_CALL_STATE_COUNT; s++)
         fprintf(stderr, "  %-14s caller %8llu  callee %8llu\n",
                 floe_sip_call_state_name((floe_sip_call_state)s),
@@ -255,6 +275,57 @@ static void put_str(char *dst, size_t cap, floe_sip_str s) {
     dst[n] = '\0';
 }
 
+/* Carol's reflexes, when the configuration wants them: she ACKs an error answer to her
+ * INVITE (a template cannot: that ACK takes the INVITE's branch), and answers 200 to
+ * BYE, CANCEL (with 487 for the INVITE), PRACK, OPTIONS, UPDATE and INFO. */
+static void carol_auto(world *w, int i, const floe_sip_msg *m, const floe_sip_cseq *cs) {
+    static char out[TEXT_MAX + 1];
+    static floe_sip_msg r, inv;
+    static saved copy;
+    static char ar_buf[2048];
+    floe_sip_arena ar;
+    size_t len;
+    if (!m->request && m->status >= 300 && cs->method_id == FLOE_SIP_INVITE && w->auto_ack) {
+        floe_sip_via v;
+        const floe_sip_hdr *via = floe_sip_msg_find(m, FLOE_SIP_H_VIA, NULL);
+        const floe_sip_hdr *fh = floe_sip_msg_find(m, FLOE_SIP_H_FROM, NULL);
+        const floe_sip_hdr *th = floe_sip_msg_find(m, FLOE_SIP_H_TO, NULL);
+        const floe_sip_hdr *ch = floe_sip_msg_find(m, FLOE_SIP_H_CALL_ID, NULL);
+        if (!via || !fh || !th || !ch || floe_sip_msg_top_via(m, &v) != FLOE_OK) return;
+        int n = snprintf(out, sizeof out,
+                         "ACK sip:%s@%s SIP/2.0\r\nVia: %.*s\r\nMax-Forwards: 70\r\n"
+                         "From: %.*s\r\nTo: %.*s\r\nCall-ID: %.*s\r\nCSeq: %u ACK\r\n"
+                         "Content-Length: 0\r\n\r\n",
+                         ua_names[i], ua_hosts[i], (int)via->value.len, via->value.p,
+                         (int)fh->value.len, fh->value.p, (int)th->value.len, th->value.p,
+                         (int)ch->value.len, ch->value.p, (unsigned)cs->seq);
+        if (n > 0 && (size_t)n < sizeof out)
+            enqueue(w, i, true, 0, &w->carol_sip, (const uint8_t *)out, (size_t)n);
+        return;
+    }
+    if (!m->request || !w->auto_answer) return;
+    switch (m->method_id) {
+    case FLOE_SIP_BYE:
+    case FLOE_SIP_CANCEL:
+    case FLOE_SIP_PRACK:
+    case FLOE_SIP_OPTIONS:
+    case FLOE_SIP_UPDATE:
+    case FLOE_SIP_INFO: break;
+    default: return;
+    }
+    floe_sip_arena_init(&ar, ar_buf, sizeof ar_buf);
+    if (floe_sip_msg_response_to(&r, m, 200, NULL, "ct1", &ar) == FLOE_OK &&
+        floe_sip_msg_print(&r, out, sizeof out, &len) == FLOE_OK)
+        enqueue(w, i, true, 0, &w->carol_sip, (const uint8_t *)out, len);
+    if (m->method_id != FLOE_SIP_CANCEL || !w->n[i].have_inv) return;
+    copy = w->n[i].last_inv;
+    floe_sip_arena_init(&ar, ar_buf, sizeof ar_buf);
+    if (floe_sip_parse(copy.text, copy.len, 0, &inv, NULL, NULL) == FLOE_OK &&
+        floe_sip_msg_response_to(&r, &inv, 487, NULL, "ct1", &ar) == FLOE_OK &&
+        floe_sip_msg_print(&r, out, sizeof out, &len) == FLOE_OK)
+        enqueue(w, i, true, 0, &w->carol_sip, (const uint8_t *)out, len);
+}
+
 /* What UA i sent: checked, remembered, routed. */
 static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const floe_addr *to) {
     node *x = &w->n[i];
@@ -290,6 +361,9 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
         }
         bool inv = cs.method_id == FLOE_SIP_INVITE;
         nt.r180 = inv && msg.status == 180;
+        nt.inv_1xx = inv && msg.status < 200;
+        nt.inv_2xx = inv && msg.status >= 200 && msg.status < 300;
+        nt.cseq = cs.seq;
         nt.ice183 = inv && msg.status == 183 && has_ice(msg.body);
         nt.reliable = msg.status < 200 && floe_sip_msg_rseq(&msg, &rseq) == FLOE_OK;
         nt.bye_ok = cs.method_id == FLOE_SIP_BYE && msg.status == 200 &&
@@ -304,17 +378,25 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
     x->notes[(x->note_head + x->note_len++) % NOTES] = nt;
     int o = 1 - i;
     if (floe_addr_equal(to, &w->n[o].sip)) enqueue(w, o, true, 0, &x->sip, p, len);
-    /* to carol: kept above (the templates read it); elsewhere: lost */
+    /* to carol: kept above (the templates read it), maybe answered; elsewhere: lost */
+    if (floe_addr_equal(to, &w->carol_sip)) carol_auto(w, i, &msg, &cs);
 }
 
 static void on_sent_media(world *w, int i, unsigned sock, const uint8_t *p, size_t len,
                           const floe_addr *to) {
     node *x = &w->n[i];
     if (sock >= x->n_media) abort();
+    bool stun = floe_stun_looks_like(p, len);
+    if (!stun && len >= 2 && ((p[1] & 0x7f) < 72 || (p[1] & 0x7f) > 76)) { /* RTP */
+        floe_sip_call_state s = floe_sip_ua_state(x->ua);
+        if (s != FLOE_SIP_CALL_ANSWERED && s != FLOE_SIP_CALL_CONFIRMED &&
+            s != FLOE_SIP_CALL_UPDATING)
+            abort(); /* audio before the answer, or after the end */
+    }
     if (w->block_media || (sock == 0 && x->dead0)) return;
     /* Past a budget, audio is lost: STUN (checks, consent) still goes through. Each RTP
      * packet costs a lot of time and adds little once media flows. */
-    if (!floe_stun_looks_like(p, len)) {
+    if (!stun) {
         if (w->rtp_budget == 0) return;
         w->rtp_budget--;
     }
@@ -360,6 +442,14 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         if (nt.ice183 && nt.reliable) x->ring_rule = RING_AFTER_DONE;
         if (nt.ice183 && !nt.reliable && x->ring_rule == 0) x->ring_rule = RING_AFTER_PATH;
         if (nt.r180 && x->ring_rule == RING_AFTER_DONE && !x->ice_done) abort();
+        /* a callee answers only a call that rang (the 200 of a re-INVITE has another CSeq) */
+        if (x->callee && nt.inv_1xx && !x->have_inv_cseq) {
+            x->have_inv_cseq = true;
+            x->inv_cseq = nt.cseq;
+        }
+        if (x->callee && nt.r180) x->rang = true;
+        if (x->callee && nt.inv_2xx && x->have_inv_cseq && nt.cseq == x->inv_cseq && !x->rang)
+            abort();
         if (nt.r180 && x->ring_rule == RING_AFTER_PATH && !x->ice_done && !x->path_found) abort();
         /* a BYE we accepted ends the call, early dialog or not (RFC 3261 §15.1.2) */
         if (strict_on && nt.bye_ok && !floe_sip_call_over(x->state)) abort();
@@ -370,6 +460,10 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         if (ev->state.from == FLOE_SIP_CALL_IDLE) { /* a new call */
             x->ring_rule = 0;
             x->ice_done = x->path_found = false;
+            x->callee = ev->state.to == FLOE_SIP_CALL_OFFERED ||
+                        ev->state.to == FLOE_SIP_CALL_OFFERED_PLAIN ||
+                        ev->state.to == FLOE_SIP_CALL_OFFERED_LATE;
+            x->rang = x->have_inv_cseq = false;
         } else if (exact && ev->state.from != x->state) {
             abort();
         }
@@ -414,8 +508,11 @@ static void drain(world *w) {
             if (len == 0 || len > FLOE_SIP_UA_SEND_MAX || out.to.family == FLOE_AF_NONE) abort();
             if (out.kind == FLOE_SIP_UA_OUT_SIP) {
                 if (out.transport != FLOE_TRANSPORT_UDP) abort();
+                st_sip_out++;
+                if (floe_addr_equal(&out.to, &w->carol_sip)) st_sip_carol++;
                 on_sent_sip(w, i, sendbuf, len, &out.to);
             } else if (out.kind == FLOE_SIP_UA_OUT_MEDIA) {
+                st_media_out++;
                 on_sent_media(w, i, out.sock, sendbuf, len, &out.to);
             } else {
                 abort();
@@ -663,8 +760,6 @@ static bool dialog_of(const node *x, bool from_resp, dlg_ids *d) {
     d->cseq = cs.seq;
     return true;
 }
-
-static const char *const ua_hosts[2] = {"10.0.0.1:5060", "10.0.0.2:5060"};
 
 /* A new INVITE from carol (or the other UA's address). */
 static void op_invite(world *w, input *in, int i) {
@@ -944,8 +1039,10 @@ static void op_net(world *w, input *in) {
     }
 }
 
-static void setup(world *w, uint8_t cfg) {
+static void setup(world *w, uint8_t cfg, uint8_t cfg2) {
     memset(w, 0, sizeof *w);
+    w->auto_ack = (cfg2 & 1) != 0;
+    w->auto_answer = (cfg2 & 2) != 0;
     w->delay = FLOE_MS(1 + (cfg & 3) * 15);
     floe_addr_set_v4(&w->carol_sip, 0x0a000009u, 5060);
     floe_addr_set_v4(&w->carol_media, 0x0a000009u, 30000);
@@ -1003,7 +1100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     input in = {data, size, 0};
     world *w = &W;
-    setup(w, u8(&in));
+    uint8_t cfg = u8(&in);
+    setup(w, cfg, u8(&in));
     for (int step = 0; step < MAX_STEPS && in.off < in.n; step++) {
         uint8_t op = u8(&in);
         int i = op >> 7;

@@ -12,10 +12,13 @@ import os
 B = 0x80  # the opcode's top bit: the operation is for bob (UA 1) instead of alice
 
 def cfg(delay=1, alice_dead_host=False, alice_no_ice=False, bob_no_ice=False,
-        alice_auth=False, alice_auto=False, bob_auto=False):
+        alice_auth=False, alice_auto=False, bob_auto=False, carol_acks=False,
+        carol_answers=False):
+    """The two configuration bytes."""
     return bytes([delay | (4 if alice_dead_host else 0) | (8 if alice_no_ice else 0)
                   | (0x10 if bob_no_ice else 0) | (0x20 if alice_auth else 0)
-                  | (0x40 if alice_auto else 0) | (0x80 if bob_auto else 0)])
+                  | (0x40 if alice_auto else 0) | (0x80 if bob_auto else 0),
+                  (1 if carol_acks else 0) | (2 if carol_answers else 0)])
 
 def run_ms(ms):  # op 3: 10 ms steps, 1..64
     out = b""
@@ -100,7 +103,7 @@ SEEDS = {
     + run_s(2) + resp(0, 180) + resp(0, 200, sdp=0) + run_s(2) + api(0, "hangup")
     + resp(0, 200, last_req=True),
     # alice calls carol, who asks for proxy credentials first
-    "carol-callee-407": cfg(alice_auth=True) + api(0, "dial_carol") + run_ms(100)
+    "carol-callee-407": cfg(alice_auth=True, carol_answers=True) + api(0, "dial_carol") + run_ms(100)
     + resp(0, 407) + resp(0, 183, sdp=2) + resp(0, 200, sdp=2) + run_s(1),
     # carol calls bob with a plain offer; bob rings, answers, carol ACKs and hangs up
     "carol-caller-plain": cfg() + invite(1, sdp=2) + run_ms(300) + api(1, "answer")
@@ -114,14 +117,17 @@ SEEDS = {
     "carol-caller-ice-late": cfg() + invite(1, sdp=0, prack=False) + run_ms(600)
     + api(1, "answer") + in_dialog(1, "ACK") + stun_check(1) + run_s(1) + in_dialog(1, "BYE")
     + run_s(1),
+    # alice calls carol and gives up while it rings: carol answers the CANCEL by herself
+    "carol-callee-cancel": cfg(carol_answers=True) + api(0, "dial_carol") + run_ms(100)
+    + resp(0, 180) + api(0, "hangup") + run_s(2),
     # carol calls bob, then cancels before the ring
-    "carol-caller-cancel": cfg() + invite(1, sdp=0) + run_ms(100) + cancel(1) + run_s(1),
+    "carol-caller-cancel": cfg(carol_acks=True) + invite(1, sdp=0) + run_ms(100) + cancel(1) + run_s(1),
     # bob registers with carol: a 401 challenge, then 200; refresh; unregister
     "register-401": cfg() + api(1, "register") + resp(1, 401, last_req=True)
     + resp(1, 200, last_req=True) + run_s(40) + resp(1, 200, last_req=True)
     + api(1, "unregister") + resp(1, 200, last_req=True),
     # bob calls out through carol (his outbound proxy), carol rejects
-    "bob-calls-carol-486": cfg() + api(1, "dial") + run_ms(200) + resp(1, 100)
+    "bob-calls-carol-486": cfg(carol_acks=True, carol_answers=True) + api(1, "dial") + run_ms(200) + resp(1, 100)
     + resp(1, 486) + run_s(1),
 }
 
