@@ -17,7 +17,8 @@
  * arguments:
  *   - the network: deliver the next datagrams in flight, drop, duplicate or corrupt the
  *     next one, block or unblock the media path, run virtual time for a short or long
- *     while (every UA ticked at its deadline, datagrams delivered when due);
+ *     while (every UA ticked at its deadline, datagrams delivered when due; two minutes
+ *     at most in all);
  *   - the API: dial (the other UA, carol, a bad URI), answer, hang up, register,
  *     unregister, add a media host;
  *   - a SIP message to a UA built from a template whose Call-ID, tags, CSeq, Via branch
@@ -663,6 +664,17 @@ static void send_text(world *w, int i, const floe_addr *from, size_t n, const da
 static const unsigned statuses[] = {100, 180, 183, 200, 401, 407, 486, 487,
                                     488, 500, 603, 182, 491, 181, 202, 302};
 
+/* A Record-Route for the dialog, or none: a proxy by address, by name (which the UA
+ * cannot resolve), or two. */
+static const char *record_route(uint8_t b) {
+    switch (b >> 4 & 3) {
+    case 1: return "Record-Route: <sip:10.0.0.9:5070;lr>\r\n";
+    case 2: return "Record-Route: <sip:proxy.example.net;lr>\r\n";
+    case 3: return "Record-Route: <sip:10.0.0.9:5070;lr>, <sip:10.0.0.8;lr>\r\n";
+    default: return "";
+    }
+}
+
 /* A response to the UA's last INVITE or last request. */
 static void op_response(world *w, input *in, int i) {
     node *x = &w->n[i];
@@ -691,6 +703,11 @@ static void op_response(world *w, input *in, int i) {
                  (f & 0x80) ? "10.0.0.9:5060" : "carol.example.net");
         floe_sip_msg_add(&resp, FLOE_SIP_H_CONTACT,
                          (f & 0x80) || !(f & 1) ? "<sip:carol@10.0.0.9:5060>" : contact);
+    }
+    if (rseq_b & 0x30) { /* the same as record_route() says, as a header field */
+        static const char *const rr[] = {"", "<sip:10.0.0.9:5070;lr>", "<sip:proxy.example.net;lr>",
+                                         "<sip:10.0.0.9:5070;lr>, <sip:10.0.0.8;lr>"};
+        floe_sip_msg_add(&resp, FLOE_SIP_H_RECORD_ROUTE, rr[rseq_b >> 4 & 3]);
     }
     if (reliable) {
         snprintf(rs, sizeof rs, "%u", (unsigned)(w->carol_rseq + (rseq_b % 4 == 0 ? 0 : 1)));
@@ -779,11 +796,11 @@ static void op_invite(world *w, input *in, int i) {
                      "Call-ID: cc%u@10.0.0.9\r\n"
                      "CSeq: %u INVITE\r\n"
                      "Contact: <sip:carol@%s>\r\n"
-                     "%s%s%s"
+                     "%s%s%s%s"
                      "Content-Length: %u\r\n\r\n%.*s",
                      ua_names[i], ua_hosts[i], id, (f & 1) ? ";rport" : "", id, ua_names[i], id,
                      1 + (unsigned)(f >> 4 & 3), (f & 8) ? "carol.example.net" : "10.0.0.9:5060",
-                     (f & 2) ? "Supported: 100rel, timer\r\n" : "",
+                     record_route(k), (f & 2) ? "Supported: 100rel, timer\r\n" : "",
                      (f & 4) ? "Require: 100rel\r\n" : "",
                      sl ? "Content-Type: application/sdp\r\n" : "", (unsigned)sl, (int)sl, sdp);
     if (n < 0 || (size_t)n >= sizeof text) return;
@@ -1090,6 +1107,16 @@ static void setup(world *w, uint8_t cfg, uint8_t cfg2) {
     }
 }
 
+/* Virtual time for the operations of one input: enough for every SIP timer (32 s) and a
+ * registration refresh, while a call with audio costs real time for every 20 ms. */
+#define TIME_BUDGET FLOE_S(120)
+
+static void advance(world *w, floe_time_ns d) {
+    if (w->now >= TIME_BUDGET) return;
+    if (d > TIME_BUDGET - w->now) d = TIME_BUDGET - w->now;
+    run_until(w, w->now + d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!st_init) {
         st_init = true;
@@ -1109,8 +1136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 0:
         case 1:
         case 2: op_net(w, &in); break;
-        case 3: run_until(w, w->now + FLOE_MS(10) * (1 + u8(&in) % 64)); break;
-        case 4: run_until(w, w->now + FLOE_S(1) * (1 + u8(&in) % 16)); break;
+        case 3: advance(w, FLOE_MS(10) * (1 + u8(&in) % 64)); break;
+        case 4: advance(w, FLOE_S(1) * (1 + u8(&in) % 16)); break;
         case 5:
         case 6: op_api(w, &in, i); break;
         case 7:
@@ -1125,7 +1152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         case 12: op_raw_sip(w, &in, i); break;
         case 13: op_media(w, &in, i); break;
-        default: run_until(w, w->now + FLOE_MS(20) * (1 + u8(&in) % 16)); break;
+        default: advance(w, FLOE_MS(20) * (1 + u8(&in) % 16)); break;
         }
     }
     /* The end: both hang up and unregister; within ten minutes everything must be over. */
