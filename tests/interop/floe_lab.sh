@@ -4,6 +4,8 @@
 #
 #   a. cone/cone: exit 0 and PASS; the JSON says both tones were heard, both user agents
 #      ok, a selected pair on each side, media both ways;
+#      with dumpcap and tshark installed, its --pcap capture of the public links holds
+#      the INVITE, STUN and RTP both ways, nothing malformed;
 #   b. symmetric/symmetric: only TURN can connect: exit 0, a relayed candidate in the
 #      selected pair of both sides;
 #   b2. symmetric/symmetric with --no-turn: no path at all (the NATs really are
@@ -79,7 +81,13 @@ run_lab() {
 # ---- a. cone / cone -------------------------------------------------------------------------
 
 ft_check "floe lab --nat-a cone --nat-b cone"
-run_lab cone --nat-a cone --nat-b cone
+PCAP=()
+if command -v dumpcap >/dev/null && command -v tshark >/dev/null; then
+  PCAP=(--pcap "$FT_TMP/cone.pcapng")
+else
+  ft_say "dumpcap or tshark missing: --pcap is not checked"
+fi
+run_lab cone --nat-a cone --nat-b cone ${PCAP[@]+"${PCAP[@]}"}
 J=$FT_TMP/cone.json
 [ "$LAB_RC" = 0 ] || ft_fail "floe lab (cone/cone) exited $LAB_RC: $(cat "$J")"
 ft_expect_eq "$(ft_json "$J" 'j["pass"] and j["tones"]["440_at_bob"] and j["tones"]["1000_at_alice"]')" true "PASS, both tones heard"
@@ -88,6 +96,19 @@ ft_expect_eq "$(ft_json "$J" 'all(j[s]["pair"]["local"] in ("host","srflx","prfl
 ft_expect_eq "$(ft_json "$J" 'min(j[s]["packets_received"] for s in ("alice","bob")) > 50')" true "media both ways"
 ft_expect_eq "$(ft_json "$J" 'j["proxy"]["registered"] >= 2 and j["proxy"]["requests_forwarded"] >= 4')" true "both registered, requests through floe proxy"
 check_clean "$LAB_PID" "$(ft_log_of cone)"
+if [ "${#PCAP[@]}" -gt 0 ]; then
+  # shellcheck disable=SC2034 # read by ft_tshark (tests/lib/common.bash)
+  FT_DECODE=(--enable-heuristic rtp_udp)
+  n_inv=$(ft_capture_count cone 'sip.Method == "INVITE" && sdp')
+  n_stun=$(ft_capture_count cone 'stun')
+  n_rtp_a=$(ft_capture_count cone 'rtp && ip.src == 198.18.1.2')
+  n_rtp_b=$(ft_capture_count cone 'rtp && ip.src == 198.18.2.2')
+  n_bad=$(ft_capture_count cone '_ws.malformed')
+  if [ "$n_inv" -lt 1 ] || [ "$n_stun" -lt 4 ] || [ "$n_rtp_a" -lt 50 ] || [ "$n_rtp_b" -lt 50 ] || [ "$n_bad" != 0 ]; then
+    ft_fail "capture: $n_inv INVITE with SDP, $n_stun STUN, RTP $n_rtp_a from NAT A and $n_rtp_b from NAT B, $n_bad malformed"
+  fi
+  ft_ok "--pcap: $n_inv INVITE with SDP, $n_stun STUN, RTP $n_rtp_a from NAT A and $n_rtp_b from NAT B, none malformed"
+fi
 ft_ok "cone/cone: $(ft_json "$J" '"alice %s -> %s, INVITE->180 %s ms, 200->RTP %s ms; %.1f s" % (j["alice"]["pair"]["local"], j["alice"]["pair"]["remote"], j["alice"]["ms_invite_to_180"], j["alice"]["ms_200_to_first_rtp"], j["seconds"])'); nothing left"
 
 # ---- b. symmetric / symmetric: TURN only ------------------------------------------------------
