@@ -54,6 +54,26 @@ static unsigned default_socket(const floe_sip_ua *ua) {
     return 0;
 }
 
+/* The default candidate (what a peer without ICE uses, RFC 8839 section 4.2.1.2) must be
+ * of the peer's family: the callee knows it from the offer's c= line, the caller takes the
+ * family of where its INVITE goes. Among the candidates of that family: relayed, else
+ * server-reflexive, else host, the best first (the list is sorted by priority). */
+static void default_for_peer(floe_sip_ua *ua) {
+    int fam = ua->role == FLOE_SIP_CALL_UAS ? ua->peer_rtp.family : ua->sig_peer.family;
+    if (fam == FLOE_AF_NONE || ua->default_cand.addr.family == fam) return;
+    floe_ice_cand c[FLOE_ICE_MAX_LOCAL];
+    size_t n = floe_ice_agent_local_candidates(ua->agent, 0, c, FLOE_ICE_MAX_LOCAL);
+    if (n > FLOE_ICE_MAX_LOCAL) n = FLOE_ICE_MAX_LOCAL;
+    static const floe_ice_cand_type order[] = {FLOE_ICE_CAND_RELAY, FLOE_ICE_CAND_SRFLX,
+                                               FLOE_ICE_CAND_HOST};
+    for (size_t t = 0; t < sizeof order / sizeof order[0]; t++)
+        for (size_t i = 0; i < n; i++)
+            if (c[i].component == 1 && c[i].type == order[t] && c[i].addr.family == fam) {
+                ua->default_cand = c[i];
+                return;
+            }
+}
+
 void ua_agent_events(floe_sip_ua *ua, floe_time_ns now) {
     floe_ice_event e;
     while (ua->agent && floe_ice_agent_next_event(ua->agent, &e)) {
@@ -63,6 +83,7 @@ void ua_agent_events(floe_sip_ua *ua, floe_time_ns now) {
             if (ua->gathered) break;
             ua->gathered = true;
             floe_ice_agent_default_candidate(ua->agent, 0, 1, &ua->default_cand);
+            default_for_peer(ua);
             ua->default_sock = default_socket(ua);
             ua_event_simple(ua, e.at, FLOE_SIP_UA_EV_ICE_GATHERED, NULL);
             if (ua->role == FLOE_SIP_CALL_UAC)
@@ -149,6 +170,8 @@ int ua_write_sdp(floe_sip_ua *ua, bool selected) {
     if (selected && ua->have_pair) {
         o.selected_local[1] = &ua->sel_local;
         o.selected_remote[1] = &ua->sel_remote;
+    } else if (ua->gathered) {
+        o.selected_local[1] = &ua->default_cand; /* only names the c=/m= default */
     }
     floe_sdp_error err;
     int rc =
