@@ -2,12 +2,16 @@
 # System: `floe call` (floe as the SIP caller, UAC) calls sipp on loopback; the scenarios
 # are in tests/sipp/ and check each message floe sends (see their comments).
 #
+#   floe call gathers on both 127.0.0.1 and ::1 (when ::1 exists) and calls an IPv4
+#   address, so its offer's default (c=/m=) must be IPv4: the family of where its INVITE
+#   goes (the default-candidate bug these scripts found: it used to offer ::1).
 #   4a. floe call (ICE offer, its default) -> a plain callee that uses 100rel
 #       (tests/sipp/uas_reliable_183.xml): sipp checks the INVITE (Supported: 100rel,
 #       PCMU+PCMA), answers without ICE in a reliable 183 (RSeq: 1), checks floe's PRACK
 #       (RAck "1 <INVITE CSeq> INVITE"), sends 180 and 200, checks the ACK, plays a 600 Hz
 #       tone, and answers floe's BYE (--duration 1.5). The INVITE's SDP has a=ice-ufrag,
-#       a=ice-pwd and candidates; floe falls back to its default candidate: exit 0, JSON
+#       a=ice-pwd and candidates, and c=IN IP4 127.0.0.1; floe falls back to its default
+#       candidate: exit 0, JSON
 #       ok, ice false, no nomination, no re-INVITE, 183 <= 180 <= 200, media both ways
 #       (sipp's tone in floe's recording, floe's RTP to sipp's port in the capture);
 #   4b. the same with floe call --no-ice: the INVITE has no ICE attribute at all;
@@ -16,11 +20,6 @@
 #       (no CANCEL, no BYE), exits 1 within a few seconds, prints the status on stderr,
 #       and its JSON says ok false, state failed, status and reason 486 (488), no 180/200,
 #       error "the call was rejected with status 486" (488);
-#   K.  KNOWN BUG, checked as an expected failure (docs/lab.md, "sipp"): floe call gathering
-#       on both 127.0.0.1 and ::1 offers ::1 as its default (c=IN IP6 ::1) to an IPv4
-#       callee, and once the plain answer names 127.0.0.1 its RTP leaves the ::1 socket
-#       and is dropped (send_dropped), and sipp's RTP to ::1 never arrives. 4a and 4b
-#       therefore run floe call with --ipv4. This part fails when the bug no longer shows.
 #   c.  a capture on lo of the test's ports decodes as SIP (with SDP) and RTP, with no
 #       malformed packet.
 # Loopback only; the only processes signalled are the ones this script started, by PID.
@@ -56,9 +55,11 @@ add_floe_ports() {
   )
 }
 
-# invite_sdp NAME: the SDP of the INVITE sipp NAME received (from its message log).
+# invite_sdp NAME: the SDP of the INVITE sipp NAME received (from its message log),
+# without the CRs.
 invite_sdp() {
-  awk '/^INVITE sip:/ { inv = 1; body = 0; next }
+  awk '{ sub(/\r$/, "") }
+       /^INVITE sip:/ { inv = 1; body = 0; next }
        inv && /^\r?$/ { body = 1; next }
        inv && body && /^(SIP\/2.0|[A-Z]+ sip:)/ { exit }
        inv && body && /^-+ / { exit }
@@ -102,11 +103,18 @@ answered_call() {
   def=$(invite_sdp "sipp-$c" | sed -nE 's/^m=audio ([0-9]+) .*/\1/p' | head -1)
   [ -n "$def" ] || ft_fail "no m= line in the INVITE sipp received"
   RTP_CHECKS+=("$def $mp")
+  # the default is of the callee's family (IPv4), and a socket floe printed
+  local c_line
+  c_line=$(invite_sdp "sipp-$c" | sed -nE 's/^(c=IN IP[46] [^ ]+)\s*$/\1/p' | head -1)
+  ft_expect_eq "$c_line" "c=IN IP4 127.0.0.1" "the offer's default address (c=)"
+  grep -qF "media socket 127.0.0.1:$def on" "$(ft_log_of "call-$c")" ||
+    ft_fail "the offer's m= port $def is not floe's 127.0.0.1 media socket"
+  ft_ok "the offer's m= port $def is floe's 127.0.0.1 media socket"
 }
 
 # ---- 4a. ICE offer, plain answer in a reliable 183 ------------------------------------------
 ft_check "4a. floe call (ICE offer) -> sipp: plain answer in a reliable 183"
-answered_call 4a --ipv4
+answered_call 4a
 sdp=$(invite_sdp sipp-4a)
 for a in "a=ice-ufrag:" "a=ice-pwd:" "a=candidate:" "a=end-of-candidates"; do
   grep -q "^$a" <<<"$sdp" || ft_fail "the INVITE's offer has no $a: $sdp"
@@ -115,7 +123,7 @@ ft_ok "the INVITE's offer carries ICE: ice-ufrag, ice-pwd, candidates, end-of-ca
 
 # ---- 4b. plain offer (--no-ice) ---------------------------------------------------------------
 ft_check "4b. floe call --no-ice -> sipp: plain answer in a reliable 183"
-answered_call 4b --ipv4 --no-ice
+answered_call 4b --no-ice
 sdp=$(invite_sdp sipp-4b)
 grep -q '^m=audio ' <<<"$sdp" || ft_fail "could not read the INVITE's offer: $sdp"
 if grep -qE '^a=(ice-|candidate:|end-of-candidates|remote-candidates)' <<<"$sdp"; then
@@ -140,7 +148,7 @@ for code in 486 488; do
   sipp_start "sipp-$code" "$scenario" 20 -i 127.0.0.1 -p "$SP"
   ft_wait_listen udp 127.0.0.1 "$SP" "$(ft_pid "sipp-$code")"
   t0=$(date +%s%N)
-  ft_start_split "call-$code" "$FT_TMP/call-$code.json" "$FLOE" call --loopback --ipv4 --json \
+  ft_start_split "call-$code" "$FT_TMP/call-$code.json" "$FLOE" call --loopback --json \
     --timeout 15 "sip:bob@127.0.0.1:$SP"
   ft_wait_exit "call-$code" 20
   rc=$FT_EXIT_STATUS
@@ -164,33 +172,6 @@ for code in 486 488; do
   done
   ft_ok "no CANCEL, BYE or PRACK after the $code"
 done
-
-# ---- K. known bug: the default candidate ignores the peer's family ---------------------------
-ft_check "K. KNOWN BUG (expected failure): floe call gathering on 127.0.0.1 and ::1 -> plain IPv4 callee"
-if ! ft_have_ipv6_loopback; then
-  ft_say "K not run: this host has no ::1, so the bug cannot show"
-else
-  read -r SP MP _ _ <<<"$(ft_free_ports 4 127.0.0.1)"
-  PORTS+=("$SP" "$MP")
-  sipp_start sipp-k "$SIPP_SCENARIOS/uas_reliable_183.xml" 30 -i 127.0.0.1 -p "$SP" \
-    -mi 127.0.0.1 -mp "$MP"
-  ft_wait_listen udp 127.0.0.1 "$SP" "$(ft_pid sipp-k)"
-  ft_start_split call-k "$FT_TMP/call-k.json" "$FLOE" call --loopback --json --timeout 15 \
-    --duration 1.5 "sip:bob@127.0.0.1:$SP"
-  ft_wait_exit call-k 30
-  rc=$FT_EXIT_STATUS
-  ft_wait_exit sipp-k 10
-  add_floe_ports call-k
-  cat "$FT_TMP/call-k.json"
-  if [ "$rc" = 0 ]; then
-    ft_fail "case K passed: floe call now has media both ways with a plain IPv4 callee while gathering on ::1 too. The known bug is fixed: make K a plain check and drop --ipv4 from 4a and 4b"
-  fi
-  invite_sdp sipp-k | grep -qE '^c=IN IP6 ::1\s*$' ||
-    ft_fail "case K failed, but not as the known bug does (the offer's default is not ::1): $(invite_sdp sipp-k)"
-  ft_expect_eq "$(ft_json "$FT_TMP/call-k.json" 'j["timeline"]["200"] is not None and j["packets_received"] == 0 and j["send_dropped"] > 0')" true \
-    "known bug: answered, but nothing received and floe's RTP dropped at the socket"
-  ft_ok "KNOWN BUG still there (expected failure): default ::1 offered to an IPv4 peer, RTP lost both ways"
-fi
 
 # ---- c. the capture ---------------------------------------------------------------------------
 if [ "$CAPTURE" = 1 ]; then

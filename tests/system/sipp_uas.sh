@@ -2,12 +2,17 @@
 # System: sipp calls `floe answer` (floe as the SIP callee, UAS) on loopback; the
 # scenarios are in tests/sipp/ and check each message floe sends (see their comments).
 #
+#   floe answer gathers on both 127.0.0.1 and ::1 (when ::1 exists), so the plain cases
+#   also check that its answer takes the family of the offer (the default-candidate bug
+#   these scripts found: a plain IPv4 peer used to get c=IN IP6 ::1).
 #   1. a plain RFC 3264 offer (no ICE) with Supported: 100rel (tests/sipp/uac_plain.xml):
 #      180 at once, unreliable (no RSeq, no Require: 100rel), then 200 with an answer that
-#      has no ICE attribute, whose c=/m= name one of floe's media sockets; ACK; sipp plays
-#      a 600 Hz PCMU tone for 1.5 s while floe sends its own; BYE -> 200. floe answer
-#      exits 0 (answered, media both ways), its JSON timeline has 180 and 200 but no 183
-#      and no nomination, and its recording holds the 600 Hz tone;
+#      has no ICE attribute, whose c=/m= name floe's media socket of the offer's family
+#      (IPv4); ACK; sipp plays a 600 Hz PCMU tone for 1.5 s while floe sends its own;
+#      BYE -> 200. floe answer exits 0 (answered, media both ways, nothing dropped), its
+#      JSON timeline has 180 and 200 but no 183 and no nomination, and its recording
+#      holds the 600 Hz tone;
+#   1v6. the same with sipp's media on ::1 (SIP still over 127.0.0.1): an IPv6 answer;
 #   2. the same offer without Supported: 100rel (the scenario with that line deleted):
 #      the same answers and results;
 #   3. an ICE offer whose only candidate never answers a check, with Supported: 100rel
@@ -23,12 +28,6 @@
 #      that sipp PRACKs; floe sends an unreliable one (no RSeq). The scenario's first check
 #      of the 180 must fail on the missing RSeq; any other outcome fails the test (a pass
 #      means the bug is fixed: make R a plain check);
-#   K. KNOWN BUG, checked as an expected failure (docs/lab.md, "sipp"): with both
-#      loopback families (floe answer --loopback without --ipv4), the answer to an IPv4
-#      plain offer names floe's IPv6 candidate (c=IN IP6 ::1): floe's default candidate is
-#      its highest-priority host, whatever the peer's family, and its RTP leaves the ::1
-#      socket for 127.0.0.1 and is dropped. Cases 1 and 2 therefore run floe with --ipv4.
-#      This part fails when the bug no longer shows, so that it becomes a plain check.
 #   c. a capture on lo of the test's ports decodes as SIP (with SDP), RTP and STUN, with
 #      no malformed packet.
 # Loopback only; the only processes signalled are the ones this script started, by PID.
@@ -49,7 +48,7 @@ if [ "${CI:-}" = "true" ] || { command -v dumpcap >/dev/null && command -v tshar
   dumpcap -D 2>/dev/null | grep -qw lo; }; then
   ft_need_capture
   CAPTURE=1
-  ft_capture_start cap "udp and host 127.0.0.1"
+  ft_capture_start cap "udp and (host 127.0.0.1 or host ::1)"
 else
   ft_say "no capture on lo (dumpcap missing or not allowed): part c not run"
 fi
@@ -75,14 +74,15 @@ add_media_ports() {
   while read -r p; do PORTS+=("$p"); done < <(media_ports "$1")
 }
 
-# plain_call CASE SCENARIO: cases 1 and 2.
+# plain_call CASE SCENARIO MEDIA-IP: cases 1, 1v6 and 2; sipp's RTP on MEDIA-IP (the
+# offer's c=). The ports are checked free on 127.0.0.1 only (ft_free_ports is IPv4).
 plain_call() {
-  local c=$1 scenario=$2 fl sp mp j media
+  local c=$1 scenario=$2 mip=$3 fl sp mp j media fam want port
   read -r fl sp mp _ _ <<<"$(ft_free_ports 5 127.0.0.1)"
   PORTS+=("$fl" "$sp" "$mp" $((mp + 2)))
-  answer_start "answer-$c" "$fl" --ipv4 --record "$FT_TMP/answer-$c.wav" --tone 1000
+  answer_start "answer-$c" "$fl" --record "$FT_TMP/answer-$c.wav" --tone 1000
   sipp_start "sipp-$c" "$scenario" 30 "127.0.0.1:$fl" -s bob -i 127.0.0.1 -p "$sp" \
-    -mi 127.0.0.1 -mp "$mp"
+    -mi "$mip" -mp "$mp"
   sipp_wait_ok "sipp-$c" 35
   ft_ok "sipp: 180 unreliable, 200 with a plain answer, ACK, BYE 200: every check of the scenario held"
   ft_wait_exit "answer-$c" 10
@@ -103,9 +103,14 @@ plain_call() {
   [ "$(sipp_count "sipp-$c" '^SIP/2.0 180 ')" = 1 ] || ft_fail "sipp did not get exactly one 180"
   [ "$(sipp_count "sipp-$c" '^SIP/2.0 183 ')" = 0 ] || ft_fail "sipp got a 183"
   ft_ok "one 180, no 183"
-  # The answer's c=/m= (logged by the scenario) must be one of floe's media sockets.
-  media=$(sed -nE 's/^answer-media ([0-9.]+) ([0-9]+) ([0-9]+)$/\1:\2/p' "$FT_TMP/sipp-$c.logs")
-  [ -n "$media" ] || ft_fail "the scenario logged no answer-media line"
+  # The answer's c=/m= (logged by the scenario) must be floe's media socket of the
+  # offer's family.
+  read -r fam media <<<"$(sed -nE 's/^answer-media (4|6) ([0-9a-fA-F.:]+) ([0-9]+) ([0-9]+)$/\1 \2 \3/p' "$FT_TMP/sipp-$c.logs")"
+  [ -n "$fam" ] || ft_fail "the scenario logged no answer-media line"
+  case $mip in *:*) want=6 ;; *) want=4 ;; esac
+  ft_expect_eq "IP$fam" "IP$want" "the answer's c= family (the offer's)"
+  read -r media port <<<"$media"
+  if [ "$fam" = 6 ]; then media="[$media]:$port"; else media="$media:$port"; fi
   grep -qF "media socket $media on" "$(ft_log_of "answer-$c")" ||
     ft_fail "the answer's c=/m= $media is none of floe's media sockets: $(grep 'media socket' "$(ft_log_of "answer-$c")")"
   ft_ok "the answer's c=/m= $media is floe's media socket"
@@ -116,7 +121,14 @@ plain_call() {
 
 # ---- 1. plain offer, 100rel supported ------------------------------------------------------
 ft_check "1. sipp -> floe answer: plain offer with Supported: 100rel"
-plain_call 1 "$SIPP_SCENARIOS/uac_plain.xml"
+plain_call 1 "$SIPP_SCENARIOS/uac_plain.xml" 127.0.0.1
+
+if ft_have_ipv6_loopback; then
+  ft_check "1v6. the same with the offer's media on ::1"
+  plain_call 1v6 "$SIPP_SCENARIOS/uac_plain.xml" ::1
+else
+  ft_say "1v6 not run: this host has no ::1"
+fi
 
 # ---- 2. plain offer without 100rel -----------------------------------------------------------
 ft_check "2. sipp -> floe answer: plain offer without 100rel"
@@ -125,7 +137,7 @@ if [ "$(grep -c '^ *Supported: 100rel *$' "$SIPP_SCENARIOS/uac_plain.xml")" != 1
   [ "$(grep -c '^ *Supported:' "$FT_TMP/uac_plain_no100rel.xml")" != 0 ]; then
   ft_fail "could not derive the scenario without 100rel"
 fi
-plain_call 2 "$FT_TMP/uac_plain_no100rel.xml"
+plain_call 2 "$FT_TMP/uac_plain_no100rel.xml" 127.0.0.1
 [ "$(sipp_count sipp-2 '100rel')" = 0 ] || ft_fail "100rel appears in the messages of case 2"
 ft_ok "no 100rel anywhere in case 2"
 
@@ -156,7 +168,7 @@ ft_ok "floe answer: ICE failed, 480, never rang"
 ft_check "6. sipp -> floe answer: plain offer, CANCEL while it rings"
 read -r FL SP MP _ _ <<<"$(ft_free_ports 5 127.0.0.1)"
 PORTS+=("$FL" "$SP" "$MP")
-answer_start answer-6 "$FL" --ipv4 --answer-after 5
+answer_start answer-6 "$FL" --answer-after 5
 sipp_start sipp-6 "$SIPP_SCENARIOS/uac_cancel.xml" 20 "127.0.0.1:$FL" -s bob -i 127.0.0.1 \
   -p "$SP" -mi 127.0.0.1 -mp "$MP"
 sipp_wait_ok sipp-6 25
@@ -174,7 +186,7 @@ ft_check "R. KNOWN BUG (expected failure): plain offer with Require: 100rel gets
 # Not in the capture check (PORTS): once its check of the 180 failed, sipp still sends the
 # scenario's PRACK, with the Request-URI and RAck it could not fill in.
 read -r FL SP MP _ _ <<<"$(ft_free_ports 5 127.0.0.1)"
-answer_start answer-r "$FL" --ipv4 --answer-after 1
+answer_start answer-r "$FL" --answer-after 1
 sipp_start sipp-r "$SIPP_SCENARIOS/uac_plain_require100rel.xml" 30 "127.0.0.1:$FL" -s bob \
   -i 127.0.0.1 -p "$SP" -mi 127.0.0.1 -mp "$MP"
 ft_wait_exit sipp-r 35
@@ -190,30 +202,6 @@ if [ "$(sipp_count sipp-r '^SIP/2.0 180 ')" -lt 1 ] || [ "$(sipp_count sipp-r '^
   ft_fail "case R: expected a 180 and no RSeq in sipp's messages"
 fi
 ft_ok "KNOWN BUG still there (expected failure): Require: 100rel, yet the 180 has no RSeq"
-
-# ---- K. known bug: the default candidate ignores the peer's family --------------------------
-ft_check "K. KNOWN BUG (expected failure): plain IPv4 offer to floe answer gathering on 127.0.0.1 and ::1"
-if ! ft_have_ipv6_loopback; then
-  ft_say "K not run: this host has no ::1, so the bug cannot show"
-else
-  read -r FL SP MP _ _ <<<"$(ft_free_ports 5 127.0.0.1)"
-  PORTS+=("$FL" "$SP" "$MP")
-  answer_start answer-k "$FL"
-  sipp_start sipp-k "$SIPP_SCENARIOS/uac_plain.xml" 30 "127.0.0.1:$FL" -s bob -i 127.0.0.1 \
-    -p "$SP" -mi 127.0.0.1 -mp "$MP"
-  ft_wait_exit sipp-k 35
-  SIPP_K=$FT_EXIT_STATUS
-  ft_stop answer-k
-  add_media_ports answer-k
-  if [ "$SIPP_K" = 0 ]; then
-    ft_fail "case K passed: floe now answers an IPv4 plain offer with an IPv4 default. The known bug is fixed: make K a plain check (like case 1 without --ipv4) and drop --ipv4 from cases 1 and 2"
-  fi
-  if ! grep -q "with regexp 'c=IN IP4" "$FT_TMP/sipp-k.err" 2>/dev/null ||
-    ! grep -qE '^c=IN IP6 ::1\s*$' "$FT_TMP/sipp-k.msg"; then
-    ft_fail "case K failed, but not the way the known bug makes it fail (the check of c=IN IP4 on an answer with c=IN IP6 ::1): $(cat "$FT_TMP/sipp-k.err" 2>/dev/null)"
-  fi
-  ft_ok "KNOWN BUG still there (expected failure): the answer to an IPv4 offer says c=IN IP6 ::1"
-fi
 
 # ---- c. the capture ---------------------------------------------------------------------------
 if [ "$CAPTURE" = 1 ]; then
