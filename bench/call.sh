@@ -405,6 +405,16 @@ for ua in ("floe", "baresip"):
          "media_paths": sorted({str(r["media_path"]) for r in rs})}
     for m in METRICS:
         u[m] = stats([r[m] for r in ok])  # only calls that worked are measured
+    # the capture against the user agents' own view: the largest difference, in ms
+    cross = {}
+    for m, side, own in (("invite_to_180_ms", "caller", "invite_to_180_ms"),
+                         ("ok_to_first_rtp_caller_ms", "caller", "ok_to_first_rtp_ms"),
+                         ("ok_to_first_rtp_callee_ms", "callee", "ok_to_first_rtp_ms")):
+        d = [abs(r[m] - r["ua_reported"][side][own]) for r in ok
+             if r[m] is not None and (r["ua_reported"].get(side) or {}).get(own) is not None]
+        if d:
+            cross[m + "_max_diff"] = round(max(d), 1)
+    u["capture_vs_ua_reported"] = cross
     uas[ua] = u
 
 
@@ -428,6 +438,7 @@ out = {
         "ok_to_first_rtp_callee_ms": "200 OK leaving the callee's NAT -> first RTP reaching it",
         "ok_to_first_rtp_ms": "the later of the two: media flows both ways",
         "stats": "median/min/max over the calls that were ok",
+        "capture_vs_ua_reported": "largest difference between the capture's figure and the user agent's own (floe: --json timeline in whole ms; baresip: its events)",
     },
     "uas": uas,
     "ratios": {"baresip/floe": {"ok_to_first_rtp_ms_median": ratio("ok_to_first_rtp_ms"),
