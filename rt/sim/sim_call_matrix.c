@@ -346,6 +346,7 @@ static double heard(floe_sim_call *c, double want) {
     size_t n;
     const int16_t *x = floe_sim_call_audio(c, &n);
     floe_tone_result r;
+    memset(&r, 0, sizeof r);
     if (n == 0 || floe_tone_detect(x, n, 8000, freqs, 2, &r) != FLOE_OK || r.detected < 0 ||
         freqs[r.detected] != want)
         return -r.ratio - 0.0001; /* negative: not heard (with the ratio that was) */

@@ -79,7 +79,8 @@ typedef struct floe_sim_call_matrix_result {
     int64_t ms_bob_ice;            /* bob's ICE completion, ms after the dial; -1: none */
     int64_t ms_bob_180;            /* bob's first 180, ms after the dial; -1: none */
     floe_time_ns duration;         /* from the dial until both saw the call end */
-    double ratio_alice, ratio_bob; /* share of the received audio that is the right tone */
+    double ratio_alice, ratio_bob; /* share of the received audio that is the other's
+                                      tone; negative when it was not recognised */
 } floe_sim_call_matrix_result;
 
 /* Runs one call in cell c (its scenario with the matrix seed `seed`) and judges it.
