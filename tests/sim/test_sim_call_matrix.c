@@ -85,6 +85,14 @@ static void test_cells(void **state) {
     assert_true(x->expect.connect && x->expect.relay);
     x = find(c, n, "apdm-eif", "apdm-eif+turn", 0);
     assert_true(x->expect.connect && x->expect.relay);
+    /* case 11 without loss: the direct pair, or a relayed one where the direct path
+     * needs bob's hole-punching retransmission (alice eim/adf, bob unstable, not eif) */
+    x = find(c, n, "eim-adf", "adm-adf+turn", 0);
+    assert_true(x->expect.connect && !x->expect.relay && x->expect.or_relay);
+    x = find(c, n, "eim-adf", "adm-eif+turn", 0);
+    assert_true(x->expect.connect && !x->expect.relay && !x->expect.or_relay);
+    x = find(c, n, "adm-adf", "eim-adf+turn", 0);
+    assert_true(x->expect.connect && !x->expect.relay && !x->expect.or_relay);
     x = find(c, n, "same-lan", "hairpin-off", 0);
     assert_true(x->expect.connect && x->expect.local == FLOE_ICE_CAND_HOST);
     free(ice);
