@@ -346,6 +346,9 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
         if (floe_sip_msg_top_via(&msg, &v) != FLOE_OK || !floe_sip_branch_is_rfc3261(v.branch))
             abort();
         if (cs.method_id != msg.method_id) abort();
+        /* floe never sends an INVITE without an offer */
+        if (msg.method_id == FLOE_SIP_INVITE && !(msg.body.len && floe_sip_msg_is_sdp(&msg)))
+            abort();
         save(&x->last_req, p, len);
         x->have_req = true;
         if (msg.method_id == FLOE_SIP_INVITE) {
@@ -364,6 +367,8 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
         nt.r180 = inv && msg.status == 180;
         nt.inv_1xx = inv && msg.status < 200;
         nt.inv_2xx = inv && msg.status >= 200 && msg.status < 300;
+        /* ... nor a 2xx to an INVITE without its answer */
+        if (nt.inv_2xx && !(msg.body.len && floe_sip_msg_is_sdp(&msg))) abort();
         nt.cseq = cs.seq;
         nt.ice183 = inv && msg.status == 183 && has_ice(msg.body);
         nt.reliable = msg.status < 200 && floe_sip_msg_rseq(&msg, &rseq) == FLOE_OK;
@@ -488,6 +493,9 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
     case FLOE_SIP_UA_EV_MEDIA_RECEIVED: x->got_media = true; break;
     case FLOE_SIP_UA_EV_REGISTERED:
         if (ev->expires) x->got_registered = true;
+        /* a binding just granted is in force (events are pulled at once, same now) */
+        if (ev->expires && ev->at == w->now && !floe_sip_ua_registered(x->ua, w->now) && exact)
+            abort();
         break;
     case FLOE_SIP_UA_EV_NONE: abort();
     default:
@@ -995,14 +1003,37 @@ static void op_api(world *w, input *in, int i) {
     node *x = &w->n[i];
     uint8_t f = u8(in);
     static const char *const peers[2] = {"sip:bob@10.0.0.2:5060", "sip:alice@10.0.0.1"};
+    floe_sip_call_state s;
     switch (f % 10) {
     case 0:
-    case 1: floe_sip_ua_dial(x->ua, w->now, peers[i]); break;
-    case 2: floe_sip_ua_dial(x->ua, w->now, "sip:carol@10.0.0.9:5060"); break;
-    case 3: floe_sip_ua_dial(x->ua, w->now, (f & 0x10) ? "sip:carol@example.net" : "bogus"); break;
+    case 1:
+    case 2:
+    case 3: {
+        const char *uri = f % 10 < 2    ? peers[i]
+                          : f % 10 == 2 ? "sip:carol@10.0.0.9:5060"
+                          : (f & 0x10)  ? "sip:carol@example.net"
+                                        : "bogus";
+        /* a call placed is gathering (its INVITE comes once the candidates are known) */
+        if (floe_sip_ua_dial(x->ua, w->now, uri) == FLOE_OK &&
+            floe_sip_ua_state(x->ua) != FLOE_SIP_CALL_GATHERING)
+            abort();
+        break;
+    }
     case 4:
-    case 5: floe_sip_ua_answer(x->ua, w->now); break;
-    case 6: floe_sip_ua_hangup(x->ua, w->now); break;
+    case 5:
+        if (floe_sip_ua_answer(x->ua, w->now) == FLOE_OK &&
+            floe_sip_ua_state(x->ua) != FLOE_SIP_CALL_ANSWERED)
+            abort();
+        break;
+    case 6:
+        /* a hang-up ends the call, or starts its end */
+        if (floe_sip_ua_hangup(x->ua, w->now) == FLOE_OK) {
+            s = floe_sip_ua_state(x->ua);
+            if (!floe_sip_call_over(s) && s != FLOE_SIP_CALL_CANCELLING &&
+                s != FLOE_SIP_CALL_HANGING_UP)
+                abort();
+        }
+        break;
     case 7: floe_sip_ua_register(x->ua, w->now); break;
     case 8: floe_sip_ua_unregister(x->ua, w->now); break;
     default: {
