@@ -326,6 +326,13 @@ void floe_sim_matrix_rule(const floe_sim_matrix_cell *c, floe_sim_matrix_expect 
     else
         out->bound =
             (c->loss_pct ? BOUND_FAIL_10 : BOUND_FAIL_0) + (c->turn ? BOUND_TURN_GIVEUP_EXTRA : 0);
+    /* Where a relayed pair may win instead of the direct one (case 11), it takes the
+     * relay's steps: the bound is the larger of the two. */
+    if (out->connect && out->or_relay && !c->turn_tcp) {
+        floe_time_ns relay =
+            c->loss_pct ? BOUND_CONNECT_10_BASE + 6 * BOUND_PER_STEP_10 : BOUND_RELAY_0;
+        if (relay > out->bound) out->bound = relay;
+    }
     /* A side whose allocation over TCP was given up gathered for 10 s before its
      * description could go out. */
     if (c->turn_tcp && relay_lost) out->bound += FLOE_ICE_RELAY_TIMEOUT_STREAM;

@@ -99,6 +99,29 @@ static void test_cells(void **state) {
     free(c);
 }
 
+/* The TURN twins with bare ICE agents (floe_sim_matrix_run): the rule the calls are
+ * judged by holds for the agents alone too, bounds and echoes included. */
+static void test_twins_bare_ice(void **state) {
+    (void)state;
+    size_t n;
+    floe_sim_matrix_cell *c = all_cells(&n);
+    unsigned ran = 0, bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].turn) continue;
+        floe_sim_matrix_result r;
+        assert_int_equal(floe_sim_matrix_run(&c[i], FLOE_SIM_MATRIX_SEED, &r), FLOE_OK);
+        ran++;
+        if (!r.ok) {
+            bad++;
+            printf("  cell %3u %-10s / %-16s %2u%%: expected %s, got %s: %s\n", c[i].index,
+                   c[i].a_name, c[i].b_name, c[i].loss_pct, r.expected, r.got, r.why);
+        }
+    }
+    printf("TURN twins with bare ICE agents: %u cells, %u not as the rule says\n", ran, bad);
+    free(c);
+    assert_int_equal(bad, 0);
+}
+
 /* Every cell of one loss level, each call judged by the rule. */
 static void run_level(unsigned loss) {
     size_t n;
@@ -193,9 +216,8 @@ static void test_thousand_calls(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cells),
-        cmocka_unit_test(test_matrix_no_loss),
-        cmocka_unit_test(test_matrix_loss),
+        cmocka_unit_test(test_cells),          cmocka_unit_test(test_twins_bare_ice),
+        cmocka_unit_test(test_matrix_no_loss), cmocka_unit_test(test_matrix_loss),
         cmocka_unit_test(test_thousand_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
