@@ -15,6 +15,8 @@
 #include "cmd.h"
 #include "floe/err.h"
 #include "floe/sip_ua.h"
+#include "ice_opts.h"
+#include "ice_streams.h"
 #include "rt_ifaddrs.h"
 #include "rt_loop.h"
 #include "rt_sock.h"
@@ -23,7 +25,6 @@
 #include "rt_udp.h"
 #include "rt_wav.h"
 
-#define MAX_LOCAL_ADDRS 16
 #define RX_BATCH 32
 #define RX_SIZE 4096 /* a SIP datagram over UDP stays well below this (RFC 3261 §18.1.1) */
 #define RX_ROUNDS 8
@@ -34,17 +35,10 @@
 #define NAME_MAX_LEN (FLOE_SIP_UA_NAME_MAX - 1)
 
 typedef struct call_opts {
-    bool caller, json, quiet, loopback, once, do_register, no_ice;
-    bool tcp; /* --transport tcp: our requests go over TCP */
-    int family;
-    const char *uri; /* call: whom to call */
-    floe_addr local_addrs[MAX_LOCAL_ADDRS];
-    size_t n_local;
-    const char *stun[FLOE_ICE_MAX_STUN_SERVERS];
-    size_t n_stun;
-    const char *turn[FLOE_ICE_MAX_TURN_SERVERS];
-    size_t n_turn;
-    const char *turn_user, *turn_password;
+    bool caller, json, quiet, once, do_register, no_ice;
+    bool tcp;          /* --transport tcp: our requests go over TCP */
+    floe_ice_opts ice; /* where to gather, which servers (ice_opts.h) */
+    const char *uri;   /* call: whom to call */
     const char *proxy, *listen, *register_uri;
     char user[FLOE_SIP_UA_NAME_MAX], domain[FLOE_SIP_UA_NAME_MAX];
     bool user_set, domain_set;
@@ -72,8 +66,10 @@ struct rt {
     floe_sip_ua *ua;
     int sip_fd;
     floe_addr sip_local;
-    floe_sip_tcp *tcp; /* SIP over TCP on the same address, when it could listen */
-    floe_addr lost[8]; /* TCP peers whose connection ended, for the UA (on_ua_timer) */
+    floe_sip_tcp *tcp;             /* SIP over TCP on the same address, when it could listen */
+    floe_ice_opts_servers servers; /* STUN and TURN, resolved */
+    ice_streams *streams;          /* connections to TURN servers over TCP or TLS */
+    floe_addr lost[8];             /* TCP peers whose connection ended, for the UA (on_ua_timer) */
     size_t n_lost;
     media_sock media[FLOE_SIP_UA_MAX_MEDIA_HOSTS];
     size_t n_media;
@@ -173,8 +169,8 @@ static int parse_opts(const char *sub, int argc, char **argv, call_opts *o, bool
             o->json = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = true;
-        } else if (!strcmp(a, "--loopback")) {
-            o->loopback = true;
+        } else if (floe_ice_opts_arg(sub, argc, argv, &i, &o->ice, &rc)) {
+            if (rc) return rc;
         } else if (!strcmp(a, "--no-ice")) {
             o->no_ice = true;
         } else if (floe_cli_value(argc, argv, &i, "--transport", &v)) {
@@ -188,45 +184,10 @@ static int parse_opts(const char *sub, int argc, char **argv, call_opts *o, bool
             o->once = true;
         } else if (caller && !strcmp(a, "--register")) {
             o->do_register = true;
-        } else if (floe_cli_family(sub, a, &o->family, &rc)) {
-            if (rc) return rc;
         } else if (!caller && floe_cli_value(argc, argv, &i, "--register", &v)) {
             if (!v || !*v) return floe_usage_error(sub, "--register needs sip:user@registrar");
             o->register_uri = v;
             o->do_register = true;
-        } else if (floe_cli_value(argc, argv, &i, "--local-addr", &v)) {
-            if (!v) return floe_usage_error(sub, "--local-addr needs an IP address");
-            if (o->n_local == MAX_LOCAL_ADDRS)
-                return floe_usage_error(sub, "at most %d --local-addr", MAX_LOCAL_ADDRS);
-            floe_addr *la = &o->local_addrs[o->n_local];
-            if (floe_addr_parse(v, la) != FLOE_OK || la->port != 0 ||
-                (floe_addr_classify(la, NULL) & (FLOE_ADDR_UNSPECIFIED | FLOE_ADDR_MULTICAST)))
-                return floe_usage_error(sub, "bad --local-addr '%s' (an IP address of this host)",
-                                        v);
-            o->n_local++;
-        } else if (floe_cli_value(argc, argv, &i, "--stun", &v)) {
-            if (!v || !*v) return floe_usage_error(sub, "--stun needs HOST[:PORT]");
-            if (o->n_stun == FLOE_ICE_MAX_STUN_SERVERS)
-                return floe_usage_error(sub, "at most %d --stun", FLOE_ICE_MAX_STUN_SERVERS);
-            o->stun[o->n_stun++] = v;
-        } else if (floe_cli_value(argc, argv, &i, "--turn", &v)) {
-            char hp[256];
-            floe_transport tp;
-            uint16_t dp;
-            if (!v || !floe_cli_turn_server(v, hp, sizeof hp, &tp, &dp))
-                return floe_usage_error(sub, "bad --turn '%s' (HOST[:PORT] or turn:HOST[:PORT])",
-                                        v ? v : "");
-            if (tp != FLOE_TRANSPORT_UDP)
-                return floe_usage_error(sub, "--turn '%s': calls use TURN over UDP only", v);
-            if (o->n_turn == FLOE_ICE_MAX_TURN_SERVERS)
-                return floe_usage_error(sub, "at most %d --turn", FLOE_ICE_MAX_TURN_SERVERS);
-            o->turn[o->n_turn++] = v;
-        } else if (floe_cli_value(argc, argv, &i, "--turn-user", &v)) {
-            if (!v || !*v) return floe_usage_error(sub, "--turn-user needs a NAME");
-            o->turn_user = v;
-        } else if (floe_cli_value(argc, argv, &i, "--turn-password", &v)) {
-            if (!v) return floe_usage_error(sub, "--turn-password needs a PASSWORD");
-            o->turn_password = v;
         } else if (floe_cli_value(argc, argv, &i, "--proxy", &v)) {
             if (!v || !*v) return floe_usage_error(sub, "--proxy needs HOST:PORT");
             o->proxy = v;
@@ -312,15 +273,9 @@ static int parse_opts(const char *sub, int argc, char **argv, call_opts *o, bool
     }
     if (o->play && o->tone_set)
         return floe_usage_error(sub, "--play and --tone exclude each other");
-    if (o->loopback && o->n_local)
-        return floe_usage_error(sub, "--loopback and --local-addr exclude each other");
-    for (size_t i = 0; i < o->n_local; i++)
-        if (o->family != FLOE_AF_NONE && o->local_addrs[i].family != o->family)
-            return floe_usage_error(sub, "--local-addr %s is not of the family asked for",
-                                    floe_cli_addr(&o->local_addrs[i]).s);
-    if ((o->turn_user || o->turn_password) && !o->n_turn)
-        return floe_usage_error(sub, "--turn-user and --turn-password go with --turn");
-    if (o->n_turn && (!o->turn_user || !o->turn_password))
+    int crc = floe_ice_opts_check(sub, &o->ice);
+    if (crc) return crc;
+    if (o->ice.n_turn && (!o->ice.turn_user || !o->ice.turn_password))
         return floe_usage_error(sub, "--turn needs --turn-user and --turn-password");
     if (!o->user_set) snprintf(o->user, sizeof o->user, "%s", caller ? "floe-caller" : "floe");
     return 0;
@@ -369,6 +324,10 @@ static void tcp_lost(void *arg, const floe_addr *peer, const char *why) {
 
 static void transmit(rt *r, const floe_sip_ua_out *out, size_t len) {
     int fd = -1;
+    if (out->kind == FLOE_SIP_UA_OUT_STREAM) {
+        if (!ice_streams_send(r->streams, out->sock, r->tx, len)) r->send_dropped++;
+        return;
+    }
     if (out->kind == FLOE_SIP_UA_OUT_SIP && out->transport == FLOE_TRANSPORT_TCP) {
         int rc = r->tcp ? floe_sip_tcp_send(r->tcp, &out->to, r->tx, len) : FLOE_ERR_STATE;
         if (rc != FLOE_OK) {
@@ -726,7 +685,7 @@ static void on_signal(void *arg, int signo) {
 
 static int resolve_one(rt *r, const char *what, const char *name, uint16_t dport, floe_addr *out) {
     size_t n = 0;
-    int rc = floe_rt_resolve(name, dport, r->o.family, out, 1, &n);
+    int rc = floe_rt_resolve(name, dport, r->o.ice.family, out, 1, &n);
     if (rc == FLOE_OK && (n == 0 || out->port == 0)) rc = FLOE_ERR_ADDR;
     if (rc != FLOE_OK) {
         fail(r, "cannot resolve %s '%s': %s", what, name, floe_strerror(rc));
@@ -763,35 +722,34 @@ static int open_media(rt *r, const floe_addr *ip, const char *ifname) {
     return 0;
 }
 
-/* The local addresses to gather on, as cmd_ice.c picks them. */
-static int list_local(rt *r, floe_rt_ifaddr *list, size_t *n) {
-    *n = 0;
-    if (r->o.n_local) {
-        for (size_t i = 0; i < r->o.n_local; i++) {
-            floe_rt_ifaddr e;
-            if (floe_rt_ifaddr_find(&r->o.local_addrs[i], &e) != FLOE_OK) {
-                fail(r, "--local-addr %s is not an address of this host",
-                     floe_cli_addr(&r->o.local_addrs[i]).s);
-                return 1;
-            }
-            if (!e.addr.scope_id) e.addr.scope_id = r->o.local_addrs[i].scope_id;
-            list[(*n)++] = e;
-        }
-        return 0;
-    }
-    size_t total = 0;
-    floe_rt_ifaddr_filter f = {.family = r->o.family, .loopback_only = r->o.loopback};
-    if (floe_rt_ifaddrs(&f, list, MAX_LOCAL_ADDRS, &total) != FLOE_OK) {
-        fail(r, "cannot list the local interfaces: %s", strerror(errno));
-        return 1;
-    }
-    *n = total < MAX_LOCAL_ADDRS ? total : MAX_LOCAL_ADDRS;
-    if (*n == 0) {
-        fail(r, "no usable local %saddress%s", r->o.loopback ? "loopback " : "",
-             r->o.loopback ? "" : " (only loopback? try --loopback)");
-        return 1;
-    }
-    return 0;
+/* ---- TURN over TCP or TLS: the user agent's streams (ice_streams.h) ---- */
+
+static int stream_describe(void *arg, unsigned id, floe_ice_stream *out) {
+    rt *r = arg;
+    return floe_sip_ua_stream(r->ua, id, out);
+}
+
+static void stream_feed(void *arg, unsigned id, const floe_addr *from, const uint8_t *p,
+                        size_t len) {
+    (void)from;
+    rt *r = arg;
+    floe_sip_ua_on_stream(r->ua, floe_rt_now(), id, p, len);
+}
+
+static void stream_lost(void *arg, unsigned id) {
+    rt *r = arg;
+    floe_sip_ua_stream_closed(r->ua, floe_rt_now(), id);
+}
+
+static void stream_closed(void *arg, unsigned id, const floe_ice_stream *st, const char *why) {
+    (void)id;
+    progress(arg, "TURN connection over %s to %s ended: %s", floe_transport_name(st->transport),
+             floe_cli_addr(&st->remote).s, why);
+}
+
+static void stream_after(void *arg) {
+    rt *r = arg;
+    if (!r->done) service(r);
 }
 
 static int setup(rt *r) {
@@ -812,7 +770,7 @@ static int setup(rt *r) {
     if (r->o.caller || r->o.timeout_set)
         floe_rt_timer_arm(r->deadline_timer, r->t0 + floe_cli_timeout_ns(r->o.timeout_s));
 
-    char err[256];
+    char err[512];
     if (r->o.play && floe_rt_wav_open_read(&r->play, r->o.play, err, sizeof err) != FLOE_OK) {
         fail(r, "%s", err);
         return 1;
@@ -823,9 +781,14 @@ static int setup(rt *r) {
         return 1;
     }
 
-    floe_rt_ifaddr list[MAX_LOCAL_ADDRS];
+    floe_rt_ifaddr list[FLOE_ICE_OPTS_MAX_LOCAL];
     size_t n_list = 0;
-    if (list_local(r, list, &n_list)) return 1;
+    size_t n_found;
+    if (floe_ice_opts_local(&r->o.ice, list, FLOE_ICE_OPTS_MAX_LOCAL, &n_list, &n_found, err,
+                            sizeof err)) {
+        fail(r, "%s", err);
+        return 1;
+    }
 
     /* The SIP socket: --listen (answer), else an ephemeral port on the first local
      * address. Via and Contact need an address the peer can reach, never 0.0.0.0. */
@@ -918,24 +881,31 @@ static int setup(rt *r) {
     cfg.push_ctx = r;
     cfg.auth_password = r->o.password;
     if (r->o.proxy && resolve_one(r, "the proxy", r->o.proxy, 5060, &cfg.outbound_proxy)) return 1;
-    for (size_t i = 0; i < r->o.n_stun; i++)
-        if (resolve_one(r, "the STUN server", r->o.stun[i], 3478,
-                        &cfg.stun_servers[cfg.n_stun_servers++]))
-            return 1;
-    for (size_t i = 0; i < r->o.n_turn; i++) {
-        char hp[256];
-        floe_transport tp;
-        uint16_t dport;
-        floe_cli_turn_server(r->o.turn[i], hp, sizeof hp, &tp, &dport); /* checked already */
-        floe_ice_turn_server *t = &cfg.turn_servers[cfg.n_turn_servers++];
-        if (resolve_one(r, "the TURN server", hp, dport, &t->addr)) return 1;
-        t->username = r->o.turn_user;
-        t->password = r->o.turn_password;
-        t->transport = FLOE_TRANSPORT_UDP;
+    if (floe_ice_opts_resolve(&r->o.ice, &r->servers, err, sizeof err)) {
+        fail(r, "%s", err);
+        return 1;
     }
+    if (r->servers.tls && r->o.ice.turn_insecure)
+        progress(r, "warning: --turn-insecure: the TURN server's certificate is not verified");
+    memcpy(cfg.stun_servers, r->servers.stun, sizeof cfg.stun_servers);
+    cfg.n_stun_servers = r->servers.n_stun;
+    memcpy(cfg.turn_servers, r->servers.turn, sizeof cfg.turn_servers);
+    cfg.n_turn_servers = r->servers.n_turn;
     int rc = floe_sip_ua_new(&r->ua, &cfg);
     if (rc != FLOE_OK) {
         fail(r, "cannot create the SIP user agent: %s", floe_strerror(rc));
+        return 1;
+    }
+    ice_streams_config sc = {.loop = r->loop,
+                             .describe = stream_describe,
+                             .feed = stream_feed,
+                             .lost = stream_lost,
+                             .tls = r->servers.tls,
+                             .on_closed = stream_closed,
+                             .after = stream_after,
+                             .arg = r};
+    if (ice_streams_new(&r->streams, &sc) != FLOE_OK) {
+        fail(r, "out of memory");
         return 1;
     }
     for (size_t i = 0; i < n_list; i++)
@@ -974,12 +944,15 @@ static void teardown(rt *r) {
     }
     floe_sip_tcp_free(r->tcp);
     r->tcp = NULL;
+    ice_streams_free(r->streams); /* a TCP allocation ends with its connection */
+    r->streams = NULL;
     floe_sip_ua_free(r->ua);
     r->ua = NULL;
     floe_rt_loop_free(r->loop);
     r->loop = NULL;
     floe_rt_wav_close(r->play);
     r->play = NULL;
+    floe_ice_opts_servers_free(&r->servers);
 }
 
 int floe_call_rt_run(const char *sub, bool caller, const char *help, int argc, char **argv) {

@@ -16,6 +16,7 @@
 #include "floe/err.h"
 #include "floe/ice.h"
 #include "ice_peer.h"
+#include "ice_opts.h"
 #include "ice_streams.h"
 #include "rt_ifaddrs.h"
 #include "rt_loop.h"
@@ -25,7 +26,6 @@
 #include "rt_udp.h"
 
 #define SUB "ice"
-#define MAX_LOCAL_ADDRS 16
 #define RX_BATCH 32
 #define RX_SIZE 2048  /* a datagram of --size at most DATA_MAX, or any check, fits */
 #define RX_ROUNDS 8   /* batches per readiness event before yielding to the loop */
@@ -125,18 +125,10 @@ static const char help_text[] =
     "unusable, ICE failed, consent lost, timeout); 2 for a usage error.\n";
 
 typedef struct ice_opts {
-    bool controlling, role_set, json, quiet, loopback, lite, echo;
-    int family; /* FLOE_AF_NONE, _INET4 or _INET6 */
+    bool controlling, role_set, json, quiet, lite, echo;
+    floe_ice_opts ice; /* where to gather, which servers (ice_opts.h) */
     unsigned components;
     const char *local_sdp, *remote_sdp;
-    floe_addr local_addrs[MAX_LOCAL_ADDRS];
-    size_t n_local;
-    const char *stun[FLOE_ICE_MAX_STUN_SERVERS];
-    size_t n_stun;
-    const char *turn[FLOE_ICE_MAX_TURN_SERVERS];
-    size_t n_turn;
-    const char *turn_user, *turn_password, *turn_ca;
-    bool turn_insecure;
     const char *prefer[FLOE_ICE_MAX_PREFER_IFACES];
     size_t n_prefer;
     unsigned count, size;
@@ -167,9 +159,8 @@ struct peer {
     floe_ice_agent *agent;
     sock socks[FLOE_ICE_MAX_BASES];
     size_t n_socks;
-    ice_streams *streams; /* connections to TURN servers over TCP/TLS */
-    floe_rt_tls_ctx *tls; /* for turns: servers */
-    char turn_names[FLOE_ICE_MAX_TURN_SERVERS][256];
+    ice_streams *streams;          /* connections to TURN servers over TCP/TLS */
+    floe_ice_opts_servers servers; /* resolved, with the TLS context for turns: servers */
     floe_time_ns t0, t_gathered, t_remote, t_ready; /* 0: not reached */
     bool gathered, remote_read, ready, failed, done, bye, lingering;
     char error[600];
@@ -244,14 +235,12 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
             o->json = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             o->quiet = true;
-        } else if (!strcmp(a, "--loopback")) {
-            o->loopback = true;
+        } else if (floe_ice_opts_arg(SUB, argc, argv, &i, &o->ice, &rc)) {
+            if (rc) return rc;
         } else if (!strcmp(a, "--lite")) {
             o->lite = true;
         } else if (!strcmp(a, "--echo")) {
             o->echo = true;
-        } else if (floe_cli_family(SUB, a, &o->family, &rc)) {
-            if (rc) return rc;
         } else if (floe_cli_value(argc, argv, &i, "--role", &v)) {
             if (v && !strcmp(v, "controlling"))
                 o->controlling = true;
@@ -266,44 +255,6 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
         } else if (floe_cli_value(argc, argv, &i, "--remote-sdp", &v)) {
             if (!v || !*v) return floe_usage_error(SUB, "--remote-sdp needs a file name");
             o->remote_sdp = v;
-        } else if (floe_cli_value(argc, argv, &i, "--local-addr", &v)) {
-            if (!v) return floe_usage_error(SUB, "--local-addr needs an IP address");
-            if (o->n_local == MAX_LOCAL_ADDRS)
-                return floe_usage_error(SUB, "at most %d --local-addr", MAX_LOCAL_ADDRS);
-            floe_addr *la = &o->local_addrs[o->n_local];
-            if (floe_addr_parse(v, la) != FLOE_OK || la->port != 0 ||
-                (floe_addr_classify(la, NULL) & (FLOE_ADDR_UNSPECIFIED | FLOE_ADDR_MULTICAST)))
-                return floe_usage_error(SUB, "bad --local-addr '%s' (an IP address of this host)",
-                                        v);
-            o->n_local++;
-        } else if (floe_cli_value(argc, argv, &i, "--stun", &v)) {
-            if (!v || !*v) return floe_usage_error(SUB, "--stun needs HOST[:PORT]");
-            if (o->n_stun == FLOE_ICE_MAX_STUN_SERVERS)
-                return floe_usage_error(SUB, "at most %d --stun", FLOE_ICE_MAX_STUN_SERVERS);
-            o->stun[o->n_stun++] = v;
-        } else if (floe_cli_value(argc, argv, &i, "--turn", &v)) {
-            char hp[256];
-            floe_transport tp;
-            uint16_t dp;
-            if (!v || !floe_cli_turn_server(v, hp, sizeof hp, &tp, &dp))
-                return floe_usage_error(SUB,
-                                        "bad --turn '%s' (HOST[:PORT], turn:HOST[:PORT]"
-                                        "[?transport=udp|tcp] or turns:HOST[:PORT])",
-                                        v ? v : "");
-            if (o->n_turn == FLOE_ICE_MAX_TURN_SERVERS)
-                return floe_usage_error(SUB, "at most %d --turn", FLOE_ICE_MAX_TURN_SERVERS);
-            o->turn[o->n_turn++] = v;
-        } else if (floe_cli_value(argc, argv, &i, "--turn-ca", &v)) {
-            if (!v || !*v) return floe_usage_error(SUB, "--turn-ca needs a PEM file");
-            o->turn_ca = v;
-        } else if (!strcmp(a, "--turn-insecure")) {
-            o->turn_insecure = true;
-        } else if (floe_cli_value(argc, argv, &i, "--turn-user", &v)) {
-            if (!v || !*v) return floe_usage_error(SUB, "--turn-user needs a NAME");
-            o->turn_user = v;
-        } else if (floe_cli_value(argc, argv, &i, "--turn-password", &v)) {
-            if (!v) return floe_usage_error(SUB, "--turn-password needs a PASSWORD");
-            o->turn_password = v;
         } else if (floe_cli_value(argc, argv, &i, "--prefer-iface", &v)) {
             if (!v || !*v || strlen(v) >= FLOE_ICE_IFNAME_MAX)
                 return floe_usage_error(SUB, "--prefer-iface needs an interface name (< %d bytes)",
@@ -351,22 +302,10 @@ static int parse_opts(int argc, char **argv, ice_opts *o, bool *help) {
     if (!o->remote_sdp) return floe_usage_error(SUB, "missing --remote-sdp FILE");
     if (!strcmp(o->local_sdp, o->remote_sdp))
         return floe_usage_error(SUB, "--local-sdp and --remote-sdp name the same file");
-    if (o->loopback && o->n_local)
-        return floe_usage_error(SUB, "--loopback and --local-addr exclude each other");
-    for (size_t i = 0; i < o->n_local; i++)
-        if (o->family != FLOE_AF_NONE && o->local_addrs[i].family != o->family)
-            return floe_usage_error(SUB, "--local-addr %s is not of the family asked for",
-                                    floe_cli_addr(&o->local_addrs[i]).s);
+    int crc = floe_ice_opts_check(SUB, &o->ice);
+    if (crc) return crc;
     if (o->count && o->echo) return floe_usage_error(SUB, "--count and --echo exclude each other");
-    if ((o->turn_user || o->turn_password) && !o->n_turn)
-        return floe_usage_error(SUB, "--turn-user and --turn-password go with --turn");
-    if (o->turn_user && !o->turn_password)
-        return floe_usage_error(SUB, "--turn-user needs --turn-password");
-    if (o->turn_ca && o->turn_insecure)
-        return floe_usage_error(SUB, "--turn-ca and --turn-insecure exclude each other");
-    if ((o->turn_ca || o->turn_insecure) && !o->n_turn)
-        return floe_usage_error(SUB, "--turn-ca and --turn-insecure go with --turn turns:...");
-    if (o->n_turn && o->lite)
+    if (o->ice.n_turn && o->lite)
         return floe_usage_error(SUB, "an ICE-lite agent gathers host candidates only: no --turn");
     if (size_set && !o->count) return floe_usage_error(SUB, "--size goes with --count");
     if (o->count && !size_set) o->size = 172; /* 20 ms of PCMU with its RTP header */
@@ -484,99 +423,33 @@ static int open_host(peer *p, const floe_addr *ip, const char *ifname) {
 
 /* Opens the sockets: on --local-addr, or on the interfaces' addresses. */
 static int open_sockets(peer *p) {
-    if (p->o.n_local) {
-        for (size_t i = 0; i < p->o.n_local; i++) {
-            floe_rt_ifaddr e;
-            const floe_addr *ip = &p->o.local_addrs[i];
-            bool known = floe_rt_ifaddr_find(ip, &e) == FLOE_OK;
-            if (!known) {
-                fail(p, "--local-addr %s is not an address of this host", floe_cli_addr(ip).s);
-                return 1;
-            }
-            floe_addr at = *ip;
-            if (!at.scope_id) at.scope_id = e.addr.scope_id;
-            if (open_host(p, &at, e.name)) return 1;
-        }
-    } else {
-        floe_rt_ifaddr list[MAX_LOCAL_ADDRS];
-        size_t total = 0;
-        floe_rt_ifaddr_filter f = {.family = p->o.family, .loopback_only = p->o.loopback};
-        int rc = floe_rt_ifaddrs(&f, list, MAX_LOCAL_ADDRS, &total);
-        if (rc != FLOE_OK) {
-            fail(p, "cannot list the local interfaces: %s", strerror(errno));
-            return 1;
-        }
-        if (total > MAX_LOCAL_ADDRS)
-            progress(p, "%zu local addresses; using the first %d", total, MAX_LOCAL_ADDRS);
-        for (size_t i = 0; i < total && i < MAX_LOCAL_ADDRS; i++)
-            if (open_host(p, &list[i].addr, list[i].name)) return 1;
+    floe_rt_ifaddr list[FLOE_ICE_OPTS_MAX_LOCAL];
+    size_t n, total;
+    char err[256];
+    if (floe_ice_opts_local(&p->o.ice, list, FLOE_ICE_OPTS_MAX_LOCAL, &n, &total, err,
+                            sizeof err)) {
+        fail(p, "%s", err);
+        return 1;
     }
+    if (total > n) progress(p, "%zu local addresses; using the first %zu", total, n);
+    for (size_t i = 0; i < n; i++)
+        if (open_host(p, &list[i].addr, list[i].name)) return 1;
     if (p->n_socks == 0) {
-        const char *fam = p->o.family == FLOE_AF_INET4   ? "IPv4 "
-                          : p->o.family == FLOE_AF_INET6 ? "IPv6 "
-                                                         : "";
-        fail(p, "no usable local %s%saddress to gather on%s", fam, p->o.loopback ? "loopback " : "",
-             p->o.loopback || p->o.n_local ? "" : " (only loopback? try --loopback)");
-        return 1;
-    }
-    return 0;
-}
-
-/* Resolves a --stun or --turn server; 0 or 1 after the error line. */
-static int resolve_server(peer *p, const char *what, const char *name, floe_addr *addrs, size_t max,
-                          size_t *n) {
-    int rc = floe_rt_resolve(name, 3478, p->o.family, addrs, max, n);
-    if (rc == FLOE_OK && addrs[0].port == 0) rc = FLOE_ERR_ADDR;
-    if (rc == FLOE_ERR_ADDR) {
-        fail(p, "bad --%s '%s' (expected HOST[:PORT], port 1-65535)", what, name);
-        return 1;
-    }
-    if (rc != FLOE_OK) {
-        fail(p, "cannot resolve the %s server '%s': %s", what, name, floe_strerror(rc));
+        fail(p, "no usable local address to gather on");
         return 1;
     }
     return 0;
 }
 
 static int resolve_servers(peer *p, floe_ice_config *cfg) {
-    floe_addr addrs[FLOE_ICE_MAX_STUN_SERVERS];
-    size_t n = 0;
-    for (size_t i = 0; i < p->o.n_stun; i++) {
-        if (resolve_server(p, "stun", p->o.stun[i], addrs, FLOE_ICE_MAX_STUN_SERVERS, &n)) return 1;
-        for (size_t k = 0; k < n && cfg->n_stun_servers < FLOE_ICE_MAX_STUN_SERVERS; k++)
-            cfg->stun_servers[cfg->n_stun_servers++] = addrs[k];
+    char err[512];
+    if (floe_ice_opts_resolve(&p->o.ice, &p->servers, err, sizeof err)) {
+        fail(p, "%s", err);
+        return 1;
     }
-    for (size_t i = 0; i < p->o.n_turn; i++) {
-        char hp[256];
-        floe_transport tp;
-        uint16_t dport;
-        floe_cli_turn_server(p->o.turn[i], hp, sizeof hp, &tp, &dport); /* checked already */
-        int rc = floe_rt_resolve(hp, dport, p->o.family, addrs, 1, &n);
-        if (rc == FLOE_OK && addrs[0].port == 0) rc = FLOE_ERR_ADDR;
-        if (rc != FLOE_OK) {
-            fail(p, "cannot resolve the turn server '%s': %s", p->o.turn[i], floe_strerror(rc));
-            return 1;
-        }
-        floe_ice_turn_server *t = &cfg->turn_servers[cfg->n_turn_servers++];
-        t->addr = addrs[0];
-        t->username = p->o.turn_user;
-        t->password = p->o.turn_password;
-        t->transport = tp;
-        floe_cli_host_part(hp, p->turn_names[i], sizeof p->turn_names[i]);
-        t->server_name = p->turn_names[i];
-        if (tp == FLOE_TRANSPORT_TLS && !p->tls) {
-            char err[256];
-            const char *ca = p->o.turn_insecure ? NULL : p->o.turn_ca;
-            if (floe_rt_tls_ctx_new_client(&p->tls, ca, !p->o.turn_insecure, err, sizeof err) !=
-                FLOE_OK) {
-                fail(p, "cannot set up TLS for %s: %s", p->o.turn[i], err);
-                return 1;
-            }
-            if (p->o.turn_insecure)
-                progress(p, "warning: --turn-insecure: the TURN server's certificate is not "
-                            "verified");
-        }
-    }
+    floe_ice_opts_apply(&p->servers, cfg);
+    if (p->servers.tls && p->o.ice.turn_insecure)
+        progress(p, "warning: --turn-insecure: the TURN server's certificate is not verified");
     return 0;
 }
 
@@ -1085,8 +958,8 @@ static int setup(peer *p) {
     for (size_t i = 0; i < p->o.n_prefer; i++)
         snprintf(cfg.prefer_ifaces[i], sizeof cfg.prefer_ifaces[i], "%s", p->o.prefer[i]);
     cfg.n_prefer_ifaces = p->o.n_prefer;
-    for (size_t i = 0; i < p->o.n_local; i++)
-        if (floe_addr_classify(&p->o.local_addrs[i], NULL) & FLOE_ADDR_LINK_LOCAL)
+    for (size_t i = 0; i < p->o.ice.n_local; i++)
+        if (floe_addr_classify(&p->o.ice.local_addrs[i], NULL) & FLOE_ADDR_LINK_LOCAL)
             cfg.gather_link_local = true; /* asked for by name */
     if (resolve_servers(p, &cfg)) return 1;
     int rc = floe_ice_agent_new(&p->agent, &cfg);
@@ -1100,7 +973,7 @@ static int setup(peer *p) {
     if (open_sockets(p)) return 1;
     ice_streams_config sc = {.loop = p->loop,
                              .agent = p->agent,
-                             .tls = p->tls,
+                             .tls = p->servers.tls,
                              .on_data = stream_data,
                              .on_closed = stream_closed,
                              .after = stream_after,
@@ -1131,8 +1004,7 @@ static void teardown(peer *p) {
     }
     ice_streams_free(p->streams); /* a TCP allocation ends with its connection */
     p->streams = NULL;
-    floe_rt_tls_ctx_free(p->tls);
-    p->tls = NULL;
+    floe_ice_opts_servers_free(&p->servers);
     for (size_t i = 0; i < p->n_socks; i++) {
         if (p->loop) floe_rt_loop_unwatch(p->loop, p->socks[i].fd);
         close(p->socks[i].fd);

@@ -11,7 +11,7 @@
 
 typedef struct conn_slot {
     ice_streams *owner;
-    unsigned base;
+    unsigned base; /* the stream's id (the agent's base with cfg.agent) */
     bool used, dead;
     floe_ice_stream st;
     floe_rt_conn *c;
@@ -26,7 +26,9 @@ struct ice_streams {
 };
 
 int ice_streams_new(ice_streams **out, const ice_streams_config *cfg) {
-    if (!out || !cfg || !cfg->loop || !cfg->agent || !cfg->after) return FLOE_ERR_INVAL;
+    if (!out || !cfg || !cfg->loop || !cfg->after ||
+        (!cfg->agent && (!cfg->describe || !cfg->feed || !cfg->lost)))
+        return FLOE_ERR_INVAL;
     ice_streams *s = calloc(1, sizeof *s);
     if (!s) return FLOE_ERR_NOMEM;
     s->cfg = *cfg;
@@ -37,9 +39,13 @@ int ice_streams_new(ice_streams **out, const ice_streams_config *cfg) {
 static void on_frame(void *arg, const uint8_t *p, size_t len) {
     conn_slot *k = arg;
     ice_streams *s = k->owner;
-    floe_ice_recv_info info;
-    floe_ice_agent_on_recv(s->cfg.agent, floe_rt_now(), k->base, &k->st.remote, p, len, &info);
-    if (info.kind == FLOE_ICE_RECV_DATA && s->cfg.on_data) s->cfg.on_data(s->cfg.arg, &info);
+    if (s->cfg.agent) {
+        floe_ice_recv_info info;
+        floe_ice_agent_on_recv(s->cfg.agent, floe_rt_now(), k->base, &k->st.remote, p, len, &info);
+        if (info.kind == FLOE_ICE_RECV_DATA && s->cfg.on_data) s->cfg.on_data(s->cfg.arg, &info);
+    } else {
+        s->cfg.feed(s->cfg.arg, k->base, &k->st.remote, p, len);
+    }
     s->cfg.after(s->cfg.arg);
 }
 
@@ -48,7 +54,10 @@ static void on_close(void *arg, int err, const char *why) {
     conn_slot *k = arg;
     ice_streams *s = k->owner;
     k->dead = true;
-    floe_ice_agent_stream_closed(s->cfg.agent, floe_rt_now(), k->base);
+    if (s->cfg.agent)
+        floe_ice_agent_stream_closed(s->cfg.agent, floe_rt_now(), k->base);
+    else
+        s->cfg.lost(s->cfg.arg, k->base);
     if (s->cfg.on_closed) s->cfg.on_closed(s->cfg.arg, k->base, &k->st, why);
     if (!s->sending) s->cfg.after(s->cfg.arg);
 }
@@ -83,14 +92,22 @@ static void open_conn(ice_streams *s, conn_slot *k) {
     on_close(k, rc, tls && !s->cfg.tls ? "no TLS context" : floe_strerror(rc));
 }
 
-bool ice_streams_send(ice_streams *s, unsigned base, const uint8_t *p, size_t len) {
-    if (!s || base >= FLOE_ICE_MAX_BASES) return false;
-    conn_slot *k = &s->slots[base];
+bool ice_streams_send(ice_streams *s, unsigned id, const uint8_t *p, size_t len) {
+    if (!s || (s->cfg.agent && id >= FLOE_ICE_MAX_BASES)) return false;
+    conn_slot *k = &s->slots[id % FLOE_ICE_MAX_BASES];
+    if (k->used && k->base != id) { /* an older call's stream: its agent is gone */
+        floe_rt_conn_free(k->c);
+        memset(k, 0, sizeof *k);
+    }
     if (!k->used) {
-        if (floe_ice_agent_stream(s->cfg.agent, base, &k->st) != FLOE_OK) return false;
+        floe_ice_stream st;
+        int rc = s->cfg.agent ? floe_ice_agent_stream(s->cfg.agent, id, &st)
+                              : s->cfg.describe(s->cfg.arg, id, &st);
+        if (rc != FLOE_OK) return false;
+        k->st = st;
         k->used = true;
         k->owner = s;
-        k->base = base;
+        k->base = id;
     }
     s->sending = true;
     if (!k->c && !k->dead) open_conn(s, k);

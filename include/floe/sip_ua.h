@@ -47,9 +47,7 @@
  *
  * Limits: signalling over UDP and TCP (no TLS); one audio stream, rtcp-mux; an INVITE without an
  * offer is answered 488; Request-URIs and Contacts must carry IP literals unless an outbound proxy
- * resolves them (no DNS in the core); an ICE restart is started by the caller only; TURN servers
- * over UDP only (a TURN server over TCP or TLS needs a stream base, which next_send does not name
- * as a media socket).
+ * resolves them (no DNS in the core); an ICE restart is started by the caller only.
  */
 #ifndef FLOE_SIP_UA_H
 #define FLOE_SIP_UA_H
@@ -193,9 +191,10 @@ typedef struct floe_sip_ua_result {
 
 typedef struct floe_sip_ua floe_sip_ua;
 
-/* FLOE_ERR_INVAL for a bad config (no user, domain, rnd or UDP address; a payload type
- * other than -1, 0, 8; too many STUN or TURN servers), FLOE_ERR_UNSUPPORTED for a TURN
- * server over TCP or TLS, FLOE_ERR_NOMEM. */
+/* FLOE_ERR_INVAL for a bad config (no user, domain, rnd or UDP address; user@domain not a
+ * SIP address; a transport other than UDP and TCP or without its local address; a payload
+ * type other than -1, 0, 8; too many STUN or TURN servers), FLOE_ERR_UNSUPPORTED for SIP
+ * over TLS, FLOE_ERR_NOMEM. */
 int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg);
 void floe_sip_ua_free(floe_sip_ua *ua);
 
@@ -245,6 +244,8 @@ bool floe_sip_ua_registered(const floe_sip_ua *ua, floe_time_ns now);
 typedef enum floe_sip_ua_out_kind {
     FLOE_SIP_UA_OUT_SIP = 0, /* over transport to `to` */
     FLOE_SIP_UA_OUT_MEDIA,   /* from media socket `sock` to `to` */
+    FLOE_SIP_UA_OUT_STREAM,  /* one whole message on stream `sock` (TURN over TCP or TLS,
+                                see floe_sip_ua_stream); `to` is the TURN server */
 } floe_sip_ua_out_kind;
 
 typedef struct floe_sip_ua_out {
@@ -264,6 +265,20 @@ int floe_sip_ua_on_sip(floe_sip_ua *ua, floe_time_ns now, floe_transport transpo
  * fails, a BYE is taken as done) instead of waiting for their timers. */
 void floe_sip_ua_transport_error(floe_sip_ua *ua, floe_time_ns now, floe_transport transport,
                                  const floe_addr *peer);
+/* ---- streams: TURN over TCP or TLS ---- A TURN server configured over TCP or TLS is
+ * reached through a connection the runtime keeps for the call's ICE agent (floe/ice.h,
+ * "stream bases"). next_send names it as OUT_STREAM with a stream id in `sock`:
+ *   - the first time an id comes, floe_sip_ua_stream says where to connect (from `local`,
+ *     port 0, to `remote`, TCP or TLS) and the message waits until the connection is up;
+ *   - cut what the connection delivers with floe_turn_frame_len and give each message
+ *     to floe_sip_ua_on_stream;
+ *   - when it fails or closes, floe_sip_ua_stream_closed (do not reconnect);
+ *   - ids belong to one call's agent: floe_sip_ua_stream says FLOE_ERR_NOT_FOUND once
+ *     that agent is gone (close the connection then), and a new call brings new ids. */
+int floe_sip_ua_stream(const floe_sip_ua *ua, unsigned id, floe_ice_stream *out);
+int floe_sip_ua_on_stream(floe_sip_ua *ua, floe_time_ns now, unsigned id, const uint8_t *p,
+                          size_t len);
+void floe_sip_ua_stream_closed(floe_sip_ua *ua, floe_time_ns now, unsigned id);
 /* A datagram on media socket sock. Always FLOE_OK unless arguments are missing. */
 int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const floe_addr *from,
                          const uint8_t *p, size_t len);

@@ -57,8 +57,6 @@ int floe_sip_ua_new(floe_sip_ua **out, const floe_sip_ua_config *cfg) {
     if (cfg->n_stun_servers > FLOE_ICE_MAX_STUN_SERVERS ||
         cfg->n_turn_servers > FLOE_ICE_MAX_TURN_SERVERS)
         return FLOE_ERR_INVAL;
-    for (size_t i = 0; i < cfg->n_turn_servers; i++)
-        if (cfg->turn_servers[i].transport != FLOE_TRANSPORT_UDP) return FLOE_ERR_UNSUPPORTED;
     floe_sip_ua *ua = calloc(1, sizeof *ua);
     if (!ua) return FLOE_ERR_NOMEM;
     ua->work = malloc(sizeof *ua->work);
@@ -419,12 +417,9 @@ void floe_sip_ua_transport_error(floe_sip_ua *ua, floe_time_ns now, floe_transpo
     pump(ua, now);
 }
 
-int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const floe_addr *from,
-                         const uint8_t *p, size_t len) {
-    if (!ua || !from || !p) return FLOE_ERR_INVAL;
-    if (!ua->agent || sock >= ua->n_hosts) return FLOE_OK;
-    floe_ice_recv_info info;
-    floe_ice_agent_on_recv(ua->agent, now, ua->host_base[sock], from, p, len, &info);
+/* What the agent made of a datagram on one of its bases: audio goes to the session. */
+static void media_in(floe_sip_ua *ua, floe_time_ns now, const floe_ice_recv_info *in) {
+    floe_ice_recv_info info = *in;
     if (info.kind == FLOE_ICE_RECV_DATA && ua->media_init) {
         floe_media_rx *rx = &ua->rx;
         floe_media_on_packet(&ua->media, now, info.data, info.len, rx);
@@ -436,8 +431,68 @@ int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const
             if (ua->cfg.push) ua->cfg.push(ua->cfg.push_ctx, rx->gap, rx->samples, rx->n_samples);
         }
     }
+}
+
+int floe_sip_ua_on_media(floe_sip_ua *ua, floe_time_ns now, unsigned sock, const floe_addr *from,
+                         const uint8_t *p, size_t len) {
+    if (!ua || !from || !p) return FLOE_ERR_INVAL;
+    if (!ua->agent || sock >= ua->n_hosts) return FLOE_OK;
+    floe_ice_recv_info info;
+    floe_ice_agent_on_recv(ua->agent, now, ua->host_base[sock], from, p, len, &info);
+    media_in(ua, now, &info);
     pump(ua, now);
     return FLOE_OK;
+}
+
+/* ---- streams (TURN over TCP or TLS) ---------------------------------------------------- */
+
+/* The agent's base behind stream id, when id is of the current agent. */
+static bool stream_base(const floe_sip_ua *ua, unsigned id, unsigned *base) {
+    if (!ua || !ua->agent || (id >> 8) != ua->agent_gen) return false;
+    *base = id & 0xffu;
+    return true;
+}
+
+int floe_sip_ua_stream(const floe_sip_ua *ua, unsigned id, floe_ice_stream *out) {
+    unsigned base;
+    if (!out) return FLOE_ERR_INVAL;
+    if (!stream_base(ua, id, &base)) return FLOE_ERR_NOT_FOUND;
+    return floe_ice_agent_stream(ua->agent, base, out);
+}
+
+int floe_sip_ua_on_stream(floe_sip_ua *ua, floe_time_ns now, unsigned id, const uint8_t *p,
+                          size_t len) {
+    unsigned base;
+    floe_ice_stream st;
+    if (!ua || !p) return FLOE_ERR_INVAL;
+    if (!stream_base(ua, id, &base) || floe_ice_agent_stream(ua->agent, base, &st) != FLOE_OK)
+        return FLOE_OK; /* a call that is over: dropped */
+    floe_ice_recv_info info;
+    floe_ice_agent_on_recv(ua->agent, now, base, &st.remote, p, len, &info);
+    media_in(ua, now, &info);
+    pump(ua, now);
+    return FLOE_OK;
+}
+
+void floe_sip_ua_stream_closed(floe_sip_ua *ua, floe_time_ns now, unsigned id) {
+    unsigned base;
+    if (!stream_base(ua, id, &base)) return;
+    floe_ice_agent_stream_closed(ua->agent, now, base);
+    pump(ua, now);
+}
+
+/* Where a datagram of the agent leaves from: a media socket, or a stream. */
+void ua_out_base(const floe_sip_ua *ua, unsigned base, floe_sip_ua_out *out) {
+    floe_ice_stream st;
+    if (ua->agent && floe_ice_agent_stream(ua->agent, base, &st) == FLOE_OK) {
+        out->kind = FLOE_SIP_UA_OUT_STREAM;
+        out->transport = st.transport;
+        out->sock = (ua->agent_gen << 8) | base;
+        return;
+    }
+    out->kind = FLOE_SIP_UA_OUT_MEDIA;
+    out->transport = FLOE_TRANSPORT_UDP;
+    out->sock = base < FLOE_ICE_MAX_BASES ? ua->base_sock[base] : base;
 }
 
 void floe_sip_ua_tick(floe_sip_ua *ua, floe_time_ns now) {
@@ -480,8 +535,7 @@ int floe_sip_ua_next_send(floe_sip_ua *ua, floe_time_ns now, uint8_t *buf, size_
         unsigned base;
         rc = floe_ice_agent_next_send(ua->agent, now, buf, cap, len, &base, &out->to);
         if (rc == FLOE_OK) {
-            out->kind = FLOE_SIP_UA_OUT_MEDIA;
-            out->sock = base < FLOE_ICE_MAX_BASES ? ua->base_sock[base] : base;
+            ua_out_base(ua, base, out);
             return FLOE_OK;
         }
         if (rc != FLOE_ERR_NOT_FOUND) return rc;

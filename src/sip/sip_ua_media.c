@@ -23,6 +23,7 @@ int ua_agent_new(floe_sip_ua *ua, floe_time_ns now, bool controlling) {
     c.rand_ctx = ua->cfg.rnd_ctx;
     int rc = floe_ice_agent_new(&ua->agent, &c);
     if (rc != FLOE_OK) return rc;
+    ua->agent_gen = (ua->agent_gen + 1) & 0xffffffu;
     for (unsigned i = 0; i < ua->n_hosts; i++) {
         unsigned base;
         rc = floe_ice_agent_add_host(ua->agent, 0, 1, &ua->hosts[i],
@@ -278,9 +279,7 @@ static int wrap(floe_sip_ua *ua, floe_time_ns now, const uint8_t *p, size_t n, u
         rc = floe_ice_agent_send_from(ua->agent, now, ua->host_base[ua->default_sock],
                                       &ua->peer_rtp, p, n, buf, cap, len, &base, &out->to);
     if (rc != FLOE_OK) return rc;
-    out->kind = FLOE_SIP_UA_OUT_MEDIA;
-    out->transport = FLOE_TRANSPORT_UDP;
-    out->sock = base < FLOE_ICE_MAX_BASES ? ua->base_sock[base] : base;
+    ua_out_base(ua, base, out);
     return FLOE_OK;
 }
 

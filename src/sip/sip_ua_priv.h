@@ -43,6 +43,7 @@ struct floe_sip_ua {
     uint32_t reg_cseq;
     char reg_call_id[96], reg_tag[32];
     floe_time_ns reg_refresh_at, reg_expires_at;
+    unsigned agent_gen; /* one more for each call's agent: stream ids carry it (24 bits) */
 
     /* ---- the call ---- */
     bool active;       /* a call exists (maybe over: state says) */
@@ -151,6 +152,7 @@ void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_path_found(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_preview(floe_sip_ua *ua, floe_time_ns now);
 int ua_restart_agent(floe_sip_ua *ua, floe_time_ns now);
+void ua_out_base(const floe_sip_ua *ua, unsigned base, floe_sip_ua_out *out);
 int ua_uas_answer(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_reject(floe_sip_ua *ua, floe_time_ns now, unsigned status);
 void ua_uas_dialog_tick(floe_sip_ua *ua, floe_time_ns now);

@@ -197,17 +197,31 @@ lab_start_stun() {
   lab_wait_listen pub udp "$LAB_SRV" "$LAB_STUN_PORT" "$(ft_pid stun)"
 }
 
-# lab_start_kamailio: kamailio with tests/lab/kamailio.cfg on udp:$LAB_SRV:5060 in the
-# public namespace, in the foreground (-DD -E: no daemon, logs on stderr). Process name
-# "kamailio"; its runtime files go to $FT_TMP/kamailio.
+# lab_start_kamailio [tcp]: kamailio with tests/lab/kamailio.cfg on udp:$LAB_SRV:5060
+# (and tcp:$LAB_SRV:5060 with "tcp") in the public namespace, in the foreground (-DD -E:
+# no daemon, logs on stderr). Process name "kamailio"; its runtime files go to
+# $FT_TMP/kamailio.
 lab_start_kamailio() {
-  local run=$FT_TMP/kamailio
+  local run=$FT_TMP/kamailio listen=(-l "udp:$LAB_SRV:$LAB_SIP_PORT")
+  [ "${1:-}" = tcp ] && listen+=(-l "tcp:$LAB_SRV:$LAB_SIP_PORT")
   mkdir -p "$run"
-  kamailio -c -f "$LAB_DIR/kamailio.cfg" -l "udp:$LAB_SRV:$LAB_SIP_PORT" >"$run/check.log" 2>&1 ||
+  kamailio -c -f "$LAB_DIR/kamailio.cfg" "${listen[@]}" >"$run/check.log" 2>&1 ||
     ft_fail "kamailio rejects $LAB_DIR/kamailio.cfg: $(grep -E 'ERROR|CRITICAL' "$run/check.log" | head -5)"
   lab_start pub kamailio kamailio -f "$LAB_DIR/kamailio.cfg" -DD -E -m 32 -M 4 \
-    -l "udp:$LAB_SRV:$LAB_SIP_PORT" -Y "$run" -P "$run/kamailio.pid" -w "$run"
+    "${listen[@]}" -Y "$run" -P "$run/kamailio.pid" -w "$run"
   lab_wait_listen pub udp "$LAB_SRV" "$LAB_SIP_PORT" "$FT_LAST_PID"
+  [ "${1:-}" = tcp ] && lab_wait_listen pub tcp "$LAB_SRV" "$LAB_SIP_PORT" "$FT_LAST_PID"
+  return 0
+}
+
+# lab_block_udp SIDE...: the NAT of each SIDE drops every UDP datagram it would forward
+# (TCP still goes out): a firewall that lets no UDP out, as some corporate networks do.
+lab_block_udp() {
+  local s
+  for s in "$@"; do
+    ip netns exec "${LAB_NAT_NS[$s]:?unknown side $s}" nft insert rule ip floe_nat forward_filter \
+      meta l4proto udp drop || ft_fail "cannot block UDP in the NAT of side $s"
+  done
 }
 
 # ---- baresip -----------------------------------------------------------------------------
@@ -439,13 +453,14 @@ lab_tone_check() {
 
 # ---- capture in the public namespace --------------------------------------------------------
 
-# lab_capture_start NAME: dumpcap on the public namespace's links to both NATs (so every
-# packet between a NAT and the servers, or between the two NATs, is seen; a packet from
-# one NAT to the other appears twice, once per link: frame.interface_name tells which),
-# UDP only, into $FT_TMP/NAME.pcapng. Stops by itself after 120 s.
+# lab_capture_start NAME [FILTER]: dumpcap on the public namespace's links to both NATs (so
+# every packet between a NAT and the servers, or between the two NATs, is seen; a packet
+# from one NAT to the other appears twice, once per link: frame.interface_name tells
+# which), UDP only unless FILTER (a capture filter, e.g. "udp or tcp") says otherwise,
+# into $FT_TMP/NAME.pcapng. Stops by itself after 120 s.
 lab_capture_start() {
-  local name=$1 ifs=() i pid
-  for i in "${LAB_PUB_IFS[@]}"; do ifs+=(-i "$i" -f udp); done # (-f: for the -i before it)
+  local name=$1 filter=${2:-udp} ifs=() i pid
+  for i in "${LAB_PUB_IFS[@]}"; do ifs+=(-i "$i" -f "$filter"); done # (-f: for the -i before it)
   lab_start pub "$name" dumpcap -q "${ifs[@]}" -a duration:120 -w "$FT_TMP/$name.pcapng"
   pid=$FT_LAST_PID
   for ((i = 0; i < 200; i++)); do

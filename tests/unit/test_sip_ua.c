@@ -1273,10 +1273,18 @@ static void test_config(void **state) {
     c.payload_type = 8;
     c.n_turn_servers = 1;
     addr(&c.turn_servers[0].addr, 0x0a000064u, 3478);
-    c.turn_servers[0].transport = FLOE_TRANSPORT_TCP;
+    c.turn_servers[0].transport = FLOE_TRANSPORT_TCP; /* a stream base: fine */
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_OK);
+    floe_sip_ua_free(ua);
+    c.transport = FLOE_TRANSPORT_TLS; /* SIP over TLS: not done */
     assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_UNSUPPORTED);
+    c.transport = FLOE_TRANSPORT_TCP; /* without its local address */
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_ERR_INVAL);
+    c.transport = FLOE_TRANSPORT_UDP;
     c.turn_servers[0].transport = FLOE_TRANSPORT_UDP;
     assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_OK);
+    floe_ice_stream st;
+    assert_int_equal(floe_sip_ua_stream(ua, 1u << 8, &st), FLOE_ERR_NOT_FOUND);      /* no call */
     assert_int_equal(floe_sip_ua_dial(ua, 0, "sip:b@10.0.0.2"), FLOE_ERR_NOT_FOUND); /* no host */
     floe_addr m;
     addr(&m, 0x0a000001u, 40000);
