@@ -498,17 +498,22 @@ static int cmd_calls(int argc, char **argv) {
     floe_sim_matrix_cell cells[512];
     size_t total = floe_sim_call_matrix_cells(cells, sizeof cells / sizeof cells[0]);
     size_t n_run = 0, n_ok = 0, n_ghost = 0;
+    for (size_t i = 0; i < total; i++) {
+        char key[64];
+        cell_key(&cells[i], key, sizeof key);
+        if ((loss >= 0 && cells[i].loss_pct != (unsigned)loss) || (filter && !strstr(key, filter)))
+            cells[i].index = 0; /* not selected */
+        else
+            n_run++;
+    }
+    if (n_run == 0) return floe_usage_error(SUB, "no cell matches the filter");
     double t_start = wall_now();
     printf("floe sim calls: seed %llu\n", (unsigned long long)seed);
     printf("%4s  %-12s %-18s %4s  %-18s %-28s %7s %7s  %s\n", "#", "nat A", "nat B", "loss",
            "expected", "got", "ice", "180", "result");
     for (size_t i = 0; i < total; i++) {
         const floe_sim_matrix_cell *c = &cells[i];
-        char key[64];
-        cell_key(c, key, sizeof key);
-        if ((loss >= 0 && c->loss_pct != (unsigned)loss) || (filter && !strstr(key, filter)))
-            continue;
-        n_run++;
+        if (c->index == 0) continue;
         if (cfg.ladder)
             printf("-- cell %u: %s vs %s, %u%% loss\n", c->index, c->a_name, c->b_name,
                    c->loss_pct);
@@ -526,7 +531,6 @@ static int cmd_calls(int argc, char **argv) {
                r.note[0] ? ")" : "");
         fflush(stdout);
     }
-    if (n_run == 0) return floe_usage_error(SUB, "no cell matches the filter");
     printf("summary: %zu call(s), %zu as the rule says, %zu missed, %zu ghost ring(s); %.2f s "
            "wall (ice, 180: ms after the dial at bob)\n",
            n_run, n_ok, n_run - n_ok, n_ghost, wall_now() - t_start);
