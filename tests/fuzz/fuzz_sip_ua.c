@@ -337,7 +337,9 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
     if (floe_sip_msg_cseq(&msg, &cs) != FLOE_OK || floe_sip_msg_call_id(&msg, &cid) != FLOE_OK ||
         floe_sip_msg_from(&msg, &from) != FLOE_OK || floe_sip_msg_to(&msg, &toa) != FLOE_OK)
         abort();
-    if (!from.tag.p) abort(); /* our From always has a tag */
+    if (msg.request && !from.tag.p)
+        abort(); /* our requests' From has a tag (a response
+                    copies the request's, whatever it is) */
     note nt = {0};
     nt.request = msg.request;
     nt.status = msg.status;
