@@ -121,6 +121,14 @@ ft_check "--nat-a full-cone --nat-b symmetric --no-turn connects without a relay
 ft_expect_eq "$(ft_json "$FT_TMP/direct.json" 'j["pair"]["local"] != "relay" and j["pair"]["remote"] != "relay"')" \
   true "a direct pair"
 
+# It failed with 480 until one base's peer-reflexive candidates were bounded (the chain of
+# fresh apdm mappings filled the table before alice's mapping toward bob's relay came).
+ft_check "--nat-a apdm/eif --nat-b apdm/eif with TURN connects through bob's relay"
+"$FLOE" demo --nat-a apdm/eif --nat-b apdm/eif --json >"$FT_TMP/apdm_eif.json" ||
+  ft_fail "exited $?: $(cat "$FT_TMP/apdm_eif.json")"
+ft_expect_eq "$(ft_json "$FT_TMP/apdm_eif.json" 'j["pair"]["local"] == "relay" or j["pair"]["remote"] == "relay"')" \
+  true "a relayed pair"
+
 # ---- usage errors -----------------------------------------------------------------------
 ft_check "bad options are usage errors (exit 2) with a clear message"
 for args in "--bogus" "--nat-a moon" "--loss 80" "--loss x" "--seed -1" "--duration 0" "--nat-b"; do
