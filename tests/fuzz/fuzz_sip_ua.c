@@ -47,9 +47,11 @@
  *
  * The environment: FLOE_FUZZ_UA_STATS prints, at exit, how many runs reached each call
  * state (per role) and the other milestones; FLOE_FUZZ_UA_TRACE prints every event (the
- * ladder) as it comes; FLOE_FUZZ_UA_STRICT adds a check that fails today: a BYE the UA
- * answers 200 must end its call, also in an early dialog (RFC 3261 §15.1.2). The seeds
- * come from tests/fuzz/gen_corpus_sip_ua.py. */
+ * ladder) and every SIP start line sent as it comes; FLOE_FUZZ_UA_STRICT adds two
+ * checks that fail today (the seeds seed-strict-* show them): a BYE the UA answers 200
+ * must end its call, also in an early dialog (RFC 3261 §15.1.2), and the ACK for a 2xx
+ * must carry that 2xx's To tag, also for a second dialog from a fork (§13.2.2.4). The
+ * seeds come from tests/fuzz/gen_corpus_sip_ua.py. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -145,8 +147,9 @@ typedef struct node {
     bool ice_done, path_found;
     bool callee, rang; /* the current call: we are the callee; we sent its 180 */
     bool have_inv_cseq;
-    uint32_t inv_cseq; /* callee: the CSeq of the call's INVITE */
-    char call_id[128]; /* of the last INVITE transaction it took part in */
+    uint32_t inv_cseq;     /* callee: the CSeq of the call's INVITE */
+    char want_ack_tag[64]; /* strict: the To tag of the 2xx being delivered */
+    char call_id[128];     /* of the last INVITE transaction it took part in */
     note notes[NOTES];
     unsigned note_head, note_len;
     /* milestones of this run */
@@ -340,6 +343,11 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
     if (msg.request && !from.tag.p)
         abort(); /* our requests' From has a tag (a response
                     copies the request's, whatever it is) */
+    if (trace_on) {
+        size_t l0 = strcspn((const char *)p, "\r");
+        fprintf(stderr, "%s sends %.*s (To tag %.*s, CSeq %u)\n", ua_names[i], (int)l0,
+                (const char *)p, (int)toa.tag.len, toa.tag.p ? toa.tag.p : "", (unsigned)cs.seq);
+    }
     note nt = {0};
     nt.request = msg.request;
     nt.status = msg.status;
@@ -348,6 +356,10 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
         if (floe_sip_msg_top_via(&msg, &v) != FLOE_OK || !floe_sip_branch_is_rfc3261(v.branch))
             abort();
         if (cs.method_id != msg.method_id) abort();
+        if (strict_on && msg.method_id == FLOE_SIP_ACK && x->want_ack_tag[0] &&
+            !(toa.tag.len == strlen(x->want_ack_tag) &&
+              memcmp(toa.tag.p, x->want_ack_tag, toa.tag.len) == 0))
+            abort(); /* the ACK went to another dialog than the 2xx's */
         /* floe never sends an INVITE without an offer */
         if (msg.method_id == FLOE_SIP_INVITE && !(msg.body.len && floe_sip_msg_is_sdp(&msg)))
             abort();
@@ -545,12 +557,30 @@ static void drain(world *w) {
     }
 }
 
+/* A SIP datagram into UA i. In strict mode a 2xx to an INVITE is noted first: the ACK
+ * that answers it must carry its To tag (RFC 3261 §13.2.2.4: every 2xx is ACKed in its
+ * own dialog, also a second one from a fork). */
+static void sip_in(world *w, int i, const floe_addr *from, const char *p, size_t len) {
+    node *x = &w->n[i];
+    x->want_ack_tag[0] = '\0';
+    if (strict_on && floe_sip_parse(p, len, 0, &ctxm, NULL, NULL) == FLOE_OK && !ctxm.request &&
+        ctxm.status >= 200 && ctxm.status < 300) {
+        floe_sip_cseq cs;
+        floe_sip_addr ta;
+        if (floe_sip_msg_cseq(&ctxm, &cs) == FLOE_OK && cs.method_id == FLOE_SIP_INVITE &&
+            floe_sip_msg_to(&ctxm, &ta) == FLOE_OK && ta.tag.p)
+            put_str(x->want_ack_tag, sizeof x->want_ack_tag, ta.tag);
+    }
+    floe_sip_ua_on_sip(x->ua, w->now, FLOE_TRANSPORT_UDP, from, p, len);
+    drain(w);
+    x->want_ack_tag[0] = '\0';
+}
+
 static void deliver(world *w, const pkt *k) {
     st_deliver++;
     node *x = &w->n[k->dst];
     if (k->sip)
-        floe_sip_ua_on_sip(x->ua, w->now, FLOE_TRANSPORT_UDP, &k->from, (const char *)k->data,
-                           k->len);
+        sip_in(w, k->dst, &k->from, (const char *)k->data, k->len);
     else
         floe_sip_ua_on_media(x->ua, w->now, k->sock, &k->from, k->data, k->len);
     drain(w);
@@ -667,7 +697,7 @@ static floe_addr from_of(world *w, int i, uint8_t f) {
 
 static void send_text(world *w, int i, const floe_addr *from, size_t n, const damage *dm) {
     n = damage_apply(dm, (uint8_t *)text, n);
-    floe_sip_ua_on_sip(w->n[i].ua, w->now, FLOE_TRANSPORT_UDP, from, text, n);
+    sip_in(w, i, from, text, n);
     drain(w);
 }
 
@@ -914,7 +944,7 @@ static void op_raw_sip(world *w, input *in, int i) {
     memcpy(text, in->p + in->off, n);
     in->off += n;
     floe_addr from = w->carol_sip;
-    floe_sip_ua_on_sip(w->n[i].ua, w->now, FLOE_TRANSPORT_UDP, &from, text, n);
+    sip_in(w, i, &from, text, n);
     drain(w);
 }
 

@@ -122,6 +122,19 @@ SEEDS = {
     + resp(0, 180) + api(0, "hangup") + run_s(2),
     # carol calls bob, then cancels before the ring
     "carol-caller-cancel": cfg(carol_acks=True) + invite(1, sdp=0) + run_ms(100) + cancel(1) + run_s(1),
+    # Known bugs, seen with FLOE_FUZZ_UA_STRICT=1 (they pass without it):
+    # carol's BYE in bob's early dialog (before the PRACK) is answered 200 but the call
+    # goes on: bob takes the PRACK and goes on checking
+    "strict-bye-early": cfg() + invite(1, sdp=0) + run_ms(300) + in_dialog(1, "BYE")
+    + run_ms(500) + in_dialog(1, "PRACK") + run_ms(100),
+    # the same while bob rings (plain offer): 200 to the BYE, then bob answers the call
+    # anyway, and resends his 200 until he gives up on the ACK and sends a BYE
+    "strict-bye-ringing": cfg() + invite(1, sdp=2) + run_ms(300) + in_dialog(1, "BYE")
+    + run_ms(100) + api(1, "answer") + run_s(40),
+    # a forked answer: a second 200 from another dialog (To tag ct2) is ACKed in the
+    # first dialog (To tag ct1), and the second dialog is never ended
+    "strict-fork-200": cfg() + api(0, "dial_carol") + run_ms(100) + resp(0, 200, sdp=2, tag=0)
+    + resp(0, 200, sdp=2, tag=1) + run_s(1),
     # bob registers with carol: a 401 challenge, then 200; refresh; unregister
     "register-401": cfg() + api(1, "register") + resp(1, 401, last_req=True)
     + resp(1, 200, last_req=True) + run_s(40) + resp(1, 200, last_req=True)
