@@ -522,7 +522,7 @@ static int cmd_calls(int argc, char **argv) {
         bool ok = rc == FLOE_OK && r.ok;
         n_ok += ok;
         n_ghost += r.ghost_ring;
-        char ice[16] = "-", ring[16] = "-";
+        char ice[24] = "-", ring[24] = "-";
         if (r.ms_bob_ice >= 0) snprintf(ice, sizeof ice, "%lld", (long long)r.ms_bob_ice);
         if (r.ms_bob_180 >= 0) snprintf(ring, sizeof ring, "%lld", (long long)r.ms_bob_180);
         printf("%4u  %-12s %-18s %3u%%  %-18s %-28s %7s %7s  %s%s%s%s%s\n", c->index, c->a_name,

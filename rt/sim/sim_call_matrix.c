@@ -431,7 +431,7 @@ static void judge(world *w, const floe_sim_matrix_cell *cell, floe_sim_call_matr
     else
         snprintf(out->got, sizeof out->got, "unfinished (%s)", floe_sip_call_state_name(ra->state));
 
-    char ice[16] = "never";
+    char ice[32] = "never";
     if (out->ms_bob_ice >= 0) snprintf(ice, sizeof ice, "%lld ms", (long long)out->ms_bob_ice);
     if (out->ghost_ring && !ring_after_ice)
         snprintf(out->why, sizeof out->why,

@@ -71,8 +71,8 @@ typedef struct floe_sim_call_matrix_result {
     bool clean_failure;            /* no 180, no 200, no RTP, both ended, alice with an error */
     bool ended;                    /* both phones saw the call end */
     floe_sim_matrix_expect expect; /* the rule's, with the run's facts (case 10) */
-    char expected[24];             /* "srflx/prflx", "relay", "fail" */
-    char got[64];                  /* "srflx/prflx answered", "fail 480", ... */
+    char expected[48];             /* "srflx/prflx", "relay", "fail" */
+    char got[96];                  /* "srflx/prflx answered", "fail 480", ... */
     char note[64];                 /* "bob gathered no srflx: case 10", or "" */
     char why[300];                 /* when !ok: the first thing that missed */
     floe_sip_ua_result alice, bob; /* the two timelines */
