@@ -146,6 +146,7 @@ typedef struct node {
     int ring_rule;
     bool ice_done, path_found;
     bool callee, rang; /* the current call: we are the callee; we sent its 180 */
+    bool media_sent, end_due;
     bool have_inv_cseq;
     uint32_t inv_cseq;     /* callee: the CSeq of the call's INVITE */
     char want_ack_tag[64]; /* strict: the To tag of the 2xx being delivered */
@@ -484,11 +485,13 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
                         ev->state.to == FLOE_SIP_CALL_OFFERED_PLAIN ||
                         ev->state.to == FLOE_SIP_CALL_OFFERED_LATE;
             x->rang = x->have_inv_cseq = false;
+            x->media_sent = x->end_due = false;
         } else if (exact && ev->state.from != x->state) {
             abort();
         }
         if (ev->state.to == ev->state.from) abort();
         x->state = ev->state.to;
+        if (floe_sip_call_over(x->state)) x->end_due = true; /* CALL_ENDED follows */
         if (x->state == FLOE_SIP_CALL_OFFERED) x->ring_rule = RING_AFTER_DONE;
         if (x->state == FLOE_SIP_CALL_OFFERED_LATE) x->ring_rule = RING_AFTER_PATH;
         floe_sip_ua_result r;
@@ -497,6 +500,7 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         break;
     }
     case FLOE_SIP_UA_EV_ICE_COMPLETED:
+        if (x->ice_done && exact) abort(); /* once a call */
         x->ice_done = true;
         x->got_ice_done = true;
         break;
@@ -505,6 +509,15 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         x->got_path = true;
         break;
     case FLOE_SIP_UA_EV_MEDIA_RECEIVED: x->got_media = true; break;
+    case FLOE_SIP_UA_EV_MEDIA_SENT:
+        if (x->media_sent && exact) abort(); /* once a call */
+        x->media_sent = true;
+        break;
+    case FLOE_SIP_UA_EV_CALL_ENDED:
+        if (!x->end_due && exact) abort(); /* once, right after the call is over */
+        x->end_due = false;
+        if (!ev->reason[0]) abort();
+        break;
     case FLOE_SIP_UA_EV_REGISTERED:
         if (ev->expires) x->got_registered = true;
         /* a binding just granted is in force (events are pulled at once, same now) */
@@ -1237,6 +1250,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (s != FLOE_SIP_CALL_IDLE && !floe_sip_call_over(s)) abort();
         if (floe_sip_txl_count(floe_sip_ua_txl(ua)) != 0) abort();
         if (floe_sip_ua_deadline(ua) != FLOE_TIME_NEVER) abort();
+        floe_sip_ua_result r;
+        floe_sip_ua_result_get(ua, &r);
+        if (floe_sip_call_over(s) && !r.end_reason[0]) abort(); /* an end has a reason */
     }
     if (st_on) st_run(w);
     for (int i = 0; i < 2; i++)
