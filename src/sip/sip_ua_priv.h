@@ -66,8 +66,9 @@ struct floe_sip_ua {
     uint32_t reinvite_id, reinvite_cseq, bye_id, cancel_id;
     uint32_t uas_2xx_txn; /* callee: the transaction whose 2xx waits for its ACK */
     bool cancel_wanted, got_provisional;
-    bool answered_sdp; /* caller: the answer came; callee: the offer was read */
-    bool prack_done;   /* callee: the PRACK of our 183 came */
+    bool answered_sdp;   /* caller: the answer came; callee: the offer was read */
+    bool prack_done;     /* callee: the PRACK of our 183 came */
+    bool require_100rel; /* callee: the INVITE requires 100rel: every 18x is reliable */
     bool reinvite_sent;
     uint64_t session_id, session_version;
     int pt;                /* the payload type of the call */
@@ -151,6 +152,8 @@ void ua_uas_ice_done(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_path_found(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_preview(floe_sip_ua *ua, floe_time_ns now);
+bool ua_uas_before_answer(floe_sip_call_state s);
+bool ua_uac_answered(floe_sip_call_state s);
 int ua_restart_agent(floe_sip_ua *ua, floe_time_ns now);
 void ua_out_base(const floe_sip_ua *ua, unsigned base, floe_sip_ua_out *out);
 int ua_uas_answer(floe_sip_ua *ua, floe_time_ns now);

@@ -30,13 +30,46 @@ static void final_error(floe_sip_ua *ua, floe_time_ns now, unsigned status) {
     ua->have_dialog = false; /* no dialog, no reliable 1xx to retransmit */
 }
 
+/* The 180: reliable (RSeq, PRACKed) when the INVITE requires 100rel (RFC 3262 §3: every
+ * provisional response but 100 must be then). */
 static void ring(floe_sip_ua *ua, floe_time_ns now) {
+    uint32_t rseq = 0;
+    bool reliable =
+        ua->require_100rel && floe_sip_dialog_rel_1xx(&ua->dlg, now, FLOE_SIP_T1, ua->cfg.rnd,
+                                                      ua->cfg.rnd_ctx, &rseq) == FLOE_OK;
     floe_sip_msg *r = invite_response(ua, 180);
     if (!r) return;
     floe_sip_msg_add(r, FLOE_SIP_H_CONTACT, ua->contact);
+    if (reliable) {
+        floe_sip_str rs;
+        floe_sip_arena_u64(&ua->ar, rseq, &rs);
+        floe_sip_msg_add(r, FLOE_SIP_H_REQUIRE, "100rel");
+        floe_sip_msg_add_str(r, floe_sip_str_c("RSeq"), rs);
+    }
     floe_sip_txl_respond(ua->txl, now, ua->invite_id, r);
     ua->t_180 = now;
     if (ua->cfg.answer_after != FLOE_TIME_NEVER) ua->answer_at = now + ua->cfg.answer_after;
+}
+
+/* The callee's states before its 200: an INVITE transaction still waits for its answer. */
+bool ua_uas_before_answer(floe_sip_call_state s) {
+    switch (s) {
+    case FLOE_SIP_CALL_OFFERED:
+    case FLOE_SIP_CALL_OFFERED_PLAIN:
+    case FLOE_SIP_CALL_OFFERED_LATE:
+    case FLOE_SIP_CALL_PROBING:
+    case FLOE_SIP_CALL_EARLY:
+    case FLOE_SIP_CALL_CHECKING:
+    case FLOE_SIP_CALL_NOMINATED:
+    case FLOE_SIP_CALL_RINGING: return true;
+    default: return false;
+    }
+}
+
+/* The caller's states once the 200 came (or the call is over). */
+bool ua_uac_answered(floe_sip_call_state s) {
+    return s == FLOE_SIP_CALL_CONFIRMED || s == FLOE_SIP_CALL_UPDATING ||
+           s == FLOE_SIP_CALL_HANGING_UP || floe_sip_call_over(s);
 }
 
 void ua_uas_reject(floe_sip_ua *ua, floe_time_ns now, unsigned status) {
@@ -57,6 +90,7 @@ static void new_call(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
     ua->invite_cseq = cs.seq;
     ua->sig_peer = ev->peer;
     ua->tp = ev->transport;
+    ua->require_100rel = floe_sip_msg_has_token(inv, FLOE_SIP_H_REQUIRE, "100rel");
     if (ua_contact_init(ua, ua->tp) != FLOE_OK ||
         floe_sip_random_token(ua->cfg.rnd, ua->cfg.rnd_ctx, "", 8, ua->local_tag,
                               sizeof ua->local_tag) != FLOE_OK) {
@@ -174,19 +208,14 @@ void ua_uas_path_found(floe_sip_ua *ua, floe_time_ns now) {
 }
 
 void ua_uas_ice_failed(floe_sip_ua *ua, floe_time_ns now) {
-    switch (ua->state) {
-    case FLOE_SIP_CALL_OFFERED_LATE:
-    case FLOE_SIP_CALL_PROBING:
-    case FLOE_SIP_CALL_OFFERED:
-    case FLOE_SIP_CALL_EARLY:
-    case FLOE_SIP_CALL_CHECKING:
-    case FLOE_SIP_CALL_NOMINATED:
-    case FLOE_SIP_CALL_RINGING:
+    if (ua_uas_before_answer(ua->state) && ua->state != FLOE_SIP_CALL_OFFERED_PLAIN) {
         ua->end_reason[0] = '\0';
         ua_end(ua, now, 480, "ice-failed");
         final_error(ua, now, 480); /* never a ring without a path */
         ua_step(ua, now, FLOE_SIP_CALL_EV_ICE_FAILED);
-        break;
+        return;
+    }
+    switch (ua->state) {
     case FLOE_SIP_CALL_ANSWERED:
     case FLOE_SIP_CALL_CONFIRMED:
         ua_step(ua, now, FLOE_SIP_CALL_EV_ICE_FAILED);
@@ -335,20 +364,10 @@ void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event 
             return;
         }
         respond(ua, now, ev->id, m, 200, NULL);
-        switch (ua->state) {
-        case FLOE_SIP_CALL_OFFERED:
-        case FLOE_SIP_CALL_OFFERED_PLAIN:
-        case FLOE_SIP_CALL_OFFERED_LATE:
-        case FLOE_SIP_CALL_PROBING:
-        case FLOE_SIP_CALL_EARLY:
-        case FLOE_SIP_CALL_CHECKING:
-        case FLOE_SIP_CALL_NOMINATED:
-        case FLOE_SIP_CALL_RINGING:
+        if (ua_uas_before_answer(ua->state)) { /* answered already: no effect */
             ua_end(ua, now, 487, "cancelled");
             final_error(ua, now, 487);
             ua_step(ua, now, FLOE_SIP_CALL_EV_CANCEL);
-            break;
-        default: break; /* answered already: the CANCEL has no effect */
         }
         return;
     case FLOE_SIP_BYE:
@@ -360,6 +379,18 @@ void ua_uas_request(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event 
         respond(ua, now, ev->id, m, 200, NULL);
         ua_end(ua, now, 0, "bye");
         ua_media_stop(ua, true);
+        if (ua->role == FLOE_SIP_CALL_UAS && ua_uas_before_answer(ua->state)) {
+            /* the caller ended an early dialog (RFC 3261 §15.1.2): 487 to the INVITE */
+            final_error(ua, now, 487);
+            ua_step(ua, now, FLOE_SIP_CALL_EV_CANCEL);
+            return;
+        }
+        if (ua->role == FLOE_SIP_CALL_UAC && !ua_uac_answered(ua->state)) {
+            /* a callee may not end an early dialog, but one that did is gone: cancel */
+            ua_step(ua, now, FLOE_SIP_CALL_EV_HANGUP);
+            if (ua->state == FLOE_SIP_CALL_CANCELLING) ua_uac_cancel(ua, now);
+            return;
+        }
         ua_step(ua, now, FLOE_SIP_CALL_EV_BYE);
         return;
     case FLOE_SIP_PRACK:

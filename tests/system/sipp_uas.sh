@@ -23,11 +23,9 @@
 #   6. a plain offer cancelled while floe rings (tests/sipp/uac_cancel.xml; floe answers
 #      only after 5 s): 200 to the CANCEL, 487 to the INVITE (never a 200), ACK; floe
 #      answer exits 1 with status 487, reason cancelled, 180 but no 200 in its timeline;
-#   R. KNOWN BUG, checked as an expected failure: a plain offer with Require: 100rel
-#      (tests/sipp/uac_plain_require100rel.xml) must get a reliable 180 (RFC 3262 section 3)
-#      that sipp PRACKs; floe sends an unreliable one (no RSeq). The scenario's first check
-#      of the 180 must fail on the missing RSeq; any other outcome fails the test (a pass
-#      means the bug is fixed: make R a plain check);
+#   R. a plain offer with Require: 100rel (tests/sipp/uac_plain_require100rel.xml) gets a
+#      reliable 180 (RFC 3262 section 3: RSeq, Require: 100rel) that sipp PRACKs, then the
+#      200; floe answer exits 0;
 #   c. a capture on lo of the test's ports decodes as SIP (with SDP), RTP and STUN, with
 #      no malformed packet.
 # Loopback only; the only processes signalled are the ones this script started, by PID.
@@ -181,27 +179,21 @@ cat "$J"
 ft_expect_eq "$(ft_json "$J" '[j["ok"], j["status"], j["reason"], j["timeline"]["180"] is not None, j["timeline"]["200"], j["packets_sent"]]')" \
   "[False, 487, 'cancelled', True, None, 0]" "ok, status, reason, rang, 200, packets_sent"
 
-# ---- R. known bug: Require: 100rel gets an unreliable 180 ----------------------------------------
-ft_check "R. KNOWN BUG (expected failure): plain offer with Require: 100rel gets an unreliable 180"
-# Not in the capture check (PORTS): once its check of the 180 failed, sipp still sends the
-# scenario's PRACK, with the Request-URI and RAck it could not fill in.
+# ---- R. Require: 100rel: the 180 is reliable -------------------------------------------------
+ft_check "R. plain offer with Require: 100rel: a reliable 180 (RSeq, Require: 100rel), PRACKed"
 read -r FL SP MP _ _ <<<"$(ft_free_ports 5 127.0.0.1)"
+PORTS+=("$FL" "$SP" "$MP")
 answer_start answer-r "$FL" --answer-after 1
 sipp_start sipp-r "$SIPP_SCENARIOS/uac_plain_require100rel.xml" 30 "127.0.0.1:$FL" -s bob \
   -i 127.0.0.1 -p "$SP" -mi 127.0.0.1 -mp "$MP"
 ft_wait_exit sipp-r 35
-SIPP_R=$FT_EXIT_STATUS
-ft_stop answer-r
-if [ "$SIPP_R" = 0 ]; then
-  ft_fail "case R passed: floe now sends a reliable 180 to an INVITE that requires 100rel. The known bug is fixed: make R a plain check"
-fi
+add_media_ports answer-r
+[ "$FT_EXIT_STATUS" = 0 ] || ft_fail "case R: sipp exited $FT_EXIT_STATUS: $(cat "$FT_TMP/sipp-r.err" 2>/dev/null)"
 grep -q "Require: 100rel" "$FT_TMP/sipp-r.msg" || ft_fail "case R: the INVITE did not require 100rel"
-grep -q "Failed regexp match: header RSeq: not found in message" "$FT_TMP/sipp-r.err" 2>/dev/null ||
-  ft_fail "case R failed, but not the way the known bug makes it fail (the 180 without RSeq): $(cat "$FT_TMP/sipp-r.err" 2>/dev/null)"
-if [ "$(sipp_count sipp-r '^SIP/2.0 180 ')" -lt 1 ] || [ "$(sipp_count sipp-r '^RSeq:')" != 0 ]; then
-  ft_fail "case R: expected a 180 and no RSeq in sipp's messages"
-fi
-ft_ok "KNOWN BUG still there (expected failure): Require: 100rel, yet the 180 has no RSeq"
+[ "$(sipp_count sipp-r '^RSeq:')" -ge 1 ] || ft_fail "case R: no RSeq in sipp's messages"
+ft_wait_exit answer-r 15
+ft_expect_eq "$FT_EXIT_STATUS" 0 "case R: floe answer exit status"
+ft_ok "Require: 100rel: the 180 was reliable and PRACKed, the call went through"
 
 # ---- c. the capture ---------------------------------------------------------------------------
 if [ "$CAPTURE" = 1 ]; then

@@ -64,6 +64,7 @@ typedef struct net {
     uint64_t dropped;
     bool no_100rel, no_preview; /* OPT_NO_100REL, OPT_NO_PREVIEW */
     char last_ack[2048];        /* the last ACK alice sent (to build in-dialog requests) */
+    char last_prack[2048];      /* ... and PRACK (for requests in the early dialog) */
     floe_transport sip_tp;      /* how SIP travels: UDP, or TCP with OPT_TCP */
     uint64_t sip_sent[2];       /* SIP messages each side sent */
 } net;
@@ -255,9 +256,11 @@ static void drain(net *n) {
             if (sip && i == 0 && n->no_100rel) len = drop_line(buf, len, "Supported: 100rel\r\n");
             if (sip && i == 1 && n->no_preview && len > 11 && !memcmp(buf, "SIP/2.0 183", 11))
                 continue;
-            if (sip && i == 0 && len > 4 && len < sizeof n->last_ack && !memcmp(buf, "ACK ", 4)) {
-                memcpy(n->last_ack, buf, len);
-                n->last_ack[len] = '\0';
+            if (sip && i == 0 && len > 6 && len < sizeof n->last_ack &&
+                (!memcmp(buf, "ACK ", 4) || !memcmp(buf, "PRACK ", 6))) {
+                char *keep = buf[0] == 'A' ? n->last_ack : n->last_prack;
+                memcpy(keep, buf, len);
+                keep[len] = '\0';
             }
             send_dgram(n, sip, sip ? &s->sip : &s->media[out.sock], !sip && s->dead[out.sock],
                        &out.to, buf, len);
@@ -744,21 +747,24 @@ static void test_ice_restart(void **state) {
     net_free(n);
 }
 
-/* An UPDATE from alice in her dialog with bob, made from her last ACK: method, CSeq and
- * branch changed, with body (an SDP offer) or none. */
-static void make_update(const net *n, uint32_t cseq, const char *branch, const char *body,
-                        char *out, size_t cap) {
-    const char *a = n->last_ack;
-    assert_true(strncmp(a, "ACK ", 4) == 0);
+/* A request from alice in her dialog with bob, made from a request she sent in it (her
+ * last ACK, or PRACK for the early dialog): method, CSeq and branch changed, with body
+ * (an SDP offer) or none. */
+static void make_request(const char *from, const char *method, uint32_t cseq, const char *branch,
+                         const char *body, char *out, size_t cap) {
+    const char *a = from, *sp = strchr(from, ' ');
+    assert_non_null(sp);
     const char *eol = strstr(a, "\r\n"), *hdrs_end = strstr(a, "\r\n\r\n");
     assert_non_null(eol);
     assert_non_null(hdrs_end);
-    size_t k = (size_t)snprintf(out, cap, "UPDATE %.*s\r\n", (int)(eol - a - 4), a + 4);
+    size_t k = (size_t)snprintf(out, cap, "%s %.*s\r\n", method, (int)(eol - sp - 1), sp + 1);
     for (const char *l = eol + 2; l < hdrs_end + 2;) {
         const char *e = strstr(l, "\r\n");
         size_t len = (size_t)(e - l);
         if (!strncmp(l, "CSeq:", 5))
-            k += (size_t)snprintf(out + k, cap - k, "CSeq: %u UPDATE\r\n", (unsigned)cseq);
+            k += (size_t)snprintf(out + k, cap - k, "CSeq: %u %s\r\n", (unsigned)cseq, method);
+        else if (!strncmp(l, "RAck:", 5))
+            ; /* PRACK only */
         else if (!strncmp(l, "Via:", 4))
             k += (size_t)snprintf(out + k, cap - k, "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=%s\r\n",
                                   branch);
@@ -775,6 +781,26 @@ static void make_update(const net *n, uint32_t cseq, const char *branch, const c
     assert_true(k < cap);
 }
 
+/* A BYE from the caller in the early dialog (RFC 3261 §15: allowed for the caller): the
+ * callee answers it 200, ends the INVITE with 487 and never rings on. */
+static void test_bye_early(void **state) {
+    (void)state;
+    net *n = net_new(10, true, 440, 1000, FLOE_TIME_NEVER); /* bob does not answer */
+    dial(n);
+    run(n, FLOE_S(30), caller_ringing);
+    assert_true(caller_ringing(n));
+    const side *b = &n->s[1];
+    char msg[4096];
+    make_request(n->last_prack, "BYE", 60, "z9hG4bKbye1", NULL, msg, sizeof msg);
+    size_t mark = b->n_log;
+    floe_sip_ua_on_sip(b->ua, n->now, FLOE_TRANSPORT_UDP, &n->s[0].sip, msg, strlen(msg));
+    run(n, n->now + FLOE_MS(200), NULL);
+    assert_true(find_sip(b, mark, true, false, "BYE", 200) >= 0);
+    assert_true(find_sip(b, mark, true, false, "INVITE", 487) >= 0);
+    assert_int_equal(floe_sip_ua_state(b->ua), FLOE_SIP_CALL_FAILED);
+    net_free(n);
+}
+
 /* UPDATE (RFC 3311) in a confirmed call: without a body a 200 without one; with an offer
  * from a peer without ICE, a 200 with our description and the media moves; outside the
  * dialog 481. */
@@ -787,7 +813,7 @@ static void test_update(void **state) {
     run(n, n->now + FLOE_S(1), NULL);
     const side *b = &n->s[1];
     char msg[4096];
-    make_update(n, 40, "z9hG4bKupd1", NULL, msg, sizeof msg);
+    make_request(n->last_ack, "UPDATE", 40, "z9hG4bKupd1", NULL, msg, sizeof msg);
     size_t mark = b->n_log;
     floe_sip_ua_on_sip(b->ua, n->now, FLOE_TRANSPORT_UDP, &n->s[0].sip, msg, strlen(msg));
     run(n, n->now + FLOE_MS(100), NULL);
@@ -797,7 +823,7 @@ static void test_update(void **state) {
      * audio follows it (what alice receives stops growing) */
     static const char sdp[] = "v=0\r\no=- 1 2 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\n"
                               "t=0 0\r\nm=audio 40100 RTP/AVP 0 8\r\n";
-    make_update(n, 41, "z9hG4bKupd2", sdp, msg, sizeof msg);
+    make_request(n->last_ack, "UPDATE", 41, "z9hG4bKupd2", sdp, msg, sizeof msg);
     mark = b->n_log;
     floe_sip_ua_on_sip(b->ua, n->now, FLOE_TRANSPORT_UDP, &n->s[0].sip, msg, strlen(msg));
     run(n, n->now + FLOE_MS(200), NULL);
@@ -1307,6 +1333,7 @@ int main(void) {
         cmocka_unit_test(test_reinvite),
         cmocka_unit_test(test_ice_restart),
         cmocka_unit_test(test_update),
+        cmocka_unit_test(test_bye_early),
         cmocka_unit_test(test_tcp),
         cmocka_unit_test(test_via_proxy),
         cmocka_unit_test(test_consent_lost),
