@@ -40,7 +40,8 @@
  *     sent a reliable 183 with an ICE answer never sends 180 before its ICE_COMPLETED
  *     event; for a late answer (OFFERED_LATE, or an unreliable 183 with an ICE answer)
  *     ICE_PATH_FOUND is enough;
- *   - after a tick at now, the deadline is later than now;
+ *   - the deadline never sticks in the past: after at most three ticks at now, it is
+ *     later than now (one may not do: a tick can start work due at once);
  *   - at the end both UAs hang up and unregister, and virtual time runs on for at most
  *     ten minutes: every call must be over, no transaction left, no deadline pending.
  * Both UAs are freed every run; ASan and UBSan (LSan for leaks) catch the rest.
@@ -62,6 +63,7 @@
 #include "floe/err.h"
 #include "floe/sip.h"
 #include "floe/sip_auth.h"
+#include "floe/media.h"
 #include "floe/sip_ua.h"
 #include "floe/stun.h"
 #include "floe/stun_auth.h"
@@ -147,6 +149,7 @@ typedef struct node {
     bool ice_done, path_found;
     bool callee, rang; /* the current call: we are the callee; we sent its 180 */
     bool media_sent, end_due;
+    unsigned frames; /* pulled by the pull callback */
     bool have_inv_cseq;
     uint32_t inv_cseq;     /* callee: the CSeq of the call's INVITE */
     char want_ack_tag[64]; /* strict: the To tag of the 2xx being delivered */
@@ -161,7 +164,8 @@ typedef struct node {
 typedef struct world {
     floe_time_ns now, delay;
     node n[2];
-    floe_addr carol_sip, carol_media;
+    floe_addr carol_sip, carol_media, stun_server;
+    bool stun_answers; /* the STUN server (when configured) answers */
     pkt flight[FLIGHT];
     size_t n_flight;
     bool block_media;
@@ -257,21 +261,30 @@ static bool has_ice(floe_sip_str body) {
 
 /* Carol answers an ICE check sent to her media address: a Binding success with her
  * password's integrity. */
-static void carol_stun(world *w, int from_ua, unsigned sock, const uint8_t *p, size_t len) {
+static void carol_stun(world *w, int from_ua, unsigned sock, const uint8_t *p, size_t len,
+                       bool server) {
     static floe_stun_msg sm;
     if (floe_stun_msg_decode(p, len, 0, &sm) != FLOE_OK || sm.method != FLOE_STUN_BINDING ||
         sm.cls != FLOE_STUN_REQUEST)
         return;
     uint8_t key[64], out[256];
     size_t klen, olen;
-    if (floe_stun_key_short_term(CAROL_PWD, key, sizeof key, &klen) != FLOE_OK) abort();
     floe_stun_builder b;
     floe_stun_builder_init(&b, out, sizeof out, FLOE_STUN_BINDING, FLOE_STUN_SUCCESS, sm.tid);
-    floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &w->n[from_ua].media[sock]);
-    floe_stun_add_integrity(&b, key, klen);
-    floe_stun_add_fingerprint(&b);
+    if (server) { /* a STUN server behind a NAT of sorts: the mapped address differs */
+        floe_addr mapped;
+        floe_addr_set_v4(&mapped, 0xc6336401u + (uint32_t)from_ua,
+                         (uint16_t)(50000 + w->n[from_ua].media[sock].port % 1000));
+        floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &mapped);
+        floe_stun_add_fingerprint(&b);
+    } else { /* carol's ICE agent answering a check */
+        if (floe_stun_key_short_term(CAROL_PWD, key, sizeof key, &klen) != FLOE_OK) abort();
+        floe_stun_add_xor_addr(&b, FLOE_STUN_ATTR_XOR_MAPPED_ADDRESS, &w->n[from_ua].media[sock]);
+        floe_stun_add_integrity(&b, key, klen);
+        floe_stun_add_fingerprint(&b);
+    }
     if (floe_stun_builder_finish(&b, &olen) != FLOE_OK) abort();
-    enqueue(w, from_ua, false, sock, &w->carol_media, out, olen);
+    enqueue(w, from_ua, false, sock, server ? &w->stun_server : &w->carol_media, out, olen);
 }
 
 static void put_str(char *dst, size_t cap, floe_sip_str s) {
@@ -427,7 +440,9 @@ static void on_sent_media(world *w, int i, unsigned sock, const uint8_t *p, size
             enqueue(w, o, false, k, &x->media[sock], p, len);
             return;
         }
-    if (floe_addr_equal(to, &w->carol_media)) carol_stun(w, i, sock, p, len);
+    if (floe_addr_equal(to, &w->carol_media)) carol_stun(w, i, sock, p, len, false);
+    if (floe_addr_equal(to, &w->stun_server) && w->stun_answers)
+        carol_stun(w, i, sock, p, len, true);
 }
 
 static void trace(const world *w, int i, const floe_sip_ua_event *ev) {
@@ -605,11 +620,17 @@ static void pop_flight(world *w, size_t i, pkt *out) {
     w->n_flight--;
 }
 
+/* A tick at now. Work a tick starts (checks that begin once gathering is done inside
+ * it) may be due at once, so the deadline may still be <= now after one tick; it must
+ * not stay there: a few ticks at the same now settle it, or the UA would spin. */
 static void tick(world *w, int i) {
-    st_tick++;
-    floe_sip_ua_tick(w->n[i].ua, w->now);
-    drain(w);
-    if (w->n[i].dl <= w->now) abort(); /* a timer in the past */
+    for (int round = 0; round < 3; round++) {
+        st_tick++;
+        floe_sip_ua_tick(w->n[i].ua, w->now);
+        drain(w);
+        if (w->n[i].dl > w->now) return;
+    }
+    abort(); /* a timer stuck in the past */
 }
 
 /* The runtime's loop up to `until`: ticks at deadlines, deliveries when due. */
@@ -782,7 +803,11 @@ static void op_response(world *w, input *in, int i) {
         static char c[128];
         floe_sip_addr ca;
         floe_sip_iter it = {0};
-        if (floe_sip_msg_next_addr(&ctxm, FLOE_SIP_H_CONTACT, &it, &ca) == FLOE_OK && ca.uri.p) {
+        if (rseq_b & 0x40) { /* the grant in Expires, not in our Contact */
+            snprintf(c, sizeof c, "%u", (unsigned)(f & 0x10 ? 0 : 30 + (f & 0x60)));
+            floe_sip_msg_add(&resp, FLOE_SIP_H_EXPIRES, c);
+        } else if (floe_sip_msg_next_addr(&ctxm, FLOE_SIP_H_CONTACT, &it, &ca) == FLOE_OK &&
+                   ca.uri.p) {
             char u[96];
             put_str(u, sizeof u, ca.uri);
             snprintf(c, sizeof c, "<%s>;expires=%u", u, (unsigned)(f & 0x10 ? 0 : 30 + (f & 0x60)));
@@ -1132,10 +1157,26 @@ static void op_net(world *w, input *in) {
     }
 }
 
+/* Audio to send (a ramp, every other frame) and audio received (only looked at). */
+static bool fill(void *ctx, int16_t *samples, size_t n) {
+    node *x = ctx;
+    x->frames++;
+    for (size_t k = 0; k < n; k++)
+        samples[k] = (int16_t)(k * 64);
+    return x->frames % 2 == 0;
+}
+
+static void heard(void *ctx, uint32_t gap, const int16_t *samples, size_t n) {
+    (void)ctx;
+    if (n > FLOE_MEDIA_MAX_FRAME * 8 || (n && !samples) || gap > 8000u * 3600) abort();
+}
+
 static void setup(world *w, uint8_t cfg, uint8_t cfg2) {
     memset(w, 0, sizeof *w);
     w->auto_ack = (cfg2 & 1) != 0;
     w->auto_answer = (cfg2 & 2) != 0;
+    w->stun_answers = (cfg2 & 8) != 0;
+    floe_addr_set_v4(&w->stun_server, 0x0a000009u, 3478);
     w->delay = FLOE_MS(1 + (cfg & 3) * 15);
     floe_addr_set_v4(&w->carol_sip, 0x0a000009u, 5060);
     floe_addr_set_v4(&w->carol_media, 0x0a000009u, 30000);
@@ -1170,6 +1211,16 @@ static void setup(world *w, uint8_t cfg, uint8_t cfg2) {
             c.auth_password = "alicepw";
         }
         c.answer_after = (cfg & (i == 0 ? 0x40 : 0x80)) ? FLOE_MS(200) : FLOE_TIME_NEVER;
+        if (cfg2 & 4) { /* a STUN server: gathering takes a while (srflx, or a timeout) */
+            c.stun_servers[0] = w->stun_server;
+            c.n_stun_servers = 1;
+        }
+        if (i == 0 && (cfg2 & 0x10)) c.tone_hz = 440;
+        if (i == 1 && (cfg2 & 0x20)) {
+            c.pull = fill;
+            c.pull_ctx = x;
+        }
+        if (cfg2 & 0x40) c.push = heard;
         c.payload_type = (cfg & 0x20) && i == 1 ? 8 : -1;
         if (floe_sip_ua_new(&x->ua, &c) != FLOE_OK) abort();
         for (unsigned k = 0; k < x->n_media; k++) {

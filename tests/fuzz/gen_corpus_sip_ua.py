@@ -13,12 +13,15 @@ B = 0x80  # the opcode's top bit: the operation is for bob (UA 1) instead of ali
 
 def cfg(delay=1, alice_dead_host=False, alice_no_ice=False, bob_no_ice=False,
         alice_auth=False, alice_auto=False, bob_auto=False, carol_acks=False,
-        carol_answers=False):
+        carol_answers=False, stun=False, stun_answers=False, alice_tone=False, bob_pull=False,
+        push=False):
     """The two configuration bytes."""
     return bytes([delay | (4 if alice_dead_host else 0) | (8 if alice_no_ice else 0)
                   | (0x10 if bob_no_ice else 0) | (0x20 if alice_auth else 0)
                   | (0x40 if alice_auto else 0) | (0x80 if bob_auto else 0),
-                  (1 if carol_acks else 0) | (2 if carol_answers else 0)])
+                  (1 if carol_acks else 0) | (2 if carol_answers else 0) | (4 if stun else 0)
+                  | (8 if stun_answers else 0) | (0x10 if alice_tone else 0)
+                  | (0x20 if bob_pull else 0) | (0x40 if push else 0)])
 
 def run_ms(ms):  # op 3: 10 ms steps, 1..64
     out = b""
@@ -86,6 +89,15 @@ SEEDS = {
     # one datagram dropped early, and a re-INVITE from bob's side at the end
     "ice-call-dead-host-reinvite": cfg(alice_dead_host=True, bob_auto=True) + api(0, "dial")
     + run_ms(300) + drop() + run_s(6) + in_dialog(0, "INVITE", sdp=0) + run_s(1),
+    # both gather server-reflexive candidates from carol's STUN server; alice's default is
+    # her srflx one, ICE selects the host pair, so she re-INVITEs; audio both ways
+    "srflx-call-reinvite": cfg(bob_auto=True, stun=True, stun_answers=True, alice_tone=True,
+                               bob_pull=True, push=True) + api(0, "dial") + run_s(8)
+    + api(0, "hangup") + run_s(2),
+    # the STUN server is silent: gathering waits for it, alice hangs up meanwhile, then
+    # calls again and the INVITE goes once gathering gave up
+    "stun-silent-hangup-gathering": cfg(stun=True) + api(0, "dial") + run_ms(100)
+    + api(0, "hangup") + api(0, "dial") + run_s(10) + api(0, "hangup") + run_s(2),
     # alice without ICE calls bob: a plain call, bob rings at once
     "plain-caller": cfg(alice_no_ice=True, bob_auto=True) + api(0, "dial") + run_s(3)
     + api(0, "hangup") + run_s(1),
