@@ -271,7 +271,7 @@ void ua_reset_call(floe_sip_ua *ua, floe_sip_call_role role) {
     ua->tp = ua->cfg.transport;
     ua->state = FLOE_SIP_CALL_IDLE;
     ua->pt = -1;
-    ua->answer_at = ua->preview_at = FLOE_TIME_NEVER;
+    ua->answer_at = ua->preview_at = ua->reinvite_retry_at = FLOE_TIME_NEVER;
     ua->t_invite = ua->t_183 = ua->t_ice = ua->t_180 = ua->t_200 = FLOE_TIME_NEVER;
     ua->session_version = 1;
     uint64_t sid = 0;
@@ -384,6 +384,11 @@ static void pump(floe_sip_ua *ua, floe_time_ns now) {
         if (ua->active && ua->have_dialog) ua_uas_dialog_tick(ua, now);
         if (ua->active && ua->preview_at != FLOE_TIME_NEVER && now >= ua->preview_at) {
             ua_uas_preview(ua, now);
+            any = true;
+        }
+        if (ua->active && ua->reinvite_retry_at != FLOE_TIME_NEVER &&
+            now >= ua->reinvite_retry_at) {
+            ua_uac_reinvite_retry(ua, now);
             any = true;
         }
         if (ua->active && ua->answer_at != FLOE_TIME_NEVER && now >= ua->answer_at) {
@@ -511,7 +516,7 @@ floe_time_ns floe_sip_ua_deadline(const floe_sip_ua *ua) {
     floe_time_ns d = floe_sip_txl_deadline(ua->txl);
     if (ua->agent) d = tmin(d, floe_ice_agent_deadline(ua->agent));
     if (ua->active && ua->have_dialog) d = tmin(d, floe_sip_dialog_deadline(&ua->dlg));
-    if (ua->active) d = tmin(tmin(d, ua->answer_at), ua->preview_at);
+    if (ua->active) d = tmin(tmin(tmin(d, ua->answer_at), ua->preview_at), ua->reinvite_retry_at);
     if (ua->reg_on) d = tmin(d, ua->reg_refresh_at);
     return tmin(d, ua_media_deadline(ua));
 }

@@ -52,7 +52,9 @@ struct floe_sip_ua {
     floe_sip_call_state state;
     floe_ice_agent *agent;
     bool gathered, checks_started, ice_done;
-    bool restarting; /* caller: the re-INVITE of an ICE restart is out */
+    bool restarting;                /* caller: the re-INVITE of an ICE restart is out */
+    floe_time_ns reinvite_retry_at; /* caller: our re-INVITE got 491: try again then */
+    bool retry_restart;             /* ... and it was an ICE restart's */
     char rem_ufrag[FLOE_SDP_ICE_UFRAG_MAX + 1], rem_pwd[FLOE_SDP_ICE_PWD_MAX + 1]; /* applied */
     bool ice_call;    /* both sides do ICE */
     bool have_dialog; /* dlg is valid */
@@ -156,6 +158,7 @@ bool ua_uas_before_answer(floe_sip_call_state s);
 bool ua_uac_answered(floe_sip_call_state s);
 int ua_restart_agent(floe_sip_ua *ua, floe_time_ns now);
 void ua_out_base(const floe_sip_ua *ua, unsigned base, floe_sip_ua_out *out);
+void ua_uac_reinvite_retry(floe_sip_ua *ua, floe_time_ns now);
 int ua_uas_answer(floe_sip_ua *ua, floe_time_ns now);
 void ua_uas_reject(floe_sip_ua *ua, floe_time_ns now, unsigned status);
 void ua_uas_dialog_tick(floe_sip_ua *ua, floe_time_ns now);

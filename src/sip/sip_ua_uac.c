@@ -182,19 +182,46 @@ static void check_update(floe_sip_ua *ua, floe_time_ns now) {
         ua_step(ua, now, FLOE_SIP_CALL_EV_REJECTED); /* the session stays as it is */
 }
 
+/* The re-INVITE of an ICE restart: a fresh offer (new credentials, all candidates). */
+static int send_restart_offer(floe_sip_ua *ua, floe_time_ns now) {
+    ua_step(ua, now, FLOE_SIP_CALL_EV_UPDATE_NEEDED); /* a re-INVITE is out: UPDATING */
+    ua->restarting = true;
+    int rc = ua_write_sdp(ua, false);
+    if (rc == FLOE_OK)
+        rc = ua_in_dialog(ua, now, "INVITE", true, &ua->reinvite_id, &ua->reinvite_cseq);
+    if (rc != FLOE_OK) restart_failed(ua, now);
+    return rc;
+}
+
+/* RFC 3261 §14.1: a re-INVITE answered 491 goes again after 2.1 to 4 s (we own the
+ * Call-ID), in steps of 10 ms; the session stays as it is meanwhile. */
+static void schedule_retry(floe_sip_ua *ua, floe_time_ns now) {
+    uint16_t r = 0;
+    ua->cfg.rnd(ua->cfg.rnd_ctx, &r, sizeof r);
+    ua->reinvite_retry_at = now + FLOE_MS(2100) + FLOE_MS(10) * (floe_time_ns)(r % 191);
+    ua->retry_restart = ua->restarting;
+    ua->restarting = false;
+    ua->reinvite_sent = false;
+    ua_step(ua, now, FLOE_SIP_CALL_EV_REJECTED); /* UPDATING -> CONFIRMED */
+}
+
+void ua_uac_reinvite_retry(floe_sip_ua *ua, floe_time_ns now) {
+    ua->reinvite_retry_at = FLOE_TIME_NEVER;
+    if (ua->state != FLOE_SIP_CALL_CONFIRMED) return;
+    if (!ua->retry_restart) {
+        check_update(ua, now);
+        return;
+    }
+    send_restart_offer(ua, now); /* the restarted agent's offer, once more */
+}
+
 int floe_sip_ua_ice_restart(floe_sip_ua *ua, floe_time_ns now) {
     if (!ua || !ua->active || ua->role != FLOE_SIP_CALL_UAC ||
         ua->state != FLOE_SIP_CALL_CONFIRMED || !ua->ice_call || !ua->have_dialog)
         return FLOE_ERR_STATE;
     int rc = ua_restart_agent(ua, now);
     if (rc != FLOE_OK) return rc;
-    ua_step(ua, now, FLOE_SIP_CALL_EV_UPDATE_NEEDED); /* a re-INVITE is out: UPDATING */
-    ua->restarting = true;
-    rc = ua_write_sdp(ua, false); /* a fresh offer: new credentials, all candidates */
-    if (rc == FLOE_OK)
-        rc = ua_in_dialog(ua, now, "INVITE", true, &ua->reinvite_id, &ua->reinvite_cseq);
-    if (rc != FLOE_OK) restart_failed(ua, now);
-    return rc;
+    return send_restart_offer(ua, now);
 }
 
 static void invite_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event *ev) {
@@ -259,6 +286,10 @@ void ua_uac_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
     }
     if (ev->status < 200) return;
     if (ev->id == ua->reinvite_id && ev->kind == FLOE_SIP_TXN_ICT) {
+        if (ev->status == 491) { /* glare, or the callee still waits for our ACK */
+            schedule_retry(ua, now);
+            return;
+        }
         if (ev->status >= 300) {
             if (ua->restarting)
                 restart_failed(ua, now);

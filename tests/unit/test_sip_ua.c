@@ -66,6 +66,7 @@ typedef struct net {
     char last_ack[2048];        /* the last ACK alice sent (to build in-dialog requests) */
     char last_prack[2048];      /* ... and PRACK (for requests in the early dialog) */
     floe_transport sip_tp;      /* how SIP travels: UDP, or TCP with OPT_TCP */
+    unsigned drop_acks;         /* alice's next ACKs lost on the way */
     uint64_t sip_sent[2];       /* SIP messages each side sent */
 } net;
 
@@ -256,6 +257,10 @@ static void drain(net *n) {
             if (sip && i == 0 && n->no_100rel) len = drop_line(buf, len, "Supported: 100rel\r\n");
             if (sip && i == 1 && n->no_preview && len > 11 && !memcmp(buf, "SIP/2.0 183", 11))
                 continue;
+            if (sip && i == 0 && n->drop_acks && len > 4 && !memcmp(buf, "ACK ", 4)) {
+                n->drop_acks--;
+                continue;
+            }
             if (sip && i == 0 && len > 6 && len < sizeof n->last_ack &&
                 (!memcmp(buf, "ACK ", 4) || !memcmp(buf, "PRACK ", 6))) {
                 char *keep = buf[0] == 'A' ? n->last_ack : n->last_prack;
@@ -885,6 +890,33 @@ static void test_tcp(void **state) {
     net_free(n);
 }
 
+/* The re-INVITE with the selected pair right after the ACK, which is lost: bob still
+ * waits for it and answers 491 (RFC 3261 §14.2); alice tries again 2.1 to 4 s later
+ * (§14.1) and the second one goes through. */
+static void test_reinvite_491(void **state) {
+    (void)state;
+    net *n = net_new_opt(6, true, 440, 1000, FLOE_MS(100), OPT_DEAD_HOST);
+    n->drop_acks = 1;
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    run(n, n->now + FLOE_S(8), NULL);
+    print_ladder(n);
+    const side *a = &n->s[0], *b = &n->s[1];
+    long first = find_sip(a, 0, true, true, "INVITE", 0);
+    long re1 = find_sip(a, (size_t)first + 1, true, true, "INVITE", 0);
+    long r491 = find_sip(a, 0, false, false, "INVITE", 491);
+    long re2 = r491 >= 0 ? find_sip(a, (size_t)r491 + 1, true, true, "INVITE", 0) : -1;
+    assert_true(re1 > first && r491 > re1 && re2 > r491);
+    assert_true(a->log[re2].sip.cseq > a->log[re1].sip.cseq);
+    floe_time_ns wait = a->log[re2].at - a->log[r491].at;
+    assert_true(wait >= FLOE_MS(2100) && wait <= FLOE_MS(4000));
+    assert_true(find_sip(a, (size_t)re2, false, false, "INVITE", 200) > re2);
+    assert_true(find_sip(b, 0, true, false, "INVITE", 491) >= 0);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_CONFIRMED);
+    assert_int_equal(floe_sip_ua_state(b->ua), FLOE_SIP_CALL_CONFIRMED);
+    net_free(n);
+}
+
 /* Through a stateless proxy that record-routes: the INVITE goes to the outbound proxy,
  * the in-dialog requests (PRACK, ACK, BYE) follow the route set back through it. */
 static void test_via_proxy(void **state) {
@@ -1334,6 +1366,7 @@ int main(void) {
         cmocka_unit_test(test_ice_restart),
         cmocka_unit_test(test_update),
         cmocka_unit_test(test_bye_early),
+        cmocka_unit_test(test_reinvite_491),
         cmocka_unit_test(test_tcp),
         cmocka_unit_test(test_via_proxy),
         cmocka_unit_test(test_consent_lost),
