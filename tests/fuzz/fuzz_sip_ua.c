@@ -114,7 +114,7 @@ typedef struct pkt {
     floe_time_ns at;
     int dst; /* UA index */
     bool sip;
-    unsigned sock;
+    unsigned sock; /* media: the socket; SIP: the transport */
     floe_addr from;
     size_t len;
     uint8_t data[FLOE_SIP_UA_SEND_MAX];
@@ -149,7 +149,8 @@ typedef struct node {
     bool ice_done, path_found;
     bool callee, rang; /* the current call: we are the callee; we sent its 180 */
     bool media_sent, end_due;
-    unsigned frames; /* pulled by the pull callback */
+    unsigned frames;         /* pulled by the pull callback */
+    floe_transport carol_tp; /* how the UA last sent to carol, and so how she answers */
     bool have_inv_cseq;
     uint32_t inv_cseq;     /* callee: the CSeq of the call's INVITE */
     char want_ack_tag[64]; /* strict: the To tag of the 2xx being delivered */
@@ -158,7 +159,7 @@ typedef struct node {
     unsigned note_head, note_len;
     /* milestones of this run */
     bool reached[FLOE_SIP_CALL_STATE_COUNT][2];
-    bool got_ice_done, got_path, got_media, got_registered;
+    bool got_ice_done, got_path, got_media, got_registered, got_restart;
 } node;
 
 typedef struct world {
@@ -189,16 +190,17 @@ static char arena_buf[4096];
 /* ---- statistics (FLOE_FUZZ_UA_STATS) ------------------------------------------------------ */
 
 static uint64_t st_runs, st_state[FLOE_SIP_CALL_STATE_COUNT][2], st_ice_done, st_path, st_media,
-    st_reg;
+    st_reg, st_restart;
 static bool st_on, st_init, trace_on, strict_on;
 static uint64_t st_deliver, st_tick, st_final, st_sip_out, st_sip_carol, st_media_out;
 
 static void st_print(void) {
     fprintf(stderr,
             "fuzz_sip_ua: %llu runs; ice completed in %llu, path found (late answer) in %llu, "
-            "media in %llu, registered in %llu\n",
+            "media in %llu, registered in %llu, ICE restart in %llu\n",
             (unsigned long long)st_runs, (unsigned long long)st_ice_done,
-            (unsigned long long)st_path, (unsigned long long)st_media, (unsigned long long)st_reg);
+            (unsigned long long)st_path, (unsigned long long)st_media, (unsigned long long)st_reg,
+            (unsigned long long)st_restart);
     fprintf(stderr,
             "  deliveries %llu, ticks %llu, in the final phase %llu; sent: SIP %llu (to carol "
             "%llu), media %llu\n",
@@ -213,18 +215,20 @@ static void st_print(void) {
 
 static void st_run(const world *w) {
     st_runs++;
-    bool ice = false, path = false, media = false, reg = false;
+    bool ice = false, path = false, media = false, reg = false, restart = false;
     for (int s = 0; s < FLOE_SIP_CALL_STATE_COUNT; s++)
         for (int r = 0; r < 2; r++)
             if (w->n[0].reached[s][r] || w->n[1].reached[s][r]) st_state[s][r]++;
     for (int i = 0; i < 2; i++) {
         ice |= w->n[i].got_ice_done;
         path |= w->n[i].got_path;
+        restart |= w->n[i].got_restart;
         media |= w->n[i].got_media;
         reg |= w->n[i].got_registered;
     }
     st_ice_done += ice;
     st_path += path;
+    st_restart += restart;
     st_media += media;
     st_reg += reg;
 }
@@ -318,7 +322,7 @@ static void carol_auto(world *w, int i, const floe_sip_msg *m, const floe_sip_cs
                          (int)fh->value.len, fh->value.p, (int)th->value.len, th->value.p,
                          (int)ch->value.len, ch->value.p, (unsigned)cs->seq);
         if (n > 0 && (size_t)n < sizeof out)
-            enqueue(w, i, true, 0, &w->carol_sip, (const uint8_t *)out, (size_t)n);
+            enqueue(w, i, true, w->n[i].carol_tp, &w->carol_sip, (const uint8_t *)out, (size_t)n);
         return;
     }
     if (!m->request || !w->auto_answer) return;
@@ -334,20 +338,22 @@ static void carol_auto(world *w, int i, const floe_sip_msg *m, const floe_sip_cs
     floe_sip_arena_init(&ar, ar_buf, sizeof ar_buf);
     if (floe_sip_msg_response_to(&r, m, 200, NULL, "ct1", &ar) == FLOE_OK &&
         floe_sip_msg_print(&r, out, sizeof out, &len) == FLOE_OK)
-        enqueue(w, i, true, 0, &w->carol_sip, (const uint8_t *)out, len);
+        enqueue(w, i, true, w->n[i].carol_tp, &w->carol_sip, (const uint8_t *)out, len);
     if (m->method_id != FLOE_SIP_CANCEL || !w->n[i].have_inv) return;
     copy = w->n[i].last_inv;
     floe_sip_arena_init(&ar, ar_buf, sizeof ar_buf);
     if (floe_sip_parse(copy.text, copy.len, 0, &inv, NULL, NULL) == FLOE_OK &&
         floe_sip_msg_response_to(&r, &inv, 487, NULL, "ct1", &ar) == FLOE_OK &&
         floe_sip_msg_print(&r, out, sizeof out, &len) == FLOE_OK)
-        enqueue(w, i, true, 0, &w->carol_sip, (const uint8_t *)out, len);
+        enqueue(w, i, true, w->n[i].carol_tp, &w->carol_sip, (const uint8_t *)out, len);
 }
 
 /* What UA i sent: checked, remembered, routed. */
-static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const floe_addr *to) {
+static void on_sent_sip(world *w, int i, floe_transport tp, const uint8_t *p, size_t len,
+                        const floe_addr *to) {
     node *x = &w->n[i];
-    if (floe_sip_parse((const char *)p, len, 0, &msg, NULL, NULL) != FLOE_OK) abort();
+    unsigned flags = tp == FLOE_TRANSPORT_TCP ? FLOE_SIP_PARSE_STREAM : 0;
+    if (floe_sip_parse((const char *)p, len, flags, &msg, NULL, NULL) != FLOE_OK) abort();
     floe_sip_cseq cs;
     floe_sip_str cid;
     floe_sip_addr from, toa;
@@ -411,9 +417,12 @@ static void on_sent_sip(world *w, int i, const uint8_t *p, size_t len, const flo
     if (x->note_len == NOTES) abort(); /* events are pulled after every step */
     x->notes[(x->note_head + x->note_len++) % NOTES] = nt;
     int o = 1 - i;
-    if (floe_addr_equal(to, &w->n[o].sip)) enqueue(w, o, true, 0, &x->sip, p, len);
+    if (floe_addr_equal(to, &w->n[o].sip)) enqueue(w, o, true, tp, &x->sip, p, len);
     /* to carol: kept above (the templates read it), maybe answered; elsewhere: lost */
-    if (floe_addr_equal(to, &w->carol_sip)) carol_auto(w, i, &msg, &cs);
+    if (floe_addr_equal(to, &w->carol_sip)) {
+        x->carol_tp = tp; /* carol answers over what the UA used */
+        carol_auto(w, i, &msg, &cs);
+    }
 }
 
 static void on_sent_media(world *w, int i, unsigned sock, const uint8_t *p, size_t len,
@@ -519,6 +528,10 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         x->ice_done = true;
         x->got_ice_done = true;
         break;
+    case FLOE_SIP_UA_EV_ICE_RESTART: /* the checks run again: ICE_COMPLETED may come again */
+        x->ice_done = false;
+        x->got_restart = true;
+        break;
     case FLOE_SIP_UA_EV_ICE_PATH_FOUND:
         x->path_found = true;
         x->got_path = true;
@@ -541,7 +554,7 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
         break;
     case FLOE_SIP_UA_EV_NONE: abort();
     default:
-        if ((unsigned)ev->type > FLOE_SIP_UA_EV_ICE_PATH_FOUND) abort();
+        if (strcmp(floe_sip_ua_event_name(ev->type), "?") == 0) abort(); /* no such type */
         break;
     }
 }
@@ -558,10 +571,11 @@ static void drain(world *w) {
             if (++guard > 20000) abort();
             if (len == 0 || len > FLOE_SIP_UA_SEND_MAX || out.to.family == FLOE_AF_NONE) abort();
             if (out.kind == FLOE_SIP_UA_OUT_SIP) {
-                if (out.transport != FLOE_TRANSPORT_UDP) abort();
+                if (out.transport != FLOE_TRANSPORT_UDP && out.transport != FLOE_TRANSPORT_TCP)
+                    abort();
                 st_sip_out++;
                 if (floe_addr_equal(&out.to, &w->carol_sip)) st_sip_carol++;
-                on_sent_sip(w, i, sendbuf, len, &out.to);
+                on_sent_sip(w, i, out.transport, sendbuf, len, &out.to);
             } else if (out.kind == FLOE_SIP_UA_OUT_MEDIA) {
                 st_media_out++;
                 on_sent_media(w, i, out.sock, sendbuf, len, &out.to);
@@ -588,7 +602,8 @@ static void drain(world *w) {
 /* A SIP datagram into UA i. In strict mode a 2xx to an INVITE is noted first: the ACK
  * that answers it must carry its To tag (RFC 3261 §13.2.2.4: every 2xx is ACKed in its
  * own dialog, also a second one from a fork). */
-static void sip_in(world *w, int i, const floe_addr *from, const char *p, size_t len) {
+static void sip_in(world *w, int i, floe_transport tp, const floe_addr *from, const char *p,
+                   size_t len) {
     node *x = &w->n[i];
     x->want_ack_tag[0] = '\0';
     if (strict_on && floe_sip_parse(p, len, 0, &ctxm, NULL, NULL) == FLOE_OK && !ctxm.request &&
@@ -599,7 +614,7 @@ static void sip_in(world *w, int i, const floe_addr *from, const char *p, size_t
             floe_sip_msg_to(&ctxm, &ta) == FLOE_OK && ta.tag.p)
             put_str(x->want_ack_tag, sizeof x->want_ack_tag, ta.tag);
     }
-    floe_sip_ua_on_sip(x->ua, w->now, FLOE_TRANSPORT_UDP, from, p, len);
+    floe_sip_ua_on_sip(x->ua, w->now, tp, from, p, len);
     drain(w);
     x->want_ack_tag[0] = '\0';
 }
@@ -608,7 +623,7 @@ static void deliver(world *w, const pkt *k) {
     st_deliver++;
     node *x = &w->n[k->dst];
     if (k->sip)
-        sip_in(w, k->dst, &k->from, (const char *)k->data, k->len);
+        sip_in(w, k->dst, (floe_transport)k->sock, &k->from, (const char *)k->data, k->len);
     else
         floe_sip_ua_on_media(x->ua, w->now, k->sock, &k->from, k->data, k->len);
     drain(w);
@@ -731,7 +746,7 @@ static floe_addr from_of(world *w, int i, uint8_t f) {
 
 static void send_text(world *w, int i, const floe_addr *from, size_t n, const damage *dm) {
     n = damage_apply(dm, (uint8_t *)text, n);
-    sip_in(w, i, from, text, n);
+    sip_in(w, i, w->n[i].carol_tp, from, text, n);
     drain(w);
 }
 
@@ -982,7 +997,7 @@ static void op_raw_sip(world *w, input *in, int i) {
     memcpy(text, in->p + in->off, n);
     in->off += n;
     floe_addr from = w->carol_sip;
-    sip_in(w, i, &from, text, n);
+    sip_in(w, i, w->n[i].carol_tp, &from, text, n);
     drain(w);
 }
 
@@ -1074,7 +1089,7 @@ static void op_api(world *w, input *in, int i) {
     uint8_t f = u8(in);
     static const char *const peers[2] = {"sip:bob@10.0.0.2:5060", "sip:alice@10.0.0.1"};
     floe_sip_call_state s;
-    switch (f % 10) {
+    switch (f % 12) {
     case 0:
     case 1:
     case 2:
@@ -1106,6 +1121,20 @@ static void op_api(world *w, input *in, int i) {
         break;
     case 7: floe_sip_ua_register(x->ua, w->now); break;
     case 8: floe_sip_ua_unregister(x->ua, w->now); break;
+    case 10: {
+        /* an ICE restart is the caller's, in a confirmed ICE call */
+        floe_sip_ua_result r;
+        floe_sip_ua_result_get(x->ua, &r);
+        bool may = r.caller && r.ice && floe_sip_ua_state(x->ua) == FLOE_SIP_CALL_CONFIRMED;
+        if (floe_sip_ua_ice_restart(x->ua, w->now) == FLOE_OK && !may) abort();
+        break;
+    }
+    case 11: { /* the runtime could not reach a peer */
+        const floe_addr *peer = (f & 0x10) ? &w->carol_sip : &w->n[1 - i].sip;
+        floe_sip_ua_transport_error(x->ua, w->now,
+                                    (f & 0x20) ? FLOE_TRANSPORT_TCP : FLOE_TRANSPORT_UDP, peer);
+        break;
+    }
     default: {
         floe_addr a;
         floe_addr_set_v4(&a, 0x0a000001u + (uint32_t)i, (uint16_t)(41000 + (f >> 4)));
@@ -1200,6 +1229,8 @@ static void setup(world *w, uint8_t cfg, uint8_t cfg2) {
         c.domain = "example.net";
         c.display = i == 0 ? "Alice" : NULL;
         c.local[FLOE_TRANSPORT_UDP] = x->sip;
+        c.local[FLOE_TRANSPORT_TCP] = x->sip;
+        if (i == 0 && (cfg2 & 0x80)) c.transport = FLOE_TRANSPORT_TCP; /* alice calls over TCP */
         c.rnd = fuzz_rand;
         c.rnd_ctx = &x->rng;
         c.ice = !(cfg & (i == 0 ? 0x08 : 0x10));

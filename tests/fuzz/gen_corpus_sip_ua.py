@@ -14,14 +14,15 @@ B = 0x80  # the opcode's top bit: the operation is for bob (UA 1) instead of ali
 def cfg(delay=1, alice_dead_host=False, alice_no_ice=False, bob_no_ice=False,
         alice_auth=False, alice_auto=False, bob_auto=False, carol_acks=False,
         carol_answers=False, stun=False, stun_answers=False, alice_tone=False, bob_pull=False,
-        push=False):
+        push=False, alice_tcp=False):
     """The two configuration bytes."""
     return bytes([delay | (4 if alice_dead_host else 0) | (8 if alice_no_ice else 0)
                   | (0x10 if bob_no_ice else 0) | (0x20 if alice_auth else 0)
                   | (0x40 if alice_auto else 0) | (0x80 if bob_auto else 0),
                   (1 if carol_acks else 0) | (2 if carol_answers else 0) | (4 if stun else 0)
                   | (8 if stun_answers else 0) | (0x10 if alice_tone else 0)
-                  | (0x20 if bob_pull else 0) | (0x40 if push else 0)])
+                  | (0x20 if bob_pull else 0) | (0x40 if push else 0)
+                  | (0x80 if alice_tcp else 0)])
 
 def run_ms(ms):  # op 3: 10 ms steps, 1..64
     out = b""
@@ -41,7 +42,8 @@ def run_s(s):  # op 4: 1 s steps, 1..16
 
 def api(ua, what):  # op 5
     codes = {"dial": 0, "dial_carol": 2, "dial_bad": 3, "answer": 4, "hangup": 6,
-             "register": 7, "unregister": 8, "add_host": 9}
+             "register": 7, "unregister": 8, "add_host": 9, "ice_restart": 10,
+             "transport_error": 11}
     return bytes([5 | (B if ua else 0), codes[what]])
 
 STATUS = [100, 180, 183, 200, 401, 407, 486, 487, 488, 500, 603, 182, 491, 181, 202, 302]
@@ -98,6 +100,15 @@ SEEDS = {
     # calls again and the INVITE goes once gathering gave up
     "stun-silent-hangup-gathering": cfg(stun=True) + api(0, "dial") + run_ms(100)
     + api(0, "hangup") + api(0, "dial") + run_s(10) + api(0, "hangup") + run_s(2),
+    # a confirmed ICE call, then alice restarts ICE (re-INVITE with new credentials)
+    "ice-restart": cfg(bob_auto=True) + api(0, "dial") + run_s(3) + api(0, "ice_restart")
+    + run_s(3) + api(0, "hangup") + run_s(2),
+    # alice calls bob over TCP (bob answers on the INVITE's transport)
+    "tcp-call": cfg(bob_auto=True, alice_tcp=True) + api(0, "dial") + run_s(3)
+    + api(1, "hangup") + run_s(2),
+    # alice calls carol, the runtime reports carol unreachable: the call fails at once
+    "carol-unreachable": cfg() + api(0, "dial_carol") + run_ms(100)
+    + bytes([5, 23]) + run_s(1),  # transport_error towards carol (23 % 12 == 11, 0x10 set)
     # alice without ICE calls bob: a plain call, bob rings at once
     "plain-caller": cfg(alice_no_ice=True, bob_auto=True) + api(0, "dial") + run_s(3)
     + api(0, "hangup") + run_s(1),
