@@ -7,45 +7,54 @@
  * sends to the other goes into a flight queue (a fixed delay); what it sends to carol is
  * kept, so that carol's messages can echo it. Carol answers ICE connectivity checks sent
  * to her media address with valid STUN successes, so her ICE calls can complete too.
- * The first byte picks the configuration: the network delay, ICE on or off per UA,
- * auto-answer per UA, alice's credentials, and whether alice's default media host is
- * unreachable (ICE then selects her other host and she sends the re-INVITE). Audio past
- * 64 datagrams a run is lost on the way (STUN is always carried): RTP adds little once
- * it flows and costs most of the time.
+ * Two configuration bytes come first: the network delay, ICE on or off per UA,
+ * auto-answer per UA, alice's credentials, whether alice's default media host is
+ * unreachable (ICE then selects her other host and she sends the re-INVITE), carol's
+ * reflexes (ACK her error answers, answer BYE/CANCEL/PRACK/... by herself), a STUN
+ * server (silent, or answering: srflx candidates), audio sources and sinks, and whether
+ * alice calls over TCP. Audio past 64 datagrams a run is lost on the way (STUN is always
+ * carried): RTP adds little once it flows and costs most of the time.
  *
- * The input is a little program of at most MAX_STEPS operations, each a byte and its
- * arguments:
- *   - the network: deliver the next datagrams in flight, drop, duplicate or corrupt the
- *     next one, block or unblock the media path, run virtual time for a short or long
- *     while (every UA ticked at its deadline, datagrams delivered when due; two minutes
- *     at most in all);
+ * The input is then a little program of at most MAX_STEPS operations, each a byte and
+ * its arguments (taken whether or not the operation can act):
+ *   - the network: deliver the next datagrams in flight, drop, duplicate or corrupt one,
+ *     block or unblock the media path, run virtual time for a short or long while (every
+ *     UA ticked at its deadline, datagrams delivered when due; two minutes in all);
  *   - the API: dial (the other UA, carol, a bad URI), answer, hang up, register,
- *     unregister, add a media host;
+ *     unregister, ICE restart, a transport error towards a peer, add a media host;
  *   - a SIP message to a UA built from a template whose Call-ID, tags, CSeq, Via branch
  *     and RSeq echo what that UA last sent: responses to its last INVITE or request
- *     (100, 180, reliable 180/183 with SDP, 200 with SDP, 401/407 challenges, errors),
- *     new INVITEs (ICE or plain offers, with or without 100rel), PRACK, ACK, BYE,
- *     CANCEL, re-INVITE, OPTIONS, UPDATE, INFO; the text may then be corrupted by a few
- *     bytes; or raw fuzz bytes as a datagram;
+ *     (100, 180, reliable 180/183 with SDP, 200 with SDP, 401/407 challenges, errors,
+ *     Record-Route), new INVITEs (ICE or plain offers, with or without 100rel), PRACK,
+ *     ACK, BYE, CANCEL, re-INVITE, OPTIONS, UPDATE, INFO; the text may then be damaged by
+ *     a few bytes; or raw fuzz bytes as a datagram;
  *   - a media datagram to a UA: RTP, RTCP, a STUN Binding request carrying the UA's own
  *     ICE credentials (so it passes the integrity check, with or without USE-CANDIDATE),
  *     or raw bytes.
+ *
  * Invariants, checked after every operation (abort() on a violation):
  *   - every datagram a UA emits fits FLOE_SIP_UA_SEND_MAX and has a destination; SIP
- *     ones parse with floe_sip_parse, are UDP, and requests carry an RFC 3261 branch;
- *     media ones leave from a socket the UA has;
+ *     ones parse (over UDP or TCP), the UA's requests carry an RFC 3261 branch and a From
+ *     tag, INVITEs an offer and 2xx to INVITEs an answer; media ones leave from a socket
+ *     the UA has, and RTP only in an answered call (ANSWERED, CONFIRMED, UPDATING);
  *   - the event stream agrees with the datagrams (one SIP_SENT per SIP datagram, in
- *     order) and with floe_sip_ua_state, and state changes chain (from = last to);
+ *     order) and with floe_sip_ua_state; state changes chain (from = last to);
+ *     CALL_ENDED comes once, right after the call is over, with a reason; ICE_COMPLETED
+ *     (until an ICE restart) and MEDIA_SENT come once a call;
  *   - ring after ICE: a callee that took an ICE offer with 100rel (state OFFERED) or
  *     sent a reliable 183 with an ICE answer never sends 180 before its ICE_COMPLETED
  *     event; for a late answer (OFFERED_LATE, or an unreliable 183 with an ICE answer)
- *     ICE_PATH_FOUND is enough;
+ *     ICE_PATH_FOUND is enough; and a callee's 200 to the call's INVITE follows its 180;
  *   - a BYE the UA answers 200 ends its call, or starts its end (CANCELLING, HANGING_UP),
  *     also in an early dialog (RFC 3261 §15.1.2);
+ *   - the API keeps its word: a dial that succeeds leaves the call GATHERING, an answer
+ *     ANSWERED, a hang-up over or on its way; an ICE restart succeeds only for the caller
+ *     of a confirmed ICE call; a fresh REGISTERED grant means floe_sip_ua_registered;
  *   - the deadline never sticks in the past: after at most three ticks at now, it is
  *     later than now (one may not do: a tick can start work due at once);
  *   - at the end both UAs hang up and unregister, and virtual time runs on for at most
- *     ten minutes: every call must be over, no transaction left, no deadline pending.
+ *     ten minutes: every call must be over (with an end reason), no transaction left,
+ *     no deadline pending.
  * Both UAs are freed every run; ASan and UBSan (LSan for leaks) catch the rest.
  *
  * The environment: FLOE_FUZZ_UA_STATS prints, at exit, how many runs reached each call
