@@ -57,11 +57,13 @@ typedef struct floe_sip_sdp_ours {
     /* The caller's updated offer after ICE (RFC 8839 §4.2.2), per component 1..2. */
     const floe_ice_cand *selected_local[FLOE_ICE_MAX_COMPONENTS + 1];
     const floe_ice_cand *selected_remote[FLOE_ICE_MAX_COMPONENTS + 1];
+    /* An answer to an offer without a=rtcp-mux: leave it out too (RFC 5761 §5.1.1). */
+    bool no_rtcp_mux;
 } floe_sip_sdp_ours;
 
-/* Writes our description (stream 0 of the agent, one component: rtcp-mux) into out,
- * NUL-terminated. Errors as floe_ice_sdp_write, and FLOE_ERR_INVAL for a payload type
- * other than -1, 0 and 8. */
+/* Writes our description (stream 0 of the agent, one component: rtcp-mux unless
+ * no_rtcp_mux) into out, NUL-terminated. Errors as floe_ice_sdp_write, and FLOE_ERR_INVAL for a
+ * payload type other than -1, 0 and 8. */
 int floe_sip_sdp_write(const floe_ice_agent *a, const floe_sip_sdp_ours *ours, floe_ice_sdp_work *w,
                        char *out, size_t cap, size_t *len, floe_sdp_error *err);
 

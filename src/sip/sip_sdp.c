@@ -117,7 +117,7 @@ int floe_sip_sdp_write(const floe_ice_agent *a, const floe_sip_sdp_ours *ours, f
                                              : pcma,
         .n_formats = ours->payload_type < 0 ? 2 : 1,
         .ptime = FLOE_SIP_SDP_PTIME,
-        .rtcp_mux = true,
+        .rtcp_mux = !ours->no_rtcp_mux,
     };
     for (unsigned c = 1; c <= FLOE_ICE_MAX_COMPONENTS; c++) {
         d.selected_local[c] = ours->selected_local[c];

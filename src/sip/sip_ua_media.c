@@ -168,6 +168,7 @@ int ua_write_sdp(floe_sip_ua *ua, bool selected) {
     o.session_id = ua->session_id;
     o.session_version = ua->session_version;
     o.payload_type = ua->pt;
+    o.no_rtcp_mux = ua->role == FLOE_SIP_CALL_UAS && ua->no_rtcp_mux;
     if (selected && ua->have_pair) {
         o.selected_local[1] = &ua->sel_local;
         o.selected_remote[1] = &ua->sel_remote;
@@ -304,9 +305,9 @@ int ua_media_next(floe_sip_ua *ua, floe_time_ns now, uint8_t *buf, size_t cap, s
         }
         return FLOE_OK;
     }
-    if (floe_media_next_rtcp(&ua->media, now, ua->pkt, sizeof ua->pkt, &n) == FLOE_OK &&
-        wrap(ua, now, ua->pkt, n, buf, cap, len, out) == FLOE_OK)
-        return FLOE_OK;
+    while (floe_media_next_rtcp(&ua->media, now, ua->pkt, sizeof ua->pkt, &n) == FLOE_OK)
+        if (!ua->no_rtcp_mux && wrap(ua, now, ua->pkt, n, buf, cap, len, out) == FLOE_OK)
+            return FLOE_OK;
     return FLOE_ERR_NOT_FOUND;
 }
 

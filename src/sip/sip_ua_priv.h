@@ -71,6 +71,8 @@ struct floe_sip_ua {
     bool answered_sdp;   /* caller: the answer came; callee: the offer was read */
     bool prack_done;     /* callee: the PRACK of our 183 came */
     bool require_100rel; /* callee: the INVITE requires 100rel: every 18x is reliable */
+    bool no_rtcp_mux;    /* the peer's description has no a=rtcp-mux: we send no RTCP (it
+                            would want it on a second port, and we have one component) */
     bool reinvite_sent;
     uint64_t session_id, session_version;
     int pt;                /* the payload type of the call */

@@ -122,6 +122,7 @@ static void take_answer(floe_sip_ua *ua, floe_time_ns now, floe_sip_str body) {
     ua->answered_sdp = true;
     ua->pt = md.payload_type;
     ua->peer_rtp = md.rtp;
+    ua->no_rtcp_mux = !md.rtcp_mux;
     ua_media_init(ua);
     if (ua->cfg.ice && md.ice && !md.ice_mismatch && ua_apply_ice(ua, body) == FLOE_OK) {
         ua->ice_call = true;

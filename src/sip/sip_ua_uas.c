@@ -116,6 +116,7 @@ static void new_call(floe_sip_ua *ua, floe_time_ns now, const floe_sip_txl_event
     }
     ua->pt = md.payload_type;
     ua->peer_rtp = md.rtp;
+    ua->no_rtcp_mux = !md.rtcp_mux;
     ua->ice_call = ice;
     ua->answered_sdp = true;
     if (ua_agent_new(ua, now, false) != FLOE_OK) {

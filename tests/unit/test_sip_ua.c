@@ -1087,6 +1087,11 @@ static void test_no_ghost_ring(void **state) {
     assert_true(confirmed >= 190); /* retransmissions carry nearly all of them */
 }
 
+/* What bob sent carol: the last final answer (its bytes), and the RTP and RTCP packets
+ * to her media port 4000. */
+static char carol_final[FLOE_SIP_UA_SEND_MAX + 1];
+static unsigned carol_rtp, carol_rtcp;
+
 /* Feeds a hand-written request from carol (10.0.0.9) to bob and returns the status of
  * the last final answer bob sent her (0 when none). */
 static unsigned from_carol(net *n, const char *branch, const char *text) {
@@ -1101,16 +1106,26 @@ static unsigned from_carol(net *n, const char *branch, const char *text) {
     floe_sip_ua_out out;
     unsigned status = 0;
     for (int round = 0; round < 50; round++) { /* let gathering and timers run briefly */
-        while (floe_sip_ua_next_send(ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK)
+        while (floe_sip_ua_next_send(ua, n->now, buf, sizeof buf, &len, &out) == FLOE_OK) {
+            if (out.kind == FLOE_SIP_UA_OUT_MEDIA && out.to.port == 4000 && len > 1) {
+                if (buf[1] >= 200 && buf[1] <= 204)
+                    carol_rtcp++;
+                else
+                    carol_rtp++;
+            }
             if (out.kind == FLOE_SIP_UA_OUT_SIP && floe_addr_equal(&out.to, &carol)) {
                 static floe_sip_msg m;
                 floe_sip_str cid;
                 if (floe_sip_parse((const char *)buf, len, 0, &m, NULL, NULL) == FLOE_OK &&
                     !m.request && m.status >= 200 && floe_sip_msg_call_id(&m, &cid) == FLOE_OK &&
-                    floe_sip_str_eq(cid, call_id))
+                    floe_sip_str_eq(cid, call_id)) {
                     status = m.status; /* answers of this call only (not retransmissions of
                                           earlier ones carol never ACKed) */
+                    memcpy(carol_final, buf, len);
+                    carol_final[len] = '\0';
+                }
             }
+        }
         n->now += FLOE_MS(10);
         floe_sip_ua_tick(ua, n->now);
     }
@@ -1166,6 +1181,26 @@ static void test_bad_requests(void **state) {
     assert_int_equal(from_carol(n, "a7", HDRS("CANCEL", "a7", "1") "Content-Length: 0\r\n\r\n"),
                      487);
     assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_FAILED);
+    /* a plain offer without a=rtcp-mux, answered: the answer has no a=rtcp-mux either
+     * (RFC 5761 §5.1.1), and bob sends RTP to carol's port but no RTCP there (she would
+     * want it on the next port, and bob has one media socket) */
+    with_sdp(msg, sizeof msg, HDRS("INVITE", "a8", "1"),
+             "v=0\r\no=- 1 1 IN IP4 10.0.0.9\r\ns=-\r\nc=IN IP4 10.0.0.9\r\nt=0 0\r\n"
+             "m=audio 4000 RTP/AVP 0\r\n");
+    assert_int_equal(from_carol(n, "a8", msg), 0);
+    assert_int_equal(floe_sip_ua_answer(n->s[1].ua, n->now), FLOE_OK);
+    carol_rtp = carol_rtcp = 0;
+    for (int i = 0; i < 16; i++) /* 8 s: RTCP would be due every 5 s or so */
+        from_carol(n, "a8", "x");
+    assert_non_null(strstr(carol_final, "SIP/2.0 200"));
+    assert_non_null(strstr(carol_final, "m=audio "));
+    assert_null(strstr(carol_final, "a=rtcp-mux"));
+    assert_true(carol_rtp > 300);
+    assert_int_equal(carol_rtcp, 0);
+    assert_int_equal(floe_sip_ua_hangup(n->s[1].ua, n->now), FLOE_OK);
+    for (int i = 0; i < 80 && !floe_sip_call_over(floe_sip_ua_state(n->s[1].ua)); i++)
+        from_carol(n, "a8", "x"); /* carol never answers the BYE: its timer ends it */
+    assert_true(floe_sip_call_over(floe_sip_ua_state(n->s[1].ua)));
     /* BYE outside any dialog: 481; an unknown method: 501; OPTIONS: 200 */
     assert_int_equal(from_carol(n, "a3", HDRS("BYE", "a3", "2") "Content-Length: 0\r\n\r\n"), 481);
     assert_int_equal(from_carol(n, "a4", HDRS("FOO", "a4", "1") "Content-Length: 0\r\n\r\n"), 501);
