@@ -28,7 +28,10 @@
  * candidate's socket to the peer's default address. 180 rings, 200 is ACKed and media
  * starts on the selected pair; when the selected local candidate is not the default
  * one offered, a re-INVITE with a=remote-candidates follows (RFC 8839 §4.2.2). ICE
- * failure before the answer cancels the INVITE.
+ * failure before the answer cancels the INVITE. Forking: the dialog of the first 2xx is
+ * the call's; a 2xx from another fork after it is ACKed in its own dialog and ended with
+ * a BYE (the session stays the one negotiated first: an early answer from one fork and
+ * a 2xx from another are not reconciled).
  * Callee: an INVITE is gathered for (no ring); an ICE offer gets a reliable 183 with the
  * answer (Require: 100rel), the checks start (controlled), its PRACK is answered 200;
  * once ICE completed and the PRACK came, 180 goes out and the call rings. The answer

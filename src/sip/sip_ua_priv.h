@@ -103,6 +103,7 @@ struct floe_sip_ua {
     floe_sip_msg msg, msg2;
     char arena_buf[UA_ARENA];
     floe_sip_arena ar;
+    floe_sip_dialog fork_dlg; /* caller: the dialog of another fork's 2xx, to end it */
 };
 
 /* sip_ua.c */

@@ -134,14 +134,33 @@ static void take_answer(floe_sip_ua *ua, floe_time_ns now, floe_sip_str body) {
     }
 }
 
-static int send_ack(floe_sip_ua *ua, floe_time_ns now, uint32_t cseq) {
+static int ack_in(floe_sip_ua *ua, floe_time_ns now, const floe_sip_dialog *d, uint32_t cseq) {
     floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
-    int rc = floe_sip_dialog_ack(&ua->dlg, cseq, &ua->msg2, &ua->ar);
+    int rc = floe_sip_dialog_ack(d, cseq, &ua->msg2, &ua->ar);
     if (rc != FLOE_OK) return rc;
     floe_addr to;
-    rc = ua_uri_addr(floe_sip_dialog_next_hop(&ua->dlg), &to);
+    rc = ua_uri_addr(floe_sip_dialog_next_hop(d), &to);
     if (rc != FLOE_OK) return rc;
     return floe_sip_txl_send(ua->txl, now, &ua->msg2, ua->tp, &to);
+}
+
+static int send_ack(floe_sip_ua *ua, floe_time_ns now, uint32_t cseq) {
+    return ack_in(ua, now, &ua->dlg, cseq);
+}
+
+/* A 2xx from another fork of our INVITE after the one we took (RFC 3261 §13.2.2.4): it
+ * is ACKed in its own dialog, and that dialog is ended at once with a BYE. */
+static void end_fork(floe_sip_ua *ua, floe_time_ns now, const floe_sip_msg *r) {
+    if (floe_sip_txl_request_of(ua->txl, ua->invite_id, &ua->msg) != FLOE_OK ||
+        floe_sip_dialog_uac_new(&ua->fork_dlg, &ua->msg, r, ua->tp) != FLOE_OK)
+        return;
+    floe_sip_dialog_confirm(&ua->fork_dlg);
+    if (ack_in(ua, now, &ua->fork_dlg, ua->invite_cseq) != FLOE_OK) return;
+    floe_sip_arena_init(&ua->ar, ua->arena_buf, sizeof ua->arena_buf);
+    floe_addr to;
+    if (floe_sip_dialog_request(&ua->fork_dlg, "BYE", &ua->msg2, &ua->ar) == FLOE_OK &&
+        ua_uri_addr(floe_sip_dialog_next_hop(&ua->fork_dlg), &to) == FLOE_OK)
+        ua_request(ua, now, ua->tp, &ua->msg2, &to, NULL);
 }
 
 static void dialog_from(floe_sip_ua *ua, const floe_sip_msg *resp) {
@@ -258,6 +277,13 @@ static void invite_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_tx
     }
     if (st < 300) {
         bool first = ua->t_200 == FLOE_TIME_NEVER;
+        if (ua->have_dialog && !floe_sip_dialog_matches(&ua->dlg, r)) {
+            if (!first) { /* another fork answered too */
+                end_fork(ua, now, r);
+                return;
+            }
+            ua->have_dialog = false; /* the fork that answered is the call's dialog */
+        }
         dialog_from(ua, r);
         if (ua->have_dialog) send_ack(ua, now, ua->invite_cseq);
         if (!first) return; /* a retransmission: ACKed again */

@@ -67,6 +67,7 @@ typedef struct net {
     char last_prack[2048];      /* ... and PRACK (for requests in the early dialog) */
     floe_transport sip_tp;      /* how SIP travels: UDP, or TCP with OPT_TCP */
     unsigned drop_acks;         /* alice's next ACKs lost on the way */
+    char last_200[4096];        /* bob's last 200 to the INVITE (to fake another fork's) */
     uint64_t sip_sent[2];       /* SIP messages each side sent */
 } net;
 
@@ -257,6 +258,13 @@ static void drain(net *n) {
             if (sip && i == 0 && n->no_100rel) len = drop_line(buf, len, "Supported: 100rel\r\n");
             if (sip && i == 1 && n->no_preview && len > 11 && !memcmp(buf, "SIP/2.0 183", 11))
                 continue;
+            if (sip && i == 1 && len < sizeof n->last_200 && len > 12 &&
+                !memcmp(buf, "SIP/2.0 200", 11)) {
+                char tmp[sizeof n->last_200];
+                memcpy(tmp, buf, len);
+                tmp[len] = '\0';
+                if (strstr(tmp, " INVITE\r\n")) memcpy(n->last_200, tmp, len + 1);
+            }
             if (sip && i == 0 && n->drop_acks && len > 4 && !memcmp(buf, "ACK ", 4)) {
                 n->drop_acks--;
                 continue;
@@ -917,6 +925,36 @@ static void test_reinvite_491(void **state) {
     net_free(n);
 }
 
+/* A forking proxy: a second 200 for alice's INVITE from another fork (another To tag)
+ * after the one she took. She ACKs it in its own dialog and ends that dialog with a BYE
+ * (RFC 3261 §13.2.2.4); her call with bob goes on. */
+static void test_forked_200(void **state) {
+    (void)state;
+    net *n = net_new(11, true, 440, 1000, FLOE_MS(100));
+    dial(n);
+    run(n, FLOE_S(30), both_confirmed);
+    assert_true(both_confirmed(n));
+    char other[4096];
+    memcpy(other, n->last_200, sizeof other);
+    char *to = strstr(other, "\r\nTo:");
+    assert_non_null(to);
+    char *tag = strstr(to, ";tag=");
+    assert_non_null(tag);
+    memcpy(tag + 5, "fork2", 5); /* another To tag, same length */
+    const side *a = &n->s[0];
+    size_t mark = a->n_log;
+    floe_sip_ua_on_sip(a->ua, n->now, FLOE_TRANSPORT_UDP, &n->s[1].sip, other, strlen(other));
+    drain(n);
+    assert_non_null(strstr(n->last_ack, ";tag=fork2"));
+    long bye = find_sip(a, mark, true, true, "BYE", 0);
+    assert_true(bye >= 0);
+    run(n, n->now + FLOE_S(3), NULL);
+    assert_int_equal(floe_sip_ua_state(a->ua), FLOE_SIP_CALL_CONFIRMED);
+    assert_int_equal(floe_sip_ua_state(n->s[1].ua), FLOE_SIP_CALL_CONFIRMED);
+    assert_int_equal(heard(a), 1);
+    net_free(n);
+}
+
 /* Through a stateless proxy that record-routes: the INVITE goes to the outbound proxy,
  * the in-dialog requests (PRACK, ACK, BYE) follow the route set back through it. */
 static void test_via_proxy(void **state) {
@@ -1402,6 +1440,7 @@ int main(void) {
         cmocka_unit_test(test_update),
         cmocka_unit_test(test_bye_early),
         cmocka_unit_test(test_reinvite_491),
+        cmocka_unit_test(test_forked_200),
         cmocka_unit_test(test_tcp),
         cmocka_unit_test(test_via_proxy),
         cmocka_unit_test(test_consent_lost),
