@@ -73,7 +73,8 @@ extern "C" {
 #define FLOE_SIP_UA_MAX_MEDIA_HOSTS 8 /* media sockets (ICE host bases) */
 #define FLOE_SIP_UA_EVENTS 128        /* events waiting to be pulled; more are dropped */
 #define FLOE_SIP_UA_NAME_MAX 64       /* user, domain, display name */
-#define FLOE_SIP_UA_TOKEN_MAX 24      /* method names and reasons kept in events */
+#define FLOE_SIP_UA_TOKEN_MAX 24      /* method names kept in events */
+#define FLOE_SIP_UA_REASON_MAX 96     /* reasons kept in events (ICE's sentences whole) */
 #define FLOE_SIP_UA_SEND_MAX 8192     /* a send buffer of this size always suffices */
 
 /* Samples to send (n of them, 8 kHz): return true when filled, false for silence. */
@@ -168,7 +169,7 @@ typedef struct floe_sip_ua_event {
     floe_ice_cand local, remote; /* ICE_SELECTED */
     unsigned status;             /* CALL_ENDED, REGISTERED, REGISTER_FAILED */
     uint32_t expires;            /* REGISTERED */
-    char reason[FLOE_SIP_UA_TOKEN_MAX * 2];
+    char reason[FLOE_SIP_UA_REASON_MAX];
 } floe_sip_ua_event;
 
 const char *floe_sip_ua_event_name(floe_sip_ua_event_type t);
@@ -186,8 +187,8 @@ typedef struct floe_sip_ua_result {
     uint64_t packets_sent, packets_received;
     int64_t packets_lost;
     bool reinvite_sent;
-    unsigned end_status;                        /* SIP status that ended the call, else 0 */
-    char end_reason[FLOE_SIP_UA_TOKEN_MAX * 2]; /* "" while the call lasts */
+    unsigned end_status;                     /* SIP status that ended the call, else 0 */
+    char end_reason[FLOE_SIP_UA_REASON_MAX]; /* "" while the call lasts */
 } floe_sip_ua_result;
 
 /* ---- lifetime -------------------------------------------------------------------------- */

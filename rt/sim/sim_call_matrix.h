@@ -72,9 +72,9 @@ typedef struct floe_sim_call_matrix_result {
     bool ended;                    /* both phones saw the call end */
     floe_sim_matrix_expect expect; /* the rule's, with the run's facts (case 10) */
     char expected[48];             /* "srflx/prflx", "relay", "fail" */
-    char got[96];                  /* "srflx/prflx answered", "fail 480", ... */
+    char got[128];                 /* "srflx/prflx answered", "fail 480", ... */
     char note[64];                 /* "bob gathered no srflx: case 10", or "" */
-    char why[300];                 /* when !ok: the first thing that missed */
+    char why[512];                 /* when !ok: the first thing that missed */
     floe_sip_ua_result alice, bob; /* the two timelines */
     int64_t ms_bob_ice;            /* bob's ICE completion, ms after the dial; -1: none */
     int64_t ms_bob_180;            /* bob's first 180, ms after the dial; -1: none */

@@ -96,7 +96,7 @@ struct floe_sip_ua {
     /* timeline (absolute times, FLOE_TIME_NEVER when not yet) */
     floe_time_ns t_invite, t_183, t_ice, t_180, t_200;
     unsigned end_status;
-    char end_reason[FLOE_SIP_UA_TOKEN_MAX * 2];
+    char end_reason[FLOE_SIP_UA_REASON_MAX];
 
     /* scratch */
     floe_ice_sdp_work *work;
