@@ -69,3 +69,34 @@ sipp_count() {
   n=$(grep -cE -- "$2" "$FT_TMP/$1.msg" 2>/dev/null) || true
   printf '%s' "${n:-0}"
 }
+
+# sipp_setup: what both sipp scripts start with: sipp, python3 and ss are needed, TONE
+# names the tone checker, the work directory becomes the current one (sipp writes its
+# logs there), sipp_tone.ulaw holds 3 s of 600 Hz, and a capture of UDP on loopback runs
+# as "cap" when dumpcap may capture there (always in CI): CAPTURE=1, else 0.
+sipp_setup() {
+  ft_need_cmd sipp python3 ss
+  ft_need_file "$FLOE" "the floe binary"
+  TONE="$FLOE_SRC/tests/lib/tone_check.py"
+  cd "$FT_TMP" || ft_fail "cannot enter $FT_TMP"
+  sipp_tone sipp_tone.ulaw 600 3
+  CAPTURE=0
+  if [ "${CI:-}" = "true" ] || { command -v dumpcap >/dev/null && command -v tshark >/dev/null &&
+    dumpcap -D 2>/dev/null | grep -qw lo; }; then
+    ft_need_capture
+    CAPTURE=1
+    ft_capture_start cap "udp and (host 127.0.0.1 or host ::1)"
+  else
+    ft_say "no capture on lo (dumpcap missing or not allowed): part c not run"
+  fi
+}
+
+# sipp_capture_stop: stops "cap" and sets what the capture checks use: FT_DECODE (RTP
+# and STUN heuristics on) and OURS, a display filter for the test's ports (PORTS).
+sipp_capture_stop() {
+  ft_capture_stop cap
+  FT_DECODE=(--enable-heuristic rtp_udp --enable-heuristic stun_udp)
+  local ports
+  ports=$(printf '%s\n' "${PORTS[@]}" | sort -un | paste -sd, -)
+  OURS="udp.port in {$ports}"
+}

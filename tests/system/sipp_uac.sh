@@ -29,21 +29,7 @@ set -euo pipefail
 # shellcheck source=../lib/sipp.bash
 . "$FLOE_SRC/tests/lib/sipp.bash"
 
-ft_need_cmd sipp python3 ss
-ft_need_file "$FLOE" "the floe binary"
-TONE="$FLOE_SRC/tests/lib/tone_check.py"
-cd "$FT_TMP"
-sipp_tone sipp_tone.ulaw 600 3
-
-CAPTURE=0
-if [ "${CI:-}" = "true" ] || { command -v dumpcap >/dev/null && command -v tshark >/dev/null &&
-  dumpcap -D 2>/dev/null | grep -qw lo; }; then
-  ft_need_capture
-  CAPTURE=1
-  ft_capture_start cap "udp and (host 127.0.0.1 or host ::1)"
-else
-  ft_say "no capture on lo (dumpcap missing or not allowed): part c not run"
-fi
+sipp_setup
 PORTS=()     # every port of the test, for the capture check
 RTP_CHECKS=() # "floe-media-port sipp-media-port" of the answered calls
 
@@ -175,10 +161,7 @@ done
 
 # ---- c. the capture ---------------------------------------------------------------------------
 if [ "$CAPTURE" = 1 ]; then
-  ft_capture_stop cap
-  FT_DECODE=(--enable-heuristic rtp_udp --enable-heuristic stun_udp)
-  ports=$(printf '%s\n' "${PORTS[@]}" | sort -un | paste -sd, -)
-  OURS="udp.port in {$ports}"
+  sipp_capture_stop
   n_inv=$(ft_capture_count cap "$OURS && sip.Method == \"INVITE\" && sdp")
   [ "$n_inv" -ge 4 ] || ft_fail "capture: $n_inv INVITEs with SDP, expected at least 4"
   n_prack=$(ft_capture_count cap "$OURS && sip.Method == \"PRACK\" && sip.RAck")
