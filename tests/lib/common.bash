@@ -259,6 +259,18 @@ $bad"
 # ---- assertions ---------------------------------------------------------------------
 
 # ft_expect_eq ACTUAL EXPECTED WHAT
+# ft_expect_usage WANT ARGS...: `floe ARGS...` must be a usage error: exit 2 with WANT
+# in what it prints on stderr.
+ft_expect_usage() {
+  local want=$1 rc=0
+  shift
+  "$FLOE" "$@" >"$FT_TMP/usage.out" 2>"$FT_TMP/usage.err" || rc=$?
+  [ "$rc" = 2 ] || ft_fail "floe $* exited $rc, expected 2: $(cat "$FT_TMP/usage.err")"
+  grep -q -- "$want" "$FT_TMP/usage.err" ||
+    ft_fail "floe $*: stderr does not say '$want': $(cat "$FT_TMP/usage.err")"
+  ft_ok "floe $* -> 2: $(head -1 "$FT_TMP/usage.err")"
+}
+
 ft_expect_eq() {
   [ "$1" = "$2" ] || ft_fail "$3: got '$1', expected '$2'"
   ft_ok "$3 = $2"

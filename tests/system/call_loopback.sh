@@ -28,28 +28,18 @@ ft_say "floe answer on 127.0.0.1:$SIP"
 
 # ---- c. usage errors ------------------------------------------------------------------
 
-usage() {
-  local want=$1
-  shift
-  local rc=0
-  "$FLOE" "$@" >"$FT_TMP/usage.out" 2>"$FT_TMP/usage.err" || rc=$?
-  [ "$rc" = 2 ] || ft_fail "floe $* exited $rc, expected 2: $(cat "$FT_TMP/usage.err")"
-  grep -q -- "$want" "$FT_TMP/usage.err" ||
-    ft_fail "floe $*: stderr does not say '$want': $(cat "$FT_TMP/usage.err")"
-  ft_ok "floe $* -> 2: $(head -1 "$FT_TMP/usage.err")"
-}
 ft_check "usage errors exit 2 with a message"
-usage "missing the address" call
-usage "bad address" call bob@127.0.0.1
-usage "must be an IP address" call sip:bob@example.net
-usage "unknown option" call --nope sip:bob@127.0.0.1
-usage "bad --duration" call --duration -1 sip:bob@127.0.0.1
-usage "bad --tone" call --tone abc sip:bob@127.0.0.1
-usage "exclude each other" call --play x.wav --tone 300 sip:bob@127.0.0.1
-usage "--register needs --proxy" call --register sip:bob@127.0.0.1
-usage "bad --listen" answer --listen 127.0.0.1
-usage "bad --register" answer --register bob@127.0.0.1
-usage "unexpected argument" answer sip:bob@127.0.0.1
+ft_expect_usage "missing the address" call
+ft_expect_usage "bad address" call bob@127.0.0.1
+ft_expect_usage "must be an IP address" call sip:bob@example.net
+ft_expect_usage "unknown option" call --nope sip:bob@127.0.0.1
+ft_expect_usage "bad --duration" call --duration -1 sip:bob@127.0.0.1
+ft_expect_usage "bad --tone" call --tone abc sip:bob@127.0.0.1
+ft_expect_usage "exclude each other" call --play x.wav --tone 300 sip:bob@127.0.0.1
+ft_expect_usage "--register needs --proxy" call --register sip:bob@127.0.0.1
+ft_expect_usage "bad --listen" answer --listen 127.0.0.1
+ft_expect_usage "bad --register" answer --register bob@127.0.0.1
+ft_expect_usage "unexpected argument" answer sip:bob@127.0.0.1
 "$FLOE" call --help | grep -q "usage: floe call" || ft_fail "floe call --help"
 "$FLOE" answer --help | grep -q "usage: floe answer" || ft_fail "floe answer --help"
 

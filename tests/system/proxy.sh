@@ -23,23 +23,13 @@ DOMAIN=127.0.0.1 # the domain is the proxy's own address, as in the lab
 
 # ---- e. usage errors ------------------------------------------------------------------
 
-usage() {
-  local want=$1
-  shift
-  local rc=0
-  "$FLOE" "$@" >"$FT_TMP/usage.out" 2>"$FT_TMP/usage.err" || rc=$?
-  [ "$rc" = 2 ] || ft_fail "floe $* exited $rc, expected 2: $(cat "$FT_TMP/usage.err")"
-  grep -q -- "$want" "$FT_TMP/usage.err" ||
-    ft_fail "floe $*: stderr does not say '$want': $(cat "$FT_TMP/usage.err")"
-  ft_ok "floe $* -> 2: $(head -1 "$FT_TMP/usage.err")"
-}
 ft_check "usage errors exit 2 with a message"
-usage "missing --listen" proxy --domain x
-usage "missing --domain" proxy --listen 127.0.0.1:5060
-usage "bad --listen" proxy --listen 127.0.0.1 --domain x
-usage "not a wildcard" proxy --listen 0.0.0.0:5060 --domain x
-usage "bad --max-bindings" proxy --listen 127.0.0.1:5060 --domain x --max-bindings 0
-usage "unknown option" proxy --listen 127.0.0.1:5060 --domain x --nope
+ft_expect_usage "missing --listen" proxy --domain x
+ft_expect_usage "missing --domain" proxy --listen 127.0.0.1:5060
+ft_expect_usage "bad --listen" proxy --listen 127.0.0.1 --domain x
+ft_expect_usage "not a wildcard" proxy --listen 0.0.0.0:5060 --domain x
+ft_expect_usage "bad --max-bindings" proxy --listen 127.0.0.1:5060 --domain x --max-bindings 0
+ft_expect_usage "unknown option" proxy --listen 127.0.0.1:5060 --domain x --nope
 "$FLOE" proxy --help | grep -q "usage: floe proxy" || ft_fail "floe proxy --help"
 "$FLOE" --help | grep -qE '^  proxy ' || ft_fail "floe --help does not list proxy"
 
