@@ -12,4 +12,21 @@
  * call answered with media both ways, 1 for a failed call, 2 for a usage error. */
 int floe_call_rt_run(const char *sub, bool caller, const char *help, int argc, char **argv);
 
+/* The help lines floe call and floe answer share. */
+#define FLOE_CALL_HELP_SERVERS                                                                     \
+    "  --stun HOST[:PORT]       a STUN server for server-reflexive candidates (repeatable).\n"     \
+    "  --turn URI --turn-user U --turn-password P\n"                                               \
+    "                           a TURN server for relayed candidates (RFC 7065 URI):\n"            \
+    "                           HOST[:PORT] or turn:HOST[:PORT] over UDP,\n"                       \
+    "                           turn:HOST[:PORT]?transport=tcp over TCP, turns:HOST[:PORT]\n"      \
+    "                           over TLS (where a firewall lets no UDP out).\n"                    \
+    "  --turn-ca PEM            verify a turns: server against these CAs (default: the\n"          \
+    "                           system's); --turn-insecure does not verify it.\n"
+
+#define FLOE_CALL_HELP_TRANSPORT                                                                   \
+    "  --transport udp|tcp      how our own requests go (default udp); SIP over TCP is\n"          \
+    "                           also taken on the SIP port either way.\n"                          \
+    "  --no-ice                 a plain RFC 3264 offer/answer: no ICE, the default\n"              \
+    "                           candidate only (to test peers without ICE).\n"
+
 #endif
