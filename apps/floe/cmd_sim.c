@@ -316,8 +316,33 @@ static void time_text(floe_time_ns t, char *buf, size_t cap) {
         snprintf(buf, cap, "%.3f s", (double)t / 1e9);
 }
 
+/* The options matrix and calls share: --loss 0|10, --seed N, --filter TEXT. True when
+ * argv[*i] is one of them, with *rc 0 or the usage error's status. */
+static bool matrix_option(int argc, char **argv, int *i, int *loss, uint64_t *seed,
+                          const char **filter, int *rc) {
+    const char *v = NULL;
+    *rc = 0;
+    if (floe_cli_value(argc, argv, i, "--loss", &v)) {
+        if (!v || (strcmp(v, "0") && strcmp(v, "10") && strcmp(v, "0%") && strcmp(v, "10%")))
+            *rc = floe_usage_error(SUB, "--loss needs 0 or 10 (percent)");
+        else
+            *loss = v[0] == '1' ? 10 : 0;
+    } else if (floe_cli_value(argc, argv, i, "--seed", &v)) {
+        if (!parse_u64(v, seed))
+            *rc = floe_usage_error(SUB, "--seed needs a number (decimal or 0x hex)");
+    } else if (floe_cli_value(argc, argv, i, "--filter", &v)) {
+        if (!v || !*v)
+            *rc = floe_usage_error(SUB, "--filter needs a string");
+        else
+            *filter = v;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static int cmd_matrix(int argc, char **argv) {
-    int loss = -1;
+    int loss = -1, opt_rc;
     uint64_t seed = FLOE_SIM_MATRIX_SEED;
     const char *filter = NULL;
     bool json = false;
@@ -330,16 +355,8 @@ static int cmd_matrix(int argc, char **argv) {
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = true;
-        } else if (floe_cli_value(argc, argv, &i, "--loss", &v)) {
-            if (!v || (strcmp(v, "0") && strcmp(v, "10") && strcmp(v, "0%") && strcmp(v, "10%")))
-                return floe_usage_error(SUB, "--loss needs 0 or 10 (percent)");
-            loss = v[0] == '1' ? 10 : 0;
-        } else if (floe_cli_value(argc, argv, &i, "--seed", &v)) {
-            if (!parse_u64(v, &seed))
-                return floe_usage_error(SUB, "--seed needs a number (decimal or 0x hex)");
-        } else if (floe_cli_value(argc, argv, &i, "--filter", &v)) {
-            if (!v || !*v) return floe_usage_error(SUB, "--filter needs a string");
-            filter = v;
+        } else if (matrix_option(argc, argv, &i, &loss, &seed, &filter, &opt_rc)) {
+            if (opt_rc) return opt_rc;
         } else if (floe_cli_value(argc, argv, &i, "--show", &v)) {
             if (!parse_u64(v, &u) || u == 0 || u > floe_sim_matrix_count())
                 return floe_usage_error(SUB, "--show needs a cell number, 1 to %zu",
@@ -459,7 +476,7 @@ static int cmd_matrix(int argc, char **argv) {
 /* ---- calls ------------------------------------------------------------------------- */
 
 static int cmd_calls(int argc, char **argv) {
-    int loss = -1;
+    int loss = -1, opt_rc;
     uint64_t seed = FLOE_SIM_MATRIX_SEED;
     const char *filter = NULL;
     floe_sim_call_matrix_config cfg;
@@ -473,16 +490,8 @@ static int cmd_calls(int argc, char **argv) {
             cfg.ladder = stdout;
         } else if (!strcmp(a, "--trace")) {
             cfg.tracer = on_trace;
-        } else if (floe_cli_value(argc, argv, &i, "--loss", &v)) {
-            if (!v || (strcmp(v, "0") && strcmp(v, "10") && strcmp(v, "0%") && strcmp(v, "10%")))
-                return floe_usage_error(SUB, "--loss needs 0 or 10 (percent)");
-            loss = v[0] == '1' ? 10 : 0;
-        } else if (floe_cli_value(argc, argv, &i, "--seed", &v)) {
-            if (!parse_u64(v, &seed))
-                return floe_usage_error(SUB, "--seed needs a number (decimal or 0x hex)");
-        } else if (floe_cli_value(argc, argv, &i, "--filter", &v)) {
-            if (!v || !*v) return floe_usage_error(SUB, "--filter needs a string");
-            filter = v;
+        } else if (matrix_option(argc, argv, &i, &loss, &seed, &filter, &opt_rc)) {
+            if (opt_rc) return opt_rc;
         } else if (floe_cli_value(argc, argv, &i, "--talk", &v)) {
             char *end = NULL;
             double x = v ? strtod(v, &end) : -1;
