@@ -240,8 +240,11 @@ void ua_media_init(floe_sip_ua *ua) {
 }
 
 /* Starts sending once the call is answered and a path exists: the selected pair with
- * ICE, the peer's default address without. */
+ * ICE, the peer's default address without. Never for a call that is over (a 2xx that
+ * comes after the caller gave up): its agent goes, and audio without one could not be
+ * sent, its deadline staying in the past. */
 void ua_media_start(floe_sip_ua *ua, floe_time_ns now) {
+    if (floe_sip_call_over(ua->state) || !ua->agent) return;
     ua_media_init(ua);
     if (!ua->media_init || ua->media_on || ua->media.state != FLOE_MEDIA_NEW) return;
     if (ua->ice_call) {
@@ -312,6 +315,7 @@ int ua_media_next(floe_sip_ua *ua, floe_time_ns now, uint8_t *buf, size_t cap, s
 }
 
 floe_time_ns ua_media_deadline(const floe_sip_ua *ua) {
-    if (!ua->media_init) return FLOE_TIME_NEVER;
+    /* what ua_media_next can do: nothing without the agent that carries it */
+    if (!ua->media_init || !ua->agent) return FLOE_TIME_NEVER;
     return floe_media_deadline(&ua->media);
 }

@@ -1426,6 +1426,109 @@ static void test_config(void **state) {
     floe_sip_ua_free(ua);
 }
 
+/* A reply of carol's (10.0.0.9) to one of alice's requests, printed into out. */
+static size_t carol_reply(const floe_sip_msg *req, unsigned status, const char *sdp, char *out,
+                          size_t cap) {
+    static floe_sip_msg r;
+    char text[2048];
+    floe_sip_arena ar;
+    floe_sip_arena_init(&ar, text, sizeof text);
+    assert_int_equal(floe_sip_msg_response_to(&r, req, status, NULL, "c1", &ar), FLOE_OK);
+    if (status > 100 && status < 300)
+        assert_int_equal(floe_sip_msg_add(&r, FLOE_SIP_H_CONTACT, "<sip:carol@10.0.0.9>"), FLOE_OK);
+    if (sdp) {
+        assert_int_equal(floe_sip_msg_add(&r, FLOE_SIP_H_CONTENT_TYPE, "application/sdp"), FLOE_OK);
+        floe_sip_msg_set_body(&r, sdp, strlen(sdp));
+    }
+    size_t len;
+    assert_int_equal(floe_sip_msg_print(&r, out, cap, &len), FLOE_OK);
+    return len;
+}
+
+/* Alice's datagrams at now: the last SIP request with this method is kept in keep (its
+ * length returned, 0 when none); *media counts the media datagrams. */
+static size_t alice_sends(floe_sip_ua *ua, floe_time_ns now, const char *method, char *keep,
+                          unsigned *media) {
+    static uint8_t buf[FLOE_SIP_UA_SEND_MAX];
+    size_t len, kept = 0, m = strlen(method);
+    floe_sip_ua_out o;
+    while (floe_sip_ua_next_send(ua, now, buf, sizeof buf, &len, &o) == FLOE_OK) {
+        if (o.kind != FLOE_SIP_UA_OUT_SIP) {
+            (*media)++;
+            continue;
+        }
+        if (len > m && memcmp(buf, method, m) == 0 && buf[m] == ' ') {
+            memcpy(keep, buf, len);
+            kept = len;
+        }
+    }
+    return kept;
+}
+
+/* A 200 that comes after the caller gave up (her CANCEL refused with 481: the call
+ * failed) is no answer: no audio starts for a call that is over, and the UA's deadline
+ * does not stay in the past (its agent is gone, so that audio could never be sent and
+ * the runtime would spin; found by fuzz_sip_ua). */
+static void test_late_200_after_failure(void **state) {
+    (void)state;
+    uint64_t seed = 11;
+    floe_sip_ua_config c;
+    floe_sip_ua_config_default(&c);
+    c.user = "alice";
+    c.domain = "example.net";
+    addr(&c.local[FLOE_TRANSPORT_UDP], 0x0a000001u, 5060);
+    c.rnd = rnd;
+    c.rnd_ctx = &seed;
+    c.ice = false;
+    floe_sip_ua *ua;
+    assert_int_equal(floe_sip_ua_new(&ua, &c), FLOE_OK);
+    floe_addr media, carol;
+    addr(&media, 0x0a000001u, 40000);
+    addr(&carol, 0x0a000009u, 5060);
+    assert_int_equal(floe_sip_ua_add_media_host(ua, &media, NULL, NULL), FLOE_OK);
+    static char inv_text[FLOE_SIP_UA_SEND_MAX], cancel_text[FLOE_SIP_UA_SEND_MAX];
+    static char out[FLOE_SIP_UA_SEND_MAX];
+    static floe_sip_msg inv, cancel;
+    unsigned rtp = 0;
+    floe_time_ns now = FLOE_MS(1);
+    assert_int_equal(floe_sip_ua_dial(ua, now, "sip:carol@10.0.0.9"), FLOE_OK);
+    size_t il = alice_sends(ua, now, "INVITE", inv_text, &rtp);
+    assert_true(il > 0);
+    assert_int_equal(floe_sip_parse(inv_text, il, 0, &inv, NULL, NULL), FLOE_OK);
+    size_t n = carol_reply(&inv, 180, NULL, out, sizeof out);
+    floe_sip_ua_on_sip(ua, now, FLOE_TRANSPORT_UDP, &carol, out, n);
+    assert_int_equal(floe_sip_ua_state(ua), FLOE_SIP_CALL_RINGING);
+    /* alice gives up; carol knows no such INVITE (481): the call fails */
+    now += FLOE_MS(100);
+    assert_int_equal(floe_sip_ua_hangup(ua, now), FLOE_OK);
+    size_t cl = alice_sends(ua, now, "CANCEL", cancel_text, &rtp);
+    assert_true(cl > 0);
+    assert_int_equal(floe_sip_parse(cancel_text, cl, 0, &cancel, NULL, NULL), FLOE_OK);
+    n = carol_reply(&cancel, 481, NULL, out, sizeof out);
+    floe_sip_ua_on_sip(ua, now, FLOE_TRANSPORT_UDP, &carol, out, n);
+    assert_int_equal(floe_sip_ua_state(ua), FLOE_SIP_CALL_FAILED);
+    /* then carol's 200 with an answer */
+    now += FLOE_MS(100);
+    static const char sdp[] = "v=0\r\no=carol 1 1 IN IP4 10.0.0.9\r\ns=-\r\n"
+                              "c=IN IP4 10.0.0.9\r\nt=0 0\r\nm=audio 30000 RTP/AVP 0\r\n";
+    n = carol_reply(&inv, 200, sdp, out, sizeof out);
+    floe_sip_ua_on_sip(ua, now, FLOE_TRANSPORT_UDP, &carol, out, n);
+    rtp = 0;
+    alice_sends(ua, now, "ACK", cancel_text, &rtp);
+    assert_int_equal(floe_sip_ua_state(ua), FLOE_SIP_CALL_FAILED);
+    /* the runtime's loop for a second: every deadline lies ahead once ticked, no audio */
+    for (int i = 0; i < 100; i++) {
+        floe_time_ns d = floe_sip_ua_deadline(ua);
+        if (d > now + FLOE_S(1)) break;
+        if (d > now) now = d;
+        floe_sip_ua_tick(ua, now);
+        alice_sends(ua, now, "ACK", cancel_text, &rtp);
+        assert_true(floe_sip_ua_deadline(ua) > now);
+    }
+    assert_int_equal(rtp, 0);
+    floe_sip_ua_free(ua);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config),
@@ -1441,6 +1544,7 @@ int main(void) {
         cmocka_unit_test(test_bye_early),
         cmocka_unit_test(test_reinvite_491),
         cmocka_unit_test(test_forked_200),
+        cmocka_unit_test(test_late_200_after_failure),
         cmocka_unit_test(test_tcp),
         cmocka_unit_test(test_via_proxy),
         cmocka_unit_test(test_consent_lost),
