@@ -29,6 +29,7 @@
 #define RX_SIZE 4096 /* a SIP datagram over UDP stays well below this (RFC 3261 §18.1.1) */
 #define RX_ROUNDS 8
 #define HANGUP_WAIT FLOE_S(3)  /* after our BYE: wait this long for its answer */
+#define SETTLE_MAX FLOE_S(4)   /* --once: our error answer's ACK, waited for this long */
 #define GAP_MAX (8000u * 10u)  /* a recorded gap is filled with at most 10 s of silence */
 #define TIMEOUT_DEFAULT_S 30.0 /* call: until the call is answered */
 #define DURATION_DEFAULT_S 5.0 /* call: media this long, then BYE */
@@ -71,6 +72,7 @@ struct rt {
     ice_streams *streams;          /* connections to TURN servers over TCP or TLS */
     floe_addr lost[8];             /* TCP peers whose connection ended, for the UA (on_ua_timer) */
     size_t n_lost;
+    floe_time_ns settle_until; /* --once after an error answer: exit once it is ACKed */
     media_sock media[FLOE_SIP_UA_MAX_MEDIA_HOSTS];
     size_t n_media;
     floe_rt_wav *play, *record;
@@ -354,7 +356,12 @@ static void service(rt *r) {
     floe_sip_ua_event ev;
     while (floe_sip_ua_next_event(r->ua, &ev))
         handle_event(r, &ev);
-    if (!r->done) floe_rt_timer_arm(r->ua_timer, floe_sip_ua_deadline(r->ua));
+    floe_time_ns wake = floe_sip_ua_deadline(r->ua);
+    if (r->settle_until) { /* --once: our error answer waits for its ACK, a while at most */
+        if (!floe_sip_ua_settling(r->ua) || now >= r->settle_until) finish(r);
+        if (r->settle_until < wake) wake = r->settle_until;
+    }
+    if (!r->done) floe_rt_timer_arm(r->ua_timer, wake);
 }
 
 static void on_ua_timer(void *arg, floe_rt_timer *t) {
@@ -524,7 +531,11 @@ static void call_over(rt *r) {
     floe_rt_timer_cancel(r->duration_timer);
     floe_rt_timer_cancel(r->hangup_timer);
     floe_rt_timer_cancel(r->restart_timer);
-    if (r->o.caller || r->o.once)
+    if (r->o.caller)
+        finish(r);
+    else if (r->o.once && floe_sip_ua_settling(r->ua))
+        r->settle_until = floe_rt_now() + SETTLE_MAX; /* service() finishes */
+    else if (r->o.once)
         finish(r);
     else
         r->error[0] = '\0';

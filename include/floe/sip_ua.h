@@ -299,6 +299,10 @@ uint64_t floe_sip_ua_events_dropped(const floe_sip_ua *ua);
 
 /* The current (or last) call. */
 floe_sip_call_state floe_sip_ua_state(const floe_sip_ua *ua);
+/* True while the last call we answered with an error (480, 486, 487, ...) still waits
+ * for the caller's ACK of it: the answer is retransmitted until then (RFC 3261 §17.2.1,
+ * Timer G). A runtime about to exit lets that finish (floe answer --once). */
+bool floe_sip_ua_settling(const floe_sip_ua *ua);
 void floe_sip_ua_result_get(const floe_sip_ua *ua, floe_sip_ua_result *out);
 /* The transaction layer (its stats). */
 const floe_sip_txl *floe_sip_ua_txl(const floe_sip_ua *ua);

@@ -550,6 +550,13 @@ int floe_sip_ua_next_send(floe_sip_ua *ua, floe_time_ns now, uint8_t *buf, size_
 
 /* ---- inspection ------------------------------------------------------------------------- */
 
+bool floe_sip_ua_settling(const floe_sip_ua *ua) {
+    floe_sip_txn_info info;
+    return ua && ua->active && ua->role == FLOE_SIP_CALL_UAS && ua->invite_id &&
+           floe_sip_txl_info(ua->txl, ua->invite_id, &info) == FLOE_OK &&
+           info.state == FLOE_SIP_TXN_COMPLETED;
+}
+
 floe_sip_call_state floe_sip_ua_state(const floe_sip_ua *ua) {
     return ua ? ua->state : FLOE_SIP_CALL_IDLE;
 }
