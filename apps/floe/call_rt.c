@@ -572,7 +572,9 @@ static void on_restart(void *arg, floe_rt_timer *t) {
 static void on_hangup_wait(void *arg, floe_rt_timer *t) {
     (void)t;
     rt *r = arg;
-    progress(r, "no answer to the BYE within %g s", (double)HANGUP_WAIT / 1e9);
+    progress(r, "no answer to the %s within %g s",
+             floe_sip_ua_state(r->ua) == FLOE_SIP_CALL_CANCELLING ? "CANCEL" : "BYE",
+             (double)HANGUP_WAIT / 1e9);
     call_over(r);
 }
 
