@@ -146,21 +146,25 @@ SEEDS = {
     # carol calls bob, then cancels before the ring
     "carol-caller-cancel": cfg(carol_acks=True) + invite(1, sdp=0) + run_ms(100) + cancel(1) + run_s(1),
     # carol's BYE in bob's early dialog (before the PRACK) ends his call (200, 487): the
-    # PRACK after it gets 481 (found by this fuzzer's strict mode, fixed in 18fcfff)
-    "strict-bye-early": cfg() + invite(1, sdp=0) + run_ms(300) + in_dialog(1, "BYE")
+    # PRACK after it gets 481 (found by this fuzzer, fixed in 18fcfff)
+    "bye-early-callee": cfg() + invite(1, sdp=0) + run_ms(300) + in_dialog(1, "BYE")
     + run_ms(500) + in_dialog(1, "PRACK") + run_ms(100),
     # the same while bob rings (plain offer): the answer after it fails (no call rings)
-    "strict-bye-ringing": cfg() + invite(1, sdp=2) + run_ms(300) + in_dialog(1, "BYE")
+    "bye-ringing-callee": cfg() + invite(1, sdp=2) + run_ms(300) + in_dialog(1, "BYE")
     + run_ms(100) + api(1, "answer") + run_s(40),
     # a BYE from carol in alice's early dialog (after the 180): alice answers 200 and
     # cancels her INVITE; the 200 that crosses the CANCEL is ACKed and BYE'd
     "uac-bye-early": cfg() + api(0, "dial_carol") + run_ms(100) + resp(0, 180)
     + in_dialog(0, "BYE", from_resp=False) + run_ms(100) + resp(0, 200, sdp=2) + run_s(2),
-    # An open bug, seen with FLOE_FUZZ_UA_STRICT=1 (the seed passes without it): a forked
-    # answer, a second 200 from another dialog (To tag ct2), is ACKed in the first dialog
-    # (To tag ct1), and the second dialog is never ended
-    "strict-fork-200": cfg() + api(0, "dial_carol") + run_ms(100) + resp(0, 200, sdp=2, tag=0)
+    # a forked answer: a second 200 from another dialog (To tag ct2) is ACKed in its own
+    # dialog and ended with a BYE (it was ACKed in the first one; found by this fuzzer)
+    "fork-200": cfg() + api(0, "dial_carol") + run_ms(100) + resp(0, 200, sdp=2, tag=0)
     + resp(0, 200, sdp=2, tag=1) + run_s(1),
+    # alice gives up on a ringing call, carol refuses the CANCEL (500): the call fails;
+    # carol's 200 comes after it, and no audio may start (found by this fuzzer, 3a67bbb)
+    "late-200-after-failure": cfg(carol_acks=True) + api(0, "dial_carol") + run_ms(100)
+    + resp(0, 180) + api(0, "hangup") + resp(0, 500, last_req=True) + run_ms(100)
+    + resp(0, 200, sdp=2) + run_s(2),
     # bob registers with carol: a 401 challenge, then 200; refresh; unregister
     "register-401": cfg() + api(1, "register") + resp(1, 401, last_req=True)
     + resp(1, 200, last_req=True) + run_s(40) + resp(1, 200, last_req=True)
