@@ -1,6 +1,7 @@
 /* The SIP user agent as the callee (UAS), and every request that reaches the UA: the
- * INVITE (gather, reliable 183 with the answer, 180 only after ICE, 200), PRACK, ACK,
- * CANCEL, BYE, re-INVITE; 486 while busy. */
+ * INVITE (gather, reliable 183 with the answer, 180 only after ICE, 200; or the late
+ * answer for a caller without 100rel), PRACK, ACK, CANCEL, BYE, re-INVITE and UPDATE
+ * (with ICE restart), OPTIONS; 486 while busy. */
 #include <string.h>
 
 #include "floe/err.h"
