@@ -522,6 +522,9 @@ static void on_event(world *w, int i, const floe_sip_ua_event *ev, bool exact) {
                         ev->state.to == FLOE_SIP_CALL_OFFERED_LATE;
             x->rang = x->have_inv_cseq = false;
             x->media_sent = x->end_due = false;
+            /* the new call's Call-ID comes with its first message; until then a 200 to a
+             * BYE (a retransmission for the last call) is not for this call */
+            x->call_id[0] = '\0';
         } else if (exact && ev->state.from != x->state) {
             abort();
         }
