@@ -148,8 +148,9 @@ static int send_ack(floe_sip_ua *ua, floe_time_ns now, uint32_t cseq) {
     return ack_in(ua, now, &ua->dlg, cseq);
 }
 
-/* A 2xx from another fork of our INVITE after the one we took (RFC 3261 §13.2.2.4): it
- * is ACKed in its own dialog, and that dialog is ended at once with a BYE. */
+/* A 2xx we do not want: from another fork of our INVITE after the one we took (RFC 3261
+ * §13.2.2.4), or one that came after the call had already failed (a CANCEL refused, a
+ * timeout). It is ACKed in its own dialog, and that dialog is ended at once with a BYE. */
 static void end_fork(floe_sip_ua *ua, floe_time_ns now, const floe_sip_msg *r) {
     if (floe_sip_txl_request_of(ua->txl, ua->invite_id, &ua->msg) != FLOE_OK ||
         floe_sip_dialog_uac_new(&ua->fork_dlg, &ua->msg, r, ua->tp) != FLOE_OK)
@@ -277,6 +278,10 @@ static void invite_response(floe_sip_ua *ua, floe_time_ns now, const floe_sip_tx
     }
     if (st < 300) {
         bool first = ua->t_200 == FLOE_TIME_NEVER;
+        if (floe_sip_call_over(ua->state)) { /* a 2xx after the call failed: take it down */
+            end_fork(ua, now, r);
+            return;
+        }
         if (ua->have_dialog && !floe_sip_dialog_matches(&ua->dlg, r)) {
             if (!first) { /* another fork answered too */
                 end_fork(ua, now, r);

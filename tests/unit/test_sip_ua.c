@@ -1466,9 +1466,10 @@ static size_t alice_sends(floe_sip_ua *ua, floe_time_ns now, const char *method,
 }
 
 /* A 200 that comes after the caller gave up (her CANCEL refused with 481: the call
- * failed) is no answer: no audio starts for a call that is over, and the UA's deadline
- * does not stay in the past (its agent is gone, so that audio could never be sent and
- * the runtime would spin; found by fuzz_sip_ua). */
+ * failed) is no answer: it is ACKed and ended with a BYE in its dialog, no audio starts
+ * for a call that is over, and the UA's deadline does not stay in the past (its agent is
+ * gone, so that audio could never be sent and the runtime would spin; found by
+ * fuzz_sip_ua). */
 static void test_late_200_after_failure(void **state) {
     (void)state;
     uint64_t seed = 11;
@@ -1514,7 +1515,19 @@ static void test_late_200_after_failure(void **state) {
     n = carol_reply(&inv, 200, sdp, out, sizeof out);
     floe_sip_ua_on_sip(ua, now, FLOE_TRANSPORT_UDP, &carol, out, n);
     rtp = 0;
-    alice_sends(ua, now, "ACK", cancel_text, &rtp);
+    /* ... is ACKed and taken down at once: a BYE in the dialog that 200 made */
+    static char bye_text[FLOE_SIP_UA_SEND_MAX];
+    static floe_sip_msg ok, bye;
+    size_t bl = alice_sends(ua, now, "BYE", bye_text, &rtp);
+    assert_true(bl > 0);
+    assert_int_equal(floe_sip_parse(out, n, 0, &ok, NULL, NULL), FLOE_OK);
+    assert_int_equal(floe_sip_parse(bye_text, bl, 0, &bye, NULL, NULL), FLOE_OK);
+    floe_sip_addr to_ok, to_bye;
+    assert_int_equal(floe_sip_msg_to(&ok, &to_ok), FLOE_OK);
+    assert_int_equal(floe_sip_msg_to(&bye, &to_bye), FLOE_OK);
+    assert_true(to_ok.tag.len > 0);
+    assert_int_equal(to_bye.tag.len, to_ok.tag.len);
+    assert_memory_equal(to_bye.tag.p, to_ok.tag.p, to_ok.tag.len);
     assert_int_equal(floe_sip_ua_state(ua), FLOE_SIP_CALL_FAILED);
     /* the runtime's loop for a second: every deadline lies ahead once ticked, no audio */
     for (int i = 0; i < 100; i++) {
