@@ -31,32 +31,7 @@
 #include "floe/sip.h"
 #include "floe/sip_txn.h"
 #include "sip/sip_txn_priv.h"
-
-typedef struct input {
-    const uint8_t *p;
-    size_t n, off;
-} input;
-
-static uint8_t u8(input *in) {
-    return in->off < in->n ? in->p[in->off++] : 0;
-}
-
-static uint16_t u16(input *in) {
-    uint16_t hi = u8(in);
-    return (uint16_t)(hi << 8 | u8(in));
-}
-
-static int fuzz_rand(void *ctx, void *buf, size_t len) {
-    uint64_t *s = ctx;
-    uint8_t *p = buf;
-    for (size_t i = 0; i < len; i++) {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        p[i] = (uint8_t)(*s >> 32);
-    }
-    return FLOE_OK;
-}
+#include "fuzz_input.h"
 
 static floe_addr addr_of(const char *s) {
     floe_addr a;

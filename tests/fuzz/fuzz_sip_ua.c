@@ -77,6 +77,7 @@
 #include "floe/sip_ua.h"
 #include "floe/stun.h"
 #include "floe/stun_auth.h"
+#include "fuzz_input.h"
 
 #define MAX_STEPS 64
 #define FLIGHT 48
@@ -87,32 +88,6 @@ enum { RING_AFTER_DONE = 1, RING_AFTER_PATH = 2 };
 
 #define CAROL_UFRAG "CaRoL7"
 #define CAROL_PWD "carolcarolcarolcarol42"
-
-typedef struct input {
-    const uint8_t *p;
-    size_t n, off;
-} input;
-
-static uint8_t u8(input *in) {
-    return in->off < in->n ? in->p[in->off++] : 0;
-}
-
-static uint16_t u16(input *in) {
-    uint16_t hi = u8(in);
-    return (uint16_t)(hi << 8 | u8(in));
-}
-
-static int fuzz_rand(void *ctx, void *buf, size_t len) {
-    uint64_t *s = ctx;
-    uint8_t *p = buf;
-    for (size_t i = 0; i < len; i++) {
-        *s ^= *s << 13;
-        *s ^= *s >> 7;
-        *s ^= *s << 17;
-        p[i] = (uint8_t)(*s >> 32);
-    }
-    return FLOE_OK;
-}
 
 /* A copy of a SIP message a UA sent (the templates echo it). */
 typedef struct saved {

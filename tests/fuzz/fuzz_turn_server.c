@@ -50,6 +50,7 @@
 #include "floe/turn.h"
 #include "floe/turn_server.h"
 #include "server/turn_server_priv.h"
+#include "fuzz_input.h"
 
 /* The channel numbers the server binds: RFC 8656's 0x4000-0x4FFF, and RFC 5766's up to
  * 0x7FFF where the server accepts those. */
@@ -86,25 +87,6 @@ static int channel_data_decode(const uint8_t *p, size_t len, uint16_t *ch, const
 #define MAX_CHANNELS 4
 #define USER_QUOTA 3
 #define REALM "floe"
-
-typedef struct input {
-    const uint8_t *p;
-    size_t n, off;
-} input;
-
-static uint8_t u8(input *in) {
-    return in->off < in->n ? in->p[in->off++] : 0;
-}
-
-static uint16_t u16(input *in) {
-    uint16_t hi = u8(in);
-    return (uint16_t)(hi << 8 | u8(in));
-}
-
-static uint32_t u32(input *in) {
-    uint32_t hi = u16(in);
-    return hi << 16 | u16(in);
-}
 
 static uint64_t u64(input *in) {
     uint64_t hi = u32(in);
