@@ -15,6 +15,7 @@
 #include "floe/ice.h"
 #include "floe/turn.h"
 #include "floe/turn_server.h"
+#include "turn_core_relay.h"
 
 static int test_rand(void *ctx, void *buf, size_t len) {
     uint64_t *s = ctx;
@@ -31,29 +32,8 @@ typedef struct fx {
     floe_ice_agent *a;
     unsigned host;
     floe_addr host_addr, server, relayed;
-    floe_turn_server *srv;
-    unsigned relay_opens;
+    turn_core tc; /* the TURN server core behind the stream */
 } fx;
-
-static int fake_open(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
-                     floe_addr *relayed, uint64_t *token) {
-    (void)handle;
-    (void)family;
-    (void)even_port;
-    (void)dont_fragment;
-    fx *f = ctx;
-    f->relay_opens++;
-    *relayed = f->relayed;
-    *token = f->relay_opens;
-    return FLOE_OK;
-}
-
-static void fake_close(void *ctx, uint64_t token) {
-    (void)ctx;
-    (void)token;
-}
-
-static const floe_turn_user users[] = {{"alice", "wonderland"}};
 
 static void fx_init(fx *f, floe_transport tp) {
     memset(f, 0, sizeof *f);
@@ -72,18 +52,7 @@ static void fx_init(fx *f, floe_transport tp) {
     assert_int_equal(floe_ice_agent_new(&f->a, &c), FLOE_OK);
     assert_int_equal(floe_ice_agent_add_host(f->a, 0, 1, &f->host_addr, "eth0", &f->host), FLOE_OK);
 
-    floe_turn_server_config sc;
-    floe_turn_server_config_default(&sc);
-    sc.realm = "floe.test";
-    sc.users = users;
-    sc.n_users = 1;
-    for (int i = 0; i < 32; i++)
-        sc.nonce_key[i] = (uint8_t)(i + 1);
-    sc.relay_open = fake_open;
-    sc.relay_close = fake_close;
-    sc.ctx = f;
-    assert_int_equal(floe_turn_server_new(&f->srv, &sc), FLOE_OK);
-    floe_turn_server_set_time(f->srv, FLOE_S(1), 1800000000u);
+    turn_core_init(&f->tc, "198.51.100.1:50000");
 }
 
 static floe_ice_stats stats(const fx *f) {
@@ -94,7 +63,7 @@ static floe_ice_stats stats(const fx *f) {
 
 static void fx_free(fx *f) {
     floe_ice_agent_free(f->a);
-    floe_turn_server_free(f->srv);
+    turn_core_free(&f->tc);
 }
 
 /* Moves the agent's messages for the stream base to the server and the answers back,
@@ -120,7 +89,7 @@ static unsigned pump(fx *f, unsigned stream_base, floe_time_ns now) {
                                   .conn = 7};
             tu.client.port = 51000; /* the connection's ephemeral port */
             floe_turn_server_out o;
-            floe_turn_server_on_client(f->srv, &tu, buf, len, out, sizeof out, &o);
+            floe_turn_server_on_client(f->tc.srv, &tu, buf, len, out, sizeof out, &o);
             carried++;
             any = true;
             if (!o.data) continue;
@@ -157,7 +126,7 @@ static void test_stream_base_allocates_over_tcp(void **state) {
 
     /* Allocate, 401, Allocate with credentials, success: a relayed candidate. */
     assert_int_equal(pump(&f, sb, now), 2);
-    assert_int_equal(f.relay_opens, 1);
+    assert_int_equal(f.tc.relay_opens, 1);
     floe_ice_cand c[4];
     size_t n = floe_ice_agent_local_candidates(f.a, 0, c, 4);
     assert_int_equal(n, 2); /* host and relay: the stream base has none */

@@ -17,6 +17,7 @@
 #include "floe/sip_ua.h"
 #include "floe/turn.h"
 #include "floe/turn_server.h"
+#include "turn_core_relay.h"
 
 static int test_rand(void *ctx, void *buf, size_t len) {
     uint64_t *s = ctx;
@@ -31,33 +32,12 @@ static int test_rand(void *ctx, void *buf, size_t len) {
 typedef struct fx {
     uint64_t seed;
     floe_sip_ua *ua;
-    floe_addr sip, media, server, relayed;
-    floe_turn_server *srv;
-    unsigned relay_opens;
+    floe_addr sip, media, server;
+    turn_core tc;                          /* the TURN server core behind the stream */
     char invite[FLOE_SIP_UA_SEND_MAX + 1]; /* the last INVITE the UA sent */
     unsigned stream_msgs;
     unsigned last_id;
 } fx;
-
-static int fake_open(void *ctx, uint64_t handle, int family, bool even_port, bool dont_fragment,
-                     floe_addr *relayed, uint64_t *token) {
-    (void)handle;
-    (void)family;
-    (void)even_port;
-    (void)dont_fragment;
-    fx *f = ctx;
-    f->relay_opens++;
-    *relayed = f->relayed;
-    *token = f->relay_opens;
-    return FLOE_OK;
-}
-
-static void fake_close(void *ctx, uint64_t token) {
-    (void)ctx;
-    (void)token;
-}
-
-static const floe_turn_user users[] = {{"alice", "wonderland"}};
 
 static void fx_init(fx *f) {
     memset(f, 0, sizeof *f);
@@ -65,7 +45,6 @@ static void fx_init(fx *f) {
     assert_int_equal(floe_addr_parse("192.0.2.10:5060", &f->sip), FLOE_OK);
     assert_int_equal(floe_addr_parse("192.0.2.10:40000", &f->media), FLOE_OK);
     assert_int_equal(floe_addr_parse("198.51.100.1:3478", &f->server), FLOE_OK);
-    assert_int_equal(floe_addr_parse("198.51.100.1:50000", &f->relayed), FLOE_OK);
     floe_sip_ua_config c;
     floe_sip_ua_config_default(&c);
     c.user = "alice";
@@ -79,23 +58,12 @@ static void fx_init(fx *f) {
     assert_int_equal(floe_sip_ua_new(&f->ua, &c), FLOE_OK);
     assert_int_equal(floe_sip_ua_add_media_host(f->ua, &f->media, "eth0", NULL), FLOE_OK);
 
-    floe_turn_server_config sc;
-    floe_turn_server_config_default(&sc);
-    sc.realm = "floe.test";
-    sc.users = users;
-    sc.n_users = 1;
-    for (int i = 0; i < 32; i++)
-        sc.nonce_key[i] = (uint8_t)(i + 1);
-    sc.relay_open = fake_open;
-    sc.relay_close = fake_close;
-    sc.ctx = f;
-    assert_int_equal(floe_turn_server_new(&f->srv, &sc), FLOE_OK);
-    floe_turn_server_set_time(f->srv, FLOE_S(1), 1800000000u);
+    turn_core_init(&f->tc, "198.51.100.1:50000");
 }
 
 static void fx_free(fx *f) {
     floe_sip_ua_free(f->ua);
-    floe_turn_server_free(f->srv);
+    turn_core_free(&f->tc);
 }
 
 /* Drains the UA: stream messages go through the TURN core and its answers come back on
@@ -132,7 +100,7 @@ static void pump(fx *f, floe_time_ns now) {
                                   .conn = o.sock};
             tu.client.port = (uint16_t)(51000 + (o.sock >> 8)); /* a connection per stream */
             floe_turn_server_out r;
-            floe_turn_server_on_client(f->srv, &tu, buf, len, out, sizeof out, &r);
+            floe_turn_server_on_client(f->tc.srv, &tu, buf, len, out, sizeof out, &r);
             if (r.data && !r.to_peer)
                 assert_int_equal(floe_sip_ua_on_stream(f->ua, now, o.sock, r.data, r.len), FLOE_OK);
         }
@@ -155,7 +123,7 @@ static void test_relay_over_tcp_in_a_call(void **state) {
     }
     /* the allocation went over the stream, and its relayed address is in the offer */
     assert_true(f.stream_msgs >= 2); /* the 401 round and the Allocate */
-    assert_int_equal(f.relay_opens, 1);
+    assert_int_equal(f.tc.relay_opens, 1);
     assert_non_null(strstr(f.invite, "198.51.100.1 50000 typ relay"));
     unsigned id = f.last_id;
     /* the stream's connection ends: the agent hears it; nothing more goes there */
